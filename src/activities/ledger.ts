@@ -1,0 +1,53 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/errors';
+import { screenEmail } from '../domain/screening';
+import type { EmailKind, EnrichmentStatus } from '../domain/status';
+import type { Ledger } from '../ledger/ledger';
+
+export interface ScreenSignupInput {
+  signupId: string;
+}
+
+export interface ScreenSignupResult {
+  signupId: string;
+  status: EnrichmentStatus;
+  emailKind: EmailKind;
+  /** The email's domain; a company domain only when `emailKind` is `work`. */
+  domain: string;
+  signedUpAt: string;
+  reason: string | undefined;
+}
+
+export const createLedgerActivities = (deps: { ledger: Ledger }) => ({
+  /**
+   * Classifies the signup's email (work, free-mail, disposable) and records the outcome. Idempotent: a signup
+   * already screened returns its recorded outcome, so a retried activity or a re-delivered start changes nothing.
+   */
+  async screenSignup({ signupId }: ScreenSignupInput): Promise<ScreenSignupResult> {
+    const signup = await deps.ledger.getSignup(signupId);
+    if (!signup?.email) {
+      throw ApplicationFailure.create({
+        type: ErrorType.SignupNotFound,
+        message: `signup ${signupId} is not in the ledger or has no email`,
+        nonRetryable: true,
+      });
+    }
+    const { kind, domain } = screenEmail(signup.email);
+    const result = (status: EnrichmentStatus, reason: string | undefined): ScreenSignupResult => ({
+      signupId,
+      status,
+      emailKind: kind,
+      domain,
+      signedUpAt: signup.signedUpAt,
+      reason,
+    });
+    if (signup.emailKind !== null) return result(signup.status, signup.statusReason ?? undefined);
+
+    // Free-mail and disposable signups are person-only: no company lookup is ever paid for them.
+    const outcome = kind === 'work' ? result('received', undefined) : result('skipped', kind);
+    await deps.ledger.recordScreening(signupId, { emailKind: kind, status: outcome.status, reason: outcome.reason });
+    return outcome;
+  },
+});
+
+export type LedgerActivities = ReturnType<typeof createLedgerActivities>;

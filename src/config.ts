@@ -1,0 +1,139 @@
+import { z } from 'zod';
+
+const SYSTEMS = ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack'] as const;
+export type ExternalSystem = (typeof SYSTEMS)[number];
+
+/** Real hosts, used in live mode when `<SYSTEM>_BASE_URL` is not set. */
+const LIVE_BASE_URLS: Record<ExternalSystem, string> = {
+  clearbit: 'https://company.clearbit.com',
+  harmonic: 'https://api.harmonic.ai',
+  clay: 'https://api.clay.com',
+  posthog: 'https://us.i.posthog.com',
+  salesforce: 'https://login.salesforce.com',
+  vitally: 'https://rest.vitally.io',
+  slack: 'https://hooks.slack.com',
+};
+
+/** Credentials each system needs in live mode; missing ones stop start-up, all named at once. */
+const LIVE_CREDENTIALS: Record<ExternalSystem, readonly string[]> = {
+  clearbit: ['CLEARBIT_API_KEY'],
+  harmonic: ['HARMONIC_API_KEY'],
+  clay: ['CLAY_WEBHOOK_URL', 'CLAY_WEBHOOK_AUTH'],
+  posthog: ['POSTHOG_PROJECT_API_KEY', 'POSTHOG_PERSONAL_API_KEY'],
+  salesforce: ['SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'],
+  vitally: ['VITALLY_API_KEY'],
+  slack: ['SLACK_WEBHOOK_URL'],
+};
+
+export const DEV_WEBHOOK_SECRET = 'dev-webhook-secret';
+const DEFAULT_SANDBOX_URL = 'http://127.0.0.1:4010';
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const envSchema = z.object({
+  ENRICHMENT_MODE: z.enum(['sandbox', 'live']).default('sandbox'),
+  ENRICHMENT_PROVIDERS: z
+    .string()
+    .default('clearbit,harmonic,clay')
+    .transform((v) => v.split(',').map((p) => p.trim()))
+    .pipe(z.array(z.enum(['clearbit', 'harmonic', 'clay'])).min(1)),
+  WEBHOOK_SECRET: optionalString,
+  SIGNUP_EVENTS: z
+    .string()
+    .default('user signed up,user_signed_up')
+    .transform((v) => v.split(',').map((e) => e.trim()))
+    .pipe(z.array(z.string().min(1)).min(1)),
+  DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DATA_DIR: z.string().default('.data'),
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('signup-enrichment'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(3000),
+  SANDBOX_URL: z.url().default(DEFAULT_SANDBOX_URL),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ...Object.fromEntries(SYSTEMS.map((s) => [`${s.toUpperCase()}_BASE_URL`, optionalString.pipe(z.url().optional())])),
+  ...Object.fromEntries(Object.values(LIVE_CREDENTIALS).flatMap((names) => names.map((n) => [n, optionalString]))),
+  SALESFORCE_USERNAME: optionalString,
+  SALESFORCE_PASSWORD: optionalString,
+});
+
+export interface Config {
+  mode: 'sandbox' | 'live';
+  providers: ('clearbit' | 'harmonic' | 'clay')[];
+  webhookSecret: string;
+  signupEvents: string[];
+  /** PostgreSQL URL; undefined means the embedded PGlite database under `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  temporal: { address: string; namespace: string; taskQueue: string; external: boolean };
+  http: { host: string; port: number };
+  logLevel: string;
+  systems: Record<ExternalSystem, { baseUrl: string }>;
+  /** Credentials by variable name; never logged. */
+  credentials: Record<string, string | undefined>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once at start-up; throws a ConfigError naming every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    // Only names and messages: a value could be a secret.
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data as z.infer<typeof envSchema> & Record<string, string | undefined>;
+  const live = e.ENRICHMENT_MODE === 'live';
+
+  const problems: string[] = [];
+  if (live) {
+    const missing = [
+      ...(e.WEBHOOK_SECRET ? [] : ['WEBHOOK_SECRET']),
+      ...Object.values(LIVE_CREDENTIALS)
+        .flat()
+        .filter((name) => !e[name]),
+    ];
+    if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const sandboxUrl = e.SANDBOX_URL.replace(/\/$/, '');
+  const systems = Object.fromEntries(
+    SYSTEMS.map((s) => [
+      s,
+      { baseUrl: e[`${s.toUpperCase()}_BASE_URL`] ?? (live ? LIVE_BASE_URLS[s] : `${sandboxUrl}/${s}`) },
+    ]),
+  ) as Config['systems'];
+
+  return {
+    mode: e.ENRICHMENT_MODE,
+    providers: e.ENRICHMENT_PROVIDERS,
+    webhookSecret: e.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
+    signupEvents: e.SIGNUP_EVENTS,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      external: e.TEMPORAL_ADDRESS !== undefined,
+    },
+    http: { host: e.HOST, port: e.PORT },
+    logLevel: e.LOG_LEVEL,
+    systems,
+    credentials: Object.fromEntries(
+      [...Object.values(LIVE_CREDENTIALS).flat(), 'SALESFORCE_USERNAME', 'SALESFORCE_PASSWORD'].map((n) => [n, e[n]]),
+    ),
+  };
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { DEV_WEBHOOK_SECRET, loadConfig } from './config';
+import { openLedger } from './ledger/ledger';
+import { ledgerDir, runMain } from './process';
+import { createIntake } from './starter';
+import { ensureSearchAttributes } from './temporal/search-attributes';
+import { portInUse, startDevServer, type DevServer } from './tools/dev-server';
+import { ensureTemporalBinaries } from './tools/temporal-binaries';
+import { createWorker } from './worker';
+
+const TEMPORAL_PORT = 7233;
+const UI_PORT = 8233;
+
+/**
+ * `npm start`: the whole pipeline on one machine. A Temporal dev server (unless TEMPORAL_ADDRESS points at one),
+ * then the worker and the starter in this process — they share the embedded ledger, which one process owns.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  let server: DevServer | undefined;
+  if (!config.temporal.external) {
+    const { cli } = ensureTemporalBinaries();
+    if (await portInUse(TEMPORAL_PORT)) {
+      throw new Error(
+        `port ${TEMPORAL_PORT} is already in use: another Temporal server? Stop it, or use it with TEMPORAL_ADDRESS=127.0.0.1:${TEMPORAL_PORT}`,
+      );
+    }
+    mkdirSync(config.dataDir, { recursive: true });
+    console.log('starting the Temporal dev server…');
+    server = await startDevServer({
+      cli,
+      port: TEMPORAL_PORT,
+      uiPort: UI_PORT,
+      dbFile: path.resolve(config.dataDir, 'temporal.db'),
+      namespace: config.temporal.namespace,
+      output: 'inherit',
+    });
+  }
+
+  const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    await ensureSearchAttributes(connection, config.temporal.namespace);
+    const worker = await createWorker({ config, ledger, connection });
+    const intake = createIntake(config, ledger);
+    await intake.app.listen({ host: config.http.host, port: config.http.port });
+    printBanner(config, Boolean(server));
+    try {
+      // Returns after Ctrl-C (SIGINT) or SIGTERM, once in-flight tasks are done.
+      await worker.run();
+    } finally {
+      console.log('\nstopping…');
+      await intake.close();
+    }
+  } finally {
+    await connection.close();
+    await ledger.close();
+    await server?.stop();
+  }
+}
+
+function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean): void {
+  const base = `http://${config.http.host}:${config.http.port}`;
+  const secret = config.webhookSecret === DEV_WEBHOOK_SECRET ? DEV_WEBHOOK_SECRET : '$WEBHOOK_SECRET';
+  const orgId = `org_${randomUUID().slice(0, 8)}`;
+  const sample = {
+    event: {
+      uuid: randomUUID(),
+      event: 'user signed up',
+      distinct_id: `user_${randomUUID().slice(0, 8)}`,
+      properties: { $current_url: 'https://app.example.com/signup', $groups: { organization: orgId } },
+      timestamp: new Date().toISOString(),
+    },
+    person: {
+      id: randomUUID(),
+      properties: { email: 'dana.whitfield@northwind-analytics.com', name: 'Dana Whitfield' },
+    },
+    groups: {
+      organization: { id: orgId, type: 'organization', index: 0, properties: { name: 'Northwind Analytics' } },
+    },
+  };
+  const ui = embedded ? `http://127.0.0.1:${UI_PORT}` : `(the Web UI of ${config.temporal.address})`;
+  console.log(`
+Signup enrichment is running (${config.mode} mode).
+  Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
+  Temporal gRPC      ${config.temporal.address}   namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}
+  Temporal Web UI    ${ui}
+  Ledger             ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${ledgerDir(config)}`}
+
+Send a signup (paste it twice: the second answer is "duplicate"):
+
+curl -sS -X POST ${base}/webhooks/posthog \\
+  -H 'Content-Type: application/json' \\
+  -H "Authorization: Bearer ${secret}" \\
+  -d '${JSON.stringify(sample)}'
+
+Ctrl-C stops everything.
+`);
+}
+
+runMain(main);

@@ -1,0 +1,172 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import type { ZodType } from 'zod';
+import { emailDomain } from '../domain/email';
+import type { Ledger } from '../ledger/ledger';
+import { isAuthorized } from './auth';
+import type { IntakeAnswer, IntakeMetrics } from './metrics';
+import {
+  dedupeKeyFor,
+  describeEmailProblem,
+  fromDirect,
+  fromPosthog,
+  workflowIdFor,
+  type NormalizedSignup,
+} from './normalize';
+import { describeIssues, directSignupSchema, posthogWebhookSchema } from './schemas';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface IntakeDeps {
+  ledger: Ledger;
+  webhookSecret: string;
+  signupEvents: readonly string[];
+  metrics: IntakeMetrics;
+  /** Called after a signup is recorded, to start its workflow without waiting for the next outbox poll. */
+  onRecorded: () => void;
+  /** Whether Temporal answers; used by /readyz. */
+  temporalReady: () => Promise<void>;
+  logger?: FastifyServerOptions['logger'];
+  now?: () => Date;
+}
+
+type Answer =
+  | { status: 'ignored'; event: string }
+  | { status: 'skipped'; reason: string; signupId: string }
+  | { status: 'accepted' | 'duplicate'; signupId: string; workflowId: string };
+
+export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: MAX_BODY_BYTES,
+    logger: deps.logger ?? false,
+    // Emails are PII: request logs carry the route, never the body or the Authorization header.
+    disableRequestLogging: false,
+  });
+  const now = deps.now ?? (() => new Date());
+
+  // Parse every content type as JSON: a sender with a wrong Content-Type gets a 400 that says what is wrong.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string) as unknown);
+    } catch (err) {
+      done(
+        Object.assign(new Error(`body is not valid JSON: ${(err as Error).message}`), { statusCode: 400 }),
+        undefined,
+      );
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      return reply.code(413).send({ error: `body larger than ${MAX_BODY_BYTES} bytes` });
+    }
+    if (err.statusCode === 400 || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return reply.code(400).send({ error: 'invalid body', issues: [{ path: '(body)', message: err.message }] });
+    }
+    request.log.error({ err: { name: err.name, message: err.message } }, 'intake request failed');
+    // A signup that could not be recorded must be re-sent: 503 asks the sender to retry, nothing is half-accepted.
+    return reply.code(503).header('retry-after', '5').send({ error: 'signup could not be recorded; retry later' });
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.requestDuration.observe(
+      { route: request.routeOptions.url ?? 'unknown', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const authenticated = async (request: { headers: { authorization?: string }; url: string }, reply: FastifyReply) => {
+    if (!isAuthorized(request.headers.authorization, deps.webhookSecret)) {
+      deps.metrics.signups.inc({ source: sourceOf(request.url), answer: 'unauthorized' });
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
+    }
+  };
+
+  const parse = <T>(schema: ZodType<T>, body: unknown, reply: FastifyReply, source: string): T | undefined => {
+    const parsed = schema.safeParse(body);
+    if (parsed.success) return parsed.data;
+    deps.metrics.signups.inc({ source, answer: 'invalid' });
+    void reply.code(400).send({ error: 'body does not have the expected shape', issues: describeIssues(parsed.error) });
+    return undefined;
+  };
+
+  const record = async (signup: NormalizedSignup, payload: unknown): Promise<Answer> => {
+    const dedupeKey = dedupeKeyFor(signup);
+    const base = {
+      source: signup.source,
+      eventUuid: signup.eventUuid,
+      dedupeKey,
+      email: signup.email,
+      emailDomain: signup.email === undefined ? undefined : emailDomain(signup.email),
+      distinctId: signup.distinctId,
+      personId: signup.personId,
+      name: signup.name,
+      organizationId: signup.organizationId,
+      organizationName: signup.organizationName,
+      signedUpAt: signup.signedUpAt,
+      payload,
+    };
+    if (signup.emailProblem) {
+      const reason = describeEmailProblem(signup.emailProblem);
+      const { signup: row } = await deps.ledger.recordSignup({
+        ...base,
+        workflowId: undefined,
+        status: 'skipped',
+        statusReason: reason,
+      });
+      return { status: 'skipped', reason, signupId: row.id };
+    }
+    const workflowId = workflowIdFor(signup);
+    const { duplicate, signup: row } = await deps.ledger.recordSignup({
+      ...base,
+      workflowId,
+      status: 'received',
+      statusReason: undefined,
+    });
+    if (!duplicate) deps.onRecorded();
+    return { status: duplicate ? 'duplicate' : 'accepted', signupId: row.id, workflowId: row.workflowId ?? workflowId };
+  };
+
+  const answer = (reply: FastifyReply, source: string, a: Answer) => {
+    deps.metrics.signups.inc({ source, answer: a.status satisfies IntakeAnswer });
+    return reply.code(202).send(a);
+  };
+
+  app.post('/webhooks/posthog', { onRequest: authenticated }, async (request, reply) => {
+    const payload = parse(posthogWebhookSchema, request.body, reply, 'posthog');
+    if (!payload) return reply;
+    if (!deps.signupEvents.includes(payload.event.event)) {
+      return answer(reply, 'posthog', { status: 'ignored', event: payload.event.event });
+    }
+    return answer(reply, 'posthog', await record(fromPosthog(payload, now()), request.body));
+  });
+
+  app.post('/signups', { onRequest: authenticated }, async (request, reply) => {
+    const body = parse(directSignupSchema, request.body, reply, 'api');
+    if (!body) return reply;
+    return answer(reply, 'api', await record(fromDirect(body, now()), request.body));
+  });
+
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const [ledger, temporal] = await Promise.allSettled([deps.ledger.ping(), deps.temporalReady()]);
+    const checks = {
+      ledger: ledger.status === 'fulfilled' ? 'ok' : 'unreachable',
+      temporal: temporal.status === 'fulfilled' ? 'ok' : 'unreachable',
+    };
+    const ready = checks.ledger === 'ok' && checks.temporal === 'ok';
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const body = await deps.metrics.registry.metrics();
+    return reply.header('content-type', deps.metrics.registry.contentType).send(body);
+  });
+
+  return app;
+}
+
+function sourceOf(url: string): string {
+  return url.startsWith('/webhooks/posthog') ? 'posthog' : 'api';
+}

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import type { EmailKind, EnrichmentStatus } from '../domain/status';
+import { migrate } from './migrations';
+import { openPglite, openPostgres, type Sql } from './sql';
+
+export interface NewSignup {
+  source: 'posthog' | 'api';
+  eventUuid: string | undefined;
+  dedupeKey: string;
+  /** Undefined when the signup is recorded but not enriched (no email). */
+  workflowId: string | undefined;
+  email: string | undefined;
+  emailDomain: string | undefined;
+  distinctId: string | undefined;
+  personId: string | undefined;
+  name: string | undefined;
+  organizationId: string | undefined;
+  organizationName: string | undefined;
+  signedUpAt: string;
+  status: EnrichmentStatus;
+  statusReason: string | undefined;
+  payload: unknown;
+}
+
+export interface SignupRecord {
+  id: string;
+  source: string;
+  eventUuid: string | null;
+  workflowId: string | null;
+  email: string | null;
+  emailDomain: string | null;
+  organizationId: string | null;
+  organizationName: string | null;
+  name: string | null;
+  signedUpAt: string;
+  receivedAt: string;
+  status: EnrichmentStatus;
+  statusReason: string | null;
+  emailKind: EmailKind | null;
+  startAttempts: number;
+  workflowStartedAt: string | null;
+  lastStartError: string | null;
+}
+
+export interface PendingStart {
+  id: string;
+  workflowId: string;
+  signedUpAt: string;
+  emailDomain: string | null;
+  attempts: number;
+}
+
+interface SignupRow {
+  id: string;
+  source: string;
+  event_uuid: string | null;
+  workflow_id: string | null;
+  email: string | null;
+  email_domain: string | null;
+  organization_id: string | null;
+  organization_name: string | null;
+  name: string | null;
+  signed_up_at: Date | string;
+  received_at: Date | string;
+  status: EnrichmentStatus;
+  status_reason: string | null;
+  email_kind: EmailKind | null;
+  start_attempts: number;
+  workflow_started_at: Date | string | null;
+  last_start_error: string | null;
+}
+
+const iso = (v: Date | string): string => new Date(v).toISOString();
+const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v));
+
+const toRecord = (r: SignupRow): SignupRecord => ({
+  id: r.id,
+  source: r.source,
+  eventUuid: r.event_uuid,
+  workflowId: r.workflow_id,
+  email: r.email,
+  emailDomain: r.email_domain,
+  organizationId: r.organization_id,
+  organizationName: r.organization_name,
+  name: r.name,
+  signedUpAt: iso(r.signed_up_at),
+  receivedAt: iso(r.received_at),
+  status: r.status,
+  statusReason: r.status_reason,
+  emailKind: r.email_kind,
+  startAttempts: r.start_attempts,
+  workflowStartedAt: isoOrNull(r.workflow_started_at),
+  lastStartError: r.last_start_error,
+});
+
+/** The signups ledger: every signup is recorded here before it is acknowledged, and it doubles as the outbox. */
+export class Ledger {
+  constructor(private readonly sql: Sql) {}
+
+  get engine(): Sql['engine'] {
+    return this.sql.engine;
+  }
+
+  /** Inserts a signup unless the same event (uuid) or the same organization + person is already recorded. */
+  async recordSignup(s: NewSignup): Promise<{ duplicate: boolean; signup: SignupRecord }> {
+    const inserted = await this.sql.query<SignupRow>(
+      `INSERT INTO signups (id, source, event_uuid, dedupe_key, workflow_id, email, email_domain, distinct_id,
+         person_id, name, organization_id, organization_name, signed_up_at, status, status_reason, payload,
+         next_start_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb,
+         CASE WHEN $5::text IS NULL THEN NULL ELSE now() END)
+       ON CONFLICT DO NOTHING
+       RETURNING *`,
+      [
+        randomUUID(),
+        s.source,
+        s.eventUuid ?? null,
+        s.dedupeKey,
+        s.workflowId ?? null,
+        s.email ?? null,
+        s.emailDomain ?? null,
+        s.distinctId ?? null,
+        s.personId ?? null,
+        s.name ?? null,
+        s.organizationId ?? null,
+        s.organizationName ?? null,
+        s.signedUpAt,
+        s.status,
+        s.statusReason ?? null,
+        JSON.stringify(s.payload),
+      ],
+    );
+    const row = inserted[0];
+    if (row) return { duplicate: false, signup: toRecord(row) };
+    const existing = await this.sql.query<SignupRow>(
+      `SELECT * FROM signups WHERE ($1::text IS NOT NULL AND event_uuid = $1) OR dedupe_key = $2
+       ORDER BY received_at LIMIT 1`,
+      [s.eventUuid ?? null, s.dedupeKey],
+    );
+    if (!existing[0]) throw new Error('signup insert conflicted but no existing row was found');
+    return { duplicate: true, signup: toRecord(existing[0]) };
+  }
+
+  async getSignup(id: string): Promise<SignupRecord | undefined> {
+    const rows = await this.sql.query<SignupRow>('SELECT * FROM signups WHERE id = $1', [id]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async listSignupsByWorkflowId(workflowId: string): Promise<SignupRecord[]> {
+    const rows = await this.sql.query<SignupRow>('SELECT * FROM signups WHERE workflow_id = $1 ORDER BY received_at', [
+      workflowId,
+    ]);
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Leases up to `limit` signups whose workflow start is due. The lease (next_start_at pushed forward) keeps a
+   * second starter process from starting the same signup at the same time; SKIP LOCKED keeps them from waiting.
+   */
+  async claimPendingStarts(limit: number, leaseMs: number): Promise<PendingStart[]> {
+    const rows = await this.sql.query<{
+      id: string;
+      workflow_id: string;
+      signed_up_at: Date | string;
+      email_domain: string | null;
+      start_attempts: number;
+    }>(
+      `UPDATE signups SET next_start_at = now() + ($2::int * interval '1 millisecond'), updated_at = now()
+       WHERE id IN (
+         SELECT id FROM signups
+         WHERE workflow_started_at IS NULL AND workflow_id IS NOT NULL AND next_start_at <= now()
+         ORDER BY next_start_at
+         LIMIT $1
+         FOR UPDATE SKIP LOCKED)
+       RETURNING id, workflow_id, signed_up_at, email_domain, start_attempts`,
+      [limit, leaseMs],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      workflowId: r.workflow_id,
+      signedUpAt: iso(r.signed_up_at),
+      emailDomain: r.email_domain,
+      attempts: r.start_attempts,
+    }));
+  }
+
+  async markWorkflowStarted(id: string): Promise<void> {
+    await this.sql.query(
+      `UPDATE signups SET workflow_started_at = now(), next_start_at = NULL, start_attempts = start_attempts + 1,
+         last_start_error = NULL, updated_at = now()
+       WHERE id = $1`,
+      [id],
+    );
+  }
+
+  async markStartFailed(id: string, error: string, retryInMs: number): Promise<void> {
+    await this.sql.query(
+      `UPDATE signups SET start_attempts = start_attempts + 1, last_start_error = $2,
+         next_start_at = now() + ($3::int * interval '1 millisecond'), updated_at = now()
+       WHERE id = $1`,
+      [id, error.slice(0, 500), retryInMs],
+    );
+  }
+
+  async countPendingStarts(): Promise<number> {
+    const rows = await this.sql.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM signups WHERE workflow_started_at IS NULL AND workflow_id IS NOT NULL',
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async setStatus(id: string, status: EnrichmentStatus, reason?: string): Promise<void> {
+    await this.sql.query('UPDATE signups SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1', [
+      id,
+      status,
+      reason ?? null,
+    ]);
+  }
+
+  async recordScreening(
+    id: string,
+    screening: { emailKind: EmailKind; status: EnrichmentStatus; reason: string | undefined },
+  ): Promise<void> {
+    await this.sql.query(
+      `UPDATE signups SET email_kind = $2, status = $3, status_reason = $4, screened_at = now(), updated_at = now()
+       WHERE id = $1`,
+      [id, screening.emailKind, screening.status, screening.reason ?? null],
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.sql.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+}
+
+/** Opens PostgreSQL when a URL is given, else the embedded PGlite under `dataDir`, and applies migrations. */
+export async function openLedger(options: { databaseUrl: string | undefined; dataDir?: string }): Promise<Ledger> {
+  const sql = options.databaseUrl ? await openPostgres(options.databaseUrl) : await openPglite(options.dataDir);
+  try {
+    await migrate(sql);
+  } catch (err) {
+    await sql.close();
+    throw err;
+  }
+  return new Ledger(sql);
+}

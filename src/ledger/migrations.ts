@@ -1,0 +1,77 @@
+import type { Sql } from './sql';
+
+interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
+/** Append only: a migration that has run somewhere is never edited, a new one is added. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'signups ledger and workflow-start outbox',
+    sql: `
+      CREATE TABLE signups (
+        id                  uuid PRIMARY KEY,
+        source              text NOT NULL,
+        event_uuid          text UNIQUE,
+        dedupe_key          text NOT NULL UNIQUE,
+        workflow_id         text,
+        email               text,
+        email_domain        text,
+        distinct_id         text,
+        person_id           text,
+        name                text,
+        organization_id     text,
+        organization_name   text,
+        signed_up_at        timestamptz NOT NULL,
+        received_at         timestamptz NOT NULL DEFAULT now(),
+        status              text NOT NULL,
+        status_reason       text,
+        email_kind          text,
+        payload             jsonb NOT NULL,
+        start_attempts      integer NOT NULL DEFAULT 0,
+        next_start_at       timestamptz,
+        last_start_error    text,
+        workflow_started_at timestamptz,
+        screened_at         timestamptz,
+        updated_at          timestamptz NOT NULL DEFAULT now()
+      );
+      -- The outbox: signups whose workflow has not been started yet.
+      CREATE INDEX signups_pending_start ON signups (next_start_at)
+        WHERE workflow_started_at IS NULL AND workflow_id IS NOT NULL;
+      CREATE INDEX signups_signed_up_at ON signups (signed_up_at);
+      CREATE INDEX signups_workflow_id ON signups (workflow_id);
+    `,
+  },
+];
+
+// Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.
+const MIGRATION_LOCK = 7_233_001;
+
+export async function migrate(sql: Sql): Promise<number[]> {
+  await sql.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    const ran = await sql.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      const done = await tx.query('SELECT 1 FROM schema_migrations WHERE id = $1', [m.id]);
+      if (done.length > 0) return false;
+      for (const statement of splitStatements(m.sql)) await tx.query(statement);
+      await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+      return true;
+    });
+    if (ran) applied.push(m.id);
+  }
+  return applied;
+}
+
+// Extended-protocol queries take one statement each; migrations are plain DDL without semicolons in literals.
+function splitStatements(script: string): string[] {
+  return script
+    .split(';')
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s.length > 0);
+}

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+/** What queries need from a connection: the same `$1` placeholders and row objects on both engines. */
+export interface SqlExecutor {
+  query<R>(text: string, params?: unknown[]): Promise<R[]>;
+}
+
+/** One query layer over PostgreSQL (`pg`) and the embedded PGlite. */
+export interface Sql extends SqlExecutor {
+  readonly engine: 'postgres' | 'pglite';
+  /** Runs a script of several statements (migrations). */
+  exec(script: string): Promise<void>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export async function openPostgres(url: string): Promise<Sql> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  await pool.query('SELECT 1');
+  return {
+    engine: 'postgres',
+    async query<R>(text: string, params: unknown[] = []) {
+      return (await pool.query(text, params)).rows as R[];
+    },
+    async exec(script) {
+      await pool.query(script);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          query: async <R>(t: string, p: unknown[] = []) => (await client.query(t, p)).rows as R[],
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * The embedded database: PostgreSQL compiled to WebAssembly, persisted in `dataDir` (or in memory when
+ * undefined). One process owns it at a time, which is why `npm start` runs the worker and starter together.
+ */
+export async function openPglite(dataDir: string | undefined): Promise<Sql> {
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  return {
+    engine: 'pglite',
+    async query<R>(text: string, params: unknown[] = []) {
+      return (await db.query<R>(text, params)).rows;
+    },
+    async exec(script) {
+      await db.exec(script);
+    },
+    async transaction(fn) {
+      return db.transaction((tx) =>
+        fn({ query: async <R>(t: string, p: unknown[] = []) => (await tx.query<R>(t, p)).rows }),
+      );
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from './config';
+import { buildIntakeApp } from './intake/app';
+import { createIntakeMetrics } from './intake/metrics';
+import { Outbox } from './intake/outbox';
+import { openLedger, type Ledger } from './ledger/ledger';
+import { ledgerDir, runMain } from './process';
+
+export interface Intake {
+  app: FastifyInstance;
+  outbox: Outbox;
+  /** Stops accepting requests, lets the outbox finish its pass, and closes the Temporal connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * The HTTP intake and its outbox. The Temporal connection is lazy: the starter comes up, records signups and answers
+ * 202 while Temporal is down, and the outbox starts their workflows once it is reachable.
+ */
+export function createIntake(config: Config, ledger: Ledger, options: { outboxPollMs?: number } = {}): Intake {
+  const connection = Connection.lazy({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const metrics = createIntakeMetrics(() => ledger.countPendingStarts());
+  const app = buildIntakeApp({
+    ledger,
+    webhookSecret: config.webhookSecret,
+    signupEvents: config.signupEvents,
+    metrics,
+    onRecorded: () => outbox.kick(),
+    temporalReady: async () => {
+      await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
+    },
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+  });
+  const outbox = new Outbox({
+    ledger,
+    client,
+    taskQueue: config.temporal.taskQueue,
+    metrics,
+    log: app.log,
+    pollIntervalMs: options.outboxPollMs,
+  });
+  outbox.start();
+  return {
+    app,
+    outbox,
+    async close() {
+      await app.close();
+      await outbox.stop();
+      await connection.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
+  const intake = createIntake(config, ledger);
+  await intake.app.listen({ host: config.http.host, port: config.http.port });
+  return new Promise((resolve) => {
+    const stop = () => {
+      void intake
+        .close()
+        .then(() => ledger.close())
+        .then(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+if (require.main === module) runMain(main);

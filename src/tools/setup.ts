@@ -1,0 +1,21 @@
+import { ensurePostgresInstalled } from './postgres';
+import { ensureTemporalBinaries, MissingBinaryError } from './temporal-binaries';
+
+/**
+ * Installs what `npm test` needs beyond node modules: the Temporal CLI and time-skipping test server, and the
+ * PostgreSQL server binaries for the real-database tests. Each step is skipped when already satisfied.
+ */
+function main(): void {
+  const forTests = process.argv.includes('--tests');
+  const { cli, testServer } = ensureTemporalBinaries({ testServer: forTests });
+  console.log(`[setup] Temporal CLI: ${cli}`);
+  if (testServer) console.log(`[setup] Temporal test server: ${testServer}`);
+  if (forTests && !process.env.TEST_DATABASE_URL) console.log(`[setup] PostgreSQL: ${ensurePostgresInstalled()}`);
+}
+
+try {
+  main();
+} catch (err) {
+  console.error(err instanceof MissingBinaryError ? err.message : `[setup] ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,45 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { loadConfig, type Config } from './config';
+import { openLedger, type Ledger } from './ledger/ledger';
+import { ledgerDir, runMain } from './process';
+import { ensureSearchAttributes } from './temporal/search-attributes';
+
+export interface WorkerDeps {
+  config: Config;
+  ledger: Ledger;
+  connection: NativeConnection;
+  /** A prebuilt bundle (tests bundle once per run); by default the workflows are bundled at start-up. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** The worker of task queue `TEMPORAL_TASK_QUEUE`: every workflow and every activity, wired from its dependencies. */
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  return Worker.create({
+    connection: deps.connection,
+    namespace: deps.config.temporal.namespace,
+    taskQueue: deps.config.temporal.taskQueue,
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({ ledger: deps.ledger }),
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+    if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
+    const worker = await createWorker({ config, ledger, connection });
+    // Worker.run() returns after SIGINT/SIGTERM, once in-flight tasks are done.
+    await worker.run();
+  } finally {
+    await connection.close();
+    await ledger.close();
+  }
+}
+
+if (require.main === module) runMain(main);

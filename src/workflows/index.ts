@@ -1,0 +1,2 @@
+// The worker bundles this file: export every workflow type here, and nothing that performs I/O.
+export { SignupEnrichmentWorkflow } from './signup-enrichment';
