@@ -51,21 +51,20 @@ export const MIGRATIONS: readonly Migration[] = [
 const MIGRATION_LOCK = 7_233_001;
 
 export async function migrate(sql: Sql): Promise<number[]> {
-  await sql.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  const applied: number[] = [];
-  for (const m of MIGRATIONS) {
-    const ran = await sql.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      const done = await tx.query('SELECT 1 FROM schema_migrations WHERE id = $1', [m.id]);
-      if (done.length > 0) return false;
+  return sql.transaction(async (tx) => {
+    // Everything, even creating the bookkeeping table, under the lock: CREATE TABLE IF NOT EXISTS races otherwise.
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => r.id));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS.filter((m) => !done.has(m.id))) {
       for (const statement of splitStatements(m.sql)) await tx.query(statement);
       await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
-      return true;
-    });
-    if (ran) applied.push(m.id);
-  }
-  return applied;
+      applied.push(m.id);
+    }
+    return applied;
+  });
 }
 
 // Extended-protocol queries take one statement each; migrations are plain DDL without semicolons in literals.

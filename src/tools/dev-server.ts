@@ -63,8 +63,9 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ...devServerSearchAttributeFlags(),
+    // Errors only: at shutdown the server's internal workers log every refused poll as a warning.
     '--log-level',
-    'warn',
+    'error',
   ];
   const child = spawn(o.cli, args, { stdio: ['ignore', o.output ?? 'ignore', o.output ?? 'ignore'], detached: true });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

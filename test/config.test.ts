@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig } from '../src/config';
+
+describe('loadConfig', () => {
+  it('defaults to sandbox mode with the sandbox base URLs and the embedded ledger', () => {
+    const config = loadConfig({});
+    expect(config.mode).toBe('sandbox');
+    expect(config.providers).toEqual(['clearbit', 'harmonic', 'clay']);
+    expect(config.signupEvents).toEqual(['user signed up', 'user_signed_up']);
+    expect(config.webhookSecret).toBe(DEV_WEBHOOK_SECRET);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'signup-enrichment',
+      external: false,
+    });
+    expect(config.systems.clearbit.baseUrl).toBe('http://127.0.0.1:4010/clearbit');
+    expect(config.http.port).toBe(3000);
+  });
+
+  it('uses the real hosts in live mode and an explicit base URL over both', () => {
+    const live = Object.fromEntries(
+      [
+        'WEBHOOK_SECRET',
+        'CLEARBIT_API_KEY',
+        'HARMONIC_API_KEY',
+        'CLAY_WEBHOOK_URL',
+        'CLAY_WEBHOOK_AUTH',
+        'POSTHOG_PROJECT_API_KEY',
+        'POSTHOG_PERSONAL_API_KEY',
+        'SALESFORCE_CLIENT_ID',
+        'SALESFORCE_CLIENT_SECRET',
+        'VITALLY_API_KEY',
+        'SLACK_WEBHOOK_URL',
+      ].map((n) => [n, 'x']),
+    );
+    const config = loadConfig({ ...live, ENRICHMENT_MODE: 'live', HARMONIC_BASE_URL: 'http://127.0.0.1:9999' });
+    expect(config.systems.clearbit.baseUrl).toBe('https://company.clearbit.com');
+    expect(config.systems.harmonic.baseUrl).toBe('http://127.0.0.1:9999');
+  });
+
+  it('names every missing credential at once in live mode, without values', () => {
+    let error: unknown;
+    try {
+      loadConfig({ ENRICHMENT_MODE: 'live', CLEARBIT_API_KEY: 'sk_live_secret' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    for (const name of ['WEBHOOK_SECRET', 'HARMONIC_API_KEY', 'SALESFORCE_CLIENT_SECRET', 'SLACK_WEBHOOK_URL']) {
+      expect(message).toContain(name);
+    }
+    expect(message).not.toContain('CLEARBIT_API_KEY');
+    expect(message).not.toContain('sk_live_secret');
+  });
+
+  it('rejects malformed values with the variable named', () => {
+    expect(() => loadConfig({ PORT: 'eighty', ENRICHMENT_PROVIDERS: 'clearbit,zoominfo' })).toThrow(
+      /PORT[\s\S]*ENRICHMENT_PROVIDERS|ENRICHMENT_PROVIDERS[\s\S]*PORT/,
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://localhost/db' })).toThrow(/DATABASE_URL/);
+  });
+});

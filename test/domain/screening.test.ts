@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeEmail } from '../../src/domain/email';
+import { screenEmail } from '../../src/domain/screening';
+
+describe('screenEmail', () => {
+  it.each([
+    ['priya@lumenforge.io', 'work', 'lumenforge.io'],
+    ['ops@eng.lumenforge.io', 'work', 'eng.lumenforge.io'],
+    ['someone@gmail.com', 'free_mail', 'gmail.com'],
+    ['someone@proton.me', 'free_mail', 'proton.me'],
+    ['someone@web.de', 'free_mail', 'web.de'],
+    ['someone@mailinator.com', 'disposable', 'mailinator.com'],
+    ['someone@guerrillamail.com', 'disposable', 'guerrillamail.com'],
+  ])('%s is %s', (email, kind, domain) => {
+    expect(screenEmail(email)).toEqual({ kind, domain });
+  });
+
+  it('treats a sub-domain of a free-mail host as free-mail', () => {
+    expect(screenEmail('x@mx.gmail.com').kind).toBe('free_mail');
+  });
+});
+
+describe('normalizeEmail', () => {
+  it('lower-cases and trims', () => {
+    expect(normalizeEmail('  Priya.Raman@LumenForge.IO ')).toBe('priya.raman@lumenforge.io');
+  });
+
+  it.each(['', 'no-at-sign', '@lumenforge.io', 'priya@', 'priya@localhost', 'pri ya@lumenforge.io'])(
+    'rejects %j',
+    (raw) => {
+      expect(normalizeEmail(raw)).toBeUndefined();
+    },
+  );
+});

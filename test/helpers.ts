@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../src/config';
+import type { Ledger } from '../src/ledger/ledger';
+import { createWorker } from '../src/worker';
+
+// Test workers log warnings and errors only; the bundle and state-change chatter drowns the test output.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+export const SECRET = 'test-webhook-secret';
+
+/** A configuration as `loadConfig` would build it, pointed at the run's Temporal server and a task queue of its own. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    WEBHOOK_SECRET: SECRET,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  shutdown(): Promise<void>;
+}
+
+/** The real worker (real activities, the run's workflow bundle) polling `config`'s task queue. */
+export async function startWorker(config: Config, ledger: Ledger): Promise<RunningWorker> {
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await createWorker({
+    config,
+    ledger,
+    connection,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async shutdown() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** Polls until `check` returns a value other than undefined, or fails with the last error after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+type Json = Record<string, unknown>;
+
+/** The recorded PostHog "user signed up" delivery, with fresh ids (and any overrides) so tests do not collide. */
+export function posthogSignup(overrides: { email?: string | null; orgId?: string | null; event?: string } = {}): Json {
+  const payload = JSON.parse(
+    readFileSync(path.join(__dirname, 'fixtures/posthog/user-signed-up.json'), 'utf8'),
+  ) as Json & {
+    event: Json & { properties: Json };
+    person: Json & { properties: Json };
+    groups: Json & { organization: Json };
+  };
+  const orgId = overrides.orgId === undefined ? `org-${randomUUID()}` : overrides.orgId;
+  payload.event.uuid = randomUUID();
+  payload.event.distinct_id = randomUUID();
+  if (overrides.event) payload.event.event = overrides.event;
+  if (orgId === null) {
+    delete (payload as Partial<typeof payload>).groups;
+    delete payload.event.properties.$groups;
+  } else {
+    payload.groups.organization.id = orgId;
+    payload.event.properties.$groups = { organization: orgId };
+  }
+  if (overrides.email === null) {
+    delete payload.person.properties.email;
+    delete payload.event.properties.$set;
+  } else if (overrides.email) {
+    payload.person.properties.email = overrides.email;
+  }
+  return payload;
+}

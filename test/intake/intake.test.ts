@@ -1,0 +1,203 @@
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config';
+import { openLedger, type Ledger } from '../../src/ledger/ledger';
+import { createIntake, type Intake } from '../../src/starter';
+import { getStatusQuery } from '../../src/workflows/messages';
+import { eventually, posthogSignup, SECRET, startWorker, testConfig, type RunningWorker } from '../helpers';
+
+// The intake over real HTTP, with the real outbox, worker and Temporal server behind it.
+describe('intake', () => {
+  let config: Config;
+  let ledger: Ledger;
+  let worker: RunningWorker;
+  let intake: Intake;
+  let base: string;
+  let client: Client;
+
+  beforeAll(async () => {
+    config = testConfig();
+    ledger = await openLedger({ databaseUrl: undefined });
+    worker = await startWorker(config, ledger);
+    intake = createIntake(config, ledger, { outboxPollMs: 200 });
+    base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
+    client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+  });
+
+  afterAll(async () => {
+    await intake?.close();
+    await worker?.shutdown();
+    await client?.connection.close();
+    await ledger?.close();
+  });
+
+  const post = async (
+    path: string,
+    body: unknown,
+    init: { auth?: string | null; raw?: string; type?: string } = {},
+  ) => {
+    const headers: Record<string, string> = { 'content-type': init.type ?? 'application/json' };
+    if (init.auth !== null) headers.authorization = init.auth ?? `Bearer ${SECRET}`;
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: init.raw ?? JSON.stringify(body) });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  // The 202 comes before the workflow start (the outbox starts it): wait for the start, then for the result.
+  const finished = async (workflowId: string) => {
+    await eventually(async () => {
+      const rows = await ledger.listSignupsByWorkflowId(workflowId);
+      return rows.length > 0 && rows.every((r) => r.workflowStartedAt !== null) ? true : undefined;
+    });
+    const handle = client.workflow.getHandle(workflowId);
+    await handle.result();
+    return handle.describe();
+  };
+
+  it('accepts a PostHog signup, starts its workflow and records the screening outcome', async () => {
+    const payload = posthogSignup();
+    const res = await post('/webhooks/posthog', payload);
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'accepted', workflowId: `signup-${payload.groups.organization.id}` });
+
+    const description = await finished(res.body.workflowId as string);
+    expect(description.type).toBe('SignupEnrichmentWorkflow');
+    expect(description.searchAttributes).toMatchObject({
+      EnrichmentStatus: ['received'],
+      CompanyDomain: ['lumenforge.io'],
+      SignupAt: [new Date('2026-11-23T14:05:11.482Z')],
+    });
+    expect(await description.staticSummary()).toBe('Signup enrichment · lumenforge.io');
+    const status = await client.workflow.getHandle(res.body.workflowId as string).query(getStatusQuery);
+    expect(status).toMatchObject({ status: 'received', companyDomain: 'lumenforge.io' });
+    expect(await ledger.getSignup(res.body.signupId as string)).toMatchObject({
+      emailKind: 'work',
+      status: 'received',
+    });
+  });
+
+  it('answers duplicate for the same event delivered twice, and for the same organization + person', async () => {
+    const payload = posthogSignup();
+    const first = await post('/webhooks/posthog', payload);
+    const again = await post('/webhooks/posthog', payload);
+    const sameOrgAndPerson = posthogSignup({ orgId: payload.groups.organization.id });
+    const third = await post('/webhooks/posthog', sameOrgAndPerson);
+    expect(first.body.status).toBe('accepted');
+    for (const res of [again, third]) {
+      expect(res.status).toBe(202);
+      expect(res.body).toEqual({
+        status: 'duplicate',
+        signupId: first.body.signupId,
+        workflowId: first.body.workflowId,
+      });
+    }
+    await finished(first.body.workflowId as string);
+    const runs = client.workflow.list({ query: `WorkflowId = '${first.body.workflowId as string}'` });
+    let count = 0;
+    for await (const _ of runs) count++;
+    expect(count).toBe(1);
+  });
+
+  it('screens a free-mail signup as skipped (person-only)', async () => {
+    const res = await post('/webhooks/posthog', posthogSignup({ email: 'priya.raman@gmail.com' }));
+    expect(res.body.status).toBe('accepted');
+    const description = await finished(res.body.workflowId as string);
+    expect(description.searchAttributes.EnrichmentStatus).toEqual(['skipped']);
+    expect(description.searchAttributes.CompanyDomain).toBeUndefined();
+    expect(await ledger.getSignup(res.body.signupId as string)).toMatchObject({
+      emailKind: 'free_mail',
+      status: 'skipped',
+      statusReason: 'free_mail',
+    });
+  });
+
+  it('hands a second person of the same organization to the organization workflow', async () => {
+    const first = posthogSignup();
+    const orgId = first.groups.organization.id;
+    const a = await post('/webhooks/posthog', first);
+    const b = await post('/webhooks/posthog', posthogSignup({ orgId, email: 'jonas.berg@lumenforge.io' }));
+    expect(b.body).toMatchObject({ status: 'accepted', workflowId: a.body.workflowId });
+    expect(b.body.signupId).not.toBe(a.body.signupId);
+    for (const id of [a.body.signupId, b.body.signupId]) {
+      await eventually(async () => ((await ledger.getSignup(id as string))?.emailKind === 'work' ? true : undefined));
+    }
+  });
+
+  it('ignores events that are not signups, without recording them', async () => {
+    const res = await post('/webhooks/posthog', posthogSignup({ event: '$pageview' }));
+    expect(res).toMatchObject({ status: 202, body: { status: 'ignored', event: '$pageview' } });
+  });
+
+  it('records a signup without an email as skipped, with its reason, and starts no workflow', async () => {
+    const res = await post('/webhooks/posthog', posthogSignup({ email: null }));
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ status: 'skipped', reason: expect.stringContaining('no email') as string });
+    expect(res.body.workflowId).toBeUndefined();
+    expect(await ledger.getSignup(res.body.signupId as string)).toMatchObject({ status: 'skipped', workflowId: null });
+  });
+
+  it('rejects a missing or wrong bearer token with 401', async () => {
+    const missing = await post('/webhooks/posthog', posthogSignup(), { auth: null });
+    const wrong = await post('/webhooks/posthog', posthogSignup(), { auth: `Bearer ${SECRET}x` });
+    const basic = await post('/signups', { email: 'a@b.io' }, { auth: `Basic ${SECRET}` });
+    for (const res of [missing, wrong, basic]) {
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    }
+  });
+
+  it('answers 400 listing each problem with its path for a body of the wrong shape', async () => {
+    const res = await post('/webhooks/posthog', { event: { uuid: 42, distinct_id: 'x' }, person: 'nobody' });
+    expect(res.status).toBe(400);
+    const paths = (res.body.issues as { path: string; message: string }[]).map((i) => i.path).sort();
+    expect(paths).toEqual(['event.event', 'event.uuid', 'person']);
+    expect(res.body.error).toBeTypeOf('string');
+  });
+
+  it('answers 400 for a body that is not JSON, whatever its content type', async () => {
+    for (const type of ['application/json', 'text/plain']) {
+      const res = await post('/webhooks/posthog', undefined, { raw: '{"event": ', type });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ issues: [{ path: '(body)' }] });
+    }
+  });
+
+  it('answers 413 for a body over 1 MiB', async () => {
+    const payload = posthogSignup();
+    (payload.event.properties as Record<string, unknown>).padding = 'x'.repeat(1024 * 1024);
+    const res = await post('/webhooks/posthog', payload);
+    expect(res.status).toBe(413);
+  });
+
+  it('takes signups from other sources on POST /signups', async () => {
+    const res = await post('/signups', {
+      email: 'Mara.Quint@Tidewater-Robotics.com',
+      name: 'Mara Quint',
+      organizationName: 'Tidewater Robotics',
+      signedUpAt: '2026-11-20T09:00:00Z',
+      source: 'website',
+    });
+    expect(res).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    expect(res.body.workflowId).toMatch(/^signup-p[0-9a-f]{24}$/);
+    const description = await finished(res.body.workflowId as string);
+    expect(description.searchAttributes.CompanyDomain).toEqual(['tidewater-robotics.com']);
+
+    const again = await post('/signups', { email: 'mara.quint@tidewater-robotics.com' });
+    expect(again.body).toMatchObject({ status: 'duplicate', signupId: res.body.signupId });
+
+    const invalid = await post('/signups', { email: 'mara', organizationId: 7, extra: true });
+    expect(invalid.status).toBe(400);
+    expect((invalid.body.issues as { path: string }[]).map((i) => i.path).sort()).toEqual(['(body)', 'organizationId']);
+  });
+
+  it('serves /healthz, /readyz and /metrics', async () => {
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { ledger: 'ok', temporal: 'ok' } });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/signup_intake_requests_total\{source="posthog",answer="accepted"\} \d+/);
+    expect(metrics).toMatch(/signup_intake_requests_total\{source="posthog",answer="unauthorized"\} \d+/);
+    expect(metrics).toMatch(/signup_workflow_starts_total\{result="started"\} \d+/);
+    expect(metrics).toContain('signup_outbox_pending 0');
+  });
+});

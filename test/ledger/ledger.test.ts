@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openLedger, type Ledger, type NewSignup } from '../../src/ledger/ledger';
+import { migrate } from '../../src/ledger/migrations';
+import { openPostgres } from '../../src/ledger/sql';
+
+const signup = (overrides: Partial<NewSignup> = {}): NewSignup => ({
+  source: 'posthog',
+  eventUuid: randomUUID(),
+  dedupeKey: randomUUID(),
+  workflowId: `signup-${randomUUID()}`,
+  email: 'priya.raman@lumenforge.io',
+  emailDomain: 'lumenforge.io',
+  distinctId: randomUUID(),
+  personId: undefined,
+  name: 'Priya Raman',
+  organizationId: randomUUID(),
+  organizationName: 'Lumenforge',
+  signedUpAt: '2026-11-23T14:05:11.482Z',
+  status: 'received',
+  statusReason: undefined,
+  payload: { event: { uuid: 'x' } },
+  ...overrides,
+});
+
+// The same suite on both engines: the embedded default and a real PostgreSQL server.
+describe.each([
+  ['PGlite', () => openLedger({ databaseUrl: undefined })],
+  ['PostgreSQL', () => openLedger({ databaseUrl: inject('postgresUrl') })],
+])('ledger on %s', (_engine, open) => {
+  let ledger: Ledger;
+  beforeAll(async () => {
+    ledger = await open();
+  });
+  afterAll(async () => {
+    await ledger.close();
+  });
+
+  it('records a signup with its fields and puts it in the outbox', async () => {
+    const { duplicate, signup: row } = await ledger.recordSignup(signup());
+    expect(duplicate).toBe(false);
+    expect(row).toMatchObject({
+      email: 'priya.raman@lumenforge.io',
+      status: 'received',
+      signedUpAt: '2026-11-23T14:05:11.482Z',
+      workflowStartedAt: null,
+    });
+    expect(await ledger.getSignup(row.id)).toEqual(row);
+  });
+
+  it('is idempotent on the event uuid', async () => {
+    const first = signup();
+    const a = await ledger.recordSignup(first);
+    const b = await ledger.recordSignup({ ...first, dedupeKey: randomUUID() });
+    expect(b).toEqual({ duplicate: true, signup: a.signup });
+  });
+
+  it('is idempotent on organization + person (the dedupe key) across event uuids', async () => {
+    const first = signup();
+    const a = await ledger.recordSignup(first);
+    const b = await ledger.recordSignup({ ...first, eventUuid: randomUUID() });
+    expect(b.duplicate).toBe(true);
+    expect(b.signup.id).toBe(a.signup.id);
+  });
+
+  it('keeps a skipped signup (no workflow) out of the outbox', async () => {
+    const { signup: row } = await ledger.recordSignup(
+      signup({ workflowId: undefined, email: undefined, status: 'skipped', statusReason: 'no email' }),
+    );
+    expect(row).toMatchObject({ status: 'skipped', statusReason: 'no email', workflowId: null });
+    const claimed = await ledger.claimPendingStarts(1000, 60_000);
+    expect(claimed.map((c) => c.id)).not.toContain(row.id);
+  });
+
+  it('leases pending starts so a second claim does not return them, and retries failures later', async () => {
+    const { signup: row } = await ledger.recordSignup(signup());
+    const first = await ledger.claimPendingStarts(1000, 60_000);
+    expect(first.map((c) => c.id)).toContain(row.id);
+    expect((await ledger.claimPendingStarts(1000, 60_000)).map((c) => c.id)).not.toContain(row.id);
+
+    await ledger.markStartFailed(row.id, 'UNAVAILABLE: connection refused', 0);
+    const again = await ledger.claimPendingStarts(1000, 60_000);
+    expect(again.find((c) => c.id === row.id)).toMatchObject({ attempts: 1 });
+    expect((await ledger.getSignup(row.id))?.lastStartError).toBe('UNAVAILABLE: connection refused');
+
+    await ledger.markWorkflowStarted(row.id);
+    const started = await ledger.getSignup(row.id);
+    expect(started?.workflowStartedAt).not.toBeNull();
+    expect(started?.lastStartError).toBeNull();
+    await ledger.markStartFailed(row.id, 'late failure', 0);
+    expect((await ledger.claimPendingStarts(1000, 60_000)).map((c) => c.id)).not.toContain(row.id);
+  });
+
+  it('records a screening outcome', async () => {
+    const { signup: row } = await ledger.recordSignup(signup({ email: 'x@gmail.com', emailDomain: 'gmail.com' }));
+    await ledger.recordScreening(row.id, { emailKind: 'free_mail', status: 'skipped', reason: 'free_mail' });
+    expect(await ledger.getSignup(row.id)).toMatchObject({
+      emailKind: 'free_mail',
+      status: 'skipped',
+      statusReason: 'free_mail',
+    });
+  });
+});
+
+describe('migrations on PostgreSQL', () => {
+  it('apply once, even when two processes start together', async () => {
+    const schema = `m_${randomUUID().replaceAll('-', '')}`;
+    const admin = await openPostgres(inject('postgresUrl'));
+    await admin.exec(`CREATE SCHEMA ${schema}`);
+    const url = new URL(inject('postgresUrl'));
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    const [a, b] = await Promise.all([openPostgres(url.toString()), openPostgres(url.toString())]);
+    try {
+      const [appliedA, appliedB] = await Promise.all([migrate(a), migrate(b)]);
+      expect([...appliedA, ...appliedB].sort()).toEqual([1]);
+      expect(await migrate(a)).toEqual([]);
+      const tables = await a.query<{ table_name: string }>(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+        [schema],
+      );
+      expect(tables.map((t) => t.table_name)).toEqual(['schema_migrations', 'signups']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.close();
+    }
+  });
+
+  it('concurrent claims never hand the same signup to two starters', async () => {
+    const ledgers = await Promise.all([1, 2, 3].map(() => openLedger({ databaseUrl: inject('postgresUrl') })));
+    try {
+      const [first] = ledgers as [Ledger];
+      await Promise.all(Array.from({ length: 30 }, () => first.recordSignup(signup())));
+      const claims = await Promise.all(ledgers.map((l) => l.claimPendingStarts(1000, 60_000)));
+      const ids = claims.flat().map((c) => c.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    } finally {
+      await Promise.all(ledgers.map((l) => l.close()));
+    }
+  });
+});
