@@ -60,7 +60,9 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`condition not met within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `condition not met within ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -68,21 +70,25 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 
 type Json = Record<string, unknown>;
 
+export interface PosthogPayload extends Json {
+  event: Json & { uuid: string; event: string; distinct_id: string; properties: Json };
+  person: Json & { properties: Json };
+  groups: Json & { organization: Json & { id: string } };
+}
+
 /** The recorded PostHog "user signed up" delivery, with fresh ids (and any overrides) so tests do not collide. */
-export function posthogSignup(overrides: { email?: string | null; orgId?: string | null; event?: string } = {}): Json {
+export function posthogSignup(
+  overrides: { email?: string | null; orgId?: string | null; event?: string } = {},
+): PosthogPayload {
   const payload = JSON.parse(
     readFileSync(path.join(__dirname, 'fixtures/posthog/user-signed-up.json'), 'utf8'),
-  ) as Json & {
-    event: Json & { properties: Json };
-    person: Json & { properties: Json };
-    groups: Json & { organization: Json };
-  };
+  ) as PosthogPayload;
   const orgId = overrides.orgId === undefined ? `org-${randomUUID()}` : overrides.orgId;
   payload.event.uuid = randomUUID();
   payload.event.distinct_id = randomUUID();
   if (overrides.event) payload.event.event = overrides.event;
   if (orgId === null) {
-    delete (payload as Partial<typeof payload>).groups;
+    delete (payload as Partial<PosthogPayload>).groups;
     delete payload.event.properties.$groups;
   } else {
     payload.groups.organization.id = orgId;

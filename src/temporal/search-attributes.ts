@@ -16,6 +16,17 @@ export function devServerSearchAttributeFlags(): string[] {
   return SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${cliType[k.type]}`]);
 }
 
+/** Registers all our search attributes without asking which exist (the time-skipping test server cannot list them). */
+export async function addSearchAttributes(
+  connection: Pick<Connection, 'operatorService'>,
+  namespace: string,
+): Promise<void> {
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, INDEXED_TYPE[k.type]])),
+  });
+}
+
 /**
  * Registers whichever of our search attributes the namespace lacks (a server we did not start ourselves, such as
  * docker-compose's). Idempotent; returns the names it added.

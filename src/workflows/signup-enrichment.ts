@@ -5,6 +5,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { LedgerActivities } from '../activities/ledger';
 import { ErrorType } from '../domain/errors';
 import { CompanyDomainKey, EnrichmentStatusKey, SignupAtKey } from '../domain/search-attributes';
@@ -68,15 +69,15 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       domain: outcome.domain,
       reason: outcome.reason,
     });
+    const updates: SearchAttributeUpdatePair[] = [{ key: EnrichmentStatusKey, value: overallStatus(signups) }];
     if (outcome.emailKind === 'work' && companyDomain === undefined) {
       companyDomain = outcome.domain;
-      upsertSearchAttributes([
+      updates.push(
         { key: CompanyDomainKey, value: companyDomain },
         { key: SignupAtKey, value: new Date(outcome.signedUpAt) },
-      ]);
+      );
     }
-    const status = overallStatus(signups);
-    upsertSearchAttributes([{ key: EnrichmentStatusKey, value: status }]);
+    upsertSearchAttributes(updates);
     setCurrentDetails(describe(snapshot()));
   }
   return snapshot();
