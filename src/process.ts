@@ -17,3 +17,15 @@ export function runMain(main: () => Promise<void>): void {
     },
   );
 }
+
+/**
+ * The embedded PGlite ledger belongs to one process. A worker or starter run on its own shares the ledger with the
+ * other, so it needs PostgreSQL; `npm start` runs both in one process and may use the embedded database.
+ */
+export function requireSharedDatabase(config: Config, role: 'worker' | 'starter'): void {
+  if (config.databaseUrl === undefined) {
+    throw new ConfigError([
+      `DATABASE_URL: a separate ${role} process needs PostgreSQL (the embedded database is single-process; npm start runs the worker and starter together and needs none)`,
+    ]);
+  }
+}

@@ -5,7 +5,7 @@ import { buildIntakeApp } from './intake/app';
 import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
 import { openLedger, type Ledger } from './ledger/ledger';
-import { ledgerDir, runMain } from './process';
+import { ledgerDir, requireSharedDatabase, runMain } from './process';
 
 export interface Intake {
   app: FastifyInstance;
@@ -55,6 +55,7 @@ export function createIntake(config: Config, ledger: Ledger, options: { outboxPo
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  requireSharedDatabase(config, 'starter');
   const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
   const intake = createIntake(config, ledger);
   await intake.app.listen({ host: config.http.host, port: config.http.port });

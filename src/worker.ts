@@ -2,7 +2,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities } from './activities';
 import { loadConfig, type Config } from './config';
 import { openLedger, type Ledger } from './ledger/ledger';
-import { ledgerDir, runMain } from './process';
+import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 
 export interface WorkerDeps {
@@ -28,6 +28,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  requireSharedDatabase(config, 'worker');
   const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {
