@@ -20,6 +20,13 @@ const UI_PORT = 8233;
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Ctrl-C before the worker runs (the worker handles it afterwards): exit now; the dev server's exit hook stops it.
+  let starting = true;
+  const abortStart = () => {
+    if (starting) process.exit(130);
+  };
+  process.on('SIGINT', abortStart);
+  process.on('SIGTERM', abortStart);
   let server: DevServer | undefined;
   if (!config.temporal.external) {
     const { cli } = ensureTemporalBinaries();
@@ -48,6 +55,7 @@ async function main(): Promise<void> {
     const intake = createIntake(config, ledger);
     await intake.app.listen({ host: config.http.host, port: config.http.port });
     printBanner(config, Boolean(server));
+    starting = false;
     try {
       // Returns after Ctrl-C (SIGINT) or SIGTERM, once in-flight tasks are done.
       await worker.run();

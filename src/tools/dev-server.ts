@@ -71,8 +71,8 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let dead = false;
   void exited.then(() => (dead = true));
-  // Whatever happens to this process, the server does not outlive it.
-  const killOnExit = () => child.kill('SIGKILL');
+  // However this process exits (even process.exit() mid-start-up), the server does not outlive it.
+  const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
 
   const address = `127.0.0.1:${o.port}`;
