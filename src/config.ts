@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
+import { scoringConfigSchema, type ScoringConfig } from './domain/icp/scoring';
 
 const SYSTEMS = ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack'] as const;
 export type ExternalSystem = (typeof SYSTEMS)[number];
@@ -56,6 +59,10 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   SANDBOX_URL: z.url().default(DEFAULT_SANDBOX_URL),
+  ICP_SCORING_CONFIG: z
+    .string()
+    .min(1)
+    .default(path.resolve(__dirname, '..', 'config', 'icp-scoring.json')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...Object.fromEntries(SYSTEMS.map((s) => [`${s.toUpperCase()}_BASE_URL`, optionalString.pipe(z.url().optional())])),
   ...Object.fromEntries(Object.values(LIVE_CREDENTIALS).flatMap((names) => names.map((n) => [n, optionalString]))),
@@ -74,6 +81,8 @@ export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string; external: boolean };
   http: { host: string; port: number };
   logLevel: string;
+  /** The ICP scoring rules (ICP_SCORING_CONFIG), validated at start-up. */
+  scoring: ScoringConfig;
   systems: Record<ExternalSystem, { baseUrl: string }>;
   /** Credentials by variable name; never logged. */
   credentials: Record<string, string | undefined>;
@@ -106,7 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ];
     if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  const scoring = loadScoringConfig(e.ICP_SCORING_CONFIG, problems);
+  if (problems.length > 0 || !scoring) throw new ConfigError(problems);
 
   const sandboxUrl = e.SANDBOX_URL.replace(/\/$/, '');
   const systems = Object.fromEntries(
@@ -131,9 +141,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
+    scoring,
     systems,
     credentials: Object.fromEntries(
       [...Object.values(LIVE_CREDENTIALS).flat(), 'SALESFORCE_USERNAME', 'SALESFORCE_PASSWORD'].map((n) => [n, e[n]]),
     ),
   };
+}
+
+function loadScoringConfig(file: string, problems: string[]): ScoringConfig | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    problems.push(`ICP_SCORING_CONFIG: cannot read ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+  const parsed = scoringConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.map((i) => `ICP_SCORING_CONFIG (${file}) ${i.path.join('.')}: ${i.message}`));
+    return undefined;
+  }
+  return parsed.data;
 }

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { ICP_FIELDS, type IcpField, type IcpFields } from './fields';
+
+const field = z.enum(ICP_FIELDS as [IcpField, ...IcpField[]]);
+
+const bandRule = z.strictObject({
+  id: z.string().min(1),
+  kind: z.literal('bands'),
+  field,
+  /** Inclusive bands over a numeric field; the first band that contains the value gives the points. */
+  bands: z.array(z.strictObject({ min: z.number(), max: z.number().optional(), points: z.number().int() })).min(1),
+});
+
+const matchRule = z.strictObject({
+  id: z.string().min(1),
+  kind: z.literal('match'),
+  field,
+  /** Points per value (case-insensitive); for a list field (industryTags) the best-scoring element counts. */
+  points: z.record(z.string(), z.number().int()),
+  otherwise: z.number().int().default(0),
+});
+
+export const scoringConfigSchema = z
+  .strictObject({
+    version: z.string().min(1),
+    /** Without these fields a score would mislead: the status is `insufficient_data` instead. */
+    requiredFields: z.array(field).min(1),
+    disqualify: z
+      .strictObject({
+        companyTypes: z.array(z.string()).default([]),
+        countries: z.array(z.string().regex(/^[A-Z]{2}$/)).default([]),
+        maxEmployees: z.number().int().positive().optional(),
+      })
+      .default({ companyTypes: [], countries: [] }),
+    rules: z.array(z.discriminatedUnion('kind', [bandRule, matchRule])).min(1),
+    /** Highest `min` first: the first tier whose minimum the score reaches. */
+    tiers: z.array(z.strictObject({ tier: z.string().min(1), min: z.number().int().min(0).max(100) })).min(1),
+  })
+  .superRefine((c, ctx) => {
+    const ids = c.rules.map((r) => r.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['rules'], message: 'rule ids repeat' });
+    const mins = c.tiers.map((t) => t.min);
+    if (mins.some((m, i) => i > 0 && m >= mins[i - 1]!) || mins.at(-1) !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['tiers'], message: 'tiers must go from the highest minimum down to 0' });
+    }
+  });
+
+export type ScoringConfig = z.infer<typeof scoringConfigSchema>;
+
+export type ScoreStatus = 'scored' | 'insufficient_data' | 'not_found' | 'disqualified';
+
+export interface IcpScore {
+  status: ScoreStatus;
+  /** 0–100; 0 when disqualified; undefined when there is not enough to score. */
+  score: number | undefined;
+  tier: string | undefined;
+  /** Points each rule gave, by rule id. */
+  points: Record<string, number>;
+  missingFields: IcpField[];
+  reason: string | undefined;
+  configVersion: string;
+  /** Hash of the config version and the fields the rules read: equal hashes mean an equal score. */
+  inputHash: string;
+}
+
+/**
+ * Scores a company + person against the ICP. Pure and deterministic; the hash function is passed in so this file
+ * stays free of Node built-ins (callers use SHA-256).
+ */
+export function scoreIcp(fields: IcpFields, config: ScoringConfig, hash: (text: string) => string): IcpScore {
+  const read = new Set<IcpField>([
+    ...config.requiredFields,
+    ...config.rules.map((r) => r.field),
+    'companyName',
+    'domain',
+    'companyType',
+    'country',
+    'employees',
+  ]);
+  const inputs = Object.fromEntries([...read].sort().map((f) => [f, fields[f] ?? null]));
+  const base = {
+    configVersion: config.version,
+    inputHash: hash(JSON.stringify({ version: config.version, inputs })),
+    points: {} as Record<string, number>,
+  };
+  const missingFields = config.requiredFields.filter((f) => isMissing(fields[f]));
+
+  const knowsCompany = !isMissing(fields.companyName) || !isMissing(fields.employees) || !isMissing(fields.industry);
+  if (!knowsCompany) {
+    return {
+      ...base,
+      status: 'not_found',
+      score: undefined,
+      tier: undefined,
+      missingFields,
+      reason: 'no company data',
+    };
+  }
+
+  const dq = disqualification(fields, config);
+  if (dq) {
+    return { ...base, status: 'disqualified', score: 0, tier: config.tiers.at(-1)!.tier, missingFields, reason: dq };
+  }
+  if (missingFields.length > 0) {
+    return {
+      ...base,
+      status: 'insufficient_data',
+      score: undefined,
+      tier: undefined,
+      missingFields,
+      reason: `missing ${missingFields.join(', ')}`,
+    };
+  }
+
+  for (const rule of config.rules) base.points[rule.id] = rulePoints(rule, fields);
+  const score = Math.max(
+    0,
+    Math.min(
+      100,
+      Object.values(base.points).reduce((a, b) => a + b, 0),
+    ),
+  );
+  const tier = config.tiers.find((t) => score >= t.min)!.tier;
+  return { ...base, status: 'scored', score, tier, missingFields, reason: undefined };
+}
+
+function isMissing(value: unknown): boolean {
+  return value === undefined || value === null || (Array.isArray(value) && value.length === 0);
+}
+
+function disqualification(fields: IcpFields, config: ScoringConfig): string | undefined {
+  const { companyTypes, countries, maxEmployees } = config.disqualify;
+  if (fields.companyType && companyTypes.includes(fields.companyType)) return `company type ${fields.companyType}`;
+  if (fields.country && countries.includes(fields.country)) return `country ${fields.country}`;
+  if (maxEmployees !== undefined && fields.employees !== undefined && fields.employees > maxEmployees) {
+    return `more than ${maxEmployees} employees`;
+  }
+  return undefined;
+}
+
+function rulePoints(rule: ScoringConfig['rules'][number], fields: IcpFields): number {
+  const value = fields[rule.field];
+  if (rule.kind === 'bands') {
+    if (typeof value !== 'number') return 0;
+    return rule.bands.find((b) => value >= b.min && (b.max === undefined || value <= b.max))?.points ?? 0;
+  }
+  const table = new Map(Object.entries(rule.points).map(([k, v]) => [k.toLowerCase(), v]));
+  const values = Array.isArray(value) ? value : value === undefined ? [] : [String(value)];
+  const matched = values.map((v) => table.get(v.toLowerCase())).filter((p): p is number => p !== undefined);
+  return matched.length > 0 ? Math.max(...matched) : rule.otherwise;
+}
