@@ -1,0 +1,20 @@
+import type { IcpFields } from './icp/fields';
+
+export const COMPANY_PROVIDERS = ['clearbit', 'harmonic', 'clay'] as const;
+export type ProviderName = (typeof COMPANY_PROVIDERS)[number];
+
+/**
+ * What a provider call means, whatever its wire format (DESIGN.md 2, principle 3). Not-found is data, not an error;
+ * a quota problem is never recorded as "no data".
+ */
+export type ProviderOutcome =
+  | { kind: 'found'; provider: ProviderName; fields: IcpFields; raw: unknown }
+  | { kind: 'not_found'; provider: ProviderName }
+  /** The provider is computing it; `pollToken` (Harmonic's enrichment urn) asks for it later. */
+  | { kind: 'queued'; provider: ProviderName; pollToken: string | undefined; retryAfterMs: number | undefined }
+  | { kind: 'rate_limited'; provider: ProviderName; retryAfterMs: number }
+  | { kind: 'credits_exhausted'; provider: ProviderName; detail: string }
+  | { kind: 'auth_failed'; provider: ProviderName; status: number; detail: string }
+  | { kind: 'transient'; provider: ProviderName; status: number | undefined; detail: string };
+
+export type OutcomeKind = ProviderOutcome['kind'];

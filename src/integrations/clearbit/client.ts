@@ -1,0 +1,85 @@
+import type { ProviderOutcome } from '../../domain/provider-outcome';
+import { bodyMessage, httpCall, NetworkError, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+import { companyFields, personFields } from './mapping';
+import { clearbitCombinedSchema, clearbitCompanySchema } from './schemas';
+
+export interface ClearbitClientOptions {
+  /** Company API host (live: https://company.clearbit.com). */
+  companyBaseUrl: string;
+  /** Person/Combined API host (live: https://person.clearbit.com). */
+  personBaseUrl: string;
+  apiKey: string;
+  timeoutMs?: number;
+  fetch?: Fetch;
+}
+
+const provider = 'clearbit' as const;
+
+/**
+ * Clearbit Enrichment API v2. Outcomes: 200 found, 202 queued (looked up in the background: ask again later),
+ * 404 not found, 402 over quota, 429 throttled (600/min), 401 bad key, anything else transient.
+ */
+export function createClearbitClient(o: ClearbitClientOptions) {
+  const call = async (url: string): Promise<HttpAnswer | ProviderOutcome> => {
+    try {
+      return await httpCall(url, {
+        headers: { authorization: `Bearer ${o.apiKey}` },
+        timeoutMs: o.timeoutMs,
+        fetch: o.fetch,
+      });
+    } catch (err) {
+      if (err instanceof NetworkError) return { kind: 'transient', provider, status: undefined, detail: err.message };
+      throw err;
+    }
+  };
+
+  const common = (a: HttpAnswer): ProviderOutcome | undefined => {
+    switch (a.status) {
+      case 202:
+        return { kind: 'queued', provider, pollToken: undefined, retryAfterMs: retryAfterMs(a.headers, 60_000) };
+      case 404:
+        return { kind: 'not_found', provider };
+      case 402:
+        return { kind: 'credits_exhausted', provider, detail: bodyMessage(a.body) || 'over quota (402)' };
+      case 429:
+        return { kind: 'rate_limited', provider, retryAfterMs: retryAfterMs(a.headers, 1_000) };
+      case 401:
+      case 403:
+        return { kind: 'auth_failed', provider, status: a.status, detail: bodyMessage(a.body) || 'API key rejected' };
+      default:
+        return a.status === 200
+          ? undefined
+          : { kind: 'transient', provider, status: a.status, detail: bodyMessage(a.body) || `HTTP ${a.status}` };
+    }
+  };
+
+  const malformed = (detail: string): ProviderOutcome => ({ kind: 'transient', provider, status: 200, detail });
+
+  return {
+    async findCompany(domain: string): Promise<ProviderOutcome> {
+      const a = await call(`${o.companyBaseUrl}/v2/companies/find?domain=${encodeURIComponent(domain)}`);
+      if ('kind' in a) return a;
+      const early = common(a);
+      if (early) return early;
+      const parsed = clearbitCompanySchema.safeParse(a.body);
+      if (!parsed.success) return malformed('unexpected company payload');
+      return { kind: 'found', provider, fields: companyFields(parsed.data), raw: a.body };
+    },
+
+    /** Person and company by email in one call (Combined API). */
+    async findPerson(email: string): Promise<ProviderOutcome> {
+      const a = await call(`${o.personBaseUrl}/v2/combined/find?email=${encodeURIComponent(email)}`);
+      if ('kind' in a) return a;
+      const early = common(a);
+      if (early) return early;
+      const parsed = clearbitCombinedSchema.safeParse(a.body);
+      if (!parsed.success) return malformed('unexpected combined payload');
+      const { person, company } = parsed.data;
+      if (!person && !company) return { kind: 'not_found', provider };
+      const fields = { ...(company ? companyFields(company) : {}), ...(person ? personFields(person) : {}) };
+      return { kind: 'found', provider, fields, raw: a.body };
+    },
+  };
+}
+
+export type ClearbitClient = ReturnType<typeof createClearbitClient>;

@@ -1,0 +1,111 @@
+import type { ProviderOutcome } from '../../domain/provider-outcome';
+import { bodyMessage, httpCall, NetworkError, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+import { companyFields, personFields } from './mapping';
+import {
+  harmonicCompanySchema,
+  harmonicEnrichmentStatusSchema,
+  harmonicNotFoundSchema,
+  harmonicPersonSchema,
+} from './schemas';
+
+export interface HarmonicClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs?: number;
+  fetch?: Fetch;
+}
+
+export type EnrichmentState = 'pending' | 'complete' | 'not_found';
+
+const provider = 'harmonic' as const;
+
+/**
+ * Harmonic REST API. 200 found; 404 with an `enrichment_urn` = not known yet, enrichment scheduled (poll
+ * `GET /enrichment_status`); 404 without one = not found; 402 over the plan's quota; 429 over 10 requests/s — except
+ * a `MONTHLY_QUOTA_INSUFFICIENT` body, which is a quota problem, not a throttle; 401/403 bad key.
+ */
+export function createHarmonicClient(o: HarmonicClientOptions) {
+  const call = async (method: string, path: string): Promise<HttpAnswer | ProviderOutcome> => {
+    try {
+      return await httpCall(`${o.baseUrl}${path}`, {
+        method,
+        headers: { apikey: o.apiKey },
+        timeoutMs: o.timeoutMs,
+        fetch: o.fetch,
+      });
+    } catch (err) {
+      if (err instanceof NetworkError) return { kind: 'transient', provider, status: undefined, detail: err.message };
+      throw err;
+    }
+  };
+
+  const common = (a: HttpAnswer): ProviderOutcome | undefined => {
+    if (a.status === 200) return undefined;
+    if (a.status === 404) {
+      const scheduled = harmonicNotFoundSchema.safeParse(a.body);
+      return scheduled.success
+        ? { kind: 'queued', provider, pollToken: scheduled.data.enrichment_urn, retryAfterMs: undefined }
+        : { kind: 'not_found', provider };
+    }
+    if (a.status === 402) {
+      return { kind: 'credits_exhausted', provider, detail: bodyMessage(a.body) || 'plan quota exhausted (402)' };
+    }
+    if (a.status === 429) {
+      return JSON.stringify(a.body ?? '').includes('MONTHLY_QUOTA_INSUFFICIENT')
+        ? { kind: 'credits_exhausted', provider, detail: 'MONTHLY_QUOTA_INSUFFICIENT' }
+        : { kind: 'rate_limited', provider, retryAfterMs: retryAfterMs(a.headers, 1_000) };
+    }
+    if (a.status === 401 || a.status === 403) {
+      return { kind: 'auth_failed', provider, status: a.status, detail: bodyMessage(a.body) || 'API key rejected' };
+    }
+    return { kind: 'transient', provider, status: a.status, detail: bodyMessage(a.body) || `HTTP ${a.status}` };
+  };
+
+  const malformed = (detail: string): ProviderOutcome => ({ kind: 'transient', provider, status: 200, detail });
+
+  return {
+    async enrichCompany(domain: string): Promise<ProviderOutcome> {
+      const a = await call('POST', `/companies?website_domain=${encodeURIComponent(domain)}`);
+      if ('kind' in a) return a;
+      const early = common(a);
+      if (early) return early;
+      const parsed = harmonicCompanySchema.safeParse(a.body);
+      if (!parsed.success) return malformed('unexpected company payload');
+      return { kind: 'found', provider, fields: companyFields(parsed.data), raw: a.body };
+    },
+
+    async enrichPerson(email: string): Promise<ProviderOutcome> {
+      const a = await call('POST', `/persons?email=${encodeURIComponent(email)}`);
+      if ('kind' in a) return a;
+      const early = common(a);
+      if (early) return early;
+      const parsed = harmonicPersonSchema.safeParse(a.body);
+      if (!parsed.success) return malformed('unexpected person payload');
+      return { kind: 'found', provider, fields: personFields(parsed.data), raw: a.body };
+    },
+
+    /** Where scheduled enrichments stand; an error outcome when the status call itself fails. */
+    async enrichmentStatus(urns: string[]): Promise<Record<string, EnrichmentState> | ProviderOutcome> {
+      const a = await call('GET', `/enrichment_status?urns=${urns.map(encodeURIComponent).join(',')}`);
+      if ('kind' in a) return a;
+      const early = common(a);
+      if (early) return early;
+      const parsed = harmonicEnrichmentStatusSchema.safeParse(a.body);
+      if (!parsed.success) return malformed('unexpected enrichment status payload');
+      return Object.fromEntries(
+        parsed.data.map((s) => {
+          const status = s.status.toUpperCase();
+          const state: EnrichmentState =
+            status === 'COMPLETE' || status === 'COMPLETED'
+              ? 'complete'
+              : status === 'NOT_FOUND' || status === 'FAILED'
+                ? 'not_found'
+                : 'pending';
+          return [s.urn, state];
+        }),
+      );
+    },
+  };
+}
+
+export type HarmonicClient = ReturnType<typeof createHarmonicClient>;
