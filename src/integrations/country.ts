@@ -1,9 +1,14 @@
 const byName = new Map<string, string>();
+// Codes ICU still names that are not current ISO 3166-1 alpha-2 assignments (reserved, withdrawn, groupings).
+const NOT_ASSIGNED = new Set([
+  ...['AN', 'BU', 'CS', 'DD', 'DY', 'EU', 'EZ', 'FX', 'HV', 'NH', 'NT', 'QO', 'RH', 'SU', 'TP'],
+  ...['UK', 'UN', 'VD', 'YD', 'YU', 'ZR'],
+]);
 const display = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
 for (let a = 65; a <= 90; a++) {
   for (let b = 65; b <= 90; b++) {
     const code = String.fromCharCode(a, b);
-    const name = display.of(code);
+    const name = NOT_ASSIGNED.has(code) ? undefined : display.of(code);
     if (name) byName.set(name.toLowerCase(), code);
   }
 }
@@ -25,9 +30,6 @@ for (const [name, code] of [
 export function countryCode(value: string | null | undefined): string | undefined {
   if (!value) return undefined;
   const v = value.trim();
-  if (/^[A-Za-z]{2}$/.test(v)) {
-    const code = v.toUpperCase();
-    return display.of(code) ? code : undefined;
-  }
-  return byName.get(v.toLowerCase());
+  const name = /^[A-Za-z]{2}$/.test(v) ? display.of(v.toUpperCase()) : v;
+  return name ? byName.get(name.toLowerCase()) : undefined;
 }
