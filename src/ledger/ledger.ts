@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Provenance } from '../domain/enrichment/merge';
+import type { IcpFields } from '../domain/icp/fields';
+import type { IcpScore } from '../domain/icp/scoring';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
 import { migrate } from './migrations';
 import { openPglite, openPostgres, type Sql } from './sql';
@@ -225,6 +228,95 @@ export class Ledger {
       `UPDATE signups SET email_kind = $2, status = $3, status_reason = $4, screened_at = now(), updated_at = now()
        WHERE id = $1`,
       [id, screening.emailKind, screening.status, screening.reason ?? null],
+    );
+  }
+
+  /** Archives a provider's answer (found or not) so its fields can be re-derived without another paid call. */
+  async archiveProviderResponse(r: {
+    provider: string;
+    lookup: 'company' | 'person' | 'enrichment_status';
+    lookupKey: string;
+    signupId: string | undefined;
+    outcome: string;
+    httpStatus: number | undefined;
+    body: unknown;
+  }): Promise<string> {
+    const id = randomUUID();
+    await this.sql.query(
+      `INSERT INTO provider_responses (id, provider, lookup, lookup_key, signup_id, outcome, http_status, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+      [
+        id,
+        r.provider,
+        r.lookup,
+        r.lookupKey,
+        r.signupId ?? null,
+        r.outcome,
+        r.httpStatus ?? null,
+        r.body === undefined ? null : JSON.stringify(r.body),
+      ],
+    );
+    return id;
+  }
+
+  async listProviderResponses(
+    signupId: string,
+  ): Promise<{ provider: string; lookup: string; outcome: string; body: unknown }[]> {
+    return this.sql.query(
+      'SELECT provider, lookup, outcome, body FROM provider_responses WHERE signup_id = $1 ORDER BY received_at',
+      [signupId],
+    );
+  }
+
+  /** The cached company for `domain` if it was enriched at or after `freshSince`. */
+  async getCachedCompany(
+    domain: string,
+    freshSince: string,
+  ): Promise<{ fields: IcpFields; provenance: Provenance; enrichedAt: string } | undefined> {
+    const rows = await this.sql.query<{ fields: IcpFields; provenance: Provenance; enriched_at: Date | string }>(
+      'SELECT fields, provenance, enriched_at FROM company_cache WHERE domain = $1 AND enriched_at >= $2',
+      [domain, freshSince],
+    );
+    const row = rows[0];
+    return row ? { fields: row.fields, provenance: row.provenance, enrichedAt: iso(row.enriched_at) } : undefined;
+  }
+
+  async putCachedCompany(domain: string, fields: IcpFields, provenance: Provenance, enrichedAt: string): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO company_cache (domain, fields, provenance, enriched_at) VALUES ($1, $2::jsonb, $3::jsonb, $4)
+       ON CONFLICT (domain) DO UPDATE SET fields = EXCLUDED.fields, provenance = EXCLUDED.provenance,
+         enriched_at = EXCLUDED.enriched_at`,
+      [domain, JSON.stringify(fields), JSON.stringify(provenance), enrichedAt],
+    );
+  }
+
+  async recordEnrichment(
+    id: string,
+    r: {
+      status: EnrichmentStatus;
+      reason: string | undefined;
+      fields: IcpFields;
+      provenance: Provenance;
+      score: IcpScore | undefined;
+      creditsSpent: Record<string, number>;
+    },
+  ): Promise<void> {
+    await this.sql.query(
+      `UPDATE signups SET status = $2, status_reason = $3, icp_fields = $4::jsonb, provenance = $5::jsonb,
+         icp_score = $6, icp_tier = $7, score = $8::jsonb, credits_spent = $9::jsonb, enriched_at = now(),
+         updated_at = now()
+       WHERE id = $1`,
+      [
+        id,
+        r.status,
+        r.reason ?? null,
+        JSON.stringify(r.fields),
+        JSON.stringify(r.provenance),
+        r.score?.score ?? null,
+        r.score?.tier ?? null,
+        r.score === undefined ? null : JSON.stringify(r.score),
+        JSON.stringify(r.creditsSpent),
+      ],
     );
   }
 

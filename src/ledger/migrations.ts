@@ -45,6 +45,40 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX signups_workflow_id ON signups (workflow_id);
     `,
   },
+  {
+    id: 2,
+    name: 'raw provider responses, domain cache, enrichment results',
+    sql: `
+      -- Every provider answer, kept so fields can be re-derived (and rescored) without paying again.
+      CREATE TABLE provider_responses (
+        id           uuid PRIMARY KEY,
+        provider     text NOT NULL,
+        lookup       text NOT NULL,
+        lookup_key   text NOT NULL,
+        signup_id    uuid,
+        outcome      text NOT NULL,
+        http_status  integer,
+        body         jsonb,
+        received_at  timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX provider_responses_lookup ON provider_responses (provider, lookup, lookup_key, received_at DESC);
+      CREATE INDEX provider_responses_signup ON provider_responses (signup_id);
+      -- Company data by domain: a company enriched within the freshness window costs no credits again.
+      CREATE TABLE company_cache (
+        domain       text PRIMARY KEY,
+        fields       jsonb NOT NULL,
+        provenance   jsonb NOT NULL,
+        enriched_at  timestamptz NOT NULL
+      );
+      ALTER TABLE signups ADD COLUMN icp_fields jsonb;
+      ALTER TABLE signups ADD COLUMN provenance jsonb;
+      ALTER TABLE signups ADD COLUMN icp_score integer;
+      ALTER TABLE signups ADD COLUMN icp_tier text;
+      ALTER TABLE signups ADD COLUMN score jsonb;
+      ALTER TABLE signups ADD COLUMN credits_spent jsonb;
+      ALTER TABLE signups ADD COLUMN enriched_at timestamptz
+    `,
+  },
 ];
 
 // Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.

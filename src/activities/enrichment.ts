@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/errors';
+import type { FieldSource, Provenance } from '../domain/enrichment/merge';
+import type { IcpFields } from '../domain/icp/fields';
+import { scoreIcp, type IcpScore, type ScoringConfig } from '../domain/icp/scoring';
+import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
+import type { EnrichmentStatus } from '../domain/status';
+import type { Ledger } from '../ledger/ledger';
+
+/** One provider as the waterfall sees it: a company lookup by domain, and optionally a person lookup by email. */
+export interface CompanyProvider {
+  company(domain: string): Promise<ProviderOutcome>;
+  person?(email: string): Promise<ProviderOutcome>;
+}
+
+export type ProviderClients = Partial<Record<ProviderName, CompanyProvider>>;
+
+export interface ProviderCallInput {
+  provider: ProviderName;
+  signupId: string;
+  /** A domain for `company`, an email for `person`. */
+  lookup: 'company' | 'person';
+  key: string;
+}
+
+/** What the workflow learns from a call: the outcome without the raw payload, which stays in the ledger. */
+export type ProviderCallResult =
+  | { kind: 'found'; fields: IcpFields; at: string }
+  | { kind: 'not_found' }
+  | { kind: 'queued'; pollToken: string | undefined; retryAfterMs: number | undefined }
+  | { kind: 'credits_exhausted'; detail: string };
+
+export interface SaveEnrichmentInput {
+  signupId: string;
+  /** Set for work emails: the company part is cached under it for later signups. */
+  domain: string | undefined;
+  status: EnrichmentStatus;
+  reason: string | undefined;
+  fields: IcpFields;
+  provenance: Provenance;
+  creditsSpent: Record<string, number>;
+  /** Whether this signup's company data is worth caching (found by a provider, not served from the cache). */
+  cacheCompany: boolean;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export const createEnrichmentActivities = (deps: {
+  ledger: Ledger;
+  providers: ProviderClients;
+  scoring: ScoringConfig;
+  now?: () => Date;
+}) => {
+  const now = deps.now ?? (() => new Date());
+  return {
+    /** The domain cache: a company enriched since `freshSince` costs nothing again. */
+    async lookupCachedCompany(input: {
+      domain: string;
+      freshSince: string;
+    }): Promise<{ fields: IcpFields; provenance: Provenance } | undefined> {
+      const cached = await deps.ledger.getCachedCompany(input.domain, input.freshSince);
+      return cached && { fields: cached.fields, provenance: cached.provenance };
+    },
+
+    /**
+     * One provider call. Answers that are data (found, not found, queued, out of credits) are returned and archived;
+     * throttling and outages are thrown as retryable failures (after the advertised delay); a rejected key is thrown
+     * as non-retryable, so the signup fails fast with a reason instead of retrying forever.
+     */
+    async callProvider(input: ProviderCallInput): Promise<ProviderCallResult> {
+      const client = deps.providers[input.provider];
+      const outcome = input.lookup === 'company' ? await client?.company(input.key) : await client?.person?.(input.key);
+      if (!outcome) {
+        throw ApplicationFailure.create({
+          type: ErrorType.ProviderAuthFailed,
+          message: `${input.provider} is not configured for ${input.lookup} lookups`,
+          nonRetryable: true,
+        });
+      }
+      switch (outcome.kind) {
+        case 'rate_limited':
+          throw ApplicationFailure.create({
+            type: ErrorType.ProviderRateLimited,
+            message: `${input.provider} rate limit; retrying after ${outcome.retryAfterMs} ms`,
+            nextRetryDelay: Math.max(outcome.retryAfterMs, 100),
+          });
+        case 'transient':
+          throw ApplicationFailure.create({
+            type: ErrorType.ProviderUnavailable,
+            message: `${input.provider} unavailable: ${outcome.detail}`,
+          });
+        case 'auth_failed':
+          throw ApplicationFailure.create({
+            type: ErrorType.ProviderAuthFailed,
+            message: `${input.provider} rejected the API key (HTTP ${outcome.status}); fix the credential`,
+            nonRetryable: true,
+          });
+      }
+      await deps.ledger.archiveProviderResponse({
+        provider: input.provider,
+        lookup: input.lookup,
+        // Person lookups are archived under a hash: the email itself is already on the signup row.
+        lookupKey: input.lookup === 'person' ? sha256(input.key) : input.key,
+        signupId: input.signupId,
+        outcome: outcome.kind,
+        httpStatus: undefined,
+        body: outcome.kind === 'found' ? outcome.raw : outcome,
+      });
+      switch (outcome.kind) {
+        case 'found':
+          return { kind: 'found', fields: outcome.fields, at: now().toISOString() };
+        case 'queued':
+          return { kind: 'queued', pollToken: outcome.pollToken, retryAfterMs: outcome.retryAfterMs };
+        case 'credits_exhausted':
+          return { kind: 'credits_exhausted', detail: outcome.detail };
+        default:
+          return { kind: 'not_found' };
+      }
+    },
+
+    /** Scores the fields (scoring config of this worker), records the outcome, and caches the company part. */
+    async saveEnrichment(input: SaveEnrichmentInput): Promise<IcpScore> {
+      const score = scoreIcp(input.fields, deps.scoring, sha256);
+      await deps.ledger.recordEnrichment(input.signupId, {
+        status: input.status,
+        reason: input.reason,
+        fields: input.fields,
+        provenance: input.provenance,
+        score,
+        creditsSpent: input.creditsSpent,
+      });
+      if (input.domain && input.cacheCompany) {
+        const companyProvenance = Object.fromEntries(
+          Object.entries(input.provenance).filter(([field]) => !['personTitle', 'role', 'seniority'].includes(field)),
+        ) as Record<string, FieldSource>;
+        const { personTitle: _t, role: _r, seniority: _s, ...company } = input.fields;
+        await deps.ledger.putCachedCompany(input.domain, company, companyProvenance, now().toISOString());
+      }
+      return score;
+    },
+  };
+};
+
+export type EnrichmentActivities = ReturnType<typeof createEnrichmentActivities>;
