@@ -66,6 +66,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...Object.fromEntries(SYSTEMS.map((s) => [`${s.toUpperCase()}_BASE_URL`, optionalString.pipe(z.url().optional())])),
   ...Object.fromEntries(Object.values(LIVE_CREDENTIALS).flatMap((names) => names.map((n) => [n, optionalString]))),
+  CLEARBIT_PERSON_BASE_URL: optionalString.pipe(z.url().optional()),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SALESFORCE_USERNAME: optionalString,
   SALESFORCE_PASSWORD: optionalString,
 });
@@ -84,6 +86,9 @@ export interface Config {
   /** The ICP scoring rules (ICP_SCORING_CONFIG), validated at start-up. */
   scoring: ScoringConfig;
   systems: Record<ExternalSystem, { baseUrl: string }>;
+  /** Clearbit's Person/Combined API host (live: person.clearbit.com; sandbox: the Clearbit simulator). */
+  clearbitPersonBaseUrl: string;
+  providerTimeoutMs: number;
   /** Credentials by variable name; never logged. */
   credentials: Record<string, string | undefined>;
 }
@@ -143,6 +148,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     scoring,
     systems,
+    clearbitPersonBaseUrl:
+      e.CLEARBIT_PERSON_BASE_URL ?? (live ? 'https://person.clearbit.com' : systems.clearbit.baseUrl),
+    providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     credentials: Object.fromEntries(
       [...Object.values(LIVE_CREDENTIALS).flat(), 'SALESFORCE_USERNAME', 'SALESFORCE_PASSWORD'].map((n) => [n, e[n]]),
     ),

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig, type Config } from './config';
+import { createProviderClients } from './integrations/providers';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -22,7 +23,11 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ ledger: deps.ledger }),
+    activities: createActivities({
+      ledger: deps.ledger,
+      providers: createProviderClients(deps.config),
+      scoring: deps.config.scoring,
+    }),
   });
 }
 

@@ -1,0 +1,32 @@
+import type { CompanyProvider, ProviderClients } from '../activities/enrichment';
+import type { Config } from '../config';
+import { createClearbitClient } from './clearbit/client';
+import { createHarmonicClient } from './harmonic/client';
+
+// The sandbox accepts any key but `bad-key`; live mode has every key checked at start-up by loadConfig.
+const SANDBOX_KEY = 'sandbox-key';
+
+/** The enrichment providers of ENRICHMENT_PROVIDERS that have a client, wired from the configuration. */
+export function createProviderClients(config: Config, fetchImpl?: typeof fetch): ProviderClients {
+  const key = (name: string) => config.credentials[name] ?? SANDBOX_KEY;
+  const clearbit = createClearbitClient({
+    companyBaseUrl: config.systems.clearbit.baseUrl,
+    personBaseUrl: config.clearbitPersonBaseUrl,
+    apiKey: key('CLEARBIT_API_KEY'),
+    timeoutMs: config.providerTimeoutMs,
+    fetch: fetchImpl,
+  });
+  const harmonic = createHarmonicClient({
+    baseUrl: config.systems.harmonic.baseUrl,
+    apiKey: key('HARMONIC_API_KEY'),
+    timeoutMs: config.providerTimeoutMs,
+    fetch: fetchImpl,
+  });
+  const all: ProviderClients = {
+    clearbit: { company: (d) => clearbit.findCompany(d), person: (e) => clearbit.findPerson(e) },
+    harmonic: { company: (d) => harmonic.enrichCompany(d), person: (e) => harmonic.enrichPerson(e) },
+  };
+  return Object.fromEntries(
+    config.providers.filter((p) => all[p] !== undefined).map((p) => [p, all[p] as CompanyProvider]),
+  );
+}
