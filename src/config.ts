@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { FieldPreference } from './domain/enrichment/merge';
+import { ICP_FIELDS, type IcpField } from './domain/icp/fields';
 import { scoringConfigSchema, type ScoringConfig } from './domain/icp/scoring';
 
 const SYSTEMS = ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack'] as const;
@@ -67,6 +69,17 @@ const envSchema = z.object({
   ...Object.fromEntries(SYSTEMS.map((s) => [`${s.toUpperCase()}_BASE_URL`, optionalString.pipe(z.url().optional())])),
   ...Object.fromEntries(Object.values(LIVE_CREDENTIALS).flatMap((names) => names.map((n) => [n, optionalString]))),
   CLEARBIT_PERSON_BASE_URL: optionalString.pipe(z.url().optional()),
+  ENRICHMENT_REQUIRED_FIELDS: z
+    .string()
+    .default('companyName,employees,industry,country')
+    .transform((v) => v.split(',').map((f) => f.trim()))
+    .pipe(z.array(z.enum(ICP_FIELDS as [IcpField, ...IcpField[]])).min(1)),
+  // field=best>next>..., comma-separated
+  ENRICHMENT_FIELD_PREFERENCE: z
+    .string()
+    .default('industry=harmonic>clearbit>clay,industryTags=harmonic>clearbit>clay'),
+  DOMAIN_CACHE_DAYS: z.coerce.number().nonnegative().default(30),
+  CREDITS_WAIT_MAX_DAYS: z.coerce.number().positive().default(7),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SALESFORCE_USERNAME: optionalString,
   SALESFORCE_PASSWORD: optionalString,
@@ -89,6 +102,12 @@ export interface Config {
   /** Clearbit's Person/Combined API host (live: person.clearbit.com; sandbox: the Clearbit simulator). */
   clearbitPersonBaseUrl: string;
   providerTimeoutMs: number;
+  enrichment: {
+    requiredFields: IcpField[];
+    fieldPreference: FieldPreference;
+    domainCacheDays: number;
+    creditsWaitMaxDays: number;
+  };
   /** Credentials by variable name; never logged. */
   credentials: Record<string, string | undefined>;
 }
@@ -120,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ];
     if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
   }
+  const fieldPreference = parsePreference(e.ENRICHMENT_FIELD_PREFERENCE, problems);
   const scoring = loadScoringConfig(e.ICP_SCORING_CONFIG, problems);
   if (problems.length > 0 || !scoring) throw new ConfigError(problems);
 
@@ -151,6 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clearbitPersonBaseUrl:
       e.CLEARBIT_PERSON_BASE_URL ?? (live ? 'https://person.clearbit.com' : systems.clearbit.baseUrl),
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    enrichment: {
+      requiredFields: e.ENRICHMENT_REQUIRED_FIELDS,
+      fieldPreference,
+      domainCacheDays: e.DOMAIN_CACHE_DAYS,
+      creditsWaitMaxDays: e.CREDITS_WAIT_MAX_DAYS,
+    },
     credentials: Object.fromEntries(
       [...Object.values(LIVE_CREDENTIALS).flat(), 'SALESFORCE_USERNAME', 'SALESFORCE_PASSWORD'].map((n) => [n, e[n]]),
     ),
@@ -171,4 +197,21 @@ function loadScoringConfig(file: string, problems: string[]): ScoringConfig | un
     return undefined;
   }
   return parsed.data;
+}
+
+function parsePreference(value: string, problems: string[]): FieldPreference {
+  const preference: FieldPreference = {};
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [field, ranking] = entry.split('=');
+    const sources = ranking?.split('>').map((s) => s.trim()) ?? [];
+    if (!field || !(ICP_FIELDS as string[]).includes(field) || sources.length === 0 || sources.some((s) => !s)) {
+      problems.push(`ENRICHMENT_FIELD_PREFERENCE: "${entry}" is not field=provider>provider with a known field`);
+      continue;
+    }
+    preference[field as IcpField] = sources;
+  }
+  return preference;
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
-import type { FieldSource, Provenance } from '../domain/enrichment/merge';
-import type { IcpFields } from '../domain/icp/fields';
+import type { FieldPreference, FieldSource, Provenance } from '../domain/enrichment/merge';
+import type { IcpField, IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type IcpScore, type ScoringConfig } from '../domain/icp/scoring';
 import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
 import type { EnrichmentStatus } from '../domain/status';
@@ -19,9 +19,10 @@ export type ProviderClients = Partial<Record<ProviderName, CompanyProvider>>;
 export interface ProviderCallInput {
   provider: ProviderName;
   signupId: string;
-  /** A domain for `company`, an email for `person`. */
   lookup: 'company' | 'person';
-  key: string;
+  /** The company domain of a `company` lookup. A `person` lookup reads the email from the ledger: emails stay out
+   * of workflow histories. */
+  domain?: string;
 }
 
 /** What the workflow learns from a call: the outcome without the raw payload, which stays in the ledger. */
@@ -30,6 +31,19 @@ export type ProviderCallResult =
   | { kind: 'not_found' }
   | { kind: 'queued'; pollToken: string | undefined; retryAfterMs: number | undefined }
   | { kind: 'credits_exhausted'; detail: string };
+
+/** How the waterfall runs, from the worker's configuration (read once per signup, so it is in the history). */
+export interface EnrichmentPolicy {
+  /** Company providers in cost order, cheapest first. */
+  companyProviders: ProviderName[];
+  /** Providers that can look a person up by email, in cost order. */
+  personProviders: ProviderName[];
+  /** A signup is `enriched` when these are known; a provider is asked only while one of them is missing. */
+  requiredFields: IcpField[];
+  fieldPreference: FieldPreference;
+  domainCacheDays: number;
+  creditsWaitMaxDays: number;
+}
 
 export interface SaveEnrichmentInput {
   signupId: string;
@@ -50,10 +64,20 @@ export const createEnrichmentActivities = (deps: {
   ledger: Ledger;
   providers: ProviderClients;
   scoring: ScoringConfig;
+  enrichment: Omit<EnrichmentPolicy, 'companyProviders' | 'personProviders'>;
   now?: () => Date;
 }) => {
   const now = deps.now ?? (() => new Date());
+  const configured = Object.keys(deps.providers) as ProviderName[];
   return {
+    getEnrichmentPolicy(): Promise<EnrichmentPolicy> {
+      return Promise.resolve({
+        ...deps.enrichment,
+        companyProviders: configured,
+        personProviders: configured.filter((p) => deps.providers[p]?.person !== undefined),
+      });
+    },
+
     /** The domain cache: a company enriched since `freshSince` costs nothing again. */
     async lookupCachedCompany(input: {
       domain: string;
@@ -70,7 +94,15 @@ export const createEnrichmentActivities = (deps: {
      */
     async callProvider(input: ProviderCallInput): Promise<ProviderCallResult> {
       const client = deps.providers[input.provider];
-      const outcome = input.lookup === 'company' ? await client?.company(input.key) : await client?.person?.(input.key);
+      const key = input.lookup === 'company' ? input.domain : (await deps.ledger.getSignup(input.signupId))?.email;
+      if (!key) {
+        throw ApplicationFailure.create({
+          type: ErrorType.SignupNotFound,
+          message: `signup ${input.signupId}: nothing to look up (${input.lookup === 'company' ? 'no domain' : 'no email'})`,
+          nonRetryable: true,
+        });
+      }
+      const outcome = input.lookup === 'company' ? await client?.company(key) : await client?.person?.(key);
       if (!outcome) {
         throw ApplicationFailure.create({
           type: ErrorType.ProviderAuthFailed,
@@ -101,7 +133,7 @@ export const createEnrichmentActivities = (deps: {
         provider: input.provider,
         lookup: input.lookup,
         // Person lookups are archived under a hash: the email itself is already on the signup row.
-        lookupKey: input.lookup === 'person' ? sha256(input.key) : input.key,
+        lookupKey: input.lookup === 'person' ? sha256(key) : key,
         signupId: input.signupId,
         outcome: outcome.kind,
         httpStatus: undefined,

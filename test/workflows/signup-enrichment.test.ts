@@ -3,14 +3,22 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type {
+  EnrichmentActivities,
+  EnrichmentPolicy,
+  ProviderCallInput,
+  ProviderCallResult,
+} from '../../src/activities/enrichment';
 import type { LedgerActivities, ScreenSignupResult } from '../../src/activities/ledger';
 import { ErrorType } from '../../src/domain/errors';
+import type { IcpFields } from '../../src/domain/icp/fields';
+import type { IcpScore } from '../../src/domain/icp/scoring';
 import { addSearchAttributes } from '../../src/temporal/search-attributes';
-import { getStatusQuery, signupReceivedSignal } from '../../src/workflows/messages';
+import { creditsRestoredSignal, getStatusQuery, signupReceivedSignal } from '../../src/workflows/messages';
 import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
 import '../helpers';
 
-// Workflow logic on the time-skipping test server, with typed activity mocks.
+// Workflow logic on the time-skipping test server (days of waiting take milliseconds), with typed activity mocks.
 describe('SignupEnrichmentWorkflow', () => {
   let env: TestWorkflowEnvironment;
 
@@ -25,30 +33,56 @@ describe('SignupEnrichmentWorkflow', () => {
     await env?.teardown();
   });
 
-  const outcomes: Record<string, Omit<ScreenSignupResult, 'signupId'>> = {
-    work: {
-      status: 'received',
-      emailKind: 'work',
-      domain: 'lumenforge.io',
-      signedUpAt: '2026-11-23T14:05:11.482Z',
-      reason: undefined,
-    },
-    free: {
-      status: 'skipped',
-      emailKind: 'free_mail',
-      domain: 'gmail.com',
-      signedUpAt: '2026-11-23T15:00:00.000Z',
-      reason: 'free_mail',
-    },
+  const policy: EnrichmentPolicy = {
+    companyProviders: ['clearbit', 'harmonic'],
+    personProviders: ['clearbit'],
+    requiredFields: ['companyName', 'employees', 'industry', 'country'],
+    fieldPreference: { industryTags: ['harmonic', 'clearbit'] },
+    domainCacheDays: 30,
+    creditsWaitMaxDays: 7,
   };
+  const screened = (kind: 'work' | 'free_mail', domain = 'lumenforge.io'): Omit<ScreenSignupResult, 'signupId'> => ({
+    status: kind === 'work' ? 'received' : 'skipped',
+    emailKind: kind,
+    domain,
+    signedUpAt: '2026-11-23T14:05:11.482Z',
+    reason: kind === 'work' ? undefined : kind,
+  });
+  const full: IcpFields = { companyName: 'Lumenforge', employees: 85, industry: 'Software', country: 'DE' };
+  const person: IcpFields = { personTitle: 'Staff Engineer', role: 'engineering', seniority: 'senior' };
 
-  async function run(
-    screen: LedgerActivities['screenSignup'],
-    signupId: string,
-    during?: (workflowId: string) => Promise<void>,
-  ) {
+  interface Mocks {
+    screen?: LedgerActivities['screenSignup'];
+    provider: (input: ProviderCallInput, call: number) => Promise<ProviderCallResult>;
+    cached?: IcpFields;
+  }
+
+  async function run(mocks: Mocks, during?: (workflowId: string) => Promise<void>) {
     const taskQueue = `wf-${randomUUID()}`;
-    const activities: LedgerActivities = { screenSignup: screen };
+    const calls: ProviderCallInput[] = [];
+    const saved: Parameters<EnrichmentActivities['saveEnrichment']>[0][] = [];
+    const activities: LedgerActivities & EnrichmentActivities = {
+      screenSignup: mocks.screen ?? (async ({ signupId }) => ({ signupId, ...screened('work') })),
+      getEnrichmentPolicy: async () => policy,
+      lookupCachedCompany: async () => (mocks.cached ? { fields: mocks.cached, provenance: {} } : undefined),
+      callProvider: async (input) => {
+        calls.push(input);
+        return mocks.provider(input, calls.length);
+      },
+      saveEnrichment: async (input) => {
+        saved.push(input);
+        return {
+          status: input.fields.industry ? 'scored' : 'insufficient_data',
+          score: input.fields.industry ? 80 : undefined,
+          tier: input.fields.industry ? 'A' : undefined,
+          points: {},
+          missingFields: [],
+          reason: undefined,
+          configVersion: 'test',
+          inputHash: 'x',
+        } satisfies IcpScore;
+      },
+    };
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
@@ -60,83 +94,190 @@ describe('SignupEnrichmentWorkflow', () => {
       const handle = await env.client.workflow.start(SignupEnrichmentWorkflow, {
         workflowId,
         taskQueue,
-        args: [{ signupId }],
+        args: [{ signupId: 's-1' }],
       });
       await during?.(workflowId);
       const result = await handle.result();
       const description = await handle.describe();
-      return { result, description, status: await handle.query(getStatusQuery) };
+      return { result, description, calls, saved, status: await handle.query(getStatusQuery) };
     });
   }
 
-  it('screens a work-email signup and upserts CompanyDomain and SignupAt', async () => {
-    const { result, description, status } = await run(async ({ signupId }) => ({ signupId, ...outcomes.work! }), 's-1');
-    expect(result).toEqual({
-      status: 'received',
-      companyDomain: 'lumenforge.io',
-      signups: [{ signupId: 's-1', status: 'received', emailKind: 'work', domain: 'lumenforge.io', reason: undefined }],
+  const found = (fields: IcpFields): ProviderCallResult => ({ kind: 'found', fields, at: '2026-11-24T00:00:00.000Z' });
+
+  it('stops at the first provider that fills every required field', async () => {
+    const { result, calls, description, status } = await run({
+      provider: async (i) => found(i.lookup === 'company' ? full : person),
     });
+    expect(calls.map((c) => `${c.provider}:${c.lookup}`)).toEqual(['clearbit:company', 'clearbit:person']);
+    expect(calls.every((c) => !('email' in c))).toBe(true);
+    expect(result.signups[0]).toMatchObject({
+      status: 'enriched',
+      fields: { ...full, ...person },
+      creditsSpent: { clearbit: 2 },
+      provenance: { industry: { source: 'clearbit' } },
+    });
+    expect(result).toMatchObject({ status: 'enriched', icpScore: 80, icpTier: 'A', companyDomain: 'lumenforge.io' });
     expect(status).toEqual(result);
     expect(description.searchAttributes).toMatchObject({
-      EnrichmentStatus: ['received'],
+      EnrichmentStatus: ['enriched'],
+      IcpScore: [80],
+      IcpTier: ['A'],
       CompanyDomain: ['lumenforge.io'],
-      SignupAt: [new Date('2026-11-23T14:05:11.482Z')],
     });
   });
 
-  it('skips a free-mail signup and sets no company domain', async () => {
-    const { result, description } = await run(async ({ signupId }) => ({ signupId, ...outcomes.free! }), 's-2');
-    expect(result.status).toBe('skipped');
-    expect(result.companyDomain).toBeUndefined();
-    expect(description.searchAttributes.EnrichmentStatus).toEqual(['skipped']);
-    expect(description.searchAttributes.CompanyDomain).toBeUndefined();
+  it('asks the next provider only for what is still missing, and keeps the first value of everything else', async () => {
+    const { result, calls } = await run({
+      provider: async (i) => {
+        if (i.lookup === 'person') return found(person);
+        if (i.provider === 'clearbit') return found({ ...full, industry: undefined });
+        return found({ companyName: 'Lumenforge GmbH', industry: 'Developer Tools', industryTags: ['Observability'] });
+      },
+    });
+    expect(calls.map((c) => `${c.provider}:${c.lookup}`)).toEqual([
+      'clearbit:company',
+      'harmonic:company',
+      'clearbit:person',
+    ]);
+    expect(result.signups[0]?.fields).toMatchObject({ companyName: 'Lumenforge', industry: 'Developer Tools' });
+    expect(result.signups[0]?.provenance).toMatchObject({
+      companyName: { source: 'clearbit' },
+      industry: { source: 'harmonic' },
+    });
+    expect(result.signups[0]?.trace?.map((t) => [t.source, t.outcome, t.filled.length > 0])).toEqual([
+      ['clearbit', 'found', true],
+      ['harmonic', 'found', true],
+      ['clearbit', 'found', true],
+    ]);
   });
 
-  it('handles later signups of the organization sent by signal, each once', async () => {
-    let releaseFirst: () => void = () => undefined;
-    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
-    const screened: string[] = [];
-    const { result } = await run(
-      async ({ signupId }) => {
-        screened.push(signupId);
-        if (signupId === 'first') await firstHeld;
-        return { signupId, ...(signupId === 'first' ? outcomes.free! : outcomes.work!) };
+  it('serves a fresh company from the domain cache at zero credits', async () => {
+    const { result, calls, saved } = await run({ cached: full, provider: async () => found(person) });
+    expect(calls.map((c) => c.lookup)).toEqual(['person']);
+    expect(result.signups[0]).toMatchObject({ status: 'enriched', creditsSpent: { clearbit: 1 } });
+    // Cached data is not written back as if fresh: the cache expires on the provider's schedule, not ours.
+    expect(saved[0]?.cacheCompany).toBe(false);
+  });
+
+  it('gives a free-mail signup person enrichment only, and marks it skipped', async () => {
+    const { result, calls, description } = await run({
+      screen: async ({ signupId }) => ({ signupId, ...screened('free_mail', 'gmail.com') }),
+      provider: async () => found(person),
+    });
+    expect(calls.map((c) => `${c.provider}:${c.lookup}`)).toEqual(['clearbit:person']);
+    expect(result.signups[0]).toMatchObject({ status: 'skipped', reason: 'free_mail', fields: person });
+    expect(description.searchAttributes.CompanyDomain).toBeUndefined();
+    expect(description.searchAttributes.IcpScore).toBeUndefined();
+  });
+
+  it('waits for credits when providers ran dry, and completes once they are restored', async () => {
+    let restored = false;
+    const { result, calls } = await run(
+      {
+        provider: async (i) => {
+          if (!restored) return { kind: 'credits_exhausted', detail: 'over quota' };
+          return found(i.lookup === 'company' ? full : person);
+        },
       },
-      'first',
       async (workflowId) => {
         const handle = env.client.workflow.getHandle(workflowId);
-        await handle.signal(signupReceivedSignal, { signupId: 'first' });
-        await handle.signal(signupReceivedSignal, { signupId: 'second' });
-        await handle.signal(signupReceivedSignal, { signupId: 'second' });
-        releaseFirst();
+        // The workflow reaches waiting_for_credits and stays there (time-skipping pauses while we query).
+        for (;;) {
+          const s = await handle.query(getStatusQuery);
+          if (s.status === 'waiting_for_credits') break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        expect((await handle.describe()).searchAttributes.EnrichmentStatus).toEqual(['waiting_for_credits']);
+        restored = true;
+        await handle.signal(creditsRestoredSignal, {});
       },
     );
-    expect(screened).toEqual(['first', 'second']);
-    expect(result.signups.map((s) => [s.signupId, s.status])).toEqual([
-      ['first', 'skipped'],
-      ['second', 'received'],
+    expect(result.signups[0]).toMatchObject({ status: 'enriched', fields: { ...full, ...person } });
+    // Each provider asked once before the wait, and only the providers needed after it.
+    expect(calls.map((c) => `${c.provider}:${c.lookup}`)).toEqual([
+      'clearbit:company',
+      'harmonic:company',
+      'clearbit:person',
+      'clearbit:company',
+      'clearbit:person',
     ]);
-    // A work-email signup carries the organization, even when a free-mail one came first.
-    expect(result).toMatchObject({ status: 'received', companyDomain: 'lumenforge.io' });
   });
 
-  it('marks a signup failed when the ledger has lost it, instead of retrying forever', async () => {
-    const { result, description } = await run(async () => {
-      throw ApplicationFailure.create({ type: ErrorType.SignupNotFound, message: 'gone', nonRetryable: true });
-    }, 's-3');
-    expect(result.status).toBe('failed');
-    expect(result.signups[0]?.reason).toContain('Activity task failed');
+  it('gives up waiting after the bounded wait and completes as partial, a backfill candidate', async () => {
+    const { result } = await run({
+      provider: async (i) =>
+        i.provider === 'clearbit' && i.lookup === 'company'
+          ? found({ companyName: 'Lumenforge', employees: 85, country: 'DE' })
+          : { kind: 'credits_exhausted', detail: 'over quota' },
+    });
+    expect(result.signups[0]).toMatchObject({ status: 'partial', missingFields: ['industry'] });
+    expect(result.signups[0]?.reason).toContain('harmonic, clearbit out of credits');
+  });
+
+  it('fails fast with a clear reason when a provider rejects the API key', async () => {
+    const { result, description } = await run({
+      provider: async () => {
+        throw ApplicationFailure.create({
+          type: ErrorType.ProviderAuthFailed,
+          message: 'clearbit rejected the API key (HTTP 401); fix the credential',
+          nonRetryable: true,
+        });
+      },
+    });
+    expect(result.signups[0]).toMatchObject({ status: 'failed' });
+    expect(result.signups[0]?.reason).toContain('rejected the API key');
     expect(description.searchAttributes.EnrichmentStatus).toEqual(['failed']);
   });
 
-  it('retries a transient ledger error until it succeeds', async () => {
-    let calls = 0;
-    const { result } = await run(async ({ signupId }) => {
-      calls++;
-      if (calls < 3) throw new Error('connection reset');
-      return { signupId, ...outcomes.work! };
-    }, 's-4');
-    expect(calls).toBe(3);
-    expect(result.status).toBe('received');
+  it('retries throttling and outages until the provider answers', async () => {
+    const { result, calls } = await run({
+      provider: async (i, n) => {
+        if (n <= 3) {
+          throw ApplicationFailure.create({
+            type: ErrorType.ProviderRateLimited,
+            message: 'throttled',
+            nextRetryDelay: '2 seconds',
+          });
+        }
+        return found(i.lookup === 'company' ? full : person);
+      },
+    });
+    expect(calls.length).toBe(5);
+    expect(result.signups[0]?.status).toBe('enriched');
+  });
+
+  it('handles later signups of the organization sent by signal, each once', async () => {
+    const { result } = await run(
+      {
+        screen: async ({ signupId }) => ({
+          signupId,
+          ...(signupId === 's-1' ? screened('free_mail', 'gmail.com') : screened('work')),
+        }),
+        provider: async (i) => found(i.lookup === 'company' ? full : person),
+      },
+      async (workflowId) => {
+        const handle = env.client.workflow.getHandle(workflowId);
+        await handle.signal(signupReceivedSignal, { signupId: 's-1' });
+        await handle.signal(signupReceivedSignal, { signupId: 's-2' });
+        await handle.signal(signupReceivedSignal, { signupId: 's-2' });
+      },
+    );
+    expect(result.signups.map((s) => [s.signupId, s.status])).toEqual([
+      ['s-1', 'skipped'],
+      ['s-2', 'enriched'],
+    ]);
+    // A work-email signup carries the organization, even when a free-mail one came first.
+    expect(result).toMatchObject({ status: 'enriched', companyDomain: 'lumenforge.io' });
+  });
+
+  it('marks a signup failed when the ledger has lost it', async () => {
+    const { result } = await run({
+      screen: async () => {
+        throw ApplicationFailure.create({ type: ErrorType.SignupNotFound, message: 'gone', nonRetryable: true });
+      },
+      provider: async () => found(full),
+    });
+    expect(result.signups[0]).toMatchObject({ status: 'failed', reason: 'gone' });
   });
 });

@@ -1,0 +1,132 @@
+import { condition, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { EnrichmentActivities, EnrichmentPolicy, ProviderCallResult } from '../activities/enrichment';
+import { mergeFields, missingFields, type Provenance } from '../domain/enrichment/merge';
+import { COMPANY_FIELDS, PERSON_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
+import { ErrorType } from '../domain/errors';
+import type { ProviderName } from '../domain/provider-outcome';
+import type { TraceEntry } from './messages';
+
+/**
+ * Provider calls: no attempt limit, because throttling and outages must never fail a signup — a 429 is retried after
+ * the delay the provider advertised (the activity sets `nextRetryDelay`), 5xx and timeouts with backoff up to five
+ * minutes. A rejected API key is the one failure that stops the signup: an operator has to fix it.
+ */
+export const providerCall: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: [ErrorType.ProviderAuthFailed],
+  },
+};
+
+const { callProvider } = proxyActivities<EnrichmentActivities>(providerCall);
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** First wait for credits, doubled after each unsuccessful retry up to the cap. */
+const FIRST_CREDIT_WAIT_MS = 15 * 60 * 1000;
+const MAX_CREDIT_WAIT_MS = 12 * 60 * 60 * 1000;
+
+export interface WaterfallInput {
+  signupId: string;
+  /** The company domain for work emails; undefined for free-mail and disposable signups (person-only). */
+  domain: string | undefined;
+  policy: EnrichmentPolicy;
+  /** What the domain cache had, if anything. */
+  cached: { fields: IcpFields; provenance: Provenance } | undefined;
+  /** Wakes a credit wait early: returns how many `creditsRestored` signals arrived so far. */
+  creditsRestoredCount: () => number;
+  onWaiting: (waiting: boolean, reason: string | undefined) => void;
+}
+
+export interface WaterfallResult {
+  fields: IcpFields;
+  provenance: Provenance;
+  missing: IcpField[];
+  creditsSpent: Record<string, number>;
+  trace: TraceEntry[];
+  /** A provider (not the cache) supplied company data: only then is the domain cache refreshed. */
+  companyFoundByProvider: boolean;
+  /** Providers still out of credits when the wait ended (bounded wait elapsed). */
+  exhausted: ProviderName[];
+}
+
+/**
+ * The cost-ordered waterfall: each provider is asked only while a required field is still missing, and its answer
+ * fills only what is missing (or what the field preference says it knows better). Providers out of credits are
+ * skipped and the rest continue; if required fields are then still missing because of them, the signup waits
+ * durably — capped-backoff timers, woken early by `creditsRestored` — and retries those providers, until the
+ * bounded wait (`creditsWaitMaxDays`) is over.
+ */
+export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResult> {
+  const { policy } = input;
+  let known = { fields: {} as IcpFields, provenance: {} as Provenance };
+  const trace: TraceEntry[] = [];
+  const creditsSpent: Record<string, number> = {};
+  let companyFoundByProvider = false;
+
+  if (input.cached) {
+    known = { fields: input.cached.fields, provenance: input.cached.provenance };
+    trace.push({ source: 'cache', lookup: 'cache', outcome: 'found', filled: Object.keys(input.cached.fields) });
+  }
+
+  const wantedCompany = input.domain ? policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f)) : [];
+  const requiredPerson = policy.requiredFields.filter((f) => PERSON_FIELDS.includes(f));
+  // Every signup gets a person lookup for its role (scoring reads it) even when no person field is required.
+  const wantedPerson: IcpField[] = [...new Set<IcpField>([...requiredPerson, 'role'])];
+  const pendingCompany = new Set(input.domain ? policy.companyProviders : []);
+  const pendingPerson = new Set(policy.personProviders);
+
+  const ask = async (provider: ProviderName, lookup: 'company' | 'person') => {
+    const result: ProviderCallResult = await callProvider({
+      provider,
+      signupId: input.signupId,
+      lookup,
+      domain: lookup === 'company' ? input.domain : undefined,
+    });
+    if (result.kind === 'found') {
+      const merged = mergeFields(known, result.fields, { source: provider, at: result.at }, policy.fieldPreference);
+      known = { fields: merged.fields, provenance: merged.provenance };
+      creditsSpent[provider] = (creditsSpent[provider] ?? 0) + 1;
+      if (lookup === 'company') companyFoundByProvider = true;
+      trace.push({ source: provider, lookup, outcome: 'found', filled: merged.filled });
+    } else {
+      trace.push({ source: provider, lookup, outcome: result.kind, filled: [] });
+    }
+    return result.kind;
+  };
+
+  const deadline = Date.now() + policy.creditsWaitMaxDays * DAY_MS;
+  let nextWaitMs = FIRST_CREDIT_WAIT_MS;
+  for (;;) {
+    const exhausted = new Set<ProviderName>();
+    for (const provider of policy.companyProviders) {
+      if (!pendingCompany.has(provider) || missingFields(known.fields, wantedCompany).length === 0) continue;
+      pendingCompany.delete(provider);
+      if ((await ask(provider, 'company')) === 'credits_exhausted') exhausted.add(provider);
+    }
+    for (const provider of policy.personProviders) {
+      if (!pendingPerson.has(provider) || missingFields(known.fields, wantedPerson).length === 0) continue;
+      pendingPerson.delete(provider);
+      if ((await ask(provider, 'person')) === 'credits_exhausted') exhausted.add(provider);
+    }
+
+    const missing = missingFields(known.fields, [...wantedCompany, ...requiredPerson]);
+    const remainingMs = deadline - Date.now();
+    if (missing.length === 0 || exhausted.size === 0 || remainingMs <= 0) {
+      input.onWaiting(false, undefined);
+      return { ...known, missing, creditsSpent, trace, companyFoundByProvider, exhausted: [...exhausted] };
+    }
+
+    // Missing fields because providers ran dry: wait durably, then ask those providers again.
+    input.onWaiting(true, `${[...exhausted].join(', ')} out of credits; missing ${missing.join(', ')}`);
+    const seen = input.creditsRestoredCount();
+    await condition(() => input.creditsRestoredCount() > seen, Math.min(nextWaitMs, remainingMs));
+    nextWaitMs = Math.min(nextWaitMs * 2, MAX_CREDIT_WAIT_MS);
+    for (const provider of exhausted) {
+      if (policy.companyProviders.includes(provider) && input.domain) pendingCompany.add(provider);
+      if (policy.personProviders.includes(provider)) pendingPerson.add(provider);
+    }
+  }
+}
