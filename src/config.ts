@@ -80,6 +80,7 @@ const envSchema = z.object({
     .default('industry=harmonic>clearbit>clay,industryTags=harmonic>clearbit>clay'),
   DOMAIN_CACHE_DAYS: z.coerce.number().nonnegative().default(30),
   CREDITS_WAIT_MAX_DAYS: z.coerce.number().positive().default(7),
+  CLAY_RESULT_TIMEOUT_MINUTES: z.coerce.number().positive().default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SALESFORCE_USERNAME: optionalString,
   SALESFORCE_PASSWORD: optionalString,
@@ -102,6 +103,8 @@ export interface Config {
   /** Clearbit's Person/Combined API host (live: person.clearbit.com; sandbox: the Clearbit simulator). */
   clearbitPersonBaseUrl: string;
   providerTimeoutMs: number;
+  /** Where rows go (the table's webhook source) and how long to wait for the result before calling Clay silent. */
+  clay: { webhookUrl: string; webhookAuth: string; resultTimeoutMinutes: number };
   enrichment: {
     requiredFields: IcpField[];
     fieldPreference: FieldPreference;
@@ -171,6 +174,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clearbitPersonBaseUrl:
       e.CLEARBIT_PERSON_BASE_URL ?? (live ? 'https://person.clearbit.com' : systems.clearbit.baseUrl),
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    clay: {
+      webhookUrl:
+        e.CLAY_WEBHOOK_URL ?? `${systems.clay.baseUrl}/v3/sources/webhook/pull-in-data-from-a-webhook-signups`,
+      webhookAuth: e.CLAY_WEBHOOK_AUTH ?? 'sandbox-key',
+      resultTimeoutMinutes: e.CLAY_RESULT_TIMEOUT_MINUTES,
+    },
     enrichment: {
       requiredFields: e.ENRICHMENT_REQUIRED_FIELDS,
       fieldPreference,

@@ -27,6 +27,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       ledger: deps.ledger,
       providers: createProviderClients(deps.config),
       scoring: deps.config.scoring,
+      enrichment: { ...deps.config.enrichment, asyncResultTimeoutMinutes: deps.config.clay.resultTimeoutMinutes },
     }),
   });
 }

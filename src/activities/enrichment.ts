@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import type { FieldPreference, FieldSource, Provenance } from '../domain/enrichment/merge';
@@ -10,7 +11,8 @@ import type { Ledger } from '../ledger/ledger';
 
 /** One provider as the waterfall sees it: a company lookup by domain, and optionally a person lookup by email. */
 export interface CompanyProvider {
-  company(domain: string): Promise<ProviderOutcome>;
+  /** `ctx` identifies the signup for asynchronous providers (Clay echoes it back with the result). */
+  company(domain: string, ctx: { signupId: string; workflowId: string }): Promise<ProviderOutcome>;
   person?(email: string): Promise<ProviderOutcome>;
 }
 
@@ -19,6 +21,8 @@ export type ProviderClients = Partial<Record<ProviderName, CompanyProvider>>;
 export interface ProviderCallInput {
   provider: ProviderName;
   signupId: string;
+  /** Asynchronous providers (Clay) send it with the row, so that their result can signal this workflow. */
+  workflowId?: string;
   lookup: 'company' | 'person';
   /** The company domain of a `company` lookup. A `person` lookup reads the email from the ledger: emails stay out
    * of workflow histories. */
@@ -43,6 +47,8 @@ export interface EnrichmentPolicy {
   fieldPreference: FieldPreference;
   domainCacheDays: number;
   creditsWaitMaxDays: number;
+  /** How long to wait for an asynchronous provider's result (Clay) before calling it silent. */
+  asyncResultTimeoutMinutes: number;
 }
 
 export interface SaveEnrichmentInput {
@@ -102,7 +108,11 @@ export const createEnrichmentActivities = (deps: {
           nonRetryable: true,
         });
       }
-      const outcome = input.lookup === 'company' ? await client?.company(key) : await client?.person?.(key);
+      const ctx = {
+        signupId: input.signupId,
+        workflowId: input.workflowId ?? Context.current().info.workflowExecution?.workflowId ?? '',
+      };
+      const outcome = input.lookup === 'company' ? await client?.company(key, ctx) : await client?.person?.(key);
       if (!outcome) {
         throw ApplicationFailure.create({
           type: ErrorType.ProviderAuthFailed,
@@ -149,6 +159,27 @@ export const createEnrichmentActivities = (deps: {
         default:
           return { kind: 'not_found' };
       }
+    },
+
+    /**
+     * Archives a result that came back asynchronously (Clay, through `POST /webhooks/clay`) or never came (outcome
+     * `silent`: Clay out of credits or over its row limit) — the health check counts these.
+     */
+    async recordAsyncOutcome(input: {
+      provider: ProviderName;
+      signupId: string;
+      domain: string;
+      outcome: 'found' | 'not_found' | 'silent';
+    }): Promise<void> {
+      await deps.ledger.archiveProviderResponse({
+        provider: input.provider,
+        lookup: 'company',
+        lookupKey: input.domain,
+        signupId: input.signupId,
+        outcome: input.outcome,
+        httpStatus: undefined,
+        body: undefined,
+      });
     },
 
     /** Scores the fields (scoring config of this worker), records the outcome, and caches the company part. */

@@ -1,5 +1,6 @@
 import type { CompanyProvider, ProviderClients } from '../activities/enrichment';
 import type { Config } from '../config';
+import { createClayClient } from './clay/client';
 import { createClearbitClient } from './clearbit/client';
 import { createHarmonicClient } from './harmonic/client';
 
@@ -22,7 +23,16 @@ export function createProviderClients(config: Config, fetchImpl?: typeof fetch):
     timeoutMs: config.providerTimeoutMs,
     fetch: fetchImpl,
   });
+  const clay = createClayClient({
+    webhookUrl: config.clay.webhookUrl,
+    webhookAuth: config.clay.webhookAuth,
+    timeoutMs: config.providerTimeoutMs,
+    fetch: fetchImpl,
+  });
   const all: ProviderClients = {
+    clay: {
+      company: (d, ctx) => clay.addRow({ request_id: ctx.signupId, workflow_id: ctx.workflowId, company_domain: d }),
+    },
     clearbit: { company: (d) => clearbit.findCompany(d), person: (e) => clearbit.findPerson(e) },
     harmonic: { company: (d) => harmonic.enrichCompany(d), person: (e) => harmonic.enrichPerson(e) },
   };

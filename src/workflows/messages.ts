@@ -50,3 +50,11 @@ export const getStatusQuery = defineQuery<SignupEnrichmentStatus>('getStatus');
 export const signupReceivedSignal = defineSignal<[SignupReceived]>('signupReceived');
 /** Credits were topped up (`enrich credits-restored`): signups waiting for credits retry now instead of later. */
 export const creditsRestoredSignal = defineSignal<[{ provider?: string }]>('creditsRestored');
+
+/** A Clay row's result, forwarded by the starter from `POST /webhooks/clay`. */
+export interface ClayResultMessage {
+  signupId: string;
+  found: boolean;
+  fields: IcpFields;
+}
+export const clayResultSignal = defineSignal<[ClayResultMessage]>('clayResult');

@@ -1,5 +1,6 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
+  condition,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -16,8 +17,10 @@ import {
   IcpTierKey,
   SignupAtKey,
 } from '../domain/search-attributes';
+import type { IcpFields } from '../domain/icp/fields';
 import type { EnrichmentStatus } from '../domain/status';
 import {
+  clayResultSignal,
   creditsRestoredSignal,
   getStatusQuery,
   signupReceivedSignal,
@@ -75,6 +78,10 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   setHandler(creditsRestoredSignal, () => {
     creditsRestored++;
   });
+  const asyncResults = new Map<string, { found: boolean; fields: IcpFields }>();
+  setHandler(clayResultSignal, ({ signupId, found, fields }) => {
+    asyncResults.set(signupId, { found, fields });
+  });
 
   for (let next = signups.find(isNew); next; next = signups.find(isNew)) {
     const signup = next;
@@ -105,6 +112,12 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
         policy,
         cached,
         creditsRestoredCount: () => creditsRestored,
+        awaitAsyncResult: async (timeoutMs) => {
+          // The result may already be here: Clay can answer before the row's activity completion is processed.
+          await condition(() => asyncResults.has(signup.signupId), timeoutMs);
+          return asyncResults.get(signup.signupId);
+        },
+        forgetAsyncResult: () => asyncResults.delete(signup.signupId),
         onWaiting: (waiting, reason) => {
           if (waiting === (signup.status === 'waiting_for_credits')) return;
           Object.assign(signup, { status: waiting ? 'waiting_for_credits' : 'enriching', reason });
@@ -124,7 +137,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
         ? screening.emailKind
         : result.missing.length === 0
           ? undefined
-          : `missing ${result.missing.join(', ')}${result.exhausted.length > 0 ? ` (${result.exhausted.join(', ')} out of credits)` : ''}`;
+          : `missing ${result.missing.join(', ')}${describeUnavailable(result.unavailable)}`;
       const score = await saveEnrichment({
         signupId: signup.signupId,
         domain: work ? screening.domain : undefined,
@@ -158,6 +171,14 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     }
   }
   return snapshot();
+}
+
+function describeUnavailable(unavailable: { provider: string; outcome: string }[]): string {
+  if (unavailable.length === 0) return '';
+  const parts = unavailable.map(
+    (u) => `${u.provider} ${u.outcome === 'provider_silent' ? 'silent' : 'out of credits'}`,
+  );
+  return ` (${parts.join(', ')})`;
 }
 
 function isNew(s: SignupProgress): boolean {

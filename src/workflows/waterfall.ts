@@ -1,4 +1,4 @@
-import { condition, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { condition, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { EnrichmentActivities, EnrichmentPolicy, ProviderCallResult } from '../activities/enrichment';
 import { mergeFields, missingFields, type Provenance } from '../domain/enrichment/merge';
 import { COMPANY_FIELDS, PERSON_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
@@ -22,6 +22,10 @@ export const providerCall: ActivityOptions = {
 };
 
 const { callProvider } = proxyActivities<EnrichmentActivities>(providerCall);
+const { recordAsyncOutcome } = proxyActivities<EnrichmentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** First wait for credits, doubled after each unsuccessful retry up to the cap. */
@@ -37,6 +41,10 @@ export interface WaterfallInput {
   cached: { fields: IcpFields; provenance: Provenance } | undefined;
   /** Wakes a credit wait early: returns how many `creditsRestored` signals arrived so far. */
   creditsRestoredCount: () => number;
+  /** Resolves with an asynchronous provider's result for this signup, or undefined when none came in time. */
+  awaitAsyncResult: (timeoutMs: number) => Promise<{ found: boolean; fields: IcpFields } | undefined>;
+  /** Drops a result already received, before a row is (re-)sent: each row waits for its own answer. */
+  forgetAsyncResult: () => void;
   onWaiting: (waiting: boolean, reason: string | undefined) => void;
 }
 
@@ -48,14 +56,14 @@ export interface WaterfallResult {
   trace: TraceEntry[];
   /** A provider (not the cache) supplied company data: only then is the domain cache refreshed. */
   companyFoundByProvider: boolean;
-  /** Providers still out of credits when the wait ended (bounded wait elapsed). */
-  exhausted: ProviderName[];
+  /** Providers still unavailable when the bounded wait ended, with why (`credits_exhausted`, `provider_silent`). */
+  unavailable: { provider: ProviderName; outcome: string }[];
 }
 
 /**
  * The cost-ordered waterfall: each provider is asked only while a required field is still missing, and its answer
- * fills only what is missing (or what the field preference says it knows better). Providers out of credits are
- * skipped and the rest continue; if required fields are then still missing because of them, the signup waits
+ * fills only what is missing (or what the field preference says it knows better). Providers out of credits (or
+ * silent, like Clay when its credits or rows run out) are skipped and the rest continue; if required fields are then still missing because of them, the signup waits
  * durably — capped-backoff timers, woken early by `creditsRestored` — and retries those providers, until the
  * bounded wait (`creditsWaitMaxDays`) is over.
  */
@@ -78,53 +86,81 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
   const pendingCompany = new Set(input.domain ? policy.companyProviders : []);
   const pendingPerson = new Set(policy.personProviders);
 
+  const take = (provider: ProviderName, lookup: 'company' | 'person', fields: IcpFields, at: string) => {
+    const merged = mergeFields(known, fields, { source: provider, at }, policy.fieldPreference);
+    known = { fields: merged.fields, provenance: merged.provenance };
+    creditsSpent[provider] = (creditsSpent[provider] ?? 0) + 1;
+    if (lookup === 'company') companyFoundByProvider = true;
+    trace.push({ source: provider, lookup, outcome: 'found', filled: merged.filled });
+  };
+
   const ask = async (provider: ProviderName, lookup: 'company' | 'person') => {
+    if (provider === 'clay') input.forgetAsyncResult();
     const result: ProviderCallResult = await callProvider({
       provider,
       signupId: input.signupId,
+      workflowId: workflowInfo().workflowId,
       lookup,
       domain: lookup === 'company' ? input.domain : undefined,
     });
     if (result.kind === 'found') {
-      const merged = mergeFields(known, result.fields, { source: provider, at: result.at }, policy.fieldPreference);
-      known = { fields: merged.fields, provenance: merged.provenance };
-      creditsSpent[provider] = (creditsSpent[provider] ?? 0) + 1;
-      if (lookup === 'company') companyFoundByProvider = true;
-      trace.push({ source: provider, lookup, outcome: 'found', filled: merged.filled });
-    } else {
-      trace.push({ source: provider, lookup, outcome: result.kind, filled: [] });
+      take(provider, lookup, result.fields, result.at);
+      return 'found';
     }
+    if (result.kind === 'queued' && provider === 'clay') {
+      // Clay answers through POST /webhooks/clay; silence past the timeout means no credits or no rows left.
+      const answer = await input.awaitAsyncResult(policy.asyncResultTimeoutMinutes * 60_000);
+      if (answer === undefined) {
+        await recordAsyncOutcome({ provider, signupId: input.signupId, domain: input.domain!, outcome: 'silent' });
+        trace.push({ source: provider, lookup, outcome: 'provider_silent', filled: [] });
+        return 'provider_silent';
+      }
+      if (answer.found) {
+        take(provider, lookup, answer.fields, new Date().toISOString());
+        return 'found';
+      }
+      trace.push({ source: provider, lookup, outcome: 'not_found', filled: [] });
+      return 'not_found';
+    }
+    trace.push({ source: provider, lookup, outcome: result.kind, filled: [] });
     return result.kind;
   };
+  const unavailable = (kind: string) => kind === 'credits_exhausted' || kind === 'provider_silent';
 
   const deadline = Date.now() + policy.creditsWaitMaxDays * DAY_MS;
   let nextWaitMs = FIRST_CREDIT_WAIT_MS;
   for (;;) {
-    const exhausted = new Set<ProviderName>();
+    const exhausted = new Map<ProviderName, string>();
     for (const provider of policy.companyProviders) {
       if (!pendingCompany.has(provider) || missingFields(known.fields, wantedCompany).length === 0) continue;
       pendingCompany.delete(provider);
-      if ((await ask(provider, 'company')) === 'credits_exhausted') exhausted.add(provider);
+      const outcome = await ask(provider, 'company');
+      if (unavailable(outcome)) exhausted.set(provider, outcome);
     }
     for (const provider of policy.personProviders) {
       if (!pendingPerson.has(provider) || missingFields(known.fields, wantedPerson).length === 0) continue;
       pendingPerson.delete(provider);
-      if ((await ask(provider, 'person')) === 'credits_exhausted') exhausted.add(provider);
+      const outcome = await ask(provider, 'person');
+      if (unavailable(outcome) && !exhausted.has(provider)) exhausted.set(provider, outcome);
     }
 
     const missing = missingFields(known.fields, [...wantedCompany, ...requiredPerson]);
     const remainingMs = deadline - Date.now();
     if (missing.length === 0 || exhausted.size === 0 || remainingMs <= 0) {
       input.onWaiting(false, undefined);
-      return { ...known, missing, creditsSpent, trace, companyFoundByProvider, exhausted: [...exhausted] };
+      const unavailableProviders = [...exhausted].map(([provider, outcome]) => ({ provider, outcome }));
+      return { ...known, missing, creditsSpent, trace, companyFoundByProvider, unavailable: unavailableProviders };
     }
 
     // Missing fields because providers ran dry: wait durably, then ask those providers again.
-    input.onWaiting(true, `${[...exhausted].join(', ')} out of credits; missing ${missing.join(', ')}`);
+    const why = [...exhausted].map(
+      ([p, outcome]) => `${p} ${outcome === 'provider_silent' ? 'silent' : 'out of credits'}`,
+    );
+    input.onWaiting(true, `${why.join(', ')}; missing ${missing.join(', ')}`);
     const seen = input.creditsRestoredCount();
     await condition(() => input.creditsRestoredCount() > seen, Math.min(nextWaitMs, remainingMs));
     nextWaitMs = Math.min(nextWaitMs * 2, MAX_CREDIT_WAIT_MS);
-    for (const provider of exhausted) {
+    for (const provider of exhausted.keys()) {
       if (policy.companyProviders.includes(provider) && input.domain) pendingCompany.add(provider);
       if (policy.personProviders.includes(provider)) pendingPerson.add(provider);
     }

@@ -14,7 +14,12 @@ import { ErrorType } from '../../src/domain/errors';
 import type { IcpFields } from '../../src/domain/icp/fields';
 import type { IcpScore } from '../../src/domain/icp/scoring';
 import { addSearchAttributes } from '../../src/temporal/search-attributes';
-import { creditsRestoredSignal, getStatusQuery, signupReceivedSignal } from '../../src/workflows/messages';
+import {
+  clayResultSignal,
+  creditsRestoredSignal,
+  getStatusQuery,
+  signupReceivedSignal,
+} from '../../src/workflows/messages';
 import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
 import '../helpers';
 
@@ -40,6 +45,7 @@ describe('SignupEnrichmentWorkflow', () => {
     fieldPreference: { industryTags: ['harmonic', 'clearbit'] },
     domainCacheDays: 30,
     creditsWaitMaxDays: 7,
+    asyncResultTimeoutMinutes: 60,
   };
   const screened = (kind: 'work' | 'free_mail', domain = 'lumenforge.io'): Omit<ScreenSignupResult, 'signupId'> => ({
     status: kind === 'work' ? 'received' : 'skipped',
@@ -55,15 +61,20 @@ describe('SignupEnrichmentWorkflow', () => {
     screen?: LedgerActivities['screenSignup'];
     provider: (input: ProviderCallInput, call: number) => Promise<ProviderCallResult>;
     cached?: IcpFields;
+    policy?: Partial<EnrichmentPolicy>;
   }
 
   async function run(mocks: Mocks, during?: (workflowId: string) => Promise<void>) {
     const taskQueue = `wf-${randomUUID()}`;
     const calls: ProviderCallInput[] = [];
     const saved: Parameters<EnrichmentActivities['saveEnrichment']>[0][] = [];
+    const asyncOutcomes: string[] = [];
     const activities: LedgerActivities & EnrichmentActivities = {
       screenSignup: mocks.screen ?? (async ({ signupId }) => ({ signupId, ...screened('work') })),
-      getEnrichmentPolicy: async () => policy,
+      getEnrichmentPolicy: async () => ({ ...policy, ...mocks.policy }),
+      recordAsyncOutcome: async ({ provider, outcome }) => {
+        asyncOutcomes.push(`${provider}:${outcome}`);
+      },
       lookupCachedCompany: async () => (mocks.cached ? { fields: mocks.cached, provenance: {} } : undefined),
       callProvider: async (input) => {
         calls.push(input);
@@ -99,7 +110,7 @@ describe('SignupEnrichmentWorkflow', () => {
       await during?.(workflowId);
       const result = await handle.result();
       const description = await handle.describe();
-      return { result, description, calls, saved, status: await handle.query(getStatusQuery) };
+      return { result, description, calls, saved, asyncOutcomes, status: await handle.query(getStatusQuery) };
     });
   }
 
@@ -212,7 +223,61 @@ describe('SignupEnrichmentWorkflow', () => {
           : { kind: 'credits_exhausted', detail: 'over quota' },
     });
     expect(result.signups[0]).toMatchObject({ status: 'partial', missingFields: ['industry'] });
-    expect(result.signups[0]?.reason).toContain('harmonic, clearbit out of credits');
+    expect(result.signups[0]?.reason).toBe('missing industry (harmonic out of credits, clearbit out of credits)');
+  });
+
+  it('fills the gaps with the result Clay sends back asynchronously', async () => {
+    let clayAsked: () => void = () => undefined;
+    const asked = new Promise<void>((resolve) => (clayAsked = resolve));
+    const { result, calls } = await run(
+      {
+        policy: { companyProviders: ['clearbit', 'harmonic', 'clay'] },
+        provider: async (i) => {
+          if (i.lookup === 'person') return found(person);
+          if (i.provider === 'clay') {
+            expect(i.workflowId).toMatch(/^signup-/);
+            clayAsked();
+            return { kind: 'queued', pollToken: i.signupId, retryAfterMs: undefined };
+          }
+          return i.provider === 'clearbit'
+            ? found({ companyName: 'Lumenforge', country: 'DE' })
+            : { kind: 'not_found' };
+        },
+      },
+      async (workflowId) => {
+        await asked;
+        await env.client.workflow
+          .getHandle(workflowId)
+          .signal(clayResultSignal, { signupId: 's-1', found: true, fields: { employees: 85, industry: 'Software' } });
+      },
+    );
+    expect(calls.map((c) => `${c.provider}:${c.lookup}`)).toEqual([
+      'clearbit:company',
+      'harmonic:company',
+      'clay:company',
+      'clearbit:person',
+    ]);
+    expect(result.signups[0]).toMatchObject({
+      status: 'enriched',
+      creditsSpent: { clearbit: 2, clay: 1 },
+      provenance: { employees: { source: 'clay' }, companyName: { source: 'clearbit' } },
+    });
+  });
+
+  it('reports a Clay that stays silent, and ends partial after the bounded wait', async () => {
+    const { result, asyncOutcomes, calls } = await run({
+      policy: { companyProviders: ['clearbit', 'clay'] },
+      provider: async (i) => {
+        if (i.lookup === 'person') return found(person);
+        if (i.provider === 'clay') return { kind: 'queued', pollToken: i.signupId, retryAfterMs: undefined };
+        return found({ companyName: 'Lumenforge', employees: 85, country: 'DE' });
+      },
+    });
+    expect(result.signups[0]).toMatchObject({ status: 'partial', reason: 'missing industry (clay silent)' });
+    expect(asyncOutcomes.length).toBeGreaterThan(1);
+    expect(new Set(asyncOutcomes)).toEqual(new Set(['clay:silent']));
+    // Re-sent after each wait for credits: a silent Clay is retried, never taken as "no data".
+    expect(calls.filter((c) => c.provider === 'clay').length).toBe(asyncOutcomes.length);
   });
 
   it('fails fast with a clear reason when a provider rejects the API key', async () => {

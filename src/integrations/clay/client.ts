@@ -1,0 +1,61 @@
+import type { ProviderOutcome } from '../../domain/provider-outcome';
+import { bodyMessage, httpCall, NetworkError, retryAfterMs, type Fetch } from '../http';
+
+export interface ClayClientOptions {
+  /** The table's webhook source URL (CLAY_WEBHOOK_URL). */
+  webhookUrl: string;
+  /** The webhook's `x-clay-webhook-auth` token (CLAY_WEBHOOK_AUTH). */
+  webhookAuth: string;
+  timeoutMs?: number;
+  fetch?: Fetch;
+}
+
+/** The row we add to the Clay table. Clay echoes `request_id` and `workflow_id` back with the enriched columns. */
+export interface ClayRow {
+  request_id: string;
+  workflow_id: string;
+  company_domain: string;
+}
+
+const provider = 'clay' as const;
+
+/**
+ * Clay as an asynchronous provider: a row POSTed to the table's webhook is accepted (200) and its result arrives
+ * later through the table's HTTP API column at `POST /webhooks/clay`. A 200 therefore means `queued`, never data.
+ * Clay's failure mode is silence — out of credits or over the table's row limit it still answers 200 — so the
+ * workflow treats a result that does not arrive in time as `provider_silent`.
+ */
+export function createClayClient(o: ClayClientOptions) {
+  return {
+    async addRow(row: ClayRow): Promise<ProviderOutcome> {
+      let a;
+      try {
+        a = await httpCall(o.webhookUrl, {
+          method: 'POST',
+          headers: { 'x-clay-webhook-auth': o.webhookAuth },
+          body: row,
+          timeoutMs: o.timeoutMs,
+          fetch: o.fetch,
+        });
+      } catch (err) {
+        if (err instanceof NetworkError) return { kind: 'transient', provider, status: undefined, detail: err.message };
+        throw err;
+      }
+      if (a.status >= 200 && a.status < 300) {
+        return { kind: 'queued', provider, pollToken: row.request_id, retryAfterMs: undefined };
+      }
+      if (a.status === 401 || a.status === 403) {
+        return {
+          kind: 'auth_failed',
+          provider,
+          status: a.status,
+          detail: bodyMessage(a.body) || 'webhook token rejected',
+        };
+      }
+      if (a.status === 429) return { kind: 'rate_limited', provider, retryAfterMs: retryAfterMs(a.headers, 1_000) };
+      return { kind: 'transient', provider, status: a.status, detail: bodyMessage(a.body) || `HTTP ${a.status}` };
+    },
+  };
+}
+
+export type ClayClient = ReturnType<typeof createClayClient>;
