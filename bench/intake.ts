@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     signupEvents: ['user signed up'],
     metrics: createIntakeMetrics(() => ledger.countPendingStarts()),
     onRecorded: () => undefined,
+    deliverClayResult: () => Promise.resolve(true),
     temporalReady: () => Promise.resolve(),
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -97,6 +97,8 @@ export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string; external: boolean };
   http: { host: string; port: number };
   logLevel: string;
+  /** The sandbox's address (sandbox mode); `npm start` runs it there when it is on this machine. */
+  sandboxUrl: string;
   /** The ICP scoring rules (ICP_SCORING_CONFIG), validated at start-up. */
   scoring: ScoringConfig;
   systems: Record<ExternalSystem, { baseUrl: string }>;
@@ -169,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
+    sandboxUrl,
     scoring,
     systems,
     clearbitPersonBaseUrl:

@@ -9,6 +9,7 @@ import { createIntake } from './starter';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { portInUse, startDevServer, type DevServer } from './tools/dev-server';
 import { ensureTemporalBinaries } from './tools/temporal-binaries';
+import { buildSandbox } from './sandbox/server';
 import { createWorker } from './worker';
 
 const TEMPORAL_PORT = 7233;
@@ -47,6 +48,21 @@ async function main(): Promise<void> {
     });
   }
 
+  // The sandbox: local simulators of the providers, which the clients reach over real HTTP (sandbox mode only).
+  const sandboxUrl = new URL(config.sandboxUrl);
+  const sandbox =
+    config.mode === 'sandbox' && ['127.0.0.1', 'localhost'].includes(sandboxUrl.hostname)
+      ? buildSandbox({
+          controls: {
+            clay: {
+              callbackUrl: `http://127.0.0.1:${config.http.port}/webhooks/clay`,
+              callbackAuth: config.webhookSecret,
+            },
+          },
+        })
+      : undefined;
+  await sandbox?.listen({ host: '127.0.0.1', port: Number(sandboxUrl.port || 80) });
+
   const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {
@@ -54,7 +70,7 @@ async function main(): Promise<void> {
     const worker = await createWorker({ config, ledger, connection });
     const intake = createIntake(config, ledger);
     await intake.app.listen({ host: config.http.host, port: config.http.port });
-    printBanner(config, Boolean(server));
+    printBanner(config, Boolean(server), Boolean(sandbox));
     starting = false;
     try {
       // Returns after Ctrl-C (SIGINT) or SIGTERM, once in-flight tasks are done.
@@ -66,11 +82,12 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await ledger.close();
+    await sandbox?.close();
     await server?.stop();
   }
 }
 
-function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean): void {
+function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, sandbox: boolean): void {
   const base = `http://${config.http.host}:${config.http.port}`;
   const secret = config.webhookSecret === DEV_WEBHOOK_SECRET ? DEV_WEBHOOK_SECRET : '$WEBHOOK_SECRET';
   const orgId = `org_${randomUUID().slice(0, 8)}`;
@@ -84,7 +101,8 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean): 
     },
     person: {
       id: randomUUID(),
-      properties: { email: 'dana.whitfield@northwind-analytics.com', name: 'Dana Whitfield' },
+      // A company and person of the sandbox's data set (src/sandbox/README.md), so the waterfall finds them.
+      properties: { email: 'ada.quillon@quorvalis.com', name: 'Ada Quillon' },
     },
     groups: {
       organization: { id: orgId, type: 'organization', index: 0, properties: { name: 'Northwind Analytics' } },
@@ -97,6 +115,7 @@ Signup enrichment is running (${config.mode} mode).
   Temporal gRPC      ${config.temporal.address}   namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}
   Temporal Web UI    ${ui}
   Ledger             ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${ledgerDir(config)}`}
+  Sandbox            ${sandbox ? `${config.sandboxUrl}   — GET /_inspect/clearbit, POST /_control/clearbit {"credits":0}, GET /_fixtures` : `(not started: ${config.mode} mode)`}
 
 Send a signup (paste it twice: the second answer is "duplicate"):
 

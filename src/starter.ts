@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config';
 import { buildIntakeApp } from './intake/app';
@@ -6,6 +6,7 @@ import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
+import { clayResultSignal } from './workflows/messages';
 
 export interface Intake {
   app: FastifyInstance;
@@ -28,6 +29,18 @@ export function createIntake(config: Config, ledger: Ledger, options: { outboxPo
     signupEvents: config.signupEvents,
     metrics,
     onRecorded: () => outbox.kick(),
+    deliverClayResult: async (workflowId, message) => {
+      try {
+        await connection.withDeadline(Date.now() + 5000, () =>
+          client.workflow.getHandle(workflowId).signal(clayResultSignal, message),
+        );
+        return true;
+      } catch (err) {
+        // A finished workflow (the result came after the wait ended) keeps the archived result: nothing is lost.
+        if (err instanceof WorkflowNotFoundError) return false;
+        throw err;
+      }
+    },
     temporalReady: async () => {
       await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
     },

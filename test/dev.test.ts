@@ -15,6 +15,7 @@ describe('the embedded stack (src/dev.ts)', () => {
 
   it('prints a curl that is accepted once and then duplicate, and stops cleanly on SIGINT', async () => {
     const port = await freePort();
+    const sandboxPort = await freePort();
     const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/dev.ts'], {
       cwd: root,
       env: {
@@ -22,6 +23,7 @@ describe('the embedded stack (src/dev.ts)', () => {
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         TEMPORAL_TASK_QUEUE: `dev-${randomUUID()}`,
         PORT: String(port),
+        SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
         DATA_DIR: dataDir,
         WEBHOOK_SECRET: '',
         LOG_LEVEL: 'warn',
@@ -61,6 +63,11 @@ describe('the embedded stack (src/dev.ts)', () => {
         ).json()) as { status: string };
       expect((await send()).status).toBe('accepted');
       expect((await send()).status).toBe('duplicate');
+      // The embedded sandbox answers where SANDBOX_URL says, with the providers' simulators behind it.
+      const inspection = (await (await fetch(`http://127.0.0.1:${sandboxPort}/_inspect/clearbit`)).json()) as {
+        system: string;
+      };
+      expect(inspection.system).toBe('clearbit');
     } finally {
       child.kill('SIGINT');
     }

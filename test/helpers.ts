@@ -5,6 +5,8 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import type { Ledger } from '../src/ledger/ledger';
+import { buildSandbox } from '../src/sandbox/server';
+import type { ControlPatches } from '../src/sandbox/state';
 import { createWorker } from '../src/worker';
 
 // Test workers log warnings and errors only; the bundle and state-change chatter drowns the test output.
@@ -101,4 +103,42 @@ export function posthogSignup(
     payload.person.properties.email = overrides.email;
   }
   return payload;
+}
+
+export interface RunningSandbox {
+  url: string;
+  control(system: string, patch: Record<string, unknown>): Promise<void>;
+  inspect<T = Record<string, unknown>>(system: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * The sandbox on a port of its own (the providers' real wire formats over real HTTP), without the providers' default
+ * rate limits unless a test sets them. `clayCallbackUrl` is where its Clay table posts results.
+ */
+export async function startSandbox(controls: ControlPatches = {}): Promise<RunningSandbox> {
+  const app = buildSandbox({
+    controls: {
+      ...controls,
+      clearbit: { rateLimitPerSecond: null, ...controls.clearbit },
+      harmonic: { rateLimitPerSecond: null, ...controls.harmonic },
+      clay: { resultDelayMs: 0, ...controls.clay },
+    },
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    async control(system, patch) {
+      const res = await fetch(`${url}/_control/${system}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(patch),
+      });
+      if (res.status !== 200) throw new Error(`sandbox control ${system}: ${res.status} ${await res.text()}`);
+    },
+    async inspect<T>(system: string) {
+      return (await (await fetch(`${url}/_inspect/${system}`)).json()) as T;
+    },
+    close: () => app.close(),
+  };
 }

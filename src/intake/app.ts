@@ -12,6 +12,8 @@ import {
   workflowIdFor,
   type NormalizedSignup,
 } from './normalize';
+import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result';
+import type { ClayResultMessage } from '../workflows/messages';
 import { describeIssues, directSignupSchema, posthogWebhookSchema } from './schemas';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -23,6 +25,8 @@ export interface IntakeDeps {
   metrics: IntakeMetrics;
   /** Called after a signup is recorded, to start its workflow without waiting for the next outbox poll. */
   onRecorded: () => void;
+  /** Hands a Clay result to the signup's workflow (a signal); resolves false when no such workflow runs. */
+  deliverClayResult: (workflowId: string, message: ClayResultMessage) => Promise<boolean>;
   /** Whether Temporal answers; used by /readyz. */
   temporalReady: () => Promise<void>;
   logger?: FastifyServerOptions['logger'];
@@ -147,6 +151,32 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
     return answer(reply, 'api', await record(fromDirect(body, now()), request.body));
   });
 
+  // Results of our Clay table's HTTP API column: archived, then signalled to the workflow waiting for them.
+  app.post('/webhooks/clay', { onRequest: authenticated }, async (request, reply) => {
+    const result = parse(clayResultSchema, request.body, reply, 'clay');
+    if (!result) return reply;
+    const signup = await deps.ledger.getSignup(result.request_id);
+    if (!signup?.workflowId) {
+      return reply.code(404).send({ error: 'no signup with this request_id' });
+    }
+    await deps.ledger.archiveProviderResponse({
+      provider: 'clay',
+      lookup: 'company',
+      lookupKey: result.company_domain ?? signup.emailDomain ?? '',
+      signupId: signup.id,
+      outcome: result.company_found ? 'found' : 'not_found',
+      httpStatus: undefined,
+      body: request.body,
+    });
+    // The workflow id comes from our ledger, not from the body: a result can only reach its own signup.
+    const delivered = await deps.deliverClayResult(signup.workflowId, {
+      signupId: signup.id,
+      found: result.company_found,
+      fields: clayCompanyFields(result),
+    });
+    return reply.code(202).send({ status: delivered ? 'delivered' : 'archived', signupId: signup.id });
+  });
+
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -168,5 +198,5 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
 }
 
 function sourceOf(url: string): string {
-  return url.startsWith('/webhooks/posthog') ? 'posthog' : 'api';
+  return url.startsWith('/webhooks/posthog') ? 'posthog' : url.startsWith('/webhooks/clay') ? 'clay' : 'api';
 }

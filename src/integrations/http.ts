@@ -68,10 +68,11 @@ export function bodyMessage(body: unknown): string {
   if (body && typeof body === 'object') {
     const b = body as Record<string, unknown>;
     const error = b.error as Record<string, unknown> | string | undefined;
+    const detail = b.detail as Record<string, unknown> | string | undefined;
     const candidates = [
       typeof error === 'object' ? error?.message : error,
       b.message,
-      b.detail,
+      typeof detail === 'object' ? detail?.message : detail,
       typeof error === 'object' ? error?.type : undefined,
     ];
     const found = candidates.find((c) => typeof c === 'string');

@@ -43,6 +43,11 @@ export interface SignupRecord {
   startAttempts: number;
   workflowStartedAt: string | null;
   lastStartError: string | null;
+  icpFields: IcpFields | null;
+  icpScore: number | null;
+  icpTier: string | null;
+  creditsSpent: Record<string, number> | null;
+  enrichedAt: string | null;
 }
 
 export interface PendingStart {
@@ -71,6 +76,11 @@ interface SignupRow {
   start_attempts: number;
   workflow_started_at: Date | string | null;
   last_start_error: string | null;
+  icp_fields: IcpFields | null;
+  icp_score: number | null;
+  icp_tier: string | null;
+  credits_spent: Record<string, number> | null;
+  enriched_at: Date | string | null;
 }
 
 const iso = (v: Date | string): string => new Date(v).toISOString();
@@ -94,6 +104,11 @@ const toRecord = (r: SignupRow): SignupRecord => ({
   startAttempts: r.start_attempts,
   workflowStartedAt: isoOrNull(r.workflow_started_at),
   lastStartError: r.last_start_error,
+  icpFields: r.icp_fields,
+  icpScore: r.icp_score,
+  icpTier: r.icp_tier,
+  creditsSpent: r.credits_spent,
+  enrichedAt: isoOrNull(r.enriched_at),
 });
 
 /** The signups ledger: every signup is recorded here before it is acknowledged, and it doubles as the outbox. */

@@ -4,7 +4,16 @@ import type { Config } from '../../src/config';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
 import { getStatusQuery } from '../../src/workflows/messages';
-import { eventually, posthogSignup, SECRET, startWorker, testConfig, type RunningWorker } from '../helpers';
+import {
+  eventually,
+  posthogSignup,
+  SECRET,
+  startSandbox,
+  startWorker,
+  testConfig,
+  type RunningSandbox,
+  type RunningWorker,
+} from '../helpers';
 
 // The intake over real HTTP, with the real outbox, worker and Temporal server behind it.
 describe('intake', () => {
@@ -14,13 +23,16 @@ describe('intake', () => {
   let intake: Intake;
   let base: string;
   let client: Client;
+  let sandbox: RunningSandbox;
 
   beforeAll(async () => {
-    config = testConfig();
+    sandbox = await startSandbox();
+    config = testConfig({ SANDBOX_URL: sandbox.url });
     ledger = await openLedger({ databaseUrl: undefined });
     worker = await startWorker(config, ledger);
     intake = createIntake(config, ledger, { outboxPollMs: 200 });
     base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
+    await sandbox.control('clay', { callbackUrl: `${base}/webhooks/clay`, callbackAuth: SECRET });
     client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
   });
 
@@ -29,7 +41,12 @@ describe('intake', () => {
     await worker?.shutdown();
     await client?.connection.close();
     await ledger?.close();
+    await sandbox?.close();
   });
+
+  type Calls = { calls: { path: string; key: string | null; status: number }[] };
+  const providerCalls = async (system: string, key: string) =>
+    (await sandbox.inspect<Calls>(system)).calls.filter((c) => c.key === key);
 
   const post = async (
     path: string,
@@ -53,8 +70,8 @@ describe('intake', () => {
     return handle.describe();
   };
 
-  it('accepts a PostHog signup, starts its workflow and records the screening outcome', async () => {
-    const payload = posthogSignup();
+  it('accepts a PostHog signup, enriches it through the sandbox and scores it', async () => {
+    const payload = posthogSignup({ email: 'ada.quillon@quorvalis.com' });
     const res = await post('/webhooks/posthog', payload);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'accepted', workflowId: `signup-${payload.groups.organization.id}` });
@@ -62,17 +79,73 @@ describe('intake', () => {
     const description = await finished(res.body.workflowId as string);
     expect(description.type).toBe('SignupEnrichmentWorkflow');
     expect(description.searchAttributes).toMatchObject({
-      EnrichmentStatus: ['received'],
-      CompanyDomain: ['lumenforge.io'],
+      EnrichmentStatus: ['enriched'],
+      CompanyDomain: ['quorvalis.com'],
       SignupAt: [new Date('2026-11-23T14:05:11.482Z')],
     });
-    expect(await description.staticSummary()).toBe('Signup enrichment · lumenforge.io');
+    expect(description.searchAttributes.IcpScore?.[0]).toBeTypeOf('number');
+    expect(description.searchAttributes.IcpTier?.[0]).toMatch(/^[ABCD]$/);
+    expect(await description.staticSummary()).toBe('Signup enrichment · quorvalis.com');
     const status = await client.workflow.getHandle(res.body.workflowId as string).query(getStatusQuery);
-    expect(status).toMatchObject({ status: 'received', companyDomain: 'lumenforge.io' });
+    expect(status.signups[0]).toMatchObject({
+      status: 'enriched',
+      fields: {
+        companyName: 'Quorvalis Systems',
+        industry: 'Internet Software & Services',
+        country: 'US',
+        employees: 1850,
+      },
+      provenance: { industry: { source: 'clearbit' } },
+      creditsSpent: { clearbit: 2 },
+    });
+    // Clearbit had every required field: Harmonic and Clay were never asked.
+    expect(await providerCalls('harmonic', 'quorvalis.com')).toEqual([]);
+    expect(await providerCalls('clay', 'quorvalis.com')).toEqual([]);
     expect(await ledger.getSignup(res.body.signupId as string)).toMatchObject({
       emailKind: 'work',
-      status: 'received',
+      status: 'enriched',
     });
+    const archived = await ledger.listProviderResponses(res.body.signupId as string);
+    expect(archived.map((r) => [r.provider, r.lookup, r.outcome])).toEqual([
+      ['clearbit', 'company', 'found'],
+      ['clearbit', 'person', 'found'],
+    ]);
+  });
+
+  it('serves the second signup from the same company from the domain cache', async () => {
+    const before = (await providerCalls('clearbit', 'quorvalis.com')).length;
+    const res = await post('/webhooks/posthog', posthogSignup({ email: 'bruno.marchetti@quorvalis.com' }));
+    await finished(res.body.workflowId as string);
+    expect(await providerCalls('clearbit', 'quorvalis.com')).toHaveLength(before);
+    const status = await client.workflow.getHandle(res.body.workflowId as string).query(getStatusQuery);
+    expect(status.signups[0]).toMatchObject({ status: 'enriched', creditsSpent: { clearbit: 1 } });
+    expect(status.signups[0]?.trace?.[0]).toMatchObject({ source: 'cache', outcome: 'found' });
+  });
+
+  it('asks Harmonic only for the industry Clearbit lacks', async () => {
+    const res = await post('/webhooks/posthog', posthogSignup({ email: 'dmitri.novak@zentrivo.io' }));
+    await finished(res.body.workflowId as string);
+    const status = await client.workflow.getHandle(res.body.workflowId as string).query(getStatusQuery);
+    expect(status.signups[0]).toMatchObject({
+      status: 'enriched',
+      provenance: { industry: { source: 'harmonic' }, companyName: { source: 'clearbit' } },
+    });
+    expect(await providerCalls('harmonic', 'zentrivo.io')).toHaveLength(1);
+    expect(await providerCalls('clay', 'zentrivo.io')).toEqual([]);
+  });
+
+  it('completes a signup through Clay when the cheaper providers do not know the company', async () => {
+    const res = await post('/webhooks/posthog', posthogSignup({ email: 'someone@vantollo.co' }));
+    await finished(res.body.workflowId as string);
+    const status = await client.workflow.getHandle(res.body.workflowId as string).query(getStatusQuery);
+    expect(status.signups[0]?.trace?.map((t) => `${t.source}:${t.lookup}:${t.outcome}`).slice(0, 3)).toEqual([
+      'clearbit:company:not_found',
+      'harmonic:company:queued',
+      'clay:company:found',
+    ]);
+    expect(status.signups[0]).toMatchObject({ status: 'enriched', provenance: { industry: { source: 'clay' } } });
+    const archived = await ledger.listProviderResponses(res.body.signupId as string);
+    expect(archived.filter((r) => r.provider === 'clay').map((r) => r.outcome)).toContain('found');
   });
 
   it('answers duplicate for the same event delivered twice, and for the same organization + person', async () => {
@@ -97,12 +170,15 @@ describe('intake', () => {
     expect(count).toBe(1);
   });
 
-  it('screens a free-mail signup as skipped (person-only)', async () => {
+  it('screens a free-mail signup as skipped: a person lookup, never a company lookup', async () => {
     const res = await post('/webhooks/posthog', posthogSignup({ email: 'priya.raman@gmail.com' }));
     expect(res.body.status).toBe('accepted');
     const description = await finished(res.body.workflowId as string);
     expect(description.searchAttributes.EnrichmentStatus).toEqual(['skipped']);
     expect(description.searchAttributes.CompanyDomain).toBeUndefined();
+    for (const system of ['clearbit', 'harmonic', 'clay']) {
+      expect(await providerCalls(system, 'gmail.com')).toEqual([]);
+    }
     expect(await ledger.getSignup(res.body.signupId as string)).toMatchObject({
       emailKind: 'free_mail',
       status: 'skipped',
@@ -118,7 +194,7 @@ describe('intake', () => {
     expect(b.body).toMatchObject({ status: 'accepted', workflowId: a.body.workflowId });
     expect(b.body.signupId).not.toBe(a.body.signupId);
     for (const id of [a.body.signupId, b.body.signupId]) {
-      await eventually(async () => ((await ledger.getSignup(id as string))?.emailKind === 'work' ? true : undefined));
+      await eventually(async () => ((await ledger.getSignup(id as string))?.enrichedAt ? true : undefined));
     }
   });
 
@@ -180,6 +256,8 @@ describe('intake', () => {
     expect(res.body.workflowId).toMatch(/^signup-p[0-9a-f]{24}$/);
     const description = await finished(res.body.workflowId as string);
     expect(description.searchAttributes.CompanyDomain).toEqual(['tidewater-robotics.com']);
+    // Nobody knows this fictional company: not found is data, not an error.
+    expect(description.searchAttributes.EnrichmentStatus).toEqual(['not_found']);
 
     const again = await post('/signups', { email: 'mara.quint@tidewater-robotics.com' });
     expect(again.body).toMatchObject({ status: 'duplicate', signupId: res.body.signupId });

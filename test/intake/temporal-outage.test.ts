@@ -3,7 +3,16 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server';
-import { eventually, posthogSignup, SECRET, startWorker, testConfig, type RunningWorker } from '../helpers';
+import {
+  eventually,
+  posthogSignup,
+  SECRET,
+  startSandbox,
+  startWorker,
+  testConfig,
+  type RunningSandbox,
+  type RunningWorker,
+} from '../helpers';
 
 // A server of this file's own, so it can be stopped and started without disturbing the other test files.
 describe('a signup posted while Temporal is down', () => {
@@ -11,8 +20,10 @@ describe('a signup posted while Temporal is down', () => {
   let ledger: Ledger | undefined;
   let intake: Intake | undefined;
   let worker: RunningWorker | undefined;
+  let sandbox: RunningSandbox | undefined;
 
   afterAll(async () => {
+    await sandbox?.close();
     await intake?.close();
     await worker?.shutdown();
     await ledger?.close();
@@ -21,7 +32,8 @@ describe('a signup posted while Temporal is down', () => {
 
   it('is accepted at once, kept in the outbox, and started exactly once when the server is back', async () => {
     const port = await freePort();
-    const config = testConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    sandbox = await startSandbox();
+    const config = testConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${port}`, SANDBOX_URL: sandbox.url });
     ledger = await openLedger({ databaseUrl: inject('postgresUrl') });
     intake = createIntake(config, ledger, { outboxPollMs: 200 });
     const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
@@ -30,7 +42,8 @@ describe('a signup posted while Temporal is down', () => {
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ checks: { ledger: 'ok', temporal: 'unreachable' } });
 
-    const payload = posthogSignup();
+    // A company the sandbox's Clearbit knows completely: the waterfall ends at the first provider.
+    const payload = posthogSignup({ email: 'ada.quillon@quorvalis.com' });
     const res = await fetch(`${base}/webhooks/posthog`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
@@ -73,6 +86,7 @@ describe('a signup posted while Temporal is down', () => {
       for await (const wf of client.workflow.list({ query: `WorkflowId = '${body.workflowId}'` })) runs.push(wf.runId);
       expect(runs).toHaveLength(1);
       expect((await ledger.getSignup(body.signupId))?.emailKind).toBe('work');
+      expect((await ledger.getSignup(body.signupId))?.enrichedAt).not.toBeNull();
     } finally {
       await client.connection.close();
     }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openLedger, type Ledger, type NewSignup } from '../../src/ledger/ledger';
-import { migrate } from '../../src/ledger/migrations';
+import { MIGRATIONS, migrate } from '../../src/ledger/migrations';
 import { openPostgres } from '../../src/ledger/sql';
 
 const signup = (overrides: Partial<NewSignup> = {}): NewSignup => ({
@@ -91,6 +91,65 @@ describe.each([
     expect((await ledger.claimPendingStarts(1000, 60_000)).map((c) => c.id)).not.toContain(row.id);
   });
 
+  it('serves a cached company only while it is fresh', async () => {
+    const domain = `${randomUUID()}.example`;
+    expect(await ledger.getCachedCompany(domain, '2026-01-01T00:00:00.000Z')).toBeUndefined();
+    const provenance = { companyName: { source: 'clearbit', at: '2026-11-20T00:00:00.000Z' } };
+    await ledger.putCachedCompany(domain, { companyName: 'Old' }, provenance, '2026-11-20T00:00:00.000Z');
+    await ledger.putCachedCompany(domain, { companyName: 'New' }, provenance, '2026-11-21T00:00:00.000Z');
+    expect(await ledger.getCachedCompany(domain, '2026-11-21T00:00:00.000Z')).toEqual({
+      fields: { companyName: 'New' },
+      provenance,
+      enrichedAt: '2026-11-21T00:00:00.000Z',
+    });
+    expect(await ledger.getCachedCompany(domain, '2026-11-22T00:00:00.000Z')).toBeUndefined();
+  });
+
+  it('archives provider responses and records the enrichment on the signup', async () => {
+    const { signup: row } = await ledger.recordSignup(signup());
+    await ledger.archiveProviderResponse({
+      provider: 'clearbit',
+      lookup: 'company',
+      lookupKey: 'lumenforge.io',
+      signupId: row.id,
+      outcome: 'found',
+      httpStatus: 200,
+      body: { name: 'Lumenforge', metrics: { employees: 85 } },
+    });
+    expect(await ledger.listProviderResponses(row.id)).toEqual([
+      {
+        provider: 'clearbit',
+        lookup: 'company',
+        outcome: 'found',
+        body: { name: 'Lumenforge', metrics: { employees: 85 } },
+      },
+    ]);
+    await ledger.recordEnrichment(row.id, {
+      status: 'enriched',
+      reason: undefined,
+      fields: { companyName: 'Lumenforge', employees: 85 },
+      provenance: {},
+      score: {
+        status: 'scored',
+        score: 64,
+        tier: 'B',
+        points: {},
+        missingFields: [],
+        reason: undefined,
+        configVersion: 'v',
+        inputHash: 'h',
+      },
+      creditsSpent: { clearbit: 2 },
+    });
+    expect(await ledger.getSignup(row.id)).toMatchObject({
+      status: 'enriched',
+      icpFields: { companyName: 'Lumenforge', employees: 85 },
+      icpScore: 64,
+      icpTier: 'B',
+      creditsSpent: { clearbit: 2 },
+    });
+  });
+
   it('records a screening outcome', async () => {
     const { signup: row } = await ledger.recordSignup(signup({ email: 'x@gmail.com', emailDomain: 'gmail.com' }));
     await ledger.recordScreening(row.id, { emailKind: 'free_mail', status: 'skipped', reason: 'free_mail' });
@@ -112,13 +171,18 @@ describe('migrations on PostgreSQL', () => {
     const [a, b] = await Promise.all([openPostgres(url.toString()), openPostgres(url.toString())]);
     try {
       const [appliedA, appliedB] = await Promise.all([migrate(a), migrate(b)]);
-      expect([...appliedA, ...appliedB].sort()).toEqual([1]);
+      expect([...appliedA, ...appliedB].sort()).toEqual(MIGRATIONS.map((m) => m.id));
       expect(await migrate(a)).toEqual([]);
       const tables = await a.query<{ table_name: string }>(
         'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
         [schema],
       );
-      expect(tables.map((t) => t.table_name)).toEqual(['schema_migrations', 'signups']);
+      expect(tables.map((t) => t.table_name)).toEqual([
+        'company_cache',
+        'provider_responses',
+        'schema_migrations',
+        'signups',
+      ]);
     } finally {
       await Promise.all([a.close(), b.close()]);
       await admin.exec(`DROP SCHEMA ${schema} CASCADE`);

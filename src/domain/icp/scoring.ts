@@ -15,7 +15,11 @@ const matchRule = z.strictObject({
   id: z.string().min(1),
   kind: z.literal('match'),
   field,
-  /** Points per value (case-insensitive); for a list field (industryTags) the best-scoring element counts. */
+  /**
+   * Points per value. A value matches a key when it equals it or contains it as whole words, case-insensitively
+   * (providers name industries differently: "Software" matches Clearbit's "Internet Software & Services"); the best
+   * match counts, and for a list field (industryTags) the best element.
+   */
   points: z.record(z.string(), z.number().int()),
   otherwise: z.number().int().default(0),
 });
@@ -144,8 +148,16 @@ function rulePoints(rule: ScoringConfig['rules'][number], fields: IcpFields): nu
     if (typeof value !== 'number') return 0;
     return rule.bands.find((b) => value >= b.min && (b.max === undefined || value <= b.max))?.points ?? 0;
   }
-  const table = new Map(Object.entries(rule.points).map(([k, v]) => [k.toLowerCase(), v]));
   const values = Array.isArray(value) ? value : value === undefined ? [] : [String(value)];
-  const matched = values.map((v) => table.get(v.toLowerCase())).filter((p): p is number => p !== undefined);
+  const matched = values.flatMap((v) =>
+    Object.entries(rule.points)
+      .filter(([key]) => matchesWords(v, key))
+      .map(([, points]) => points),
+  );
   return matched.length > 0 ? Math.max(...matched) : rule.otherwise;
+}
+
+function matchesWords(value: string, key: string): boolean {
+  const escaped = key.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^a-z0-9_])${escaped}($|[^a-z0-9_])`).test(value.toLowerCase());
 }

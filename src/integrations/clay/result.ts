@@ -10,7 +10,7 @@ const n = z.number().nullish();
  * the enrichment columns. The column template is ours to define in Clay; the README shows it.
  */
 export const clayResultSchema = z.looseObject({
-  request_id: z.string().min(1),
+  request_id: z.uuid(),
   workflow_id: z.string().min(1),
   company_found: z.boolean(),
   company_name: s,
@@ -49,5 +49,5 @@ export function clayCompanyFields(r: ClayResult): IcpFields {
     foundedYear: r.company_founded_year ?? undefined,
     companyType: type && COMPANY_TYPES.has(type) ? (type as IcpFields['companyType']) : undefined,
   };
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as IcpFields;
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 }

@@ -44,7 +44,7 @@ export function createHarmonicClient(o: HarmonicClientOptions) {
     if (a.status === 404) {
       const scheduled = harmonicNotFoundSchema.safeParse(a.body);
       return scheduled.success
-        ? { kind: 'queued', provider, pollToken: scheduled.data.enrichment_urn, retryAfterMs: undefined }
+        ? { kind: 'queued', provider, pollToken: scheduled.data, retryAfterMs: undefined }
         : { kind: 'not_found', provider };
     }
     if (a.status === 402) {
@@ -86,7 +86,7 @@ export function createHarmonicClient(o: HarmonicClientOptions) {
 
     /** Where scheduled enrichments stand; an error outcome when the status call itself fails. */
     async enrichmentStatus(urns: string[]): Promise<Record<string, EnrichmentState> | ProviderOutcome> {
-      const a = await call('GET', `/enrichment_status?urns=${urns.map(encodeURIComponent).join(',')}`);
+      const a = await call('GET', `/enrichment_status?${urns.map((u) => `urns=${encodeURIComponent(u)}`).join('&')}`);
       if ('kind' in a) return a;
       const early = common(a);
       if (early) return early;
@@ -96,12 +96,12 @@ export function createHarmonicClient(o: HarmonicClientOptions) {
         parsed.data.map((s) => {
           const status = s.status.toUpperCase();
           const state: EnrichmentState =
-            status === 'COMPLETE' || status === 'COMPLETED'
+            status === 'COMPLETE' || status === 'COMPLETED' || status === 'ENRICHED'
               ? 'complete'
               : status === 'NOT_FOUND' || status === 'FAILED'
                 ? 'not_found'
                 : 'pending';
-          return [s.urn, state];
+          return [(s.entity_urn ?? s.urn) as string, state];
         }),
       );
     },

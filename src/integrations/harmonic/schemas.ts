@@ -28,15 +28,21 @@ export const harmonicPersonSchema = z.looseObject({
     .nullish(),
 });
 
-/** 404 body when Harmonic does not know the company yet and has scheduled its enrichment. */
-export const harmonicNotFoundSchema = z.looseObject({ enrichment_urn: z.string().min(1) });
+/**
+ * 404 body when Harmonic does not know the company yet and has scheduled its enrichment. The urn sits under
+ * `detail` (FastAPI-style errors); a top-level one is accepted too.
+ */
+export const harmonicNotFoundSchema = z.union([
+  z
+    .looseObject({ detail: z.looseObject({ enrichment_urn: z.string().min(1) }) })
+    .transform((b) => b.detail.enrichment_urn),
+  z.looseObject({ enrichment_urn: z.string().min(1) }).transform((b) => b.enrichment_urn),
+]);
 
 export const harmonicEnrichmentStatusSchema = z.array(
-  z.looseObject({
-    urn: z.string(),
-    status: z.string(),
-    enriched_entity_urn: s,
-  }),
+  z
+    .looseObject({ entity_urn: s, urn: s, status: z.string(), enriched_entity_urn: s })
+    .refine((e) => Boolean(e.entity_urn ?? e.urn), 'entity_urn missing'),
 );
 
 export type HarmonicCompany = z.infer<typeof harmonicCompanySchema>;

@@ -1,0 +1,97 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { z } from 'zod';
+import { runMain } from '../process';
+import { clayPlugin } from './clay';
+import { clearbitPlugin } from './clearbit';
+import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
+import { harmonicPlugin } from './harmonic';
+import {
+  isSandboxSystem,
+  parseControlPatch,
+  SANDBOX_SYSTEMS,
+  SandboxState,
+  type ControlPatches,
+  type SandboxSystem,
+} from './state';
+
+export interface SandboxOptions {
+  /** Seed of the data set and of the failure draws (default DEFAULT_SEED). */
+  seed?: number;
+  /** Initial controls per system, on top of DEFAULT_CONTROLS; `POST /_reset` returns to these. */
+  controls?: ControlPatches;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * The sandbox: every simulated system under its own prefix with the real paths below it, plus the control plane
+ * (`/_control/:system`, `/_inspect/:system`, `/_reset`, `/_fixtures`). See src/sandbox/README.md.
+ */
+export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
+  const seed = options.seed ?? DEFAULT_SEED;
+  const dataset = createDataset(seed);
+  const state = new SandboxState(seed, options.controls);
+  const app = Fastify({ logger: options.logger ?? false });
+
+  void app.register(clearbitPlugin, { prefix: '/clearbit', state, dataset });
+  void app.register(harmonicPlugin, { prefix: '/harmonic', state, dataset });
+  void app.register(clayPlugin, { prefix: '/clay', state, dataset });
+
+  const unknownSystem = (name: string) => ({ error: `unknown system: ${name}`, systems: SANDBOX_SYSTEMS });
+
+  app.post<{ Params: { system: string } }>('/_control/:system', (request, reply) => {
+    const { system } = request.params;
+    if (!isSandboxSystem(system)) return reply.code(404).send(unknownSystem(system));
+    const parsed = parseControlPatch(system, request.body);
+    if (!parsed.ok) return reply.code(400).send({ error: 'invalid control', issues: parsed.issues });
+    // The union over systems does not narrow with `system`; each patch was validated by that system's schema.
+    const sys = state.system(system as 'clearbit');
+    sys.update(parsed.patch);
+    return reply.send({ system, control: sys.control });
+  });
+
+  app.get<{ Params: { system: string } }>('/_inspect/:system', (request, reply) => {
+    const { system } = request.params;
+    if (!isSandboxSystem(system)) return reply.code(404).send(unknownSystem(system));
+    return reply.send(inspect(state, system));
+  });
+
+  app.post('/_reset', (_request, reply) => {
+    state.reset();
+    return reply.send({ status: 'reset', systems: SANDBOX_SYSTEMS });
+  });
+
+  app.get('/_fixtures', (_request, reply) =>
+    reply.send({ seed, companies: dataset.companies.length, fixtures: FIXTURE_DOMAINS }),
+  );
+
+  app.addHook('onClose', () => state.close());
+  return app;
+}
+
+function inspect(state: SandboxState, system: SandboxSystem) {
+  const base = state.system(system).inspect();
+  if (system !== 'clay') return base;
+  return { ...base, rows: { ...state.clay, pendingCallbacks: state.pendingCallbacks } };
+}
+
+async function main(): Promise<void> {
+  const env = z
+    .object({
+      SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
+      SANDBOX_SEED: z.coerce.number().int().default(DEFAULT_SEED),
+    })
+    .parse({
+      SANDBOX_PORT: process.env.SANDBOX_PORT?.trim() || undefined,
+      SANDBOX_SEED: process.env.SANDBOX_SEED?.trim() || undefined,
+    });
+  const app = buildSandbox({ seed: env.SANDBOX_SEED, logger: { level: 'info' } });
+  const address = await app.listen({ host: '127.0.0.1', port: env.SANDBOX_PORT });
+  console.log(`sandbox listening on ${address} (seed ${env.SANDBOX_SEED})`);
+  await new Promise<void>((resolve) => {
+    const stop = () => void app.close().then(() => resolve());
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+if (require.main === module) runMain(main);

@@ -1,0 +1,313 @@
+import { z } from 'zod';
+import { createRng, hash32, type Dataset } from './dataset';
+
+/**
+ * Control state and call log of every simulated system. A system is one entry in CONTROL_SCHEMAS and
+ * DEFAULT_CONTROLS; `POST /_control/:system`, `GET /_inspect/:system` and `POST /_reset` pick it up from there.
+ * Adding PostHog, Salesforce, Vitally or Slack means adding their entries (with whatever fields of their own they
+ * need) and, when they keep state beyond the call log, a slot in SandboxState.
+ */
+
+const baseControl = {
+  /** Remaining credits; null = unlimited. A call that delivers data costs one credit. */
+  credits: z.number().int().min(0).nullable(),
+  /** Requests admitted per rolling second; null = unlimited. */
+  rateLimitPerSecond: z.number().int().min(1).nullable(),
+  /** Added before every answer. */
+  latencyMs: z.number().int().min(0).max(60_000),
+  /** Probability (0..1) that an admitted request fails with a 5xx; drawn from the system's seeded PRNG. */
+  failureRate: z.number().min(0).max(1),
+};
+
+export const CONTROL_SCHEMAS = {
+  clearbit: z.object(baseControl),
+  harmonic: z.object({
+    ...baseControl,
+    /** How an exhausted quota is answered: 402, or 429 with MONTHLY_QUOTA_INSUFFICIENT in the body. */
+    quotaStyle: z.enum(['402', '429']),
+    /** Status polls of an enrichment urn that answer IN_PROGRESS before the final COMPLETE / NOT_FOUND. */
+    enrichmentPollsBeforeDone: z.number().int().min(0).max(1000),
+  }),
+  clay: z.object({
+    ...baseControl,
+    /** Rows the table's webhook accepts before it silently stops enriching (Clay: 50,000 per webhook). */
+    rowLimit: z.number().int().min(0).nullable(),
+    /** Where the table's HTTP API column POSTs each enriched row; null = the column is not configured. */
+    callbackUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    /** Sent as `Authorization: Bearer <callbackAuth>` with every callback. */
+    callbackAuth: z.string().min(1).nullable(),
+    /** Time between a row arriving and its callback. */
+    resultDelayMs: z.number().int().min(0).max(600_000),
+  }),
+};
+
+export type SandboxSystem = keyof typeof CONTROL_SCHEMAS;
+export const SANDBOX_SYSTEMS = Object.keys(CONTROL_SCHEMAS) as SandboxSystem[];
+export type ControlFor<S extends SandboxSystem> = z.infer<(typeof CONTROL_SCHEMAS)[S]>;
+export type ControlPatches = { [S in SandboxSystem]?: Partial<ControlFor<S>> };
+
+/** The real services' limits where they are documented: Clearbit 600/min, Harmonic 10 req/s. Credits unlimited. */
+export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
+  clearbit: { credits: null, rateLimitPerSecond: 10, latencyMs: 0, failureRate: 0 },
+  harmonic: {
+    credits: null,
+    rateLimitPerSecond: 10,
+    latencyMs: 0,
+    failureRate: 0,
+    quotaStyle: '402',
+    enrichmentPollsBeforeDone: 1,
+  },
+  clay: {
+    credits: null,
+    rateLimitPerSecond: null,
+    latencyMs: 0,
+    failureRate: 0,
+    rowLimit: 50_000,
+    callbackUrl: null,
+    callbackAuth: null,
+    resultDelayMs: 500,
+  },
+};
+
+export function isSandboxSystem(name: string): name is SandboxSystem {
+  return Object.hasOwn(CONTROL_SCHEMAS, name);
+}
+
+export type ControlParse<S extends SandboxSystem> =
+  { ok: true; patch: Partial<ControlFor<S>> } | { ok: false; issues: { path: string; message: string }[] };
+
+/** Validates a control body: every field optional, unknown fields refused. */
+export function parseControlPatch<S extends SandboxSystem>(system: S, body: unknown): ControlParse<S> {
+  const parsed = CONTROL_SCHEMAS[system]
+    .partial()
+    .strict()
+    .safeParse(body ?? {});
+  if (parsed.success) return { ok: true, patch: parsed.data as Partial<ControlFor<S>> };
+  return {
+    ok: false,
+    issues: parsed.error.issues.map((i) => ({
+      path: i.path.length > 0 ? i.path.join('.') : '(body)',
+      message: i.message,
+    })),
+  };
+}
+
+export interface CallLogEntry {
+  /** ISO 8601. */
+  at: string;
+  system: SandboxSystem;
+  /** `request`: a call the sandbox answered; `callback`: a call the sandbox made (Clay's HTTP API column). */
+  kind: 'request' | 'callback';
+  method: string;
+  path: string;
+  /** What was looked up or sent: a domain, an email, enrichment urns, a row key. */
+  key: string | null;
+  /** The status answered (requests) or received (callbacks; 0 when the receiver could not be reached). */
+  status: number;
+  creditsCharged: number;
+  note?: string;
+}
+
+/** The call log keeps its most recent entries; the counts stay exact. */
+const MAX_LOGGED_CALLS = 5000;
+
+export class SystemState<S extends SandboxSystem> {
+  control: ControlFor<S>;
+  creditsSpent = 0;
+  private log: CallLogEntry[] = [];
+  private statusCounts = new Map<string, number>();
+  private admittedAt: number[] = [];
+  private readonly rng: () => number;
+
+  constructor(
+    readonly name: S,
+    control: ControlFor<S>,
+    seed: number,
+  ) {
+    this.control = control;
+    this.rng = createRng((seed ^ hash32(name)) >>> 0);
+  }
+
+  update(patch: Partial<ControlFor<S>>): void {
+    this.control = { ...this.control, ...patch };
+  }
+
+  hasCredits(): boolean {
+    return this.control.credits === null || this.control.credits > 0;
+  }
+
+  /** Takes `amount` credits (never below zero) and returns what was taken. */
+  charge(amount = 1): number {
+    const taken = this.control.credits === null ? amount : Math.min(amount, this.control.credits);
+    if (this.control.credits !== null) this.control = { ...this.control, credits: this.control.credits - taken };
+    this.creditsSpent += taken;
+    return taken;
+  }
+
+  /**
+   * Admits a request under the rolling one-second window, or returns the seconds to wait (for `Retry-After`).
+   * Refused requests do not count against the window.
+   */
+  admit(nowMs: number): { admitted: true } | { admitted: false; retryAfterSeconds: number } {
+    const limit = this.control.rateLimitPerSecond;
+    if (limit === null) return { admitted: true };
+    this.admittedAt = this.admittedAt.filter((t) => t > nowMs - 1000);
+    if (this.admittedAt.length >= limit) {
+      const oldest = this.admittedAt[0] ?? nowMs;
+      return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil((oldest + 1000 - nowMs) / 1000)) };
+    }
+    this.admittedAt.push(nowMs);
+    return { admitted: true };
+  }
+
+  /** One draw per admitted request, so a run with the same seed and the same requests fails the same ones. */
+  drawFailure(): boolean {
+    if (this.control.failureRate <= 0) return false;
+    return this.rng() < this.control.failureRate;
+  }
+
+  /**
+   * What every simulated endpoint does after authentication: wait `latencyMs`, apply the rate limit, then draw the
+   * injected failure. The order matters: a throttled request is refused before it can fail.
+   */
+  async gate(): Promise<{ kind: 'ok' } | { kind: 'rate_limited'; retryAfterSeconds: number } | { kind: 'failure' }> {
+    if (this.control.latencyMs > 0) await sleep(this.control.latencyMs);
+    const admission = this.admit(Date.now());
+    if (!admission.admitted) return { kind: 'rate_limited', retryAfterSeconds: admission.retryAfterSeconds };
+    return this.drawFailure() ? { kind: 'failure' } : { kind: 'ok' };
+  }
+
+  record(entry: Omit<CallLogEntry, 'at' | 'system'>): void {
+    this.log.push({ at: new Date().toISOString(), system: this.name, ...entry });
+    if (this.log.length > MAX_LOGGED_CALLS) this.log.splice(0, this.log.length - MAX_LOGGED_CALLS);
+    if (entry.kind === 'request') {
+      const key = String(entry.status);
+      this.statusCounts.set(key, (this.statusCounts.get(key) ?? 0) + 1);
+    }
+  }
+
+  get calls(): readonly CallLogEntry[] {
+    return this.log;
+  }
+
+  inspect() {
+    const byStatus = Object.fromEntries([...this.statusCounts.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    return {
+      system: this.name,
+      control: this.control,
+      counts: { requests: [...this.statusCounts.values()].reduce((a, b) => a + b, 0), byStatus },
+      creditsSpent: this.creditsSpent,
+      creditsRemaining: this.control.credits,
+      calls: this.log,
+    };
+  }
+}
+
+export type EnrichmentStatus = 'IN_PROGRESS' | 'COMPLETE' | 'NOT_FOUND';
+
+/** An enrichment Harmonic scheduled when it answered 404; polled through `GET /enrichment_status`. */
+export interface HarmonicEnrichment {
+  urn: string;
+  kind: 'company' | 'person';
+  /** The domain, email or LinkedIn URL that was not found. */
+  key: string;
+  polls: number;
+}
+
+export interface ClayCounters {
+  rowsReceived: number;
+  rowsEnriched: number;
+  rowsNotFound: number;
+  /** Accepted with 200 and never enriched: credits at 0 or the row limit reached. */
+  rowsSilent: number;
+  callbacksDelivered: number;
+  callbacksFailed: number;
+}
+
+type Systems = { [S in SandboxSystem]: SystemState<S> };
+
+export class SandboxState {
+  systems!: Systems;
+  /** Domains Clearbit already answered 202 for (the queued-once fixture answers 200 afterwards). */
+  clearbitQueued!: Set<string>;
+  harmonicEnrichments!: Map<string, HarmonicEnrichment>;
+  /** Domains and emails whose Harmonic enrichment completed: found from then on. */
+  harmonicCompleted!: Set<string>;
+  clay!: ClayCounters;
+  private clayTimers = new Set<NodeJS.Timeout>();
+  private clayInflight = new Set<Promise<void>>();
+  private generation = 0;
+
+  constructor(
+    readonly seed: number,
+    private readonly initialControls: ControlPatches = {},
+  ) {
+    this.init();
+  }
+
+  system<S extends SandboxSystem>(name: S): SystemState<S> {
+    return this.systems[name];
+  }
+
+  /** Back to the initial controls, empty logs and counters; pending Clay callbacks are dropped. */
+  reset(): void {
+    this.cancelPending();
+    this.init();
+  }
+
+  /** Runs `send` after `delayMs` unless the state is reset or closed first. */
+  schedule(delayMs: number, send: () => Promise<void>): void {
+    const generation = this.generation;
+    const timer = setTimeout(() => {
+      this.clayTimers.delete(timer);
+      if (generation !== this.generation) return;
+      const running = send().finally(() => this.clayInflight.delete(running));
+      this.clayInflight.add(running);
+    }, delayMs);
+    this.clayTimers.add(timer);
+  }
+
+  /** Scheduled callbacks not yet sent plus those in flight; for tests and shutdown. */
+  get pendingCallbacks(): number {
+    return this.clayTimers.size + this.clayInflight.size;
+  }
+
+  /** Cancels what is scheduled and waits for callbacks already being sent. */
+  async close(): Promise<void> {
+    this.cancelPending();
+    await Promise.allSettled([...this.clayInflight]);
+  }
+
+  private cancelPending(): void {
+    this.generation++;
+    for (const timer of this.clayTimers) clearTimeout(timer);
+    this.clayTimers.clear();
+  }
+
+  private init(): void {
+    const make = <S extends SandboxSystem>(name: S): SystemState<S> =>
+      new SystemState(name, { ...DEFAULT_CONTROLS[name], ...(this.initialControls[name] ?? {}) }, this.seed);
+    this.systems = { clearbit: make('clearbit'), harmonic: make('harmonic'), clay: make('clay') };
+    this.clearbitQueued = new Set();
+    this.harmonicEnrichments = new Map();
+    this.harmonicCompleted = new Set();
+    this.clay = {
+      rowsReceived: 0,
+      rowsEnriched: 0,
+      rowsNotFound: 0,
+      rowsSilent: 0,
+      callbacksDelivered: 0,
+      callbacksFailed: 0,
+    };
+  }
+}
+
+/** What each simulator plugin is registered with. */
+export interface ProviderPluginOptions {
+  state: SandboxState;
+  dataset: Dataset;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
