@@ -130,6 +130,9 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
   const deadline = Date.now() + policy.creditsWaitMaxDays * DAY_MS;
   let nextWaitMs = FIRST_CREDIT_WAIT_MS;
   for (;;) {
+    // A creditsRestored signal that arrives while this round is still asking providers (or waiting for Clay)
+    // counts: the wait below then ends at once.
+    const restoredBefore = input.creditsRestoredCount();
     const exhausted = new Map<ProviderName, string>();
     for (const provider of policy.companyProviders) {
       if (!pendingCompany.has(provider) || missingFields(known.fields, wantedCompany).length === 0) continue;
@@ -157,8 +160,7 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
       ([p, outcome]) => `${p} ${outcome === 'provider_silent' ? 'silent' : 'out of credits'}`,
     );
     input.onWaiting(true, `${why.join(', ')}; missing ${missing.join(', ')}`);
-    const seen = input.creditsRestoredCount();
-    await condition(() => input.creditsRestoredCount() > seen, Math.min(nextWaitMs, remainingMs));
+    await condition(() => input.creditsRestoredCount() > restoredBefore, Math.min(nextWaitMs, remainingMs));
     nextWaitMs = Math.min(nextWaitMs * 2, MAX_CREDIT_WAIT_MS);
     for (const provider of exhausted.keys()) {
       if (policy.companyProviders.includes(provider) && input.domain) pendingCompany.add(provider);
