@@ -64,6 +64,7 @@ export interface SaveEnrichmentInput {
   cacheCompany: boolean;
 }
 
+const jitter = (ms: number) => Math.round(ms * (1 + Math.random() * 0.5));
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export const createEnrichmentActivities = (deps: {
@@ -122,16 +123,22 @@ export const createEnrichmentActivities = (deps: {
       }
       switch (outcome.kind) {
         case 'rate_limited':
+          // Jitter spreads a throttled crowd over the window instead of retrying it all at the same instant.
           throw ApplicationFailure.create({
             type: ErrorType.ProviderRateLimited,
             message: `${input.provider} rate limit; retrying after ${outcome.retryAfterMs} ms`,
-            nextRetryDelay: Math.max(outcome.retryAfterMs, 100),
+            nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100)),
           });
-        case 'transient':
+        case 'transient': {
+          // Our own capped backoff: 429s count as attempts too, so the policy's exponential interval would grow
+          // with every throttled retry and leave a signup idle for minutes after one 5xx.
+          const attempt = Context.current().info.attempt;
           throw ApplicationFailure.create({
             type: ErrorType.ProviderUnavailable,
             message: `${input.provider} unavailable: ${outcome.detail}`,
+            nextRetryDelay: jitter(Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000)),
           });
+        }
         case 'auth_failed':
           throw ApplicationFailure.create({
             type: ErrorType.ProviderAuthFailed,

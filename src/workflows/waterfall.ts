@@ -8,15 +8,15 @@ import type { TraceEntry } from './messages';
 
 /**
  * Provider calls: no attempt limit, because throttling and outages must never fail a signup — a 429 is retried after
- * the delay the provider advertised (the activity sets `nextRetryDelay`), 5xx and timeouts with backoff up to five
- * minutes. A rejected API key is the one failure that stops the signup: an operator has to fix it.
+ * the delay the provider advertised, 5xx and timeouts with a backoff capped at 10 s (the activity sets
+ * `nextRetryDelay`, jittered). A rejected API key is the one failure that stops the signup: an operator must fix it.
  */
 export const providerCall: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
+    maximumInterval: '1 minute',
     nonRetryableErrorTypes: [ErrorType.ProviderAuthFailed],
   },
 };
