@@ -5,6 +5,7 @@ import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createDataset, type Company } from '../../src/sandbox/dataset';
 import { createIntake, type Intake } from '../../src/starter';
 import { creditsRestoredSignal, getStatusQuery } from '../../src/workflows/messages';
+import type { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
 import {
   eventually,
   posthogSignup,
@@ -72,7 +73,7 @@ describe('enrichment through the sandbox under faults', () => {
   };
   const resultOf = async (workflowId: string) => {
     await eventually(async () => ((await client.workflow.getHandle(workflowId).describe()) ? true : undefined));
-    return client.workflow.getHandle(workflowId).result();
+    return client.workflow.getHandle<typeof SignupEnrichmentWorkflow>(workflowId).result();
   };
   const paidCalls = async (system: string, domain: string) =>
     (await sandbox.inspect<Inspection>(system)).calls.filter(
