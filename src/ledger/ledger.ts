@@ -220,6 +220,17 @@ export class Ledger {
     );
   }
 
+  /** Signups by status, and how many of them have an enrichment written. */
+  async statusCounts(): Promise<{ byStatus: Record<string, number>; enrichmentWrites: number }> {
+    const rows = await this.sql.query<{ status: string; n: number; written: number }>(
+      `SELECT status, count(*)::int AS n, count(enriched_at)::int AS written FROM signups GROUP BY status`,
+    );
+    return {
+      byStatus: Object.fromEntries(rows.map((r) => [r.status, r.n])),
+      enrichmentWrites: rows.reduce((sum, r) => sum + r.written, 0),
+    };
+  }
+
   async countPendingStarts(): Promise<number> {
     const rows = await this.sql.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM signups WHERE workflow_started_at IS NULL AND workflow_id IS NOT NULL',
@@ -332,6 +343,26 @@ export class Ledger {
         r.score === undefined ? null : JSON.stringify(r.score),
         JSON.stringify(r.creditsSpent),
       ],
+    );
+  }
+
+  /** Enriched signups with their stored fields and score, oldest first, a page at a time (rescoring). */
+  async listScoredSignups(
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<{ id: string; fields: IcpFields; score: IcpScore | null }[]> {
+    return this.sql.query(
+      `SELECT id, icp_fields AS fields, score FROM signups
+       WHERE icp_fields IS NOT NULL AND ($1::uuid IS NULL OR id > $1::uuid)
+       ORDER BY id LIMIT $2`,
+      [afterId ?? null, limit],
+    );
+  }
+
+  async updateScore(id: string, score: IcpScore): Promise<void> {
+    await this.sql.query(
+      'UPDATE signups SET icp_score = $2, icp_tier = $3, score = $4::jsonb, updated_at = now() WHERE id = $1',
+      [id, score.score ?? null, score.tier ?? null, JSON.stringify(score)],
     );
   }
 

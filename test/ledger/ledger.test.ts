@@ -141,6 +141,10 @@ describe.each([
       },
       creditsSpent: { clearbit: 2 },
     });
+    const counts = await ledger.statusCounts();
+    expect(counts.byStatus.enriched).toBeGreaterThanOrEqual(1);
+    expect(counts.enrichmentWrites).toBeGreaterThanOrEqual(1);
+    expect(counts.enrichmentWrites).toBeLessThanOrEqual(Object.values(counts.byStatus).reduce((a, b) => a + b, 0));
     expect(await ledger.getSignup(row.id)).toMatchObject({
       status: 'enriched',
       icpFields: { companyName: 'Lumenforge', employees: 85 },

@@ -1,0 +1,23 @@
+import { loadConfig } from '../config';
+import { rescoreAll } from '../icp/rescore';
+import { openLedger } from '../ledger/ledger';
+import { ledgerDir, runMain } from '../process';
+
+/**
+ * `npm run rescore`: applies the current ICP scoring config (ICP_SCORING_CONFIG) to every enriched signup, from the
+ * fields in the ledger — no provider call. With the embedded ledger, stop `npm start` first (one process owns it).
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
+  try {
+    const { examined, changed } = await rescoreAll(ledger, config.scoring, (n) =>
+      process.stdout.write(`\rrescoring… ${n} signups`),
+    );
+    console.log(`\nscoring config ${config.scoring.version}: ${examined} signups examined, ${changed} rescored`);
+  } finally {
+    await ledger.close();
+  }
+}
+
+runMain(main);

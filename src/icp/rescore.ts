@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { scoreIcp, type ScoringConfig } from '../domain/icp/scoring';
+import type { Ledger } from '../ledger/ledger';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Rescores every enriched signup from the fields stored in the ledger — no provider is called, no credit spent.
+ * A signup whose input hash (config version + the fields the rules read) is unchanged is left alone.
+ */
+export async function rescoreAll(
+  ledger: Ledger,
+  scoring: ScoringConfig,
+  onProgress?: (done: number) => void,
+): Promise<{ examined: number; changed: number }> {
+  let examined = 0;
+  let changed = 0;
+  let after: string | undefined;
+  for (;;) {
+    const page = await ledger.listScoredSignups(after, 500);
+    if (page.length === 0) return { examined, changed };
+    for (const row of page) {
+      const score = scoreIcp(row.fields, scoring, sha256);
+      if (score.inputHash !== row.score?.inputHash) {
+        await ledger.updateScore(row.id, score);
+        changed++;
+      }
+      examined++;
+    }
+    after = page.at(-1)!.id;
+    onProgress?.(examined);
+  }
+}
