@@ -80,6 +80,7 @@ const envSchema = z.object({
     .default('industry=harmonic>clearbit>clay,industryTags=harmonic>clearbit>clay'),
   DOMAIN_CACHE_DAYS: z.coerce.number().nonnegative().default(30),
   CREDITS_WAIT_MAX_DAYS: z.coerce.number().positive().default(7),
+  QUEUED_FOLLOW_UP_HOURS: z.coerce.number().nonnegative().default(48),
   CLAY_RESULT_TIMEOUT_MINUTES: z.coerce.number().positive().default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SALESFORCE_USERNAME: optionalString,
@@ -112,6 +113,7 @@ export interface Config {
     fieldPreference: FieldPreference;
     domainCacheDays: number;
     creditsWaitMaxDays: number;
+    queuedFollowUpHours: number;
   };
   /** Credentials by variable name; never logged. */
   credentials: Record<string, string | undefined>;
@@ -188,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fieldPreference,
       domainCacheDays: e.DOMAIN_CACHE_DAYS,
       creditsWaitMaxDays: e.CREDITS_WAIT_MAX_DAYS,
+      queuedFollowUpHours: e.QUEUED_FOLLOW_UP_HOURS,
     },
     credentials: Object.fromEntries(
       [...Object.values(LIVE_CREDENTIALS).flat(), 'SALESFORCE_USERNAME', 'SALESFORCE_PASSWORD'].map((n) => [n, e[n]]),

@@ -14,6 +14,8 @@ export interface CompanyProvider {
   /** `ctx` identifies the signup for asynchronous providers (Clay echoes it back with the result). */
   company(domain: string, ctx: { signupId: string; workflowId: string }): Promise<ProviderOutcome>;
   person?(email: string): Promise<ProviderOutcome>;
+  /** Where a scheduled enrichment stands (Harmonic's enrichment urn), for providers that hand out such tokens. */
+  poll?(token: string): Promise<'pending' | 'complete' | 'not_found' | ProviderOutcome>;
 }
 
 export type ProviderClients = Partial<Record<ProviderName, CompanyProvider>>;
@@ -49,6 +51,8 @@ export interface EnrichmentPolicy {
   creditsWaitMaxDays: number;
   /** How long to wait for an asynchronous provider's result (Clay) before calling it silent. */
   asyncResultTimeoutMinutes: number;
+  /** How long a lookup the provider is still computing (Clearbit 202, Harmonic's urn) is followed up. */
+  queuedFollowUpHours: number;
 }
 
 export interface SaveEnrichmentInput {
@@ -166,6 +170,37 @@ export const createEnrichmentActivities = (deps: {
         default:
           return { kind: 'not_found' };
       }
+    },
+
+    /** Where a provider's scheduled enrichment stands; throttling and outages are retried like any provider call. */
+    async checkScheduledEnrichment(input: {
+      provider: ProviderName;
+      token: string;
+    }): Promise<'pending' | 'complete' | 'not_found'> {
+      const state = await deps.providers[input.provider]?.poll?.(input.token);
+      if (state === undefined) return 'not_found';
+      if (typeof state === 'string') return state;
+      if (state.kind === 'rate_limited') {
+        throw ApplicationFailure.create({
+          type: ErrorType.ProviderRateLimited,
+          message: `${input.provider} rate limit`,
+          nextRetryDelay: jitter(Math.max(state.retryAfterMs, 100)),
+        });
+      }
+      if (state.kind === 'auth_failed') {
+        throw ApplicationFailure.create({
+          type: ErrorType.ProviderAuthFailed,
+          message: `${input.provider} rejected the API key (HTTP ${state.status}); fix the credential`,
+          nonRetryable: true,
+        });
+      }
+      if (state.kind === 'transient') {
+        throw ApplicationFailure.create({
+          type: ErrorType.ProviderUnavailable,
+          message: `${input.provider} unavailable: ${state.detail}`,
+        });
+      }
+      return 'pending';
     },
 
     /**

@@ -1,5 +1,6 @@
 import type { CompanyProvider, ProviderClients } from '../activities/enrichment';
 import type { Config } from '../config';
+import type { ProviderOutcome } from '../domain/provider-outcome';
 import { createClayClient } from './clay/client';
 import { createClearbitClient } from './clearbit/client';
 import { createHarmonicClient } from './harmonic/client';
@@ -34,7 +35,14 @@ export function createProviderClients(config: Config, fetchImpl?: typeof fetch):
       company: (d, ctx) => clay.addRow({ request_id: ctx.signupId, workflow_id: ctx.workflowId, company_domain: d }),
     },
     clearbit: { company: (d) => clearbit.findCompany(d), person: (e) => clearbit.findPerson(e) },
-    harmonic: { company: (d) => harmonic.enrichCompany(d), person: (e) => harmonic.enrichPerson(e) },
+    harmonic: {
+      company: (d) => harmonic.enrichCompany(d),
+      person: (e) => harmonic.enrichPerson(e),
+      poll: async (urn) => {
+        const states = await harmonic.enrichmentStatus([urn]);
+        return 'kind' in states ? (states as ProviderOutcome) : (states[urn] ?? 'pending');
+      },
+    },
   };
   return Object.fromEntries(
     config.providers.filter((p) => all[p] !== undefined).map((p) => [p, all[p] as CompanyProvider]),

@@ -2,12 +2,16 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   condition,
   proxyActivities,
+  workflowInfo,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { EnrichmentActivities } from '../activities/enrichment';
+import type { EnrichmentActivities, EnrichmentPolicy } from '../activities/enrichment';
+import { mergeFields, missingFields } from '../domain/enrichment/merge';
+import type { IcpScore } from '../domain/icp/scoring';
+import type { ProviderName } from '../domain/provider-outcome';
 import type { LedgerActivities } from '../activities/ledger';
 import { ErrorType } from '../domain/errors';
 import {
@@ -29,7 +33,7 @@ import {
   type SignupEnrichmentStatus,
   type SignupProgress,
 } from './messages';
-import { runWaterfall } from './waterfall';
+import { providerCall, runWaterfall } from './waterfall';
 
 /** Ledger reads and writes: quick, local, retried patiently because the database may be restarting. */
 const ledgerCall: ActivityOptions = {
@@ -44,8 +48,20 @@ const ledgerCall: ActivityOptions = {
 
 const { screenSignup } = proxyActivities<LedgerActivities>(ledgerCall);
 const { getEnrichmentPolicy, lookupCachedCompany, saveEnrichment } = proxyActivities<EnrichmentActivities>(ledgerCall);
+const { callProvider, checkScheduledEnrichment } = proxyActivities<EnrichmentActivities>(providerCall);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+
+/** A company lookup a provider was still computing when the signup was recorded. */
+interface FollowUp {
+  signup: SignupProgress;
+  domain: string;
+  provider: ProviderName;
+  token: string | undefined;
+  policy: EnrichmentPolicy;
+  deadline: number;
+}
 
 /**
  * One workflow per organization (or per person without one): the first signup starts it, later signups of the
@@ -83,8 +99,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     asyncResults.set(signupId, { found, fields });
   });
 
-  for (let next = signups.find(isNew); next; next = signups.find(isNew)) {
-    const signup = next;
+  const handle = async (signup: SignupProgress): Promise<void> => {
     try {
       const screening = await screenSignup({ signupId: signup.signupId });
       Object.assign(signup, { emailKind: screening.emailKind, domain: screening.domain, status: 'enriching' });
@@ -158,16 +173,98 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
         trace: result.trace,
         score: { status: score.status, score: score.score, tier: score.tier },
       });
-      const extra: SearchAttributeUpdatePair[] = [];
-      if (work && score.score !== undefined && score.tier !== undefined) {
-        icp = { score: score.score, tier: score.tier };
-        extra.push({ key: IcpScoreKey, value: score.score }, { key: IcpTierKey, value: score.tier });
+      publishScore(work, score);
+      if (work && result.missing.length > 0) {
+        const deadline = Date.now() + policy.queuedFollowUpHours * HOUR_MS;
+        for (const q of result.queued) followUps.push({ signup, domain: screening.domain, policy, deadline, ...q });
       }
-      publish(extra);
     } catch (err) {
       // Only non-retryable failures get here: the ledger lost the row, or a provider rejected our API key.
       Object.assign(signup, { status: 'failed', reason: failureReason(err) });
       publish();
+    }
+  };
+
+  const followUps: FollowUp[] = [];
+  const publishScore = (work: boolean, score: IcpScore) => {
+    const extra: SearchAttributeUpdatePair[] = [];
+    if (work && score.score !== undefined && score.tier !== undefined) {
+      icp = { score: score.score, tier: score.tier };
+      extra.push({ key: IcpScoreKey, value: score.score }, { key: IcpTierKey, value: score.tier });
+    }
+    publish(extra);
+  };
+
+  /**
+   * A lookup the provider was still computing: ask again (Harmonic: once its scheduled enrichment is complete) and,
+   * if it now has data, fill what is still missing and record the signup again. Returns whether it is settled.
+   */
+  const followUp = async (f: FollowUp): Promise<boolean> => {
+    if (Date.now() >= f.deadline) return true;
+    if (f.token !== undefined) {
+      const state = await checkScheduledEnrichment({ provider: f.provider, token: f.token });
+      if (state === 'pending') return false;
+      if (state === 'not_found') return true;
+    }
+    const result = await callProvider({
+      provider: f.provider,
+      signupId: f.signup.signupId,
+      workflowId: workflowInfo().workflowId,
+      lookup: 'company',
+      domain: f.domain,
+    });
+    if (result.kind === 'queued') return false;
+    const s = f.signup;
+    s.trace = [
+      ...(s.trace ?? []),
+      { source: f.provider, lookup: 'company', outcome: `follow-up ${result.kind}`, filled: [] },
+    ];
+    if (result.kind !== 'found') return true;
+    const merged = mergeFields(
+      { fields: s.fields ?? {}, provenance: s.provenance ?? {} },
+      result.fields,
+      { source: f.provider, at: result.at },
+      f.policy.fieldPreference,
+    );
+    const missing = missingFields(merged.fields, f.policy.requiredFields);
+    const status: EnrichmentStatus = missing.length === 0 ? 'enriched' : 'partial';
+    const creditsSpent = { ...s.creditsSpent, [f.provider]: (s.creditsSpent?.[f.provider] ?? 0) + 1 };
+    s.trace.at(-1)!.filled = merged.filled;
+    const reason = missing.length === 0 ? undefined : `missing ${missing.join(', ')}`;
+    const score = await saveEnrichment({
+      signupId: s.signupId,
+      domain: f.domain,
+      status,
+      reason,
+      fields: merged.fields,
+      provenance: merged.provenance,
+      creditsSpent,
+      cacheCompany: true,
+    });
+    Object.assign(s, {
+      status,
+      reason,
+      fields: merged.fields,
+      provenance: merged.provenance,
+      missingFields: missing,
+      creditsSpent,
+      score: { status: score.status, score: score.score, tier: score.tier },
+    });
+    publishScore(true, score);
+    return true;
+  };
+
+  // New signups first; then, while lookups are still being computed by a provider, poll them with a growing
+  // interval (1 min doubling to 1 h) until each settles or its follow-up window closes. A signup that arrives
+  // meanwhile is handled at once.
+  let pollMs = 60_000;
+  for (;;) {
+    for (let next = signups.find(isNew); next; next = signups.find(isNew)) await handle(next);
+    if (followUps.length === 0) break;
+    if (await condition(() => signups.some(isNew), pollMs)) continue;
+    pollMs = Math.min(pollMs * 2, HOUR_MS);
+    for (const f of [...followUps]) {
+      if (await followUp(f)) followUps.splice(followUps.indexOf(f), 1);
     }
   }
   return snapshot();

@@ -56,6 +56,8 @@ export interface WaterfallResult {
   trace: TraceEntry[];
   /** A provider (not the cache) supplied company data: only then is the domain cache refreshed. */
   companyFoundByProvider: boolean;
+  /** Company lookups the provider is still computing (Clearbit 202, Harmonic's urn), to follow up later. */
+  queued: { provider: ProviderName; token: string | undefined }[];
   /** Providers still unavailable when the bounded wait ended, with why (`credits_exhausted`, `provider_silent`). */
   unavailable: { provider: ProviderName; outcome: string }[];
 }
@@ -73,6 +75,7 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
   const trace: TraceEntry[] = [];
   const creditsSpent: Record<string, number> = {};
   let companyFoundByProvider = false;
+  const queued = new Map<ProviderName, string | undefined>();
 
   if (input.cached) {
     known = { fields: input.cached.fields, provenance: input.cached.provenance };
@@ -122,6 +125,7 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
       trace.push({ source: provider, lookup, outcome: 'not_found', filled: [] });
       return 'not_found';
     }
+    if (result.kind === 'queued' && lookup === 'company') queued.set(provider, result.pollToken);
     trace.push({ source: provider, lookup, outcome: result.kind, filled: [] });
     return result.kind;
   };
@@ -152,7 +156,16 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     if (missing.length === 0 || exhausted.size === 0 || remainingMs <= 0) {
       input.onWaiting(false, undefined);
       const unavailableProviders = [...exhausted].map(([provider, outcome]) => ({ provider, outcome }));
-      return { ...known, missing, creditsSpent, trace, companyFoundByProvider, unavailable: unavailableProviders };
+      const stillQueued = [...queued].map(([provider, token]) => ({ provider, token }));
+      return {
+        ...known,
+        missing,
+        creditsSpent,
+        trace,
+        companyFoundByProvider,
+        queued: stillQueued,
+        unavailable: unavailableProviders,
+      };
     }
 
     // Missing fields because providers ran dry: wait durably, then ask those providers again.

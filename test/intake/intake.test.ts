@@ -59,15 +59,19 @@ describe('intake', () => {
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
   };
 
-  // The 202 comes before the workflow start (the outbox starts it): wait for the start, then for the result.
+  // The 202 comes before the workflow start (the outbox starts it). A signup is done when its enrichment is
+  // recorded; the workflow itself may stay open a while to follow up lookups a provider is still computing.
   const finished = async (workflowId: string) => {
     await eventually(async () => {
       const rows = await ledger.listSignupsByWorkflowId(workflowId);
-      return rows.length > 0 && rows.every((r) => r.workflowStartedAt !== null) ? true : undefined;
+      return rows.length > 0 && rows.every((r) => r.enrichedAt !== null) ? true : undefined;
     });
     const handle = client.workflow.getHandle(workflowId);
-    await handle.result();
-    return handle.describe();
+    return eventually(async () => {
+      const description = await handle.describe();
+      const status = description.searchAttributes.EnrichmentStatus?.[0];
+      return status === 'enriching' || status === 'received' ? undefined : description;
+    });
   };
 
   it('accepts a PostHog signup, enriches it through the sandbox and scores it', async () => {

@@ -46,6 +46,7 @@ describe('SignupEnrichmentWorkflow', () => {
     domainCacheDays: 30,
     creditsWaitMaxDays: 7,
     asyncResultTimeoutMinutes: 60,
+    queuedFollowUpHours: 48,
   };
   const screened = (kind: 'work' | 'free_mail', domain = 'lumenforge.io'): Omit<ScreenSignupResult, 'signupId'> => ({
     status: kind === 'work' ? 'received' : 'skipped',
@@ -62,6 +63,7 @@ describe('SignupEnrichmentWorkflow', () => {
     provider: (input: ProviderCallInput, call: number) => Promise<ProviderCallResult>;
     cached?: IcpFields;
     policy?: Partial<EnrichmentPolicy>;
+    poll?: (token: string, call: number) => Promise<'pending' | 'complete' | 'not_found'>;
   }
 
   async function run(mocks: Mocks, during?: (workflowId: string) => Promise<void>) {
@@ -69,9 +71,14 @@ describe('SignupEnrichmentWorkflow', () => {
     const calls: ProviderCallInput[] = [];
     const saved: Parameters<EnrichmentActivities['saveEnrichment']>[0][] = [];
     const asyncOutcomes: string[] = [];
+    const polls: string[] = [];
     const activities: LedgerActivities & EnrichmentActivities = {
       screenSignup: mocks.screen ?? (async ({ signupId }) => ({ signupId, ...screened('work') })),
       getEnrichmentPolicy: async () => ({ ...policy, ...mocks.policy }),
+      checkScheduledEnrichment: async ({ token }) => {
+        polls.push(token);
+        return mocks.poll ? mocks.poll(token, polls.length) : 'not_found';
+      },
       recordAsyncOutcome: async ({ provider, outcome }) => {
         asyncOutcomes.push(`${provider}:${outcome}`);
       },
@@ -110,7 +117,7 @@ describe('SignupEnrichmentWorkflow', () => {
       await during?.(workflowId);
       const result = await handle.result();
       const description = await handle.describe();
-      return { result, description, calls, saved, asyncOutcomes, status: await handle.query(getStatusQuery) };
+      return { result, description, calls, saved, asyncOutcomes, polls, status: await handle.query(getStatusQuery) };
     });
   }
 
@@ -278,6 +285,48 @@ describe('SignupEnrichmentWorkflow', () => {
     expect(new Set(asyncOutcomes)).toEqual(new Set(['clay:silent']));
     // Re-sent after each wait for credits: a silent Clay is retried, never taken as "no data".
     expect(calls.filter((c) => c.provider === 'clay').length).toBe(asyncOutcomes.length);
+  });
+
+  it('follows up a lookup the provider was still computing, and completes the signup when it is done', async () => {
+    let harmonicCalls = 0;
+    const { result, polls, saved, calls } = await run({
+      poll: async (_token, n) => (n < 3 ? 'pending' : 'complete'),
+      provider: async (i) => {
+        if (i.lookup === 'person') return found(person);
+        if (i.provider === 'clearbit') return found({ companyName: 'Lumenforge', employees: 85, country: 'DE' });
+        harmonicCalls++;
+        return harmonicCalls === 1
+          ? { kind: 'queued', pollToken: 'urn:harmonic:enrichment:1', retryAfterMs: undefined }
+          : found({ industry: 'Developer Tools', industryTags: ['Observability'] });
+      },
+    });
+    // Recorded at once as partial (the signup was not held), then updated when Harmonic finished.
+    expect(saved.map((s) => s.status)).toEqual(['partial', 'enriched']);
+    expect(polls).toEqual(['urn:harmonic:enrichment:1', 'urn:harmonic:enrichment:1', 'urn:harmonic:enrichment:1']);
+    expect(calls.filter((c) => c.provider === 'harmonic')).toHaveLength(2);
+    expect(result.signups[0]).toMatchObject({
+      status: 'enriched',
+      fields: { industry: 'Developer Tools', companyName: 'Lumenforge' },
+      provenance: { industry: { source: 'harmonic' } },
+      creditsSpent: { clearbit: 2, harmonic: 1 },
+    });
+    expect(result.icpScore).toBe(80);
+  });
+
+  it('stops following up when the provider finds nothing, or the window closes', async () => {
+    const { result, polls } = await run({
+      poll: async () => 'not_found',
+      provider: async (i) => {
+        if (i.lookup === 'person') return found(person);
+        if (i.provider === 'clearbit') return { kind: 'queued', pollToken: undefined, retryAfterMs: 60_000 };
+        return { kind: 'queued', pollToken: 'urn:x', retryAfterMs: undefined };
+      },
+      policy: { queuedFollowUpHours: 6 },
+    });
+    expect(polls).toEqual(['urn:x']);
+    // Clearbit's 202 carries no token: it is asked again each round until the window closes.
+    expect(result.signups[0]).toMatchObject({ status: 'not_found' });
+    expect(result.signups[0]?.trace?.filter((t) => t.outcome === 'follow-up queued')).toEqual([]);
   });
 
   it('fails fast with a clear reason when a provider rejects the API key', async () => {
