@@ -5,6 +5,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY config ./config
 ENV NODE_ENV=production
 USER node
 CMD ["npx", "tsx", "src/worker.ts"]

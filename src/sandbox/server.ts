@@ -77,15 +77,31 @@ function inspect(state: SandboxState, system: SandboxSystem) {
 async function main(): Promise<void> {
   const env = z
     .object({
+      SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
       SANDBOX_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
       SANDBOX_SEED: z.coerce.number().int().default(DEFAULT_SEED),
+      // Where the simulated Clay table posts its results (the starter's POST /webhooks/clay) and with what token.
+      SANDBOX_CLAY_CALLBACK_URL: z.url().optional(),
+      SANDBOX_CLAY_CALLBACK_AUTH: z.string().min(1).optional(),
     })
     .parse({
+      SANDBOX_HOST: process.env.SANDBOX_HOST?.trim() || undefined,
       SANDBOX_PORT: process.env.SANDBOX_PORT?.trim() || undefined,
       SANDBOX_SEED: process.env.SANDBOX_SEED?.trim() || undefined,
+      SANDBOX_CLAY_CALLBACK_URL: process.env.SANDBOX_CLAY_CALLBACK_URL?.trim() || undefined,
+      SANDBOX_CLAY_CALLBACK_AUTH: process.env.SANDBOX_CLAY_CALLBACK_AUTH?.trim() || undefined,
     });
-  const app = buildSandbox({ seed: env.SANDBOX_SEED, logger: { level: 'info' } });
-  const address = await app.listen({ host: '127.0.0.1', port: env.SANDBOX_PORT });
+  const app = buildSandbox({
+    seed: env.SANDBOX_SEED,
+    logger: { level: 'info' },
+    controls: {
+      clay: {
+        callbackUrl: env.SANDBOX_CLAY_CALLBACK_URL ?? null,
+        callbackAuth: env.SANDBOX_CLAY_CALLBACK_AUTH ?? null,
+      },
+    },
+  });
+  const address = await app.listen({ host: env.SANDBOX_HOST, port: env.SANDBOX_PORT });
   console.log(`sandbox listening on ${address} (seed ${env.SANDBOX_SEED})`);
   await new Promise<void>((resolve) => {
     const stop = () => void app.close().then(() => resolve());
