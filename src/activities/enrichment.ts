@@ -68,6 +68,36 @@ export interface SaveEnrichmentInput {
   cacheCompany: boolean;
 }
 
+/**
+ * Throttling and outages become retryable failures with our own jittered delay (after the provider's Retry-After
+ * for a 429; capped backoff for 5xx and timeouts — 429s count as attempts too, so the policy's exponential
+ * interval would otherwise leave a signup idle for minutes after one 5xx). A rejected key is non-retryable.
+ */
+function throwIfFailure(provider: ProviderName, outcome: ProviderOutcome): void {
+  switch (outcome.kind) {
+    case 'rate_limited':
+      throw ApplicationFailure.create({
+        type: ErrorType.ProviderRateLimited,
+        message: `${provider} rate limit; retrying after ${outcome.retryAfterMs} ms`,
+        nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100)),
+      });
+    case 'transient': {
+      const attempt = Context.current().info.attempt;
+      throw ApplicationFailure.create({
+        type: ErrorType.ProviderUnavailable,
+        message: `${provider} unavailable: ${outcome.detail}`,
+        nextRetryDelay: jitter(Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000)),
+      });
+    }
+    case 'auth_failed':
+      throw ApplicationFailure.create({
+        type: ErrorType.ProviderAuthFailed,
+        message: `${provider} rejected the API key (HTTP ${outcome.status}); fix the credential`,
+        nonRetryable: true,
+      });
+  }
+}
+
 const jitter = (ms: number) => Math.round(ms * (1 + Math.random() * 0.5));
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -125,31 +155,7 @@ export const createEnrichmentActivities = (deps: {
           nonRetryable: true,
         });
       }
-      switch (outcome.kind) {
-        case 'rate_limited':
-          // Jitter spreads a throttled crowd over the window instead of retrying it all at the same instant.
-          throw ApplicationFailure.create({
-            type: ErrorType.ProviderRateLimited,
-            message: `${input.provider} rate limit; retrying after ${outcome.retryAfterMs} ms`,
-            nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100)),
-          });
-        case 'transient': {
-          // Our own capped backoff: 429s count as attempts too, so the policy's exponential interval would grow
-          // with every throttled retry and leave a signup idle for minutes after one 5xx.
-          const attempt = Context.current().info.attempt;
-          throw ApplicationFailure.create({
-            type: ErrorType.ProviderUnavailable,
-            message: `${input.provider} unavailable: ${outcome.detail}`,
-            nextRetryDelay: jitter(Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000)),
-          });
-        }
-        case 'auth_failed':
-          throw ApplicationFailure.create({
-            type: ErrorType.ProviderAuthFailed,
-            message: `${input.provider} rejected the API key (HTTP ${outcome.status}); fix the credential`,
-            nonRetryable: true,
-          });
-      }
+      throwIfFailure(input.provider, outcome);
       await deps.ledger.archiveProviderResponse({
         provider: input.provider,
         lookup: input.lookup,
@@ -180,26 +186,7 @@ export const createEnrichmentActivities = (deps: {
       const state = await deps.providers[input.provider]?.poll?.(input.token);
       if (state === undefined) return 'not_found';
       if (typeof state === 'string') return state;
-      if (state.kind === 'rate_limited') {
-        throw ApplicationFailure.create({
-          type: ErrorType.ProviderRateLimited,
-          message: `${input.provider} rate limit`,
-          nextRetryDelay: jitter(Math.max(state.retryAfterMs, 100)),
-        });
-      }
-      if (state.kind === 'auth_failed') {
-        throw ApplicationFailure.create({
-          type: ErrorType.ProviderAuthFailed,
-          message: `${input.provider} rejected the API key (HTTP ${state.status}); fix the credential`,
-          nonRetryable: true,
-        });
-      }
-      if (state.kind === 'transient') {
-        throw ApplicationFailure.create({
-          type: ErrorType.ProviderUnavailable,
-          message: `${input.provider} unavailable: ${state.detail}`,
-        });
-      }
+      throwIfFailure(input.provider, state);
       return 'pending';
     },
 

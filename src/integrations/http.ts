@@ -1,3 +1,5 @@
+import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
+
 /** What the provider clients need from an HTTP answer: status, headers and the body parsed when it is JSON. */
 export interface HttpAnswer {
   status: number;
@@ -79,4 +81,23 @@ export function bodyMessage(body: unknown): string {
     if (typeof found === 'string') return found.slice(0, 200);
   }
   return '';
+}
+
+/** `httpCall` for a provider client: a network failure or timeout is the provider's `transient` outcome. */
+export async function providerCall(
+  provider: ProviderName,
+  url: string,
+  init: Parameters<typeof httpCall>[1],
+): Promise<HttpAnswer | ProviderOutcome> {
+  try {
+    return await httpCall(url, init);
+  } catch (err) {
+    if (err instanceof NetworkError) return { kind: 'transient', provider, status: undefined, detail: err.message };
+    throw err;
+  }
+}
+
+/** The object without its undefined, null and empty-string values: a field a provider does not know stays absent. */
+export function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '')) as T;
 }

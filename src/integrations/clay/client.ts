@@ -1,5 +1,5 @@
 import type { ProviderOutcome } from '../../domain/provider-outcome';
-import { bodyMessage, httpCall, NetworkError, retryAfterMs, type Fetch } from '../http';
+import { bodyMessage, providerCall, retryAfterMs, type Fetch } from '../http';
 
 export interface ClayClientOptions {
   /** The table's webhook source URL (CLAY_WEBHOOK_URL). */
@@ -28,19 +28,14 @@ const provider = 'clay' as const;
 export function createClayClient(o: ClayClientOptions) {
   return {
     async addRow(row: ClayRow): Promise<ProviderOutcome> {
-      let a;
-      try {
-        a = await httpCall(o.webhookUrl, {
-          method: 'POST',
-          headers: { 'x-clay-webhook-auth': o.webhookAuth },
-          body: row,
-          timeoutMs: o.timeoutMs,
-          fetch: o.fetch,
-        });
-      } catch (err) {
-        if (err instanceof NetworkError) return { kind: 'transient', provider, status: undefined, detail: err.message };
-        throw err;
-      }
+      const a = await providerCall(provider, o.webhookUrl, {
+        method: 'POST',
+        headers: { 'x-clay-webhook-auth': o.webhookAuth },
+        body: row,
+        timeoutMs: o.timeoutMs,
+        fetch: o.fetch,
+      });
+      if ('kind' in a) return a;
       if (a.status >= 200 && a.status < 300) {
         return { kind: 'queued', provider, pollToken: row.request_id, retryAfterMs: undefined };
       }

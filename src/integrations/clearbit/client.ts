@@ -1,5 +1,5 @@
 import type { ProviderOutcome } from '../../domain/provider-outcome';
-import { bodyMessage, httpCall, NetworkError, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+import { bodyMessage, providerCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
 import { companyFields, personFields } from './mapping';
 import { clearbitCombinedSchema, clearbitCompanySchema } from './schemas';
 
@@ -20,18 +20,12 @@ const provider = 'clearbit' as const;
  * 404 not found, 402 over quota, 429 throttled (600/min), 401 bad key, anything else transient.
  */
 export function createClearbitClient(o: ClearbitClientOptions) {
-  const call = async (url: string): Promise<HttpAnswer | ProviderOutcome> => {
-    try {
-      return await httpCall(url, {
-        headers: { authorization: `Bearer ${o.apiKey}` },
-        timeoutMs: o.timeoutMs,
-        fetch: o.fetch,
-      });
-    } catch (err) {
-      if (err instanceof NetworkError) return { kind: 'transient', provider, status: undefined, detail: err.message };
-      throw err;
-    }
-  };
+  const call = (url: string) =>
+    providerCall(provider, url, {
+      headers: { authorization: `Bearer ${o.apiKey}` },
+      timeoutMs: o.timeoutMs,
+      fetch: o.fetch,
+    });
 
   const common = (a: HttpAnswer): ProviderOutcome | undefined => {
     switch (a.status) {

@@ -1,4 +1,5 @@
 import { classifyTitle, employeeRangeOf, type IcpFields } from '../../domain/icp/fields';
+import { compact } from '../http';
 import type { ClearbitCompany, ClearbitPerson } from './schemas';
 
 const COMPANY_TYPES: Record<string, IcpFields['companyType']> = {
@@ -24,13 +25,10 @@ const SENIORITIES: Record<string, IcpFields['seniority']> = {
   manager: 'manager',
 };
 
-const defined = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '')) as T;
-
 export function companyFields(c: ClearbitCompany): IcpFields {
   const employees = typeof c.metrics?.employees === 'number' ? Math.round(c.metrics.employees) : undefined;
   const country = c.geo?.countryCode?.toUpperCase();
-  return defined({
+  return compact({
     companyName: c.name ?? c.legalName ?? undefined,
     domain: c.domain?.toLowerCase() ?? undefined,
     employees,
@@ -49,5 +47,5 @@ export function personFields(p: ClearbitPerson): IcpFields {
   const fromTitle = title ? classifyTitle(title) : undefined;
   const role = (p.employment?.role ? ROLES[p.employment.role] : undefined) ?? fromTitle?.role;
   const seniority = (p.employment?.seniority ? SENIORITIES[p.employment.seniority] : undefined) ?? fromTitle?.seniority;
-  return defined({ personTitle: title, role, seniority });
+  return compact({ personTitle: title, role, seniority });
 }

@@ -1,5 +1,5 @@
 import type { ProviderOutcome } from '../../domain/provider-outcome';
-import { bodyMessage, httpCall, NetworkError, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+import { bodyMessage, providerCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
 import { companyFields, personFields } from './mapping';
 import {
   harmonicCompanySchema,
@@ -25,19 +25,13 @@ const provider = 'harmonic' as const;
  * a `MONTHLY_QUOTA_INSUFFICIENT` body, which is a quota problem, not a throttle; 401/403 bad key.
  */
 export function createHarmonicClient(o: HarmonicClientOptions) {
-  const call = async (method: string, path: string): Promise<HttpAnswer | ProviderOutcome> => {
-    try {
-      return await httpCall(`${o.baseUrl}${path}`, {
-        method,
-        headers: { apikey: o.apiKey },
-        timeoutMs: o.timeoutMs,
-        fetch: o.fetch,
-      });
-    } catch (err) {
-      if (err instanceof NetworkError) return { kind: 'transient', provider, status: undefined, detail: err.message };
-      throw err;
-    }
-  };
+  const call = (method: string, path: string) =>
+    providerCall(provider, `${o.baseUrl}${path}`, {
+      method,
+      headers: { apikey: o.apiKey },
+      timeoutMs: o.timeoutMs,
+      fetch: o.fetch,
+    });
 
   const common = (a: HttpAnswer): ProviderOutcome | undefined => {
     if (a.status === 200) return undefined;

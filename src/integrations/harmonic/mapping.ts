@@ -1,5 +1,6 @@
 import { classifyTitle, employeeRangeOf, type IcpFields } from '../../domain/icp/fields';
 import { countryCode } from '../country';
+import { compact } from '../http';
 import type { HarmonicCompany, HarmonicPerson } from './schemas';
 
 const STAGES: Record<string, IcpFields['fundingStage']> = {
@@ -30,9 +31,6 @@ const COMPANY_TYPES: Record<string, IcpFields['companyType']> = {
   EDUCATION: 'education',
 };
 
-const defined = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null && v !== '')) as T;
-
 export function companyFields(c: HarmonicCompany): IcpFields {
   const tags = [...(c.tags_v2 ?? []), ...(c.tags ?? [])];
   const industryTags = [...new Set(tags.map((t) => t.display_value).filter((v): v is string => Boolean(v)))];
@@ -42,7 +40,7 @@ export function companyFields(c: HarmonicCompany): IcpFields {
   const employees = typeof c.headcount === 'number' ? Math.round(c.headcount) : undefined;
   const stage = (c.funding?.funding_stage ?? c.stage)?.toUpperCase();
   const founded = c.founding_date?.date ? Number(c.founding_date.date.slice(0, 4)) : undefined;
-  return defined({
+  return compact({
     companyName: c.name ?? c.legal_name ?? undefined,
     domain: c.website?.domain?.toLowerCase() ?? undefined,
     employees,
