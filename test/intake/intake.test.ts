@@ -202,6 +202,23 @@ describe('intake', () => {
     }
   });
 
+  it('guards POST /webhooks/clay: auth, shape, and only known signups', async () => {
+    const result = {
+      request_id: '00000000-0000-4000-8000-000000000000',
+      workflow_id: 'signup-x',
+      company_found: false,
+    };
+    expect((await post('/webhooks/clay', result, { auth: null })).status).toBe(401);
+    const invalid = await post('/webhooks/clay', { request_id: 'not-a-uuid', company_found: 'yes' });
+    expect(invalid.status).toBe(400);
+    expect((invalid.body.issues as { path: string }[]).map((i) => i.path).sort()).toEqual([
+      'company_found',
+      'request_id',
+      'workflow_id',
+    ]);
+    expect(await post('/webhooks/clay', result)).toMatchObject({ status: 404 });
+  });
+
   it('ignores events that are not signups, without recording them', async () => {
     const res = await post('/webhooks/posthog', posthogSignup({ event: '$pageview' }));
     expect(res).toMatchObject({ status: 202, body: { status: 'ignored', event: '$pageview' } });
