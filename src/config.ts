@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { FieldPreference } from './domain/enrichment/merge';
 import { ICP_FIELDS, type IcpField } from './domain/icp/fields';
 import { scoringConfigSchema, type ScoringConfig } from './domain/icp/scoring';
+import { COMPANY_PROVIDERS, type ProviderName } from './domain/provider-outcome';
 
 const SYSTEMS = ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack'] as const;
 export type ExternalSystem = (typeof SYSTEMS)[number];
@@ -46,7 +47,7 @@ const envSchema = z.object({
     .string()
     .default('clearbit,harmonic,clay')
     .transform((v) => v.split(',').map((p) => p.trim()))
-    .pipe(z.array(z.enum(['clearbit', 'harmonic', 'clay'])).min(1)),
+    .pipe(z.array(z.enum(COMPANY_PROVIDERS)).min(1)),
   WEBHOOK_SECRET: optionalString,
   SIGNUP_EVENTS: z
     .string()
@@ -89,7 +90,7 @@ const envSchema = z.object({
 
 export interface Config {
   mode: 'sandbox' | 'live';
-  providers: ('clearbit' | 'harmonic' | 'clay')[];
+  providers: ProviderName[];
   webhookSecret: string;
   signupEvents: string[];
   /** PostgreSQL URL; undefined means the embedded PGlite database under `dataDir`. */

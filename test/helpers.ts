@@ -5,9 +5,9 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import type { Ledger } from '../src/ledger/ledger';
-import { buildSandbox } from '../src/sandbox/server';
 import type { ControlPatches } from '../src/sandbox/state';
 import { createWorker } from '../src/worker';
+import { testSandbox } from './sandbox/helpers';
 
 // Test workers log warnings and errors only; the bundle and state-change chatter drowns the test output.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -117,14 +117,7 @@ export interface RunningSandbox {
  * rate limits unless a test sets them. `clayCallbackUrl` is where its Clay table posts results.
  */
 export async function startSandbox(controls: ControlPatches = {}): Promise<RunningSandbox> {
-  const app = buildSandbox({
-    controls: {
-      ...controls,
-      clearbit: { rateLimitPerSecond: null, ...controls.clearbit },
-      harmonic: { rateLimitPerSecond: null, ...controls.harmonic },
-      clay: { resultDelayMs: 0, ...controls.clay },
-    },
-  });
+  const app = testSandbox(controls);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
-import type { FieldPreference, FieldSource, Provenance } from '../domain/enrichment/merge';
-import type { IcpField, IcpFields } from '../domain/icp/fields';
+import type { FieldPreference, Provenance } from '../domain/enrichment/merge';
+import { COMPANY_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type IcpScore, type ScoringConfig } from '../domain/icp/scoring';
 import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
 import type { EnrichmentStatus } from '../domain/status';
@@ -223,11 +223,14 @@ export const createEnrichmentActivities = (deps: {
         creditsSpent: input.creditsSpent,
       });
       if (input.domain && input.cacheCompany) {
-        const companyProvenance = Object.fromEntries(
-          Object.entries(input.provenance).filter(([field]) => !['personTitle', 'role', 'seniority'].includes(field)),
-        ) as Record<string, FieldSource>;
-        const { personTitle: _t, role: _r, seniority: _s, ...company } = input.fields;
-        await deps.ledger.putCachedCompany(input.domain, company, companyProvenance, now().toISOString());
+        const companyOnly = <T extends object>(o: T): T =>
+          Object.fromEntries(Object.entries(o).filter(([field]) => COMPANY_FIELDS.includes(field as IcpField))) as T;
+        await deps.ledger.putCachedCompany(
+          input.domain,
+          companyOnly(input.fields),
+          companyOnly(input.provenance),
+          now().toISOString(),
+        );
       }
       return score;
     },

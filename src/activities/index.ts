@@ -15,5 +15,3 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createLedgerActivities(deps),
   ...createEnrichmentActivities(deps),
 });
-
-export type Activities = ReturnType<typeof createActivities>;

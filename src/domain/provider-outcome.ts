@@ -16,5 +16,3 @@ export type ProviderOutcome =
   | { kind: 'credits_exhausted'; provider: ProviderName; detail: string }
   | { kind: 'auth_failed'; provider: ProviderName; status: number; detail: string }
   | { kind: 'transient'; provider: ProviderName; status: number | undefined; detail: string };
-
-export type OutcomeKind = ProviderOutcome['kind'];

@@ -15,5 +15,3 @@ export type EnrichmentStatus = (typeof ENRICHMENT_STATUSES)[number];
 
 /** How a signup's email was classified before any provider is asked about it. */
 export type EmailKind = 'work' | 'free_mail' | 'disposable';
-
-export type SkipReason = 'missing_email' | 'free_mail' | 'disposable';

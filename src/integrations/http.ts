@@ -9,7 +9,7 @@ export interface HttpAnswer {
 
 export type Fetch = typeof fetch;
 
-export class NetworkError extends Error {
+class NetworkError extends Error {
   override name = 'NetworkError';
 }
 
@@ -17,7 +17,7 @@ export class NetworkError extends Error {
  * One HTTP call with a deadline. Network failures and timeouts become NetworkError (callers map them to
  * `transient`); every HTTP status is returned, never thrown, so each client maps its provider's codes itself.
  */
-export async function httpCall(
+async function httpCall(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number; fetch?: Fetch },
 ): Promise<HttpAnswer> {

@@ -238,14 +238,6 @@ export class Ledger {
     return rows[0]?.n ?? 0;
   }
 
-  async setStatus(id: string, status: EnrichmentStatus, reason?: string): Promise<void> {
-    await this.sql.query('UPDATE signups SET status = $2, status_reason = $3, updated_at = now() WHERE id = $1', [
-      id,
-      status,
-      reason ?? null,
-    ]);
-  }
-
   async recordScreening(
     id: string,
     screening: { emailKind: EmailKind; status: EnrichmentStatus; reason: string | undefined },

@@ -10,8 +10,6 @@ export interface SqlExecutor {
 /** One query layer over PostgreSQL (`pg`) and the embedded PGlite. */
 export interface Sql extends SqlExecutor {
   readonly engine: 'postgres' | 'pglite';
-  /** Runs a script of several statements (migrations). */
-  exec(script: string): Promise<void>;
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -25,9 +23,6 @@ export async function openPostgres(url: string): Promise<Sql> {
     engine: 'postgres',
     async query<R>(text: string, params: unknown[] = []) {
       return (await pool.query(text, params)).rows as R[];
-    },
-    async exec(script) {
-      await pool.query(script);
     },
     async transaction(fn) {
       const client = await pool.connect();
@@ -62,9 +57,6 @@ export async function openPglite(dataDir: string | undefined): Promise<Sql> {
     engine: 'pglite',
     async query<R>(text: string, params: unknown[] = []) {
       return (await db.query<R>(text, params)).rows;
-    },
-    async exec(script) {
-      await db.exec(script);
     },
     async transaction(fn) {
       return db.transaction((tx) =>

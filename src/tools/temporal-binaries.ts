@@ -61,8 +61,6 @@ function find(spec: BinarySpec, env: NodeJS.ProcessEnv, toolsDir = TOOLS_DIR): s
 }
 
 export const findTemporalCli = (env: NodeJS.ProcessEnv = process.env, toolsDir = TOOLS_DIR) => find(CLI, env, toolsDir);
-export const findTestServer = (env: NodeJS.ProcessEnv = process.env, toolsDir = TOOLS_DIR) =>
-  find(TEST_SERVER, env, toolsDir);
 
 function installIntoVenv(
   wheels: string[],

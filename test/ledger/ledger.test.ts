@@ -169,7 +169,7 @@ describe('migrations on PostgreSQL', () => {
   it('apply once, even when two processes start together', async () => {
     const schema = `m_${randomUUID().replaceAll('-', '')}`;
     const admin = await openPostgres(inject('postgresUrl'));
-    await admin.exec(`CREATE SCHEMA ${schema}`);
+    await admin.query(`CREATE SCHEMA ${schema}`);
     const url = new URL(inject('postgresUrl'));
     url.searchParams.set('options', `-c search_path=${schema}`);
     const [a, b] = await Promise.all([openPostgres(url.toString()), openPostgres(url.toString())]);
@@ -189,7 +189,7 @@ describe('migrations on PostgreSQL', () => {
       ]);
     } finally {
       await Promise.all([a.close(), b.close()]);
-      await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
       await admin.close();
     }
   });
