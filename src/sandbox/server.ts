@@ -5,7 +5,14 @@ import { clayPlugin } from './clay';
 import { clearbitPlugin } from './clearbit';
 import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
 import { harmonicPlugin } from './harmonic';
+import { posthogPlugin } from './posthog';
+import { salesforcePlugin } from './salesforce';
+import { slackPlugin } from './slack';
+import { vitallyPlugin } from './vitally';
+import { webhooksPlugin } from './webhooks';
 import {
+  DESTINATION_SYSTEMS,
+  type DestinationSystem,
   isSandboxSystem,
   parseControlPatch,
   SANDBOX_SYSTEMS,
@@ -35,6 +42,11 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   void app.register(clearbitPlugin, { prefix: '/clearbit', state, dataset });
   void app.register(harmonicPlugin, { prefix: '/harmonic', state, dataset });
   void app.register(clayPlugin, { prefix: '/clay', state, dataset });
+  void app.register(posthogPlugin, { prefix: '/posthog', state, dataset });
+  void app.register(salesforcePlugin, { prefix: '/salesforce', state, dataset });
+  void app.register(vitallyPlugin, { prefix: '/vitally', state, dataset });
+  void app.register(slackPlugin, { prefix: '/slack', state, dataset });
+  void app.register(webhooksPlugin, { prefix: '/webhooks', state, dataset });
 
   const unknownSystem = (name: string) => ({ error: `unknown system: ${name}`, systems: SANDBOX_SYSTEMS });
 
@@ -70,8 +82,16 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
 
 function inspect(state: SandboxState, system: SandboxSystem) {
   const base = state.system(system).inspect();
-  if (system !== 'clay') return base;
-  return { ...base, rows: { ...state.clay, pendingCallbacks: state.pendingCallbacks } };
+  if (system === 'clay') return { ...base, rows: { ...state.clay, pendingCallbacks: state.pendingCallbacks } };
+  if (isDestinationSystem(system)) {
+    const { counts, records } = state.records[system].inspect();
+    return { ...base, counts: { ...base.counts, records: counts }, records };
+  }
+  return base;
+}
+
+function isDestinationSystem(system: SandboxSystem): system is DestinationSystem {
+  return (DESTINATION_SYSTEMS as readonly string[]).includes(system);
 }
 
 async function main(): Promise<void> {

@@ -4,8 +4,8 @@ import { createRng, hash32, type Dataset } from './dataset';
 /**
  * Control state and call log of every simulated system. A system is one entry in CONTROL_SCHEMAS and
  * DEFAULT_CONTROLS; `POST /_control/:system`, `GET /_inspect/:system` and `POST /_reset` pick it up from there.
- * Adding PostHog, Salesforce, Vitally or Slack means adding their entries (with whatever fields of their own they
- * need) and, when they keep state beyond the call log, a slot in SandboxState.
+ * Destinations (PostHog, Salesforce, Vitally, Slack, the webhook receiver) keep what was written in a RecordStore,
+ * which `/_inspect/:system` shows with per-record write counts.
  */
 
 const baseControl = {
@@ -39,6 +39,21 @@ export const CONTROL_SCHEMAS = {
     /** Time between a row arriving and its callback. */
     resultDelayMs: z.number().int().min(0).max(600_000),
   }),
+  posthog: z.object(baseControl),
+  salesforce: z.object({
+    ...baseControl,
+    /** API requests left in the org's rolling 24 h allowance; null = unlimited. At 0: 403 REQUEST_LIMIT_EXCEEDED. */
+    apiRequestsRemaining: z.number().int().min(0).nullable(),
+    /** Whether the Account duplicate rule (same Website domain) blocks creating a second Account. */
+    duplicateRules: z.boolean(),
+  }),
+  vitally: z.object(baseControl),
+  slack: z.object(baseControl),
+  webhooks: z.object({
+    ...baseControl,
+    /** The secret deliveries are verified with (HMAC-SHA256 over `<timestamp>.<body>`). */
+    signingSecret: z.string().min(1),
+  }),
 };
 
 export type SandboxSystem = keyof typeof CONTROL_SCHEMAS;
@@ -66,6 +81,25 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     callbackUrl: null,
     callbackAuth: null,
     resultDelayMs: 500,
+  },
+  // Destinations: credits are not used; rate limits only where a test sets them.
+  posthog: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  salesforce: {
+    credits: null,
+    rateLimitPerSecond: null,
+    latencyMs: 0,
+    failureRate: 0,
+    apiRequestsRemaining: null,
+    duplicateRules: true,
+  },
+  vitally: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  slack: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  webhooks: {
+    credits: null,
+    rateLimitPerSecond: null,
+    latencyMs: 0,
+    failureRate: 0,
+    signingSecret: 'sandbox-webhook-secret',
   },
 };
 
@@ -224,6 +258,102 @@ export interface ClayCounters {
   callbacksFailed: number;
 }
 
+/** One record a destination keeps: a PostHog group or person, a Salesforce Account, a Slack message, ... */
+export interface StoredRecord {
+  /** The record type within the system: `group`, `person`, `event`, `Account`, `Contact`, `message`, ... */
+  type: string;
+  /** The key it is found by (group key, distinct id, external id value, delivery id, ...). */
+  key: string;
+  /** The system's own id for it (Salesforce `001...`, Vitally uuid); the key when the system has none. */
+  id: string;
+  fields: Record<string, unknown>;
+  /** How many times it was written (created or updated). */
+  writes: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const DESTINATION_SYSTEMS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'] as const;
+export type DestinationSystem = (typeof DESTINATION_SYSTEMS)[number];
+
+/** What a destination system holds, by record type and key; every write counted. */
+export class RecordStore {
+  private readonly tables = new Map<string, Map<string, StoredRecord>>();
+  private sequence = 0;
+
+  /**
+   * Creates the record or merges `fields` into it (a field set to `undefined` is left alone), counting the write.
+   * `newId` makes the system's id for a new record (default: the key).
+   */
+  upsert(
+    type: string,
+    key: string,
+    fields: Record<string, unknown>,
+    newId?: (sequence: number) => string,
+  ): { record: StoredRecord; created: boolean } {
+    const table = this.table(type);
+    const now = new Date().toISOString();
+    const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    const existing = table.get(key);
+    if (existing) {
+      Object.assign(existing.fields, defined);
+      existing.writes++;
+      existing.updatedAt = now;
+      return { record: existing, created: false };
+    }
+    const record: StoredRecord = {
+      type,
+      key,
+      id: newId ? newId(++this.sequence) : key,
+      fields: { ...defined },
+      writes: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    table.set(key, record);
+    return { record, created: true };
+  }
+
+  /** Re-keys a record (Salesforce: an external id stamped onto an existing Account). */
+  rekey(type: string, oldKey: string, newKey: string): StoredRecord | undefined {
+    const table = this.table(type);
+    const record = table.get(oldKey);
+    if (!record || table.has(newKey)) return undefined;
+    table.delete(oldKey);
+    record.key = newKey;
+    table.set(newKey, record);
+    return record;
+  }
+
+  get(type: string, key: string): StoredRecord | undefined {
+    return this.tables.get(type)?.get(key);
+  }
+
+  list(type: string): StoredRecord[] {
+    return [...(this.tables.get(type)?.values() ?? [])];
+  }
+
+  inspect(): {
+    counts: Record<string, { records: number; writes: number }>;
+    records: Record<string, StoredRecord[]>;
+  } {
+    const counts: Record<string, { records: number; writes: number }> = {};
+    const records: Record<string, StoredRecord[]> = {};
+    for (const [type, table] of this.tables) {
+      const rows = [...table.values()];
+      counts[type] = { records: rows.length, writes: rows.reduce((n, r) => n + r.writes, 0) };
+      records[type] = rows;
+    }
+    return { counts, records };
+  }
+
+  private table(type: string): Map<string, StoredRecord> {
+    let table = this.tables.get(type);
+    if (!table) this.tables.set(type, (table = new Map()));
+    return table;
+  }
+}
+
 type Systems = { [S in SandboxSystem]: SystemState<S> };
 
 export class SandboxState {
@@ -234,6 +364,8 @@ export class SandboxState {
   /** Domains and emails whose Harmonic enrichment completed: found from then on. */
   harmonicCompleted!: Set<string>;
   clay!: ClayCounters;
+  /** What each destination holds (see RecordStore); shown by `/_inspect/:system` as `records`. */
+  records!: Record<DestinationSystem, RecordStore>;
   private clayTimers = new Set<NodeJS.Timeout>();
   private clayInflight = new Set<Promise<void>>();
   private generation = 0;
@@ -287,7 +419,20 @@ export class SandboxState {
   private init(): void {
     const make = <S extends SandboxSystem>(name: S): SystemState<S> =>
       new SystemState(name, { ...DEFAULT_CONTROLS[name], ...(this.initialControls[name] ?? {}) }, this.seed);
-    this.systems = { clearbit: make('clearbit'), harmonic: make('harmonic'), clay: make('clay') };
+    this.systems = {
+      clearbit: make('clearbit'),
+      harmonic: make('harmonic'),
+      clay: make('clay'),
+      posthog: make('posthog'),
+      salesforce: make('salesforce'),
+      vitally: make('vitally'),
+      slack: make('slack'),
+      webhooks: make('webhooks'),
+    };
+    this.records = Object.fromEntries(DESTINATION_SYSTEMS.map((s) => [s, new RecordStore()])) as Record<
+      DestinationSystem,
+      RecordStore
+    >;
     this.clearbitQueued = new Set();
     this.harmonicEnrichments = new Map();
     this.harmonicCompleted = new Set();

@@ -29,6 +29,11 @@ export interface Inspection {
     note?: string;
   }[];
   rows?: Record<string, number>;
+  /** Destinations: what each holds, by record type (see RecordStore in src/sandbox/state.ts). */
+  records?: Record<
+    string,
+    { type: string; key: string; id: string; fields: Record<string, unknown>; writes: number }[]
+  >;
 }
 
 export async function inspect(app: FastifyInstance, system: string): Promise<Inspection> {
