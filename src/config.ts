@@ -4,7 +4,9 @@ import { z } from 'zod';
 import type { FieldPreference } from './domain/enrichment/merge';
 import { ICP_FIELDS, type IcpField } from './domain/icp/fields';
 import { scoringConfigSchema, type ScoringConfig } from './domain/icp/scoring';
+import { DESTINATIONS, type Destination, type HighValueRule } from './domain/fan-out';
 import { COMPANY_PROVIDERS, type ProviderName } from './domain/provider-outcome';
+import type { FieldWritePolicy } from './integrations/salesforce/mapping';
 
 const SYSTEMS = ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack'] as const;
 export type ExternalSystem = (typeof SYSTEMS)[number];
@@ -20,12 +22,15 @@ const LIVE_BASE_URLS: Record<ExternalSystem, string> = {
   slack: 'https://hooks.slack.com',
 };
 
-/** Credentials each system needs in live mode; missing ones stop start-up, all named at once. */
+/**
+ * Credentials each system needs in live mode; missing ones stop start-up, all named at once. A destination left out
+ * of DESTINATIONS needs none (PostHog's stay required: the health check queries it).
+ */
 const LIVE_CREDENTIALS: Record<ExternalSystem, readonly string[]> = {
   clearbit: ['CLEARBIT_API_KEY'],
   harmonic: ['HARMONIC_API_KEY'],
   clay: ['CLAY_WEBHOOK_URL', 'CLAY_WEBHOOK_AUTH'],
-  posthog: ['POSTHOG_PROJECT_API_KEY', 'POSTHOG_PERSONAL_API_KEY'],
+  posthog: ['POSTHOG_PROJECT_API_KEY', 'POSTHOG_PERSONAL_API_KEY', 'POSTHOG_PROJECT_ID'],
   salesforce: ['SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'],
   vitally: ['VITALLY_API_KEY'],
   slack: ['SLACK_WEBHOOK_URL'],
@@ -86,6 +91,56 @@ const envSchema = z.object({
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SALESFORCE_USERNAME: optionalString,
   SALESFORCE_PASSWORD: optionalString,
+  DESTINATIONS: z
+    .string()
+    .default(DESTINATIONS.join(','))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(DESTINATIONS))),
+  DESTINATION_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  WRITE_RETRY_INITIAL_SECONDS: z.coerce.number().positive().default(30),
+  WRITE_RETRY_MAX_MINUTES: z.coerce.number().positive().default(60),
+  WRITE_GIVE_UP_HOURS: z.coerce.number().positive().default(72),
+  POSTHOG_API_BASE_URL: optionalString.pipe(z.url().optional()),
+  POSTHOG_ORGANIZATION_GROUP_INDEX: z.coerce.number().int().min(0).max(4).default(0),
+  SALESFORCE_API_VERSION: z
+    .string()
+    .regex(/^\d+\.0$/, 'like 62.0')
+    .default('62.0'),
+  SALESFORCE_ACCOUNT_EXTERNAL_ID_FIELD: z.string().min(1).default('Company_Domain__c'),
+  SALESFORCE_CONTACT_EXTERNAL_ID_FIELD: z.string().min(1).default('Signup_Person_Id__c'),
+  SALESFORCE_LEAD_EXTERNAL_ID_FIELD: z.string().min(1).default('Signup_Person_Id__c'),
+  SALESFORCE_PERSONAL_EMAIL_POLICY: z.enum(['skip', 'lead']).default('skip'),
+  SALESFORCE_ON_DUPLICATE: z.enum(['adopt', 'fail']).default('adopt'),
+  // Field=overwrite|fill_empty, comma-separated, on top of the documented defaults
+  SALESFORCE_FIELD_POLICY: z.string().default(''),
+  SALESFORCE_REQUEST_LIMIT_WAIT_MINUTES: z.coerce.number().positive().default(60),
+  SLACK_QUIET_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  SLACK_HIGH_VALUE_TIERS: z
+    .string()
+    .default('A')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  SLACK_HIGH_VALUE_MIN_FUNDING_USD: optionalString.pipe(z.coerce.number<string | undefined>().nonnegative().default(20_000_000)),
+  OUTGOING_WEBHOOK_URLS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  OUTGOING_WEBHOOK_SECRET: optionalString,
 });
 
 export interface Config {
@@ -116,9 +171,32 @@ export interface Config {
     creditsWaitMaxDays: number;
     queuedFollowUpHours: number;
   };
+  /** Where enriched signups are written, and how a write that fails is retried. */
+  fanOut: {
+    destinations: Destination[];
+    timeoutMs: number;
+    retry: { initialMs: number; maxMs: number; giveUpMs: number };
+  };
+  posthog: { apiBaseUrl: string; projectId: string; organizationGroupIndex: number };
+  salesforce: {
+    apiVersion: string;
+    accountExternalIdField: string;
+    contactExternalIdField: string;
+    leadExternalIdField: string;
+    personalEmailPolicy: 'skip' | 'lead';
+    onDuplicate: 'adopt' | 'fail';
+    fieldPolicy: Record<string, FieldWritePolicy>;
+    requestLimitWaitMs: number;
+  };
+  slack: { webhookUrl: string | undefined; quietWebhookUrl: string | undefined; highValue: HighValueRule };
+  webhooks: { urls: string[]; secret: string };
   /** Credentials by variable name; never logged. */
   credentials: Record<string, string | undefined>;
 }
+
+/** The sandbox's defaults, used only in sandbox mode. */
+const SANDBOX_SLACK_PATH = '/services/T0SANDBOX/B0HIGHVALUE/sandbox-token';
+const SANDBOX_WEBHOOK_SECRET = 'sandbox-webhook-secret';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -139,15 +217,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const problems: string[] = [];
   if (live) {
+    const needed = (Object.entries(LIVE_CREDENTIALS) as [ExternalSystem, readonly string[]][])
+      .filter(
+        ([system]) =>
+          system === 'posthog' ||
+          !(DESTINATIONS as readonly string[]).includes(system) ||
+          e.DESTINATIONS.includes(system as Destination),
+      )
+      .flatMap(([, names]) => names);
     const missing = [
       ...(e.WEBHOOK_SECRET ? [] : ['WEBHOOK_SECRET']),
-      ...Object.values(LIVE_CREDENTIALS)
-        .flat()
-        .filter((name) => !e[name]),
+      ...needed.filter((name) => !e[name]),
+      ...(e.OUTGOING_WEBHOOK_URLS.length > 0 && !e.OUTGOING_WEBHOOK_SECRET ? ['OUTGOING_WEBHOOK_SECRET'] : []),
     ];
     if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
   }
   const fieldPreference = parsePreference(e.ENRICHMENT_FIELD_PREFERENCE, problems);
+  const fieldPolicy = parseFieldPolicy(e.SALESFORCE_FIELD_POLICY, problems);
   const scoring = loadScoringConfig(e.ICP_SCORING_CONFIG, problems);
   if (problems.length > 0 || !scoring) throw new ConfigError(problems);
 
@@ -193,6 +279,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       creditsWaitMaxDays: e.CREDITS_WAIT_MAX_DAYS,
       queuedFollowUpHours: e.QUEUED_FOLLOW_UP_HOURS,
     },
+    fanOut: {
+      destinations: e.DESTINATIONS,
+      timeoutMs: e.DESTINATION_TIMEOUT_MS,
+      retry: {
+        initialMs: e.WRITE_RETRY_INITIAL_SECONDS * 1000,
+        maxMs: e.WRITE_RETRY_MAX_MINUTES * 60_000,
+        giveUpMs: e.WRITE_GIVE_UP_HOURS * 3_600_000,
+      },
+    },
+    posthog: {
+      apiBaseUrl: e.POSTHOG_API_BASE_URL ?? (live ? 'https://us.posthog.com' : systems.posthog.baseUrl),
+      projectId: e.POSTHOG_PROJECT_ID ?? '1',
+      organizationGroupIndex: e.POSTHOG_ORGANIZATION_GROUP_INDEX,
+    },
+    salesforce: {
+      apiVersion: e.SALESFORCE_API_VERSION,
+      accountExternalIdField: e.SALESFORCE_ACCOUNT_EXTERNAL_ID_FIELD,
+      contactExternalIdField: e.SALESFORCE_CONTACT_EXTERNAL_ID_FIELD,
+      leadExternalIdField: e.SALESFORCE_LEAD_EXTERNAL_ID_FIELD,
+      personalEmailPolicy: e.SALESFORCE_PERSONAL_EMAIL_POLICY,
+      onDuplicate: e.SALESFORCE_ON_DUPLICATE,
+      fieldPolicy,
+      requestLimitWaitMs: e.SALESFORCE_REQUEST_LIMIT_WAIT_MINUTES * 60_000,
+    },
+    slack: {
+      webhookUrl: e.SLACK_WEBHOOK_URL ?? (live ? undefined : `${systems.slack.baseUrl}${SANDBOX_SLACK_PATH}`),
+      quietWebhookUrl: e.SLACK_QUIET_WEBHOOK_URL,
+      highValue: { tiers: e.SLACK_HIGH_VALUE_TIERS, minFundingUsd: e.SLACK_HIGH_VALUE_MIN_FUNDING_USD },
+    },
+    webhooks: {
+      urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],
+      secret: e.OUTGOING_WEBHOOK_SECRET ?? SANDBOX_WEBHOOK_SECRET,
+    },
     credentials: Object.fromEntries(
       [...Object.values(LIVE_CREDENTIALS).flat(), 'SALESFORCE_USERNAME', 'SALESFORCE_PASSWORD'].map((n) => [n, e[n]]),
     ),
@@ -213,6 +332,22 @@ function loadScoringConfig(file: string, problems: string[]): ScoringConfig | un
     return undefined;
   }
   return parsed.data;
+}
+
+function parseFieldPolicy(value: string, problems: string[]): Record<string, FieldWritePolicy> {
+  const policy: Record<string, FieldWritePolicy> = {};
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [field, mode] = entry.split('=').map((p) => p.trim());
+    if (!field || !/^[A-Za-z][A-Za-z0-9_]*$/.test(field) || (mode !== 'overwrite' && mode !== 'fill_empty')) {
+      problems.push(`SALESFORCE_FIELD_POLICY: "${entry}" is not Field=overwrite or Field=fill_empty`);
+      continue;
+    }
+    policy[field] = mode;
+  }
+  return policy;
 }
 
 function parsePreference(value: string, problems: string[]): FieldPreference {

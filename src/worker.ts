@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig, type Config } from './config';
+import { createDestinationClients } from './integrations/destinations';
 import { createProviderClients } from './integrations/providers';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
@@ -28,6 +29,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       providers: createProviderClients(deps.config),
       scoring: deps.config.scoring,
       enrichment: { ...deps.config.enrichment, asyncResultTimeoutMinutes: deps.config.clay.resultTimeoutMinutes },
+      destinations: createDestinationClients(deps.config),
+      retry: deps.config.fanOut.retry,
     }),
   });
 }

@@ -2,16 +2,20 @@ import type { ScoringConfig } from '../domain/icp/scoring';
 import type { Ledger } from '../ledger/ledger';
 import { createEnrichmentActivities, type EnrichmentPolicy, type ProviderClients } from './enrichment';
 import { createLedgerActivities } from './ledger';
+import { createWriteActivities, type DestinationClients, type WriteRetryPolicy } from './writes';
 
 export interface ActivityDeps {
   ledger: Ledger;
   providers: ProviderClients;
   scoring: ScoringConfig;
   enrichment: Omit<EnrichmentPolicy, 'companyProviders' | 'personProviders'>;
+  destinations: DestinationClients;
+  retry: WriteRetryPolicy;
 }
 
 /** Every activity the worker registers, wired once from its dependencies. */
 export const createActivities = (deps: ActivityDeps) => ({
   ...createLedgerActivities(deps),
   ...createEnrichmentActivities(deps),
+  ...createWriteActivities(deps),
 });

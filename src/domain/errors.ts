@@ -8,6 +8,19 @@ export const ErrorType = {
   ProviderRateLimited: 'ProviderRateLimited',
   /** A network error, timeout or 5xx; retried with backoff. */
   ProviderUnavailable: 'ProviderUnavailable',
+  /** A destination (PostHog, Salesforce, Vitally, Slack, a webhook) rejected our credentials: an operator must fix them. */
+  DestinationAuthFailed: 'DestinationAuthFailed',
+  /** A destination refused the record itself (a required field, a validation rule): retrying sends the same record. */
+  DestinationRejected: 'DestinationRejected',
+  /**
+   * A destination's quota is spent (Salesforce REQUEST_LIMIT_EXCEEDED): not retried by the activity; the workflow
+   * waits it out (`details[0].waitMs`) and tries again, showing the write as `retrying`.
+   */
+  DestinationQuotaExceeded: 'DestinationQuotaExceeded',
+  /** A destination throttled us; retried after the delay it advertised. */
+  DestinationRateLimited: 'DestinationRateLimited',
+  /** A network error, timeout or 5xx from a destination; retried with backoff. */
+  DestinationUnavailable: 'DestinationUnavailable',
 } as const;
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

@@ -19,7 +19,15 @@ class NetworkError extends Error {
  */
 async function httpCall(
   url: string,
-  init: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number; fetch?: Fetch },
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: unknown;
+    /** The body exactly as sent (a signed payload); `body` is JSON-encoded otherwise. */
+    rawBody?: string;
+    timeoutMs?: number;
+    fetch?: Fetch;
+  },
 ): Promise<HttpAnswer> {
   const doFetch = init.fetch ?? fetch;
   let res: Response;
@@ -28,10 +36,10 @@ async function httpCall(
       method: init.method ?? 'GET',
       headers: {
         accept: 'application/json',
-        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(init.body === undefined && init.rawBody === undefined ? {} : { 'content-type': 'application/json' }),
         ...init.headers,
       },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      body: init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
       signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
     });
   } catch (err) {
@@ -93,6 +101,19 @@ export async function providerCall(
     return await httpCall(url, init);
   } catch (err) {
     if (err instanceof NetworkError) return { kind: 'transient', provider, status: undefined, detail: err.message };
+    throw err;
+  }
+}
+
+/** `httpCall` for a destination client: a network failure or timeout is a `transient` write outcome. */
+export async function destinationCall(
+  url: string,
+  init: Parameters<typeof httpCall>[1],
+): Promise<HttpAnswer | { kind: 'transient'; detail: string }> {
+  try {
+    return await httpCall(url, init);
+  } catch (err) {
+    if (err instanceof NetworkError) return { kind: 'transient', detail: err.message };
     throw err;
   }
 }

@@ -32,6 +32,8 @@ export interface SignupRecord {
   workflowId: string | null;
   email: string | null;
   emailDomain: string | null;
+  distinctId: string | null;
+  personId: string | null;
   organizationId: string | null;
   organizationName: string | null;
   name: string | null;
@@ -44,11 +46,16 @@ export interface SignupRecord {
   workflowStartedAt: string | null;
   lastStartError: string | null;
   icpFields: IcpFields | null;
+  provenance: Provenance | null;
   icpScore: number | null;
   icpTier: string | null;
+  score: IcpScore | null;
   creditsSpent: Record<string, number> | null;
   enrichedAt: string | null;
 }
+
+/** A destination write as the ledger remembers it (see `claimDestinationWrite`). */
+export type DestinationWriteState = 'sending' | 'done' | 'failed';
 
 export interface PendingStart {
   id: string;
@@ -65,6 +72,8 @@ interface SignupRow {
   workflow_id: string | null;
   email: string | null;
   email_domain: string | null;
+  distinct_id: string | null;
+  person_id: string | null;
   organization_id: string | null;
   organization_name: string | null;
   name: string | null;
@@ -77,8 +86,10 @@ interface SignupRow {
   workflow_started_at: Date | string | null;
   last_start_error: string | null;
   icp_fields: IcpFields | null;
+  provenance: Provenance | null;
   icp_score: number | null;
   icp_tier: string | null;
+  score: IcpScore | null;
   credits_spent: Record<string, number> | null;
   enriched_at: Date | string | null;
 }
@@ -93,6 +104,8 @@ const toRecord = (r: SignupRow): SignupRecord => ({
   workflowId: r.workflow_id,
   email: r.email,
   emailDomain: r.email_domain,
+  distinctId: r.distinct_id,
+  personId: r.person_id,
   organizationId: r.organization_id,
   organizationName: r.organization_name,
   name: r.name,
@@ -105,8 +118,10 @@ const toRecord = (r: SignupRow): SignupRecord => ({
   workflowStartedAt: isoOrNull(r.workflow_started_at),
   lastStartError: r.last_start_error,
   icpFields: r.icp_fields,
+  provenance: r.provenance,
   icpScore: r.icp_score,
   icpTier: r.icp_tier,
+  score: r.score,
   creditsSpent: r.credits_spent,
   enrichedAt: isoOrNull(r.enriched_at),
 });
@@ -355,6 +370,60 @@ export class Ledger {
     await this.sql.query(
       'UPDATE signups SET icp_score = $2, icp_tier = $3, score = $4::jsonb, updated_at = now() WHERE id = $1',
       [id, score.score ?? null, score.tier ?? null, JSON.stringify(score)],
+    );
+  }
+
+  /** What the ledger knows of a destination write by its idempotency key. */
+  async getDestinationWrite(
+    destination: string,
+    key: string,
+  ): Promise<{ state: DestinationWriteState; attempts: number; detail: string | null } | undefined> {
+    const rows = await this.sql.query<{ state: DestinationWriteState; attempts: number; detail: string | null }>(
+      'SELECT state, attempts, detail FROM destination_writes WHERE destination = $1 AND idempotency_key = $2',
+      [destination, key],
+    );
+    return rows[0];
+  }
+
+  /**
+   * Marks a write as being sent and returns the state it had before (undefined: never tried). For destinations that
+   * cannot deduplicate (Slack), a previous `sending` means an attempt whose outcome is unknown — a crash mid-call.
+   */
+  async claimDestinationWrite(
+    destination: string,
+    key: string,
+    signupId: string,
+  ): Promise<DestinationWriteState | undefined> {
+    return this.sql.transaction(async (tx) => {
+      const before = await tx.query<{ state: DestinationWriteState }>(
+        `SELECT state FROM destination_writes WHERE destination = $1 AND idempotency_key = $2 FOR UPDATE`,
+        [destination, key],
+      );
+      await tx.query(
+        `INSERT INTO destination_writes (destination, idempotency_key, signup_id, state, attempts)
+         VALUES ($1, $2, $3, 'sending', 1)
+         ON CONFLICT (destination, idempotency_key) DO UPDATE
+           SET state = 'sending', attempts = destination_writes.attempts + 1, updated_at = now()
+           WHERE destination_writes.state <> 'done'`,
+        [destination, key, signupId],
+      );
+      return before[0]?.state;
+    });
+  }
+
+  async finishDestinationWrite(
+    destination: string,
+    key: string,
+    signupId: string,
+    state: 'done' | 'failed',
+    detail: string,
+  ): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO destination_writes (destination, idempotency_key, signup_id, state, attempts, detail)
+       VALUES ($1, $2, $3, $4, 1, $5)
+       ON CONFLICT (destination, idempotency_key) DO UPDATE
+         SET state = EXCLUDED.state, detail = EXCLUDED.detail, updated_at = now()`,
+      [destination, key, signupId, state, detail.slice(0, 500)],
     );
   }
 

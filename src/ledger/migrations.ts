@@ -79,6 +79,25 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE signups ADD COLUMN enriched_at timestamptz
     `,
   },
+  {
+    id: 3,
+    name: 'destination writes by idempotency key',
+    sql: `
+      -- One row per write to PostHog, Salesforce, Vitally, Slack or a webhook: re-runs of a signup skip what is done,
+      -- and Slack (which cannot deduplicate) is never sent twice.
+      CREATE TABLE destination_writes (
+        destination      text NOT NULL,
+        idempotency_key  text NOT NULL,
+        signup_id        uuid NOT NULL,
+        state            text NOT NULL,
+        attempts         integer NOT NULL DEFAULT 0,
+        detail           text,
+        updated_at       timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (destination, idempotency_key)
+      );
+      CREATE INDEX destination_writes_signup ON destination_writes (signup_id)
+    `,
+  },
 ];
 
 // Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.

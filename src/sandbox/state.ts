@@ -349,7 +349,10 @@ export class RecordStore {
 
   private table(type: string): Map<string, StoredRecord> {
     let table = this.tables.get(type);
-    if (!table) this.tables.set(type, (table = new Map()));
+    if (!table) {
+      table = new Map<string, StoredRecord>();
+      this.tables.set(type, table);
+    }
     return table;
   }
 }

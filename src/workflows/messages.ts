@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Provenance } from '../domain/enrichment/merge';
+import type { Destination, WriteProgress } from '../domain/fan-out';
 import type { IcpFields } from '../domain/icp/fields';
 import type { ScoreStatus } from '../domain/icp/scoring';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
@@ -29,6 +30,8 @@ export interface SignupProgress {
   creditsSpent?: Record<string, number>;
   trace?: TraceEntry[];
   score?: { status: ScoreStatus; score: number | undefined; tier: string | undefined };
+  /** Each destination write of the recorded outcome: pending, retrying, done, skipped or failed (with the reason). */
+  writes?: Partial<Record<Destination, WriteProgress>>;
 }
 
 export interface SignupEnrichmentStatus {

@@ -1,6 +1,7 @@
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   condition,
+  patched,
   proxyActivities,
   workflowInfo,
   setCurrentDetails,
@@ -33,7 +34,11 @@ import {
   type SignupEnrichmentStatus,
   type SignupProgress,
 } from './messages';
+import { fanOut } from './fan-out';
 import { providerCall, runWaterfall } from './waterfall';
+
+/** Workflows started before the fan-out existed replay without it; new ones write every outcome downstream. */
+const FAN_OUT_PATCH = 'fan-out-v1';
 
 /** Ledger reads and writes: quick, local, retried patiently because the database may be restarting. */
 const ledgerCall: ActivityOptions = {
@@ -174,6 +179,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
         score: { status: score.status, score: score.score, tier: score.tier },
       });
       publishScore(work, score);
+      startFanOut(signup);
       if (work && result.missing.length > 0) {
         const deadline = Date.now() + policy.queuedFollowUpHours * HOUR_MS;
         for (const q of result.queued) followUps.push({ signup, domain: screening.domain, policy, deadline, ...q });
@@ -183,6 +189,22 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       Object.assign(signup, { status: 'failed', reason: failureReason(err) });
       publish();
     }
+  };
+
+  let activeFanOuts = 0;
+  /** Writes the recorded outcome to every destination, in the background: the next signup does not wait for it. */
+  const startFanOut = (signup: SignupProgress) => {
+    if (!patched(FAN_OUT_PATCH)) return;
+    const writes: NonNullable<SignupProgress['writes']> = {};
+    signup.writes = writes;
+    activeFanOuts++;
+    fanOut(signup.signupId, writes, () => publish())
+      .catch((err: unknown) => {
+        // Only a signup missing from the ledger gets here (planning is retried otherwise).
+        signup.reason = `fan-out not planned: ${failureReason(err)}`;
+        publish();
+      })
+      .finally(() => activeFanOuts--);
   };
 
   const followUps: FollowUp[] = [];
@@ -251,16 +273,21 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       score: { status: score.status, score: score.score, tier: score.tier },
     });
     publishScore(true, score);
+    startFanOut(s);
     return true;
   };
 
   // New signups first; then, while lookups are still being computed by a provider, poll them with a growing
-  // interval (1 min doubling to 1 h) until each settles or its follow-up window closes. A signup that arrives
-  // meanwhile is handled at once.
+  // interval (1 min doubling to 1 h) until each settles or its follow-up window closes; and until every write has
+  // settled. A signup that arrives meanwhile is handled at once.
   let pollMs = 60_000;
   for (;;) {
     for (let next = signups.find(isNew); next; next = signups.find(isNew)) await handle(next);
-    if (followUps.length === 0) break;
+    if (followUps.length === 0) {
+      if (activeFanOuts === 0) break;
+      await condition(() => signups.some(isNew) || activeFanOuts === 0);
+      continue;
+    }
     if (await condition(() => signups.some(isNew), pollMs)) continue;
     pollMs = Math.min(pollMs * 2, HOUR_MS);
     for (const f of [...followUps]) {
@@ -313,6 +340,11 @@ function describe(s: SignupEnrichmentStatus): string {
       `- ${p.signupId}: ${p.status}${p.reason ? ` (${p.reason})` : ''}${p.emailKind ? ` · ${p.emailKind}` : ''}` +
         `${p.fields?.companyName ? ` · ${p.fields.companyName}` : ''}${credits ? ` · credits: ${credits}` : ''}`,
     );
+    const writes = Object.entries(p.writes ?? {}).map(
+      ([destination, w]) =>
+        `${destination} ${w.state}${w.state === 'retrying' || w.state === 'failed' ? ` (${w.reason ?? ''})` : ''}`,
+    );
+    if (writes.length > 0) lines.push(`  - writes: ${writes.join(' · ')}`);
   }
   return lines.join('\n');
 }

@@ -10,6 +10,8 @@ import type {
   ProviderCallResult,
 } from '../../src/activities/enrichment';
 import type { LedgerActivities, ScreenSignupResult } from '../../src/activities/ledger';
+import type { FanOutPlan, WriteActivities, WriteInput, WriteResult } from '../../src/activities/writes';
+import type { Destination } from '../../src/domain/fan-out';
 import { ErrorType } from '../../src/domain/errors';
 import type { IcpFields } from '../../src/domain/icp/fields';
 import type { IcpScore } from '../../src/domain/icp/scoring';
@@ -64,6 +66,9 @@ describe('SignupEnrichmentWorkflow', () => {
     cached?: IcpFields;
     policy?: Partial<EnrichmentPolicy>;
     poll?: (token: string, call: number) => Promise<'pending' | 'complete' | 'not_found'>;
+    /** The fan-out: which destinations get a write (none by default), and how each write answers. */
+    plan?: Partial<FanOutPlan>;
+    write?: (destination: Destination, input: WriteInput, call: number) => Promise<WriteResult>;
   }
 
   async function run(mocks: Mocks, during?: (workflowId: string) => Promise<void>) {
@@ -72,7 +77,15 @@ describe('SignupEnrichmentWorkflow', () => {
     const saved: Parameters<EnrichmentActivities['saveEnrichment']>[0][] = [];
     const asyncOutcomes: string[] = [];
     const polls: string[] = [];
-    const activities: LedgerActivities & EnrichmentActivities = {
+    const writes: { destination: Destination; key: string }[] = [];
+    const writer =
+      (destination: Destination) =>
+      async (input: WriteInput): Promise<WriteResult> => {
+        writes.push({ destination, key: input.idempotencyKey });
+        const call = writes.filter((w) => w.destination === destination).length;
+        return mocks.write ? mocks.write(destination, input, call) : { state: 'done', detail: `${destination} ok` };
+      };
+    const activities: LedgerActivities & EnrichmentActivities & WriteActivities = {
       screenSignup: mocks.screen ?? (async ({ signupId }) => ({ signupId, ...screened('work') })),
       getEnrichmentPolicy: async () => ({ ...policy, ...mocks.policy }),
       checkScheduledEnrichment: async ({ token }) => {
@@ -100,6 +113,20 @@ describe('SignupEnrichmentWorkflow', () => {
           inputHash: 'x',
         } satisfies IcpScore;
       },
+      planFanOut: async ({ signupId }) => ({
+        writes: [],
+        skipped: [],
+        retry: { initialMs: 30_000, maxMs: 3_600_000, giveUpMs: 72 * 3_600_000 },
+        ...mocks.plan,
+        ...(mocks.plan?.writes && {
+          writes: mocks.plan.writes.map((w) => ({ ...w, idempotencyKey: `${signupId}:${w.destination}` })),
+        }),
+      }),
+      writeToPosthog: writer('posthog'),
+      writeToSalesforce: writer('salesforce'),
+      writeToVitally: writer('vitally'),
+      notifySlack: writer('slack'),
+      deliverWebhooks: writer('webhooks'),
     };
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -117,7 +144,18 @@ describe('SignupEnrichmentWorkflow', () => {
       await during?.(workflowId);
       const result = await handle.result();
       const description = await handle.describe();
-      return { result, description, calls, saved, asyncOutcomes, polls, status: await handle.query(getStatusQuery) };
+      return {
+        result,
+        description,
+        calls,
+        saved,
+        asyncOutcomes,
+        polls,
+        writes,
+        status: await handle.query(getStatusQuery),
+        // What the Web UI shows as the workflow's current details.
+        details: (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails,
+      };
     });
   }
 
@@ -393,5 +431,142 @@ describe('SignupEnrichmentWorkflow', () => {
       provider: async () => found(full),
     });
     expect(result.signups[0]).toMatchObject({ status: 'failed', reason: 'gone' });
+  });
+
+  describe('fan-out', () => {
+    const all = (['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'] as const).map((destination) => ({
+      destination,
+      idempotencyKey: '',
+    }));
+    const fail = (type: string, message: string, nonRetryable = false, details?: unknown[]) =>
+      ApplicationFailure.create({ type, message, nonRetryable, details });
+
+    it('writes the recorded outcome to every destination of the plan, each once, with its idempotency key', async () => {
+      const { result, writes, details } = await run({
+        provider: async (i) => found(i.lookup === 'company' ? full : person),
+        plan: { writes: all, skipped: [] },
+      });
+      expect(writes.map((w) => w.destination).sort()).toEqual([
+        'posthog',
+        'salesforce',
+        'slack',
+        'vitally',
+        'webhooks',
+      ]);
+      expect(writes.map((w) => w.key)).toContain('s-1:salesforce');
+      expect(result.signups[0]?.writes).toMatchObject({
+        posthog: { state: 'done', attempts: 1, detail: 'posthog ok' },
+        salesforce: { state: 'done' },
+        webhooks: { state: 'done' },
+      });
+      expect(details).toContain('writes: posthog done · salesforce done · vitally done · slack done · webhooks done');
+    });
+
+    it('keeps writing to the others while one destination is down, and catches it up when it returns', async () => {
+      const { result, writes } = await run({
+        provider: async () => found({ ...full, ...person }),
+        plan: {
+          writes: all.filter((w) => w.destination !== 'slack'),
+          skipped: [{ destination: 'slack', reason: 'not a high-value signup' }],
+        },
+        write: async (destination, _input, call) => {
+          if (destination === 'salesforce' && call < 4)
+            throw fail(ErrorType.DestinationUnavailable, 'Salesforce unavailable (SERVER_UNAVAILABLE)');
+          return { state: 'done', detail: `${destination} ok` };
+        },
+      });
+      // Three quick attempts inside the activity, then the workflow's backoff, then the fourth attempt succeeds.
+      expect(writes.filter((w) => w.destination === 'salesforce')).toHaveLength(4);
+      expect(writes.filter((w) => w.destination === 'posthog')).toHaveLength(1);
+      expect(result.signups[0]?.writes).toMatchObject({
+        salesforce: { state: 'done', attempts: 2 },
+        posthog: { state: 'done', attempts: 1 },
+        slack: { state: 'skipped', reason: 'not a high-value signup' },
+      });
+    });
+
+    it('shows a write as retrying with the reason while it waits', async () => {
+      const { status } = await run(
+        {
+          provider: async () => found({ ...full, ...person }),
+          plan: { writes: all.filter((w) => w.destination === 'salesforce') },
+          write: async (_d, _i, call) => {
+            if (call <= 3) throw fail(ErrorType.DestinationUnavailable, 'Salesforce unavailable (HTTP 503)');
+            return { state: 'done', detail: 'ok' };
+          },
+        },
+        async (workflowId) => {
+          const handle = env.client.workflow.getHandle(workflowId);
+          // Time skipping is paused while we poll, so the 30 s backoff is still running when we look.
+          for (let i = 0; i < 100; i++) {
+            const s = await handle.query(getStatusQuery);
+            if (s.signups[0]?.writes?.salesforce?.state === 'retrying') {
+              expect(s.signups[0].writes.salesforce.reason).toContain('HTTP 503');
+              return;
+            }
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          throw new Error('never saw the write retrying');
+        },
+      );
+      expect(status.signups[0]?.writes?.salesforce).toMatchObject({ state: 'done', attempts: 2 });
+    });
+
+    it('fails a write at once, naming the cause, when the destination rejects the credentials', async () => {
+      const { result, writes } = await run({
+        provider: async () => found({ ...full, ...person }),
+        plan: { writes: all.filter((w) => w.destination === 'salesforce' || w.destination === 'vitally') },
+        write: async (destination) => {
+          if (destination === 'salesforce') {
+            throw fail(ErrorType.DestinationAuthFailed, 'Salesforce rejected the credentials (invalid_client)', true);
+          }
+          return { state: 'done', detail: 'ok' };
+        },
+      });
+      expect(writes.filter((w) => w.destination === 'salesforce')).toHaveLength(1);
+      expect(result.signups[0]?.writes).toMatchObject({
+        salesforce: { state: 'failed', attempts: 1, reason: 'Salesforce rejected the credentials (invalid_client)' },
+        vitally: { state: 'done' },
+      });
+      expect(result.status).toBe('enriched');
+    });
+
+    it('waits out a spent quota for as long as the destination says, then writes', async () => {
+      const { result, description } = await run({
+        provider: async () => found({ ...full, ...person }),
+        plan: { writes: all.filter((w) => w.destination === 'salesforce') },
+        write: async (_d, _i, call) => {
+          if (call === 1) {
+            throw fail(ErrorType.DestinationQuotaExceeded, 'Salesforce API request limit exceeded', false, [
+              { waitMs: 3_600_000 },
+            ]);
+          }
+          return { state: 'done', detail: 'ok' };
+        },
+      });
+      expect(result.signups[0]?.writes?.salesforce).toMatchObject({ state: 'done', attempts: 2 });
+      // The second attempt came an hour (of workflow time) later: a durable timer, not a hot retry.
+      expect(description.closeTime!.getTime() - description.startTime.getTime()).toBeGreaterThanOrEqual(3_600_000);
+    });
+
+    it('gives a write up after the retry window, and says so', async () => {
+      const { result, writes } = await run({
+        provider: async () => found({ ...full, ...person }),
+        plan: {
+          writes: all.filter((w) => w.destination === 'vitally'),
+          retry: { initialMs: 60_000, maxMs: 3_600_000, giveUpMs: 6 * 3_600_000 },
+        },
+        write: async () => {
+          throw fail(ErrorType.DestinationUnavailable, 'Vitally unavailable (HTTP 502)');
+        },
+      });
+      expect(result.signups[0]?.writes?.vitally?.state).toBe('failed');
+      expect(result.signups[0]?.writes?.vitally?.reason).toMatch(/^gave up after \d+ rounds: .*HTTP 502/);
+      // Rounds of three quick attempts, 1, 2, 4, ... minutes apart, capped at an hour: about ten in six hours.
+      const rounds = result.signups[0]?.writes?.vitally?.attempts ?? 0;
+      expect(rounds).toBeGreaterThan(5);
+      expect(rounds).toBeLessThan(15);
+      expect(writes).toHaveLength(rounds * 3);
+    });
   });
 });

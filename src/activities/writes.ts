@@ -1,0 +1,307 @@
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/errors';
+import {
+  isHighValue,
+  type Destination,
+  type EnrichedSignup,
+  type HighValueRule,
+  type WriteOutcome,
+} from '../domain/fan-out';
+import type { PosthogClient } from '../integrations/posthog/client';
+import type { SalesforceClient } from '../integrations/salesforce/client';
+import { signupMessage, type SlackClient } from '../integrations/slack/client';
+import type { VitallyClient } from '../integrations/vitally/client';
+import type { WebhookClient } from '../integrations/webhooks/client';
+import type { Ledger, SignupRecord } from '../ledger/ledger';
+
+/** The destination clients of DESTINATIONS; a destination without one is skipped. */
+export interface DestinationClients {
+  posthog?: PosthogClient;
+  salesforce?: SalesforceClient;
+  vitally?: VitallyClient;
+  slack?: {
+    client: SlackClient;
+    webhookUrl: string | undefined;
+    quietWebhookUrl: string | undefined;
+    highValue: HighValueRule;
+  };
+  webhooks?: { client: WebhookClient; urls: string[] };
+}
+
+export interface WriteRetryPolicy {
+  /** First wait after a round of attempts failed; doubles up to `maxMs`. */
+  initialMs: number;
+  maxMs: number;
+  /** A write still failing this long after its first attempt is given up (`failed`). */
+  giveUpMs: number;
+}
+
+export interface FanOutPlan {
+  writes: { destination: Destination; idempotencyKey: string }[];
+  skipped: { destination: Destination; reason: string }[];
+  retry: WriteRetryPolicy;
+}
+
+export interface WriteInput {
+  signupId: string;
+  idempotencyKey: string;
+}
+
+export interface WriteResult {
+  state: 'done' | 'skipped';
+  detail: string;
+}
+
+export const WEBHOOK_EVENT = 'signup.enriched';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** What the record says, without when it was written: equal content gives equal idempotency keys. */
+function contentHash(s: EnrichedSignup): string {
+  const score = s.score && {
+    status: s.score.status,
+    score: s.score.score,
+    tier: s.score.tier,
+    v: s.score.configVersion,
+  };
+  const fields = Object.fromEntries(Object.entries(s.fields).sort(([a], [b]) => a.localeCompare(b)));
+  return sha256(JSON.stringify({ status: s.status, fields, score })).slice(0, 16);
+}
+
+function enrichedSignup(r: SignupRecord): EnrichedSignup {
+  return {
+    signupId: r.id,
+    personKey: r.distinctId ?? r.personId ?? r.id,
+    distinctId: r.distinctId ?? undefined,
+    email: r.email ?? undefined,
+    name: r.name ?? undefined,
+    emailKind: r.emailKind ?? undefined,
+    domain: r.emailKind === 'work' ? (r.emailDomain ?? undefined) : undefined,
+    organizationId: r.organizationId ?? undefined,
+    organizationName: r.organizationName ?? undefined,
+    signedUpAt: r.signedUpAt,
+    status: r.status,
+    reason: r.statusReason ?? undefined,
+    fields: r.icpFields ?? {},
+    provenance: r.provenance ?? {},
+    score: r.score ?? undefined,
+    enrichedAt: r.enrichedAt ?? undefined,
+  };
+}
+
+const jitter = (ms: number) => Math.round(ms * (1 + Math.random() * 0.25));
+
+/** A failed outcome as the failure the retry policies and the workflow understand. */
+function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind: 'written' }>): ApplicationFailure {
+  const message = outcome.detail;
+  switch (outcome.kind) {
+    case 'rate_limited':
+      return ApplicationFailure.create({
+        type: ErrorType.DestinationRateLimited,
+        message,
+        nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100)),
+      });
+    case 'quota_exceeded':
+      return ApplicationFailure.create({
+        type: ErrorType.DestinationQuotaExceeded,
+        message,
+        details: [{ waitMs: outcome.waitMs }],
+      });
+    case 'auth_failed':
+      return ApplicationFailure.create({ type: ErrorType.DestinationAuthFailed, message, nonRetryable: true });
+    case 'rejected':
+      return ApplicationFailure.create({ type: ErrorType.DestinationRejected, message, nonRetryable: true });
+    case 'transient': {
+      const attempt = Context.current().info.attempt;
+      return ApplicationFailure.create({
+        type: ErrorType.DestinationUnavailable,
+        message: `${destination}: ${message}`,
+        nextRetryDelay: jitter(Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000)),
+      });
+    }
+  }
+}
+
+/** Heartbeats while `fn` runs, so a worker that dies mid-write is noticed within the heartbeat timeout. */
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), 1000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * The fan-out: one activity per destination, each idempotent. Every write is keyed by the signup and the content
+ * written; the ledger remembers finished keys, so a re-run of the same signup (a backfill) writes nothing again, and
+ * the destinations' own keys (PostHog event uuids and group key, Salesforce and Vitally external ids, the webhook
+ * delivery id) absorb a retry after a crash. Slack cannot deduplicate: it is claimed in the ledger before sending
+ * and never sent twice.
+ */
+export const createWriteActivities = (deps: {
+  ledger: Ledger;
+  destinations: DestinationClients;
+  retry: WriteRetryPolicy;
+}) => {
+  const d = deps.destinations;
+
+  const load = async (signupId: string): Promise<EnrichedSignup> => {
+    const record = await deps.ledger.getSignup(signupId);
+    if (!record) {
+      throw ApplicationFailure.create({
+        type: ErrorType.SignupNotFound,
+        message: `signup ${signupId} is not in the ledger`,
+        nonRetryable: true,
+      });
+    }
+    return enrichedSignup(record);
+  };
+
+  /** Writes once per idempotency key: skipped when the ledger has it done, recorded when it succeeds or is refused. */
+  const idempotent = async (
+    destination: Destination,
+    input: WriteInput,
+    write: (s: EnrichedSignup) => Promise<WriteOutcome>,
+  ): Promise<WriteResult> => {
+    const previous = await deps.ledger.getDestinationWrite(destination, input.idempotencyKey);
+    if (previous?.state === 'done')
+      return { state: 'done', detail: `already written: ${previous.detail ?? ''}`.trim() };
+    const signup = await load(input.signupId);
+    const outcome = await heartbeating(() => write(signup));
+    if (outcome.kind === 'written') {
+      await deps.ledger.finishDestinationWrite(
+        destination,
+        input.idempotencyKey,
+        input.signupId,
+        'done',
+        outcome.detail,
+      );
+      return { state: 'done', detail: outcome.detail };
+    }
+    if (outcome.kind === 'auth_failed' || outcome.kind === 'rejected') {
+      await deps.ledger.finishDestinationWrite(
+        destination,
+        input.idempotencyKey,
+        input.signupId,
+        'failed',
+        outcome.detail,
+      );
+    }
+    throw failure(destination, outcome);
+  };
+
+  const missing = (destination: Destination) =>
+    ApplicationFailure.create({
+      type: ErrorType.DestinationRejected,
+      message: `${destination} is not configured`,
+      nonRetryable: true,
+    });
+
+  return {
+    /** Which destinations this signup goes to, each with its idempotency key (read from the ledger). */
+    async planFanOut(input: { signupId: string }): Promise<FanOutPlan> {
+      const s = await load(input.signupId);
+      const hash = contentHash(s);
+      const writes: FanOutPlan['writes'] = [];
+      const skipped: FanOutPlan['skipped'] = [];
+      const key = (destination: Destination) => `${s.signupId}:${destination}:${hash}`;
+      if (d.posthog) writes.push({ destination: 'posthog', idempotencyKey: key('posthog') });
+      if (d.salesforce) writes.push({ destination: 'salesforce', idempotencyKey: key('salesforce') });
+      if (d.vitally) {
+        if (s.organizationId) writes.push({ destination: 'vitally', idempotencyKey: key('vitally') });
+        else skipped.push({ destination: 'vitally', reason: 'no organization id' });
+      }
+      if (d.slack) {
+        const high = isHighValue(s, d.slack.highValue);
+        // One message per signup, ever: the key leaves out the content.
+        if ((high && d.slack.webhookUrl) || (!high && d.slack.quietWebhookUrl)) {
+          writes.push({ destination: 'slack', idempotencyKey: `${s.signupId}:slack` });
+        } else {
+          skipped.push({ destination: 'slack', reason: high ? 'no Slack webhook' : 'not a high-value signup' });
+        }
+      }
+      if (d.webhooks) {
+        if (d.webhooks.urls.length > 0) writes.push({ destination: 'webhooks', idempotencyKey: key('webhooks') });
+        else skipped.push({ destination: 'webhooks', reason: 'no OUTGOING_WEBHOOK_URLS' });
+      }
+      return { writes, skipped, retry: deps.retry };
+    },
+
+    /** The organization group, the person and the `organization_enriched` event. */
+    async writeToPosthog(input: WriteInput): Promise<WriteResult> {
+      const posthog = d.posthog;
+      if (!posthog) throw missing('posthog');
+      return idempotent('posthog', input, (s) => posthog.writeEnrichment(s, input.idempotencyKey));
+    },
+
+    /** The Account and Contact (or Lead), upserted by external id. */
+    async writeToSalesforce(input: WriteInput): Promise<WriteResult> {
+      const salesforce = d.salesforce;
+      if (!salesforce) throw missing('salesforce');
+      return idempotent('salesforce', input, (s) => salesforce.writeEnrichment(s));
+    },
+
+    /** The account and user, upserted by externalId. */
+    async writeToVitally(input: WriteInput): Promise<WriteResult> {
+      const vitally = d.vitally;
+      if (!vitally) throw missing('vitally');
+      return idempotent('vitally', input, (s) => vitally.writeEnrichment(s));
+    },
+
+    /** At most one message per signup: the ledger claims it before the post. */
+    async notifySlack(input: WriteInput): Promise<WriteResult> {
+      const slack = d.slack;
+      if (!slack) throw missing('slack');
+      const before = await deps.ledger.claimDestinationWrite('slack', input.idempotencyKey, input.signupId);
+      if (before === 'done') return { state: 'done', detail: 'already notified' };
+      if (before === 'sending') {
+        const detail = 'an earlier attempt may have posted (worker stopped mid-call): not re-sent, at most once';
+        await deps.ledger.finishDestinationWrite('slack', input.idempotencyKey, input.signupId, 'done', detail);
+        return { state: 'skipped', detail };
+      }
+      const s = await load(input.signupId);
+      const high = isHighValue(s, slack.highValue);
+      const url = high ? slack.webhookUrl : slack.quietWebhookUrl;
+      if (!url) return { state: 'skipped', detail: 'no Slack webhook for this signup' };
+      const outcome = await heartbeating(() => slack.client.post(url, signupMessage(s, high)));
+      if (outcome.kind === 'written') {
+        await deps.ledger.finishDestinationWrite('slack', input.idempotencyKey, input.signupId, 'done', outcome.detail);
+        return { state: 'done', detail: high ? 'high-value message posted' : 'message posted to the quiet channel' };
+      }
+      // A timeout may have posted: the claim stays `sending`, so no retry sends it again. Any answer means it did not.
+      if (!(outcome.kind === 'transient' && /timeout|abort/i.test(outcome.detail))) {
+        await deps.ledger.finishDestinationWrite(
+          'slack',
+          input.idempotencyKey,
+          input.signupId,
+          'failed',
+          outcome.detail,
+        );
+      }
+      throw failure('slack', outcome);
+    },
+
+    /** The enriched signup, signed, to every OUTGOING_WEBHOOK_URLS consumer not yet delivered to. */
+    async deliverWebhooks(input: WriteInput): Promise<WriteResult> {
+      const webhooks = d.webhooks;
+      if (!webhooks) throw missing('webhooks');
+      const s = await load(input.signupId);
+      const delivered: string[] = [];
+      for (const url of webhooks.urls) {
+        const deliveryId = `${input.idempotencyKey}:${sha256(url).slice(0, 8)}`;
+        const result = await idempotent('webhooks', { ...input, idempotencyKey: deliveryId }, () =>
+          webhooks.client.deliver(url, WEBHOOK_EVENT, deliveryId, { event: WEBHOOK_EVENT, deliveryId, signup: s }),
+        );
+        delivered.push(result.detail);
+      }
+      return { state: 'done', detail: delivered.join('; ') };
+    },
+  };
+};
+
+export type WriteActivities = ReturnType<typeof createWriteActivities>;

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
+import { bodyMessage, destinationCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+import { enrichedEventProperties, enrichmentProperties } from './properties';
+
+export interface PosthogClientOptions {
+  /** Capture host (live: https://us.i.posthog.com, or eu.i.posthog.com). */
+  captureBaseUrl: string;
+  /** App host of the query API (live: https://us.posthog.com). */
+  apiBaseUrl: string;
+  /** The project API key (`phc_...`): write-only, for capture. */
+  projectApiKey: string;
+  /** A personal API key with query read access, for the query API. */
+  personalApiKey: string;
+  projectId: string;
+  /** The index PostHog gave the `organization` group type (the first group type created is 0). */
+  organizationGroupIndex?: number;
+  timeoutMs?: number;
+  fetch?: Fetch;
+}
+
+export const ENRICHED_EVENT = 'organization_enriched';
+const GROUP_TYPE = 'organization';
+
+/**
+ * A UUID derived from the idempotency key: PostHog deduplicates events by uuid, so a retried or re-run batch
+ * leaves one event.
+ */
+export function eventUuid(key: string, index: number): string {
+  const h = createHash('sha256').update(`${key}#${index}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function outcomeOf(a: HttpAnswer | { kind: 'transient'; detail: string }, what: string): WriteOutcome {
+  if ('kind' in a) return a;
+  const message = bodyMessage(a.body) || (typeof a.body === 'object' ? JSON.stringify(a.body).slice(0, 200) : '');
+  if (a.status >= 200 && a.status < 300) return { kind: 'written', detail: what };
+  if (a.status === 401 || a.status === 403) {
+    return {
+      kind: 'auth_failed',
+      detail: `PostHog rejected the API key (HTTP ${a.status}${message ? `: ${message}` : ''})`,
+    };
+  }
+  if (a.status === 429) {
+    return { kind: 'rate_limited', retryAfterMs: retryAfterMs(a.headers, 5_000), detail: 'PostHog rate limit (429)' };
+  }
+  if (a.status >= 400 && a.status < 500) {
+    return {
+      kind: 'rejected',
+      detail: `PostHog refused the request (HTTP ${a.status}${message ? `: ${message}` : ''})`,
+    };
+  }
+  return { kind: 'transient', detail: `PostHog unavailable (HTTP ${a.status})` };
+}
+
+const queryResponseSchema = z.object({
+  columns: z.array(z.string()).optional(),
+  results: z.array(z.array(z.unknown())),
+});
+
+export class PosthogQueryError extends Error {
+  override name = 'PosthogQueryError';
+  constructor(readonly outcome: Exclude<WriteOutcome, { kind: 'written' }>) {
+    super(outcome.detail);
+  }
+}
+
+/** HogQL datetime literal (UTC): `toDateTime('2026-11-01 00:00:00')`. */
+const hogqlTime = (iso: string) => `toDateTime('${iso.slice(0, 19).replace('T', ' ')}')`;
+const hogqlString = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/**
+ * PostHog: the capture API for writes (the organization group through `$groupidentify`, the person through `$set`,
+ * and an `organization_enriched` event), and the query API (HogQL) for the health check.
+ */
+export function createPosthogClient(o: PosthogClientOptions) {
+  const capture = (batch: Record<string, unknown>[]) =>
+    destinationCall(`${o.captureBaseUrl}/batch/`, {
+      method: 'POST',
+      body: { api_key: o.projectApiKey, batch },
+      timeoutMs: o.timeoutMs,
+      fetch: o.fetch,
+    });
+
+  const query = async (hogql: string): Promise<{ columns: string[]; results: unknown[][] }> => {
+    const a = await destinationCall(`${o.apiBaseUrl}/api/projects/${encodeURIComponent(o.projectId)}/query/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${o.personalApiKey}` },
+      body: { query: { kind: 'HogQLQuery', query: hogql } },
+      timeoutMs: o.timeoutMs,
+      fetch: o.fetch,
+    });
+    const outcome = outcomeOf(a, 'query');
+    if (outcome.kind !== 'written') throw new PosthogQueryError(outcome);
+    const parsed = queryResponseSchema.safeParse((a as HttpAnswer).body);
+    if (!parsed.success) throw new PosthogQueryError({ kind: 'transient', detail: 'unexpected query response' });
+    return { columns: parsed.data.columns ?? [], results: parsed.data.results };
+  };
+
+  return {
+    /**
+     * The organization group and the person, with the enrichment as properties, and the `organization_enriched`
+     * event — one batch, with event uuids derived from `idempotencyKey`.
+     */
+    async writeEnrichment(s: EnrichedSignup, idempotencyKey: string): Promise<WriteOutcome> {
+      const timestamp = s.enrichedAt ?? new Date().toISOString();
+      const distinctId = s.distinctId ?? (s.organizationId ? `organization:${s.organizationId}` : undefined);
+      if (!distinctId)
+        return { kind: 'rejected', detail: 'no PostHog identity: neither a distinct id nor an organization' };
+      const groups = s.organizationId ? { [GROUP_TYPE]: s.organizationId } : undefined;
+      const batch: Record<string, unknown>[] = [];
+      if (s.organizationId) {
+        batch.push({
+          event: '$groupidentify',
+          distinct_id: distinctId,
+          timestamp,
+          uuid: eventUuid(idempotencyKey, batch.length),
+          properties: {
+            $group_type: GROUP_TYPE,
+            $group_key: s.organizationId,
+            $group_set: {
+              ...(s.organizationName ? { name: s.organizationName } : {}),
+              ...enrichmentProperties(s, 'organization'),
+            },
+          },
+        });
+      }
+      const personProperties = s.distinctId ? { $set: enrichmentProperties(s, 'person') } : {};
+      batch.push({
+        event: ENRICHED_EVENT,
+        distinct_id: distinctId,
+        timestamp,
+        uuid: eventUuid(idempotencyKey, batch.length),
+        properties: { ...enrichedEventProperties(s), ...personProperties, ...(groups ? { $groups: groups } : {}) },
+      });
+      const what = [s.organizationId ? 'organization group' : undefined, s.distinctId ? 'person' : undefined, 'event']
+        .filter(Boolean)
+        .join(', ');
+      return outcomeOf(await capture(batch), what);
+    },
+
+    /** Runs a HogQL query; a refused or failed query throws PosthogQueryError with the typed outcome. */
+    query,
+
+    /** Events per UTC day and event name in [from, to): for the health check's comparison with the ledger. */
+    async dailyEventCounts(
+      events: string[],
+      from: string,
+      to: string,
+    ): Promise<{ day: string; event: string; count: number }[]> {
+      const { results } = await query(
+        `SELECT toDate(timestamp) AS day, event, count() AS n FROM events ` +
+          `WHERE event IN (${events.map(hogqlString).join(', ')}) AND timestamp >= ${hogqlTime(from)} ` +
+          `AND timestamp < ${hogqlTime(to)} GROUP BY day, event ORDER BY day, event`,
+      );
+      return results.map((r) => ({ day: String(r[0]).slice(0, 10), event: String(r[1]), count: Number(r[2]) }));
+    },
+
+    /** Organizations created in [from, to) that have no enrichment status (never reached us, or never enriched). */
+    async organizationsWithoutEnrichment(
+      from: string,
+      to: string,
+      limit = 1000,
+    ): Promise<{ key: string; createdAt: string }[]> {
+      const { results } = await query(
+        `SELECT key, created_at FROM groups WHERE index = ${o.organizationGroupIndex ?? 0} AND created_at >= ${hogqlTime(from)} ` +
+          `AND created_at < ${hogqlTime(to)} AND isNull(properties.enrichment_status) ` +
+          `ORDER BY created_at LIMIT ${Math.max(1, Math.floor(limit))}`,
+      );
+      return results.map((r) => ({ key: String(r[0]), createdAt: String(r[1]) }));
+    },
+  };
+}
+
+export type PosthogClient = ReturnType<typeof createPosthogClient>;

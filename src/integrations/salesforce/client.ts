@@ -1,0 +1,189 @@
+import { Connection } from 'jsforce';
+import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
+import { accountFields, personFields, policyOf, type FieldWritePolicy } from './mapping';
+
+export interface SalesforceClientOptions {
+  /** Login host: live https://login.salesforce.com, or the org's My Domain (required for client credentials). */
+  loginUrl: string;
+  apiVersion: string;
+  clientId: string;
+  clientSecret: string;
+  /** Set both for the username-password flow (a fallback); otherwise the client-credentials flow is used. */
+  username: string | undefined;
+  password: string | undefined;
+  accountExternalIdField: string;
+  contactExternalIdField: string;
+  leadExternalIdField: string;
+  /** Personal-email signups: `skip` (no CRM record) or `lead`. */
+  personalEmailPolicy: 'skip' | 'lead';
+  /**
+   * A duplicate rule blocks a new record that matches one we did not create: `adopt` stamps our external id on the
+   * matched record and upserts again (no duplicate, the rep's record is enriched); `fail` leaves it to an operator.
+   */
+  onDuplicate: 'adopt' | 'fail';
+  fieldPolicy: Record<string, FieldWritePolicy>;
+  /** How long REQUEST_LIMIT_EXCEEDED is waited out (the allowance is a rolling 24 h). */
+  requestLimitWaitMs: number;
+}
+
+/** What jsforce throws for an API error: `errorCode` and the raw error in `data`. */
+interface SalesforceApiError {
+  errorCode?: string;
+  name?: string;
+  message?: string;
+  data?: {
+    error?: string;
+    error_description?: string;
+    duplicateResult?: { matchResults?: { matchRecords?: { record?: { Id?: string } }[] }[] };
+  };
+}
+
+const AUTH_ERRORS = new Set(['invalid_client', 'invalid_grant', 'invalid_client_id', 'unsupported_grant_type']);
+
+/**
+ * Salesforce through jsforce: Account upserted by the company-domain external id, Contact by the person external id
+ * and linked to its Account by that same domain key (no Id lookup), Lead for personal-email signups under the `lead`
+ * policy. Fields under `fill_empty` are sent only when the existing record leaves them empty.
+ */
+export function createSalesforceClient(o: SalesforceClientOptions) {
+  let connecting: Promise<Connection> | undefined;
+
+  const login = async (): Promise<Connection> => {
+    const conn = new Connection({
+      oauth2: { loginUrl: o.loginUrl, clientId: o.clientId, clientSecret: o.clientSecret },
+      loginUrl: o.loginUrl,
+      version: o.apiVersion,
+    });
+    if (o.username && o.password) await conn.login(o.username, o.password);
+    else await conn.authorize({ grant_type: 'client_credentials' });
+    return conn;
+  };
+
+  const connection = (): Promise<Connection> => {
+    connecting ??= login().catch((err: unknown) => {
+      connecting = undefined;
+      throw err;
+    });
+    return connecting;
+  };
+
+  /** Runs `fn` on the shared session; an expired session is renewed once. */
+  const withSession = async <T>(fn: (conn: Connection) => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      const conn = await connection();
+      try {
+        return await fn(conn);
+      } catch (err) {
+        if ((err as SalesforceApiError).errorCode !== 'INVALID_SESSION_ID' || attempt > 0) throw err;
+        connecting = undefined;
+      }
+    }
+  };
+
+  const soqlString = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+  /** Drops `fill_empty` fields the existing record (found by external id) already has a value for. */
+  const applyPolicy = async (
+    conn: Connection,
+    type: string,
+    extIdField: string,
+    extId: string,
+    fields: Record<string, unknown>,
+  ): Promise<Record<string, unknown>> => {
+    const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+    const fillEmpty = Object.keys(defined).filter((f) => policyOf(f, o.fieldPolicy) === 'fill_empty');
+    if (fillEmpty.length === 0) return defined;
+    const found = await conn.query<Record<string, unknown>>(
+      `SELECT Id, ${fillEmpty.join(', ')} FROM ${type} WHERE ${extIdField} = ${soqlString(extId)} LIMIT 1`,
+    );
+    const existing = found.records[0];
+    if (!existing) return defined;
+    return Object.fromEntries(
+      Object.entries(defined).filter(
+        ([f]) => !fillEmpty.includes(f) || existing[f] === null || existing[f] === undefined || existing[f] === '',
+      ),
+    );
+  };
+
+  /** Upserts by external id; under the `adopt` duplicate policy a record the duplicate rule matched is adopted. */
+  const upsert = async (
+    conn: Connection,
+    type: string,
+    extIdField: string,
+    extId: string,
+    fields: Record<string, unknown>,
+  ): Promise<string> => {
+    const record = { ...(await applyPolicy(conn, type, extIdField, extId, fields)), [extIdField]: extId };
+    try {
+      const r = await conn.sobject(type).upsert(record, extIdField);
+      return `${type} ${r.id ?? ''} ${(r as { created?: boolean }).created ? 'created' : 'updated'}`.replace('  ', ' ');
+    } catch (err) {
+      const e = err as SalesforceApiError;
+      if (e.errorCode !== 'DUPLICATES_DETECTED' || o.onDuplicate !== 'adopt') throw err;
+      const matchId = e.data?.duplicateResult?.matchResults?.[0]?.matchRecords?.[0]?.record?.Id;
+      if (!matchId) throw err;
+      await conn.sobject(type).update({ Id: matchId, [extIdField]: extId });
+      const again = await applyPolicy(conn, type, extIdField, extId, fields);
+      await conn.sobject(type).upsert({ ...again, [extIdField]: extId }, extIdField);
+      return `${type} ${matchId} adopted (duplicate rule match)`;
+    }
+  };
+
+  return {
+    /** The company's Account and the person's Contact (or Lead), idempotent by their external ids. */
+    async writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome> {
+      try {
+        return await withSession(async (conn) => {
+          if (s.emailKind === 'work' && s.domain) {
+            const account = await upsert(conn, 'Account', o.accountExternalIdField, s.domain, accountFields(s));
+            const contact = await upsert(conn, 'Contact', o.contactExternalIdField, s.personKey, {
+              ...personFields(s, 'Contact'),
+              Account: { [o.accountExternalIdField]: s.domain },
+            });
+            return { kind: 'written', detail: `${account}, ${contact}` };
+          }
+          if (o.personalEmailPolicy === 'skip') {
+            return {
+              kind: 'written',
+              detail: 'personal email: no Salesforce record (SALESFORCE_PERSONAL_EMAIL_POLICY=skip)',
+            };
+          }
+          const lead = await upsert(conn, 'Lead', o.leadExternalIdField, s.personKey, personFields(s, 'Lead'));
+          return { kind: 'written', detail: lead };
+        });
+      } catch (err) {
+        return outcomeOfError(err, o.requestLimitWaitMs);
+      }
+    },
+  };
+}
+
+/** Maps what jsforce threw to a write outcome; per-record errors carry Salesforce's code and message. */
+export function outcomeOfError(err: unknown, requestLimitWaitMs: number): WriteOutcome {
+  const e = err as SalesforceApiError;
+  const code = e.data?.error ?? e.errorCode ?? e.name ?? 'Error';
+  const message = (e.data?.error_description ?? e.message ?? String(err)).split('\n', 1)[0]!.slice(0, 300);
+  if (AUTH_ERRORS.has(code) || code === 'INVALID_SESSION_ID' || code === 'INVALID_AUTH_HEADER') {
+    return { kind: 'auth_failed', detail: `Salesforce rejected the credentials (${code}: ${message})` };
+  }
+  if (code === 'REQUEST_LIMIT_EXCEEDED') {
+    return {
+      kind: 'quota_exceeded',
+      waitMs: requestLimitWaitMs,
+      detail: `Salesforce API request limit exceeded (${message})`,
+    };
+  }
+  if (
+    code === 'SERVER_UNAVAILABLE' ||
+    code === 'UNABLE_TO_LOCK_ROW' ||
+    code === 'DUPLICATE_VALUE' ||
+    /^ERROR_HTTP_5\d\d$/.test(code) ||
+    !e.errorCode
+  ) {
+    // DUPLICATE_VALUE: two concurrent upserts of one new external id; the retry finds the record and updates it.
+    return { kind: 'transient', detail: `Salesforce unavailable (${code}: ${message})` };
+  }
+  return { kind: 'rejected', detail: `Salesforce refused the record (${code}: ${message})` };
+}
+
+export type SalesforceClient = ReturnType<typeof createSalesforceClient>;
