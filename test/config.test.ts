@@ -29,6 +29,7 @@ describe('loadConfig', () => {
         'CLAY_WEBHOOK_AUTH',
         'POSTHOG_PROJECT_API_KEY',
         'POSTHOG_PERSONAL_API_KEY',
+        'POSTHOG_PROJECT_ID',
         'SALESFORCE_CLIENT_ID',
         'SALESFORCE_CLIENT_SECRET',
         'VITALLY_API_KEY',
@@ -61,5 +62,45 @@ describe('loadConfig', () => {
       /PORT[\s\S]*ENRICHMENT_PROVIDERS|ENRICHMENT_PROVIDERS[\s\S]*PORT/,
     );
     expect(() => loadConfig({ DATABASE_URL: 'mysql://localhost/db' })).toThrow(/DATABASE_URL/);
+  });
+
+  it('configures the fan-out: sandbox destinations by default, credentials only for the destinations in use', () => {
+    const sandbox = loadConfig({});
+    expect(sandbox.fanOut.destinations).toEqual(['posthog', 'salesforce', 'vitally', 'slack', 'webhooks']);
+    expect(sandbox.slack.webhookUrl).toBe('http://127.0.0.1:4010/slack/services/T0SANDBOX/B0HIGHVALUE/sandbox-token');
+    expect(sandbox.webhooks).toEqual({
+      urls: ['http://127.0.0.1:4010/webhooks/default'],
+      secret: 'sandbox-webhook-secret',
+    });
+    expect(sandbox.salesforce).toMatchObject({
+      accountExternalIdField: 'Company_Domain__c',
+      personalEmailPolicy: 'skip',
+    });
+
+    let error: unknown;
+    try {
+      loadConfig({
+        ENRICHMENT_MODE: 'live',
+        DESTINATIONS: 'posthog',
+        OUTGOING_WEBHOOK_URLS: 'https://hooks.example.com/in',
+      });
+    } catch (err) {
+      error = err;
+    }
+    const message = (error as Error).message;
+    expect(message).toContain('POSTHOG_PROJECT_ID');
+    expect(message).toContain('OUTGOING_WEBHOOK_SECRET');
+    expect(message).not.toContain('SALESFORCE_CLIENT_ID');
+    expect(message).not.toContain('VITALLY_API_KEY');
+    expect(message).not.toContain('SLACK_WEBHOOK_URL');
+  });
+
+  it('reads the Salesforce field policy and refuses a malformed one', () => {
+    const config = loadConfig({ SALESFORCE_FIELD_POLICY: 'NumberOfEmployees=overwrite, ICP_Tier__c=fill_empty' });
+    expect(config.salesforce.fieldPolicy).toEqual({ NumberOfEmployees: 'overwrite', ICP_Tier__c: 'fill_empty' });
+    expect(() => loadConfig({ SALESFORCE_FIELD_POLICY: 'Name=sometimes' })).toThrow(
+      /SALESFORCE_FIELD_POLICY: "Name=sometimes"/,
+    );
+    expect(() => loadConfig({ DESTINATIONS: 'posthog,hubspot' })).toThrow(/DESTINATIONS/);
   });
 });
