@@ -211,7 +211,13 @@ export const createWriteActivities = (deps: {
       const skipped: FanOutPlan['skipped'] = [];
       const key = (destination: Destination) => `${s.signupId}:${destination}:${hash}`;
       if (d.posthog) writes.push({ destination: 'posthog', idempotencyKey: key('posthog') });
-      if (d.salesforce) writes.push({ destination: 'salesforce', idempotencyKey: key('salesforce') });
+      if (d.salesforce) {
+        if (s.emailKind === 'work' || d.salesforce.personalEmailPolicy === 'lead') {
+          writes.push({ destination: 'salesforce', idempotencyKey: key('salesforce') });
+        } else {
+          skipped.push({ destination: 'salesforce', reason: 'personal email (SALESFORCE_PERSONAL_EMAIL_POLICY=skip)' });
+        }
+      }
       if (d.vitally) {
         if (s.organizationId) writes.push({ destination: 'vitally', idempotencyKey: key('vitally') });
         else skipped.push({ destination: 'vitally', reason: 'no organization id' });

@@ -163,6 +163,25 @@ describe.each([
       statusReason: 'free_mail',
     });
   });
+
+  it('remembers destination writes by idempotency key, and tells a claim what came before', async () => {
+    const { signup: row } = await ledger.recordSignup(signup());
+    const key = `${row.id}:slack`;
+    expect(await ledger.getDestinationWrite('slack', key)).toBeUndefined();
+    expect(await ledger.claimDestinationWrite('slack', key, row.id)).toBeUndefined();
+    // A second claim without an outcome: the first attempt may or may not have posted.
+    expect(await ledger.claimDestinationWrite('slack', key, row.id)).toBe('sending');
+    await ledger.finishDestinationWrite('slack', key, row.id, 'failed', 'HTTP 500');
+    expect(await ledger.claimDestinationWrite('slack', key, row.id)).toBe('failed');
+    await ledger.finishDestinationWrite('slack', key, row.id, 'done', 'message posted');
+    // Done stays done: a later claim neither reopens it nor counts an attempt.
+    expect(await ledger.claimDestinationWrite('slack', key, row.id)).toBe('done');
+    expect(await ledger.getDestinationWrite('slack', key)).toEqual({
+      state: 'done',
+      attempts: 3,
+      detail: 'message posted',
+    });
+  });
 });
 
 describe('migrations on PostgreSQL', () => {
@@ -183,6 +202,7 @@ describe('migrations on PostgreSQL', () => {
       );
       expect(tables.map((t) => t.table_name)).toEqual([
         'company_cache',
+        'destination_writes',
         'provider_responses',
         'schema_migrations',
         'signups',

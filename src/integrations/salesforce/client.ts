@@ -130,6 +130,8 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
   };
 
   return {
+    personalEmailPolicy: o.personalEmailPolicy,
+
     /** The company's Account and the person's Contact (or Lead), idempotent by their external ids. */
     async writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome> {
       try {
