@@ -53,6 +53,17 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
       oauth2: { loginUrl: o.loginUrl, clientId: o.clientId, clientSecret: o.clientSecret },
       loginUrl: o.loginUrl,
       version: o.apiVersion,
+      // Client credentials hand out no refresh token: an expired session is renewed with the same grant.
+      refreshFn: (c, callback) => {
+        c.oauth2.requestToken({ grant_type: 'client_credentials' }).then(
+          (res) => {
+            callback(null, res.access_token, res);
+          },
+          (err: Error) => {
+            callback(err);
+          },
+        );
+      },
     });
     if (o.username && o.password) await conn.login(o.username, o.password);
     else await conn.authorize({ grant_type: 'client_credentials' });
