@@ -43,7 +43,9 @@ describe('sandbox control plane', () => {
       await app.inject({ method: 'GET', url: '/_inspect/hubspot' }),
     ]) {
       expect(res.statusCode).toBe(404);
-      expect(res.json()).toMatchObject({ systems: ['clearbit', 'harmonic', 'clay'] });
+      expect(res.json()).toMatchObject({
+        systems: ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack', 'webhooks'],
+      });
     }
   });
 
