@@ -161,16 +161,14 @@ describe('fan-out', () => {
       taskQueue: p.config.temporal.taskQueue,
       args: [{ signupId }],
     });
-    expect(rerun.signups[0]?.writes?.salesforce).toMatchObject({
-      state: 'done',
-      detail: expect.stringContaining('already written'),
-    });
+    expect(rerun.signups[0]?.writes?.salesforce?.state).toBe('done');
+    expect(rerun.signups[0]?.writes?.salesforce?.detail).toMatch(/^already written/);
     const second = await recordsOf(signup);
     for (const [name, list] of Object.entries(second)) {
       expect(
         list.map((r) => [r.key, r.writes]),
         name,
-      ).toEqual((first[name as keyof typeof first] as StoredRecord[]).map((r) => [r.key, r.writes]));
+      ).toEqual(first[name as keyof typeof first].map((r) => [r.key, r.writes]));
     }
   });
 

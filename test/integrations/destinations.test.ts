@@ -95,9 +95,9 @@ describe('Salesforce mapping and errors', () => {
 
   it('maps what jsforce throws to outcomes an operator can act on', () => {
     const oauth = Object.assign(new Error('invalid client credentials'), { name: 'invalid_client' });
-    expect(outcomeOfError(oauth, 1000)).toMatchObject({
+    expect(outcomeOfError(oauth, 1000)).toEqual({
       kind: 'auth_failed',
-      detail: expect.stringContaining('invalid_client'),
+      detail: 'Salesforce rejected the credentials (invalid_client: invalid client credentials)',
     });
     const limit = Object.assign(new Error('TotalRequests Limit exceeded.'), { errorCode: 'REQUEST_LIMIT_EXCEEDED' });
     expect(outcomeOfError(limit, 3_600_000)).toEqual({
@@ -108,9 +108,9 @@ describe('Salesforce mapping and errors', () => {
     const field = Object.assign(new Error('Required fields are missing: [Name]'), {
       errorCode: 'REQUIRED_FIELD_MISSING',
     });
-    expect(outcomeOfError(field, 1000)).toMatchObject({
+    expect(outcomeOfError(field, 1000)).toEqual({
       kind: 'rejected',
-      detail: expect.stringContaining('REQUIRED_FIELD_MISSING'),
+      detail: 'Salesforce refused the record (REQUIRED_FIELD_MISSING: Required fields are missing: [Name])',
     });
     expect(outcomeOfError(Object.assign(new Error('connect ECONNREFUSED'), { name: 'FetchError' }), 1000).kind).toBe(
       'transient',
