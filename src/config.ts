@@ -129,7 +129,9 @@ const envSchema = z.object({
         .map((t) => t.trim())
         .filter(Boolean),
     ),
-  SLACK_HIGH_VALUE_MIN_FUNDING_USD: optionalString.pipe(z.coerce.number<string | undefined>().nonnegative().default(20_000_000)),
+  SLACK_HIGH_VALUE_MIN_FUNDING_USD: optionalString.pipe(
+    z.coerce.number<string | undefined>().nonnegative().default(20_000_000),
+  ),
   OUTGOING_WEBHOOK_URLS: z
     .string()
     .optional()
