@@ -89,7 +89,8 @@ describe('fan-out', () => {
       const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
       const writes = status.signups.flatMap((s) => Object.values(s.writes ?? {}));
       const done =
-        status.signups.every((s) => s.writes) && writes.every((w) => !['pending', 'retrying'].includes(w.state));
+        status.signups.every((s) => Object.keys(s.writes ?? {}).length > 0) &&
+        writes.every((w) => !['pending', 'retrying'].includes(w.state));
       return done ? status : undefined;
     }, timeoutMs);
 
@@ -146,7 +147,11 @@ describe('fan-out', () => {
     expect(first.accounts).toHaveLength(1);
     expect(first.accounts[0]?.fields).toMatchObject({ Name: 'Quorvalis Systems', ICP_Tier__c: status.icpTier });
     expect(first.contacts).toHaveLength(1);
-    expect(first.contacts[0]?.fields).toMatchObject({ LastName: 'Quillon', AccountId: first.accounts[0]?.id });
+    expect(first.contacts[0]?.fields).toMatchObject({
+      Email: 'ada.quillon@quorvalis.com',
+      LastName: 'Raman',
+      AccountId: first.accounts[0]?.id,
+    });
     expect(first.vitallyAccounts).toHaveLength(1);
     expect(first.vitallyUsers).toHaveLength(1);
     expect(first.deliveries).toHaveLength(1);
