@@ -115,7 +115,7 @@ Signup enrichment is running (${config.mode} mode).
   Temporal gRPC      ${config.temporal.address}   namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}
   Temporal Web UI    ${ui}
   Ledger             ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${ledgerDir(config)}`}
-  Sandbox            ${sandbox ? `${config.sandboxUrl}   — GET /_inspect/clearbit, POST /_control/clearbit {"credits":0}, GET /_fixtures` : `(not started: ${config.mode} mode)`}
+  Sandbox            ${sandbox ? `${config.sandboxUrl}   — GET /_inspect/clearbit (or /salesforce, /posthog, …), POST /_control/clearbit {"credits":0}, GET /_fixtures` : `(not started: ${config.mode} mode)`}
 
 Send a signup (paste it twice: the second answer is "duplicate"):
 
