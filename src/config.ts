@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { FieldPreference } from './domain/enrichment/merge';
 import { ICP_FIELDS, type IcpField } from './domain/icp/fields';
 import { scoringConfigSchema, type ScoringConfig } from './domain/icp/scoring';
+import type { HealthRules } from './domain/health';
 import { DESTINATIONS, type Destination, type HighValueRule } from './domain/fan-out';
 import { COMPANY_PROVIDERS, type ProviderName } from './domain/provider-outcome';
 import type { FieldWritePolicy } from './integrations/salesforce/mapping';
@@ -114,6 +115,18 @@ const envSchema = z.object({
   SALESFORCE_ACCOUNT_EXTERNAL_ID_FIELD: z.string().min(1).default('Company_Domain__c'),
   SALESFORCE_CONTACT_EXTERNAL_ID_FIELD: z.string().min(1).default('Signup_Person_Id__c'),
   SALESFORCE_LEAD_EXTERNAL_ID_FIELD: z.string().min(1).default('Signup_Person_Id__c'),
+  ENRICH_API_URL: optionalString.pipe(z.url().optional()),
+  HEALTH_MIN_WRITES: z.coerce.number().int().nonnegative().default(250),
+  HEALTH_MIN_WRITE_RATIO: z.coerce.number().min(0).max(1).default(0.5),
+  HEALTH_TRAFFIC_DROP_RATIO: z.coerce.number().min(0).max(1).default(0.5),
+  HEALTH_TRAILING_DAYS: z.coerce.number().int().min(1).max(60).default(7),
+  HEALTH_AUTO_BACKFILL: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  HEALTH_POSTHOG_CHECK: z.enum(['auto', 'on', 'off']).default('auto'),
+  BACKFILL_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
+  SLACK_ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
   SALESFORCE_PERSONAL_EMAIL_POLICY: z.enum(['skip', 'lead']).default('skip'),
   SALESFORCE_ON_DUPLICATE: z.enum(['adopt', 'fail']).default('adopt'),
   // Field=overwrite|fill_empty, comma-separated, on top of the documented defaults
@@ -155,6 +168,8 @@ export interface Config {
   dataDir: string;
   temporal: { address: string; namespace: string; taskQueue: string; external: boolean };
   http: { host: string; port: number };
+  /** The starter's operator API, for the `enrich` CLI (ENRICH_API_URL, else this host's PORT). */
+  apiUrl: string;
   logLevel: string;
   /** The sandbox's address (sandbox mode); `npm start` runs it there when it is on this machine. */
   sandboxUrl: string;
@@ -190,7 +205,20 @@ export interface Config {
     fieldPolicy: Record<string, FieldWritePolicy>;
     requestLimitWaitMs: number;
   };
-  slack: { webhookUrl: string | undefined; quietWebhookUrl: string | undefined; highValue: HighValueRule };
+  slack: {
+    webhookUrl: string | undefined;
+    quietWebhookUrl: string | undefined;
+    /** Where health alerts go (SLACK_ALERT_WEBHOOK_URL, else the high-value channel). */
+    alertWebhookUrl: string | undefined;
+    highValue: HighValueRule;
+  };
+  health: {
+    rules: HealthRules;
+    /** Compare with PostHog's own signup counts (live mode by default). */
+    posthogCheck: boolean;
+    autoBackfill: boolean;
+    backfillConcurrency: number;
+  };
   webhooks: { urls: string[]; secret: string };
   /** Credentials by variable name; never logged. */
   credentials: Record<string, string | undefined>;
@@ -247,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ]),
   ) as Config['systems'];
 
+  const slackWebhookUrl = e.SLACK_WEBHOOK_URL ?? (live ? undefined : `${systems.slack.baseUrl}${SANDBOX_SLACK_PATH}`);
   return {
     mode: e.ENRICHMENT_MODE,
     providers: e.ENRICHMENT_PROVIDERS,
@@ -261,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       external: e.TEMPORAL_ADDRESS !== undefined,
     },
     http: { host: e.HOST, port: e.PORT },
+    apiUrl: (e.ENRICH_API_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''),
     logLevel: e.LOG_LEVEL,
     sandboxUrl,
     scoring,
@@ -306,9 +336,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       requestLimitWaitMs: e.SALESFORCE_REQUEST_LIMIT_WAIT_MINUTES * 60_000,
     },
     slack: {
-      webhookUrl: e.SLACK_WEBHOOK_URL ?? (live ? undefined : `${systems.slack.baseUrl}${SANDBOX_SLACK_PATH}`),
+      webhookUrl: slackWebhookUrl,
       quietWebhookUrl: e.SLACK_QUIET_WEBHOOK_URL,
+      alertWebhookUrl: e.SLACK_ALERT_WEBHOOK_URL ?? slackWebhookUrl,
       highValue: { tiers: e.SLACK_HIGH_VALUE_TIERS, minFundingUsd: e.SLACK_HIGH_VALUE_MIN_FUNDING_USD },
+    },
+    health: {
+      rules: {
+        minWrites: e.HEALTH_MIN_WRITES,
+        minWriteRatio: e.HEALTH_MIN_WRITE_RATIO,
+        trafficDropRatio: e.HEALTH_TRAFFIC_DROP_RATIO,
+        trailingDays: e.HEALTH_TRAILING_DAYS,
+      },
+      posthogCheck: e.HEALTH_POSTHOG_CHECK === 'on' || (e.HEALTH_POSTHOG_CHECK === 'auto' && live),
+      autoBackfill: e.HEALTH_AUTO_BACKFILL,
+      backfillConcurrency: e.BACKFILL_CONCURRENCY,
     },
     webhooks: {
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],

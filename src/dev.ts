@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { DEV_WEBHOOK_SECRET, loadConfig } from './config';
 import { openLedger } from './ledger/ledger';
@@ -10,6 +11,7 @@ import { ensureSearchAttributes } from './temporal/search-attributes';
 import { portInUse, startDevServer, type DevServer } from './tools/dev-server';
 import { ensureTemporalBinaries } from './tools/temporal-binaries';
 import { buildSandbox } from './sandbox/server';
+import { applySchedules } from './temporal/schedules';
 import { createWorker } from './worker';
 
 const TEMPORAL_PORT = 7233;
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {
     await ensureSearchAttributes(connection, config.temporal.namespace);
+    await applySchedules(new Client({ connection, namespace: config.temporal.namespace }), config);
     const worker = await createWorker({ config, ledger, connection });
     const intake = createIntake(config, ledger);
     await intake.app.listen({ host: config.http.host, port: config.http.port });

@@ -1,10 +1,13 @@
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig, type Config } from './config';
-import { createDestinationClients } from './integrations/destinations';
+import { createDestinationClients, createPosthog } from './integrations/destinations';
+import { createSlackClient } from './integrations/slack/client';
 import { createProviderClients } from './integrations/providers';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
+import { applySchedules } from './temporal/schedules';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 
 export interface WorkerDeps {
@@ -13,10 +16,15 @@ export interface WorkerDeps {
   connection: NativeConnection;
   /** A prebuilt bundle (tests bundle once per run); by default the workflows are bundled at start-up. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** The client backfills start signup workflows with (by default one on `connection`). */
+  client?: Client;
 }
 
 /** The worker of task queue `TEMPORAL_TASK_QUEUE`: every workflow and every activity, wired from its dependencies. */
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const { config } = deps;
+  const client = deps.client ?? new Client({ connection: deps.connection, namespace: config.temporal.namespace });
+  const temporal = () => Promise.resolve({ client, taskQueue: config.temporal.taskQueue });
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
@@ -31,6 +39,18 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       enrichment: { ...deps.config.enrichment, asyncResultTimeoutMinutes: deps.config.clay.resultTimeoutMinutes },
       destinations: createDestinationClients(deps.config),
       retry: deps.config.fanOut.retry,
+      health: {
+        rules: config.health.rules,
+        posthogSignupEvents: config.health.posthogCheck ? config.signupEvents : undefined,
+        autoBackfill: config.health.autoBackfill,
+        backfillConcurrency: config.health.backfillConcurrency,
+      },
+      posthog: config.health.posthogCheck ? createPosthog(config) : undefined,
+      alerts: {
+        slack: createSlackClient({ timeoutMs: config.fanOut.timeoutMs }),
+        webhookUrl: config.slack.alertWebhookUrl,
+      },
+      temporal,
     }),
   });
 }
@@ -43,6 +63,9 @@ async function main(): Promise<void> {
   try {
     const added = await ensureSearchAttributes(connection, config.temporal.namespace);
     if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
+    for (const s of await applySchedules(new Client({ connection, namespace: config.temporal.namespace }), config)) {
+      console.log(`schedule ${s.id} ${s.action}`);
+    }
     const worker = await createWorker({ config, ledger, connection });
     // Worker.run() returns after SIGINT/SIGTERM, once in-flight tasks are done.
     await worker.run();

@@ -53,6 +53,8 @@ export interface EnrichmentPolicy {
   asyncResultTimeoutMinutes: number;
   /** How long a lookup the provider is still computing (Clearbit 202, Harmonic's urn) is followed up. */
   queuedFollowUpHours: number;
+  /** Enrichment paused on purpose (`enrich pause`) when the policy was read. */
+  paused?: { reason: string | undefined };
 }
 
 export interface SaveEnrichmentInput {
@@ -66,6 +68,15 @@ export interface SaveEnrichmentInput {
   creditsSpent: Record<string, number>;
   /** Whether this signup's company data is worth caching (found by a provider, not served from the cache). */
   cacheCompany: boolean;
+  /** Providers out of credits or silent when it was recorded: a backfill of its day retries it. */
+  unavailableProviders?: string[];
+  /** The workflow's time of the outcome: the day the health check counts this write on. */
+  recordedAt?: string;
+}
+
+/** The server's time of this attempt: the wall clock in production, the skipped clock in time-skipping tests. */
+export function serverNow(): string {
+  return new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
 }
 
 /**
@@ -111,12 +122,14 @@ export const createEnrichmentActivities = (deps: {
   const now = deps.now ?? (() => new Date());
   const configured = Object.keys(deps.providers) as ProviderName[];
   return {
-    getEnrichmentPolicy(): Promise<EnrichmentPolicy> {
-      return Promise.resolve({
+    async getEnrichmentPolicy(): Promise<EnrichmentPolicy> {
+      const controls = await deps.ledger.health.controls();
+      return {
         ...deps.enrichment,
         companyProviders: configured,
         personProviders: configured.filter((p) => deps.providers[p]?.person !== undefined),
-      });
+        ...(controls.paused ? { paused: { reason: controls.pauseReason } } : {}),
+      };
     },
 
     /** The domain cache: a company enriched since `freshSince` costs nothing again. */
@@ -165,6 +178,7 @@ export const createEnrichmentActivities = (deps: {
         outcome: outcome.kind,
         httpStatus: undefined,
         body: outcome.kind === 'found' ? outcome.raw : outcome,
+        receivedAt: serverNow(),
       });
       switch (outcome.kind) {
         case 'found':
@@ -208,6 +222,7 @@ export const createEnrichmentActivities = (deps: {
         outcome: input.outcome,
         httpStatus: undefined,
         body: undefined,
+        receivedAt: serverNow(),
       });
     },
 
@@ -221,6 +236,8 @@ export const createEnrichmentActivities = (deps: {
         provenance: input.provenance,
         score,
         creditsSpent: input.creditsSpent,
+        unavailableProviders: input.unavailableProviders,
+        at: input.recordedAt,
       });
       if (input.domain && input.cacheCompany) {
         const companyOnly = <T extends object>(o: T): T =>

@@ -1,6 +1,7 @@
 import type { ScoringConfig } from '../domain/icp/scoring';
 import type { Ledger } from '../ledger/ledger';
 import { createEnrichmentActivities, type EnrichmentPolicy, type ProviderClients } from './enrichment';
+import { createHealthActivities, type HealthDeps } from './health';
 import { createLedgerActivities } from './ledger';
 import { createWriteActivities, type DestinationClients, type WriteRetryPolicy } from './writes';
 
@@ -11,6 +12,10 @@ export interface ActivityDeps {
   enrichment: Omit<EnrichmentPolicy, 'companyProviders' | 'personProviders'>;
   destinations: DestinationClients;
   retry: WriteRetryPolicy;
+  health: HealthDeps['health'];
+  posthog: HealthDeps['posthog'];
+  alerts: HealthDeps['alerts'];
+  temporal: HealthDeps['temporal'];
 }
 
 /** Every activity the worker registers, wired once from its dependencies. */
@@ -18,4 +23,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createLedgerActivities(deps),
   ...createEnrichmentActivities(deps),
   ...createWriteActivities(deps),
+  ...createHealthActivities(deps),
 });

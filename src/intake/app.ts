@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import type { ZodType } from 'zod';
 import { emailDomain } from '../domain/email';
 import type { Ledger } from '../ledger/ledger';
+import { registerAdminRoutes, type AdminDeps } from './admin';
 import { isAuthorized } from './auth';
 import type { IntakeAnswer, IntakeMetrics } from './metrics';
 import {
@@ -31,6 +32,8 @@ export interface IntakeDeps {
   temporalReady: () => Promise<void>;
   logger?: FastifyServerOptions['logger'];
   now?: () => Date;
+  /** The operator API of the `enrich` CLI (`/admin/...`). */
+  admin?: Omit<AdminDeps, 'webhookSecret'>;
 }
 
 type Answer =
@@ -176,6 +179,8 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
     });
     return reply.code(202).send({ status: delivered ? 'delivered' : 'archived', signupId: signup.id });
   });
+
+  if (deps.admin) registerAdminRoutes(app, { ...deps.admin, webhookSecret: deps.webhookSecret });
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 

@@ -3,6 +3,7 @@ import type { Provenance } from '../domain/enrichment/merge';
 import type { IcpFields } from '../domain/icp/fields';
 import type { IcpScore } from '../domain/icp/scoring';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
+import { HealthLedger } from './health';
 import { migrate } from './migrations';
 import { openPglite, openPostgres, type Sql } from './sql';
 
@@ -128,7 +129,12 @@ const toRecord = (r: SignupRow): SignupRecord => ({
 
 /** The signups ledger: every signup is recorded here before it is acknowledged, and it doubles as the outbox. */
 export class Ledger {
-  constructor(private readonly sql: Sql) {}
+  /** Daily counts, evidence, pause and snooze, incidents, backfill marks. */
+  readonly health: HealthLedger;
+
+  constructor(private readonly sql: Sql) {
+    this.health = new HealthLedger(sql);
+  }
 
   get engine(): Sql['engine'] {
     return this.sql.engine;
@@ -273,11 +279,14 @@ export class Ledger {
     outcome: string;
     httpStatus: number | undefined;
     body: unknown;
+    /** When it was answered (the activity's server time, so time-skipping tests place it on their day). */
+    receivedAt?: string;
   }): Promise<string> {
     const id = randomUUID();
     await this.sql.query(
-      `INSERT INTO provider_responses (id, provider, lookup, lookup_key, signup_id, outcome, http_status, body)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+      `INSERT INTO provider_responses (id, provider, lookup, lookup_key, signup_id, outcome, http_status, body,
+         received_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, coalesce($9::timestamptz, now()))`,
       [
         id,
         r.provider,
@@ -287,6 +296,7 @@ export class Ledger {
         r.outcome,
         r.httpStatus ?? null,
         r.body === undefined ? null : JSON.stringify(r.body),
+        r.receivedAt ?? null,
       ],
     );
     return id;
@@ -332,12 +342,16 @@ export class Ledger {
       provenance: Provenance;
       score: IcpScore | undefined;
       creditsSpent: Record<string, number>;
+      /** Providers that were out of credits or silent when the signup was recorded (a backfill retries these). */
+      unavailableProviders?: string[];
+      /** When (the workflow's time); the health check counts the write on this day. */
+      at?: string;
     },
   ): Promise<void> {
     await this.sql.query(
       `UPDATE signups SET status = $2, status_reason = $3, icp_fields = $4::jsonb, provenance = $5::jsonb,
-         icp_score = $6, icp_tier = $7, score = $8::jsonb, credits_spent = $9::jsonb, enriched_at = now(),
-         updated_at = now()
+         icp_score = $6, icp_tier = $7, score = $8::jsonb, credits_spent = $9::jsonb,
+         unavailable_providers = $10::jsonb, enriched_at = coalesce($11::timestamptz, now()), updated_at = now()
        WHERE id = $1`,
       [
         id,
@@ -349,6 +363,8 @@ export class Ledger {
         r.score?.tier ?? null,
         r.score === undefined ? null : JSON.stringify(r.score),
         JSON.stringify(r.creditsSpent),
+        JSON.stringify(r.unavailableProviders ?? []),
+        r.at ?? null,
       ],
     );
   }

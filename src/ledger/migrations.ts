@@ -98,6 +98,49 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX destination_writes_signup ON destination_writes (signup_id)
     `,
   },
+  {
+    id: 4,
+    name: 'health: pause and snooze, daily checks, incidents, backfill marks',
+    sql: `
+      -- One row: whether enrichment is paused on purpose, and until when alerts are snoozed.
+      CREATE TABLE pipeline_controls (
+        id             integer PRIMARY KEY CHECK (id = 1),
+        paused         boolean NOT NULL DEFAULT false,
+        pause_reason   text,
+        paused_at      timestamptz,
+        snoozed_until  text,
+        snooze_reason  text,
+        updated_at     timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO pipeline_controls (id) VALUES (1);
+      -- Days are UTC 'YYYY-MM-DD' text: no session time zone can shift them.
+      CREATE TABLE health_checks (
+        day         text PRIMARY KEY,
+        assessment  jsonb NOT NULL,
+        checked_at  timestamptz NOT NULL
+      );
+      CREATE TABLE incidents (
+        id             text PRIMARY KEY,
+        first_day      text NOT NULL,
+        last_day       text NOT NULL,
+        state          text NOT NULL,
+        cause_kind     text,
+        cause_system   text,
+        cause          text,
+        resolved_day   text,
+        backfill       text,
+        recovery       text,
+        updated_at     timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX incidents_state ON incidents (state);
+      ALTER TABLE signups ADD COLUMN unavailable_providers jsonb;
+      ALTER TABLE signups ADD COLUMN backfill_id text;
+      ALTER TABLE signups ADD COLUMN backfilled_at timestamptz;
+      CREATE INDEX signups_enriched_at ON signups (enriched_at);
+      CREATE INDEX provider_responses_received_at ON provider_responses (received_at);
+      CREATE INDEX destination_writes_updated_at ON destination_writes (updated_at)
+    `,
+  },
 ];
 
 // Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.

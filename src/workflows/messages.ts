@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Provenance } from '../domain/enrichment/merge';
 import type { Destination, WriteProgress } from '../domain/fan-out';
+import type { DayAssessment } from '../domain/health';
 import type { IcpFields } from '../domain/icp/fields';
 import type { ScoreStatus } from '../domain/icp/scoring';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
@@ -61,3 +62,59 @@ export interface ClayResultMessage {
   fields: IcpFields;
 }
 export const clayResultSignal = defineSignal<[ClayResultMessage]>('clayResult');
+
+/** Enrichment paused on purpose (`enrich pause`): no provider is called until `enrichmentResumed`. */
+export const enrichmentPausedSignal = defineSignal<[{ reason?: string }]>('enrichmentPaused');
+/** Enrichment resumed (`enrich resume`): paused signups continue, and those waiting for credits retry now. */
+export const enrichmentResumedSignal = defineSignal<[]>('enrichmentResumed');
+
+export interface DetectorInput {
+  /** The UTC day to check (`YYYY-MM-DD`); by default the most recent complete day. */
+  day?: string;
+}
+
+export interface DetectorResult {
+  assessment: DayAssessment;
+  /** The incident this day opened or extended, or resolved. */
+  incident: { id: string; firstDay: string; lastDay: string; state: 'open' | 'resolved' } | undefined;
+  alert: 'posted' | 'already posted' | 'not configured' | 'snoozed' | 'none';
+  /** On resolution: the backfill started (its workflow id) or proposed. */
+  backfill: string | undefined;
+  /** Recovery reports of incidents resolved on an earlier day. */
+  recoveries: { incident: string; recovered: boolean; report: string }[];
+}
+
+export interface BackfillInput {
+  /** First and last UTC day of the window (`YYYY-MM-DD`, both included). */
+  from: string;
+  to: string;
+  /** List the candidates and what would be done, without re-enqueueing anything. */
+  dryRun?: boolean;
+  /** How many re-enqueued signups may be in flight at once (default 5). */
+  concurrency?: number;
+  /** Carried over continue-as-new; not for callers. */
+  carried?: BackfillProgress;
+}
+
+export interface BackfillProgress {
+  from: string;
+  to: string;
+  dryRun: boolean;
+  phase: 'finding' | 'enriching' | 'done';
+  /** Candidates found so far: signups of the window lacking ICP fields. */
+  found: number;
+  reenqueued: number;
+  /** Re-enqueued signups recorded again with every required field. */
+  enriched: number;
+  /** Still without every required field, by why. */
+  stillMissing: Record<string, number>;
+  inFlight: number;
+  /** Live mode: PostHog organizations of the window that never reached the webhook. */
+  posthogOrganizationsNotReceived: number;
+  /** Runs of this backfill so far (continue-as-new keeps each history short). */
+  runs: number;
+}
+
+export type BackfillResult = BackfillProgress;
+
+export const getBackfillProgressQuery = defineQuery<BackfillProgress>('getBackfillProgress');

@@ -24,9 +24,12 @@ import {
 } from '../domain/search-attributes';
 import type { IcpFields } from '../domain/icp/fields';
 import type { EnrichmentStatus } from '../domain/status';
+import type { HealthActivities } from '../activities/health';
 import {
   clayResultSignal,
   creditsRestoredSignal,
+  enrichmentPausedSignal,
+  enrichmentResumedSignal,
   getStatusQuery,
   signupReceivedSignal,
   type SignupEnrichmentInput,
@@ -54,6 +57,7 @@ const ledgerCall: ActivityOptions = {
 const { screenSignup } = proxyActivities<LedgerActivities>(ledgerCall);
 const { getEnrichmentPolicy, lookupCachedCompany, saveEnrichment } = proxyActivities<EnrichmentActivities>(ledgerCall);
 const { callProvider, checkScheduledEnrichment } = proxyActivities<EnrichmentActivities>(providerCall);
+const { getEnrichmentControls } = proxyActivities<HealthActivities>(ledgerCall);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
@@ -99,6 +103,35 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   setHandler(creditsRestoredSignal, () => {
     creditsRestored++;
   });
+  // Paused on purpose: no provider call until resumed. Signups waiting for credits show `paused` at once.
+  let pause: { reason: string | undefined } | undefined;
+  const pausedReason = () => `paused: ${pause?.reason ?? 'by an operator'}`;
+  setHandler(enrichmentPausedSignal, ({ reason }) => {
+    pause = { reason };
+    const waiting = signups.filter((s) => s.status === 'waiting_for_credits');
+    for (const s of waiting) Object.assign(s, { status: 'paused', reason: pausedReason() });
+    if (waiting.length > 0) publish();
+  });
+  setHandler(enrichmentResumedSignal, () => {
+    pause = undefined;
+    // Resuming wakes signups waiting for credits too: they try again now.
+    creditsRestored++;
+  });
+  /** Holds a signup before a provider call while enrichment is paused; re-reads the ledger hourly. */
+  const whileUnpaused = async (signup: SignupProgress) => {
+    if (!pause) return;
+    const before = { status: signup.status, reason: signup.reason };
+    Object.assign(signup, { status: 'paused', reason: pausedReason() });
+    publish();
+    while (pause) {
+      if (await condition(() => pause === undefined, '1 hour')) break;
+      if (!(await getEnrichmentControls()).paused) pause = undefined;
+    }
+    // A follow-up of a recorded signup goes back to its recorded status; one being enriched goes on enriching.
+    const recorded = !['received', 'enriching', 'waiting_for_credits', 'paused'].includes(before.status);
+    Object.assign(signup, recorded ? before : { status: 'enriching', reason: undefined });
+    publish();
+  };
   const asyncResults = new Map<string, { found: boolean; fields: IcpFields }>();
   setHandler(clayResultSignal, ({ signupId, found, fields }) => {
     asyncResults.set(signupId, { found, fields });
@@ -120,6 +153,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       }
 
       const policy = await getEnrichmentPolicy();
+      if (policy.paused) pause = policy.paused;
       const cached = work
         ? await lookupCachedCompany({
             domain: screening.domain,
@@ -138,6 +172,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
           return asyncResults.get(signup.signupId);
         },
         forgetAsyncResult: () => asyncResults.delete(signup.signupId),
+        whileUnpaused: () => whileUnpaused(signup),
         onWaiting: (waiting, reason) => {
           if (waiting === (signup.status === 'waiting_for_credits')) return;
           Object.assign(signup, { status: waiting ? 'waiting_for_credits' : 'enriching', reason });
@@ -167,6 +202,8 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
         provenance: result.provenance,
         creditsSpent: result.creditsSpent,
         cacheCompany: work && result.companyFoundByProvider,
+        unavailableProviders: result.unavailable.map((u) => u.provider),
+        recordedAt: new Date(Date.now()).toISOString(),
       });
       Object.assign(signup, {
         status,
@@ -228,6 +265,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       if (state === 'pending') return false;
       if (state === 'not_found') return true;
     }
+    await whileUnpaused(f.signup);
     const result = await callProvider({
       provider: f.provider,
       signupId: f.signup.signupId,
@@ -262,6 +300,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       provenance: merged.provenance,
       creditsSpent,
       cacheCompany: true,
+      recordedAt: new Date(Date.now()).toISOString(),
     });
     Object.assign(s, {
       status,

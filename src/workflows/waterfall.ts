@@ -46,6 +46,8 @@ export interface WaterfallInput {
   /** Drops a result already received, before a row is (re-)sent: each row waits for its own answer. */
   forgetAsyncResult: () => void;
   onWaiting: (waiting: boolean, reason: string | undefined) => void;
+  /** Resolves when providers may be called: holds while enrichment is paused on purpose. */
+  whileUnpaused: () => Promise<void>;
 }
 
 export interface WaterfallResult {
@@ -98,6 +100,7 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
   };
 
   const ask = async (provider: ProviderName, lookup: 'company' | 'person') => {
+    await input.whileUnpaused();
     if (provider === 'clay') input.forgetAsyncResult();
     const result: ProviderCallResult = await callProvider({
       provider,

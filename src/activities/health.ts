@@ -1,0 +1,184 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/errors';
+import {
+  addDays,
+  assessDay,
+  type Controls,
+  type DayAssessment,
+  type DayEvidence,
+  type HealthRules,
+  type Cause,
+} from '../domain/health';
+import type { PosthogClient } from '../integrations/posthog/client';
+import type { SlackClient } from '../integrations/slack/client';
+import type { BackfillCandidate, Incident } from '../ledger/health';
+import type { Ledger } from '../ledger/ledger';
+import { serverNow } from './enrichment';
+
+export interface HealthDeps {
+  ledger: Ledger;
+  health: {
+    rules: HealthRules;
+    /** Live mode: PostHog's own count of these events joins the evidence. */
+    posthogSignupEvents: string[] | undefined;
+    /** On resolution, backfill the incident's window at once (else only propose the command). */
+    autoBackfill: boolean;
+    backfillConcurrency: number;
+  };
+  posthog: PosthogClient | undefined;
+  alerts: { slack: SlackClient; webhookUrl: string | undefined };
+  /** The Temporal client backfills re-enqueue signups with (created on first use). */
+  temporal: () => Promise<{ client: Client; taskQueue: string }>;
+}
+
+export interface ReenqueueInput {
+  backfillId: string;
+  candidates: Pick<BackfillCandidate, 'id' | 'workflowId'>[];
+  /** The backfill workflow's time: signups recorded after it count as done. */
+  at: string;
+}
+
+/** Re-enqueued signups run below live ones (Temporal task priority: 1 highest, 5 lowest; the default is 3). */
+export const BACKFILL_PRIORITY_KEY = 5;
+
+export const createHealthActivities = (deps: HealthDeps) => ({
+  /** Whether enrichment is paused, and until when alerts are snoozed. */
+  getEnrichmentControls(): Promise<Controls> {
+    return deps.ledger.health.controls();
+  },
+
+  /** How the detector acts on a resolution (from the worker's configuration). */
+  getHealthPolicy(): Promise<{ autoBackfill: boolean; backfillConcurrency: number }> {
+    return Promise.resolve({
+      autoBackfill: deps.health.autoBackfill,
+      backfillConcurrency: deps.health.backfillConcurrency,
+    });
+  },
+
+  /** Assesses one complete UTC day against the trailing days and stores the result (what `enrich health` shows). */
+  async checkDay(input: { day: string }): Promise<DayAssessment> {
+    const { rules } = deps.health;
+    const counts = await deps.ledger.health.dayCounts(addDays(input.day, -rules.trailingDays), input.day);
+    const day = counts.at(-1)!;
+    const evidence: DayEvidence = await deps.ledger.health.dayEvidence(input.day);
+    if (deps.health.posthogSignupEvents && deps.posthog) {
+      const rows = await deps.posthog.dailyEventCounts(
+        deps.health.posthogSignupEvents,
+        `${input.day}T00:00:00Z`,
+        `${addDays(input.day, 1)}T00:00:00Z`,
+      );
+      evidence.posthogSignups = rows.reduce((sum, r) => sum + r.count, 0);
+    }
+    const assessment = assessDay(day, counts.slice(0, -1), evidence, await deps.ledger.health.controls(), rules);
+    await deps.ledger.health.saveHealthCheck(assessment, serverNow());
+    return assessment;
+  },
+
+  recordIncidentDay(input: {
+    day: string;
+    cause: Cause | undefined;
+  }): Promise<{ incident: Incident; opened: boolean }> {
+    return deps.ledger.health.recordIncidentDay(input.day, input.cause);
+  },
+
+  openIncident(): Promise<Incident | undefined> {
+    return deps.ledger.health.openIncident();
+  },
+
+  resolveIncident(input: { id: string; resolvedDay: string; backfill: string }): Promise<void> {
+    return deps.ledger.health.resolveIncident(input.id, input.resolvedDay, input.backfill);
+  },
+
+  incidentsAwaitingRecovery(input: { day: string }): Promise<Incident[]> {
+    return deps.ledger.health.incidentsAwaitingRecovery(input.day);
+  },
+
+  setIncidentRecovery(input: { id: string; recovery: string }): Promise<void> {
+    return deps.ledger.health.setRecovery(input.id, input.recovery);
+  },
+
+  /**
+   * Posts a health message to the alert channel, at most once per key (a retried activity does not post twice; an
+   * attempt cut off mid-post is not repeated). Without an alert webhook it is only logged.
+   */
+  async postHealthAlert(input: { key: string; text: string }): Promise<'posted' | 'already posted' | 'not configured'> {
+    const url = deps.alerts.webhookUrl;
+    if (!url) {
+      Context.current().log.warn('health alert (no SLACK_ALERT_WEBHOOK_URL)', { key: input.key, text: input.text });
+      return 'not configured';
+    }
+    const before = await deps.ledger.claimDestinationWrite('slack_alert', input.key, NO_SIGNUP);
+    if (before !== undefined && before !== 'failed') return 'already posted';
+    const outcome = await deps.alerts.slack.post(url, { text: input.text });
+    if (outcome.kind === 'written') {
+      await deps.ledger.finishDestinationWrite('slack_alert', input.key, NO_SIGNUP, 'done', outcome.detail);
+      return 'posted';
+    }
+    await deps.ledger.finishDestinationWrite('slack_alert', input.key, NO_SIGNUP, 'failed', outcome.detail);
+    throw ApplicationFailure.create({
+      type: outcome.kind === 'auth_failed' ? ErrorType.DestinationAuthFailed : ErrorType.DestinationUnavailable,
+      message: `health alert not posted: ${outcome.detail}`,
+      nonRetryable: outcome.kind === 'auth_failed' || outcome.kind === 'rejected',
+      nextRetryDelay: outcome.kind === 'rate_limited' ? outcome.retryAfterMs : undefined,
+    });
+  },
+
+  /** A page of backfill candidates of the window, after `afterId`. */
+  listBackfillCandidates(input: {
+    from: string;
+    to: string;
+    afterId: string | undefined;
+    limit: number;
+  }): Promise<BackfillCandidate[]> {
+    return deps.ledger.health.backfillCandidates(input.from, input.to, input.afterId, input.limit);
+  },
+
+  /**
+   * Re-enqueues signups: marks them in the ledger, then signal-with-start of their `SignupEnrichmentWorkflow` (a new
+   * run when the last one closed, the running one otherwise) at backfill priority, and wakes a run waiting for
+   * credits. Idempotent: a signup already in its running workflow is not added twice.
+   */
+  async reenqueueSignups(input: ReenqueueInput): Promise<void> {
+    const { client, taskQueue } = await deps.temporal();
+    await deps.ledger.health.markBackfilled(
+      input.candidates.map((c) => c.id),
+      input.backfillId,
+      input.at,
+    );
+    for (const c of input.candidates) {
+      const handle = await client.workflow.signalWithStart('SignupEnrichmentWorkflow', {
+        workflowId: c.workflowId,
+        taskQueue,
+        args: [{ signupId: c.id }],
+        signal: 'signupReceived',
+        signalArgs: [{ signupId: c.id }],
+        priority: { priorityKey: BACKFILL_PRIORITY_KEY },
+      });
+      await handle.signal('creditsRestored', { provider: undefined });
+      Context.current().heartbeat(c.id);
+    }
+  },
+
+  /** Where the re-enqueued signups stand: recorded again since the backfill, or not yet. */
+  backfillStates(input: { ids: string[]; since: string }) {
+    return deps.ledger.health.backfillStates(input.ids, input.since);
+  },
+
+  /** Live mode: PostHog organizations created in the window that never got enrichment properties (never reached us). */
+  async posthogOrganizationsWithoutEnrichment(input: { from: string; to: string }): Promise<string[]> {
+    if (!deps.posthog || !deps.health.posthogSignupEvents) return [];
+    const rows = await deps.posthog.organizationsWithoutEnrichment(
+      `${input.from}T00:00:00Z`,
+      `${addDays(input.to, 1)}T00:00:00Z`,
+      1000,
+    );
+    return rows.map((r) => r.key);
+  },
+});
+
+/** destination_writes rows need a signup id; health alerts belong to none. */
+const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
+
+export type HealthActivities = ReturnType<typeof createHealthActivities>;

@@ -1,0 +1,298 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { ConfigError, loadConfig, type Config } from '../config';
+import { isDay, percent } from '../domain/health';
+import { creditsRestored, type HealthReport } from '../health/operations';
+import { applySchedules } from '../temporal/schedules';
+import { getBackfillProgressQuery, type BackfillInput, type BackfillProgress } from '../workflows/messages';
+
+const USAGE = `usage: enrich <command> [options]
+
+  health [--days N]                       daily signups vs enrichment writes (default 7 days)
+  backfill --from YYYY-MM-DD --to YYYY-MM-DD [--dry-run] [--wait] [--concurrency N]
+                                          re-enqueue the window's signups that lack ICP fields
+  pause --reason TEXT                     stop all provider calls (signups wait in \`paused\`)
+  resume                                  continue paused signups
+  snooze --until YYYY-MM-DD | --off       keep the health alert quiet up to that day
+  credits-restored [--provider NAME]      wake every signup waiting for credits
+  schedules apply                         create or update the Temporal schedules
+  replay FILE                             replay an exported history against today's workflow code
+
+Talks to Temporal (TEMPORAL_ADDRESS) and, for health/pause/resume/snooze, to the starter (ENRICH_API_URL).`;
+
+/** A problem the user can fix: printed as one line, exit 1 (2 for usage). */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+const usage = (message: string) => new CliError(`${message}\n${USAGE}`, 2);
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'health':
+      return health(config, rest);
+    case 'backfill':
+      return backfill(config, rest);
+    case 'pause':
+      return pause(config, rest);
+    case 'resume':
+      return admin<{ signalled: number }>(config, 'POST', '/admin/resume', {}).then((r) =>
+        console.log(`enrichment resumed; ${r.signalled} running signup workflows signalled`),
+      );
+    case 'snooze':
+      return snooze(config, rest);
+    case 'credits-restored':
+      return credits(config, rest);
+    case 'schedules':
+      return schedules(config, rest);
+    case 'replay':
+      return replay(rest);
+    default:
+      throw usage(`unknown command "${command}"`);
+  }
+}
+
+function options<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], spec: T) {
+  try {
+    return parseArgs({ args, options: spec, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+}
+
+function positiveInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usage(`${name} must be a positive whole number (got "${value}")`);
+  return n;
+}
+
+async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
+  } catch {
+    throw new CliError(`cannot reach Temporal at ${config.temporal.address} (is npm start running? TEMPORAL_ADDRESS)`);
+  }
+  try {
+    return await fn(new Client({ connection, namespace: config.temporal.namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+async function admin<T>(config: Config, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${config.apiUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${config.webhookSecret}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+  } catch {
+    throw new CliError(`cannot reach the starter at ${config.apiUrl} (is npm start running? ENRICH_API_URL)`);
+  }
+  const answer = (await res.json().catch(() => ({}))) as T & { error?: string; issues?: { message: string }[] };
+  if (res.status === 401) throw new CliError('the starter refused the WEBHOOK_SECRET (401)');
+  if (!res.ok) {
+    const detail = answer.issues?.map((i) => i.message).join('; ') ?? answer.error ?? `HTTP ${res.status}`;
+    throw new CliError(`the starter answered ${res.status}: ${detail}`);
+  }
+  return answer;
+}
+
+async function health(config: Config, args: string[]): Promise<void> {
+  const { values } = options(args, { days: { type: 'string' } });
+  const days = positiveInt(values.days, '--days', 7);
+  const report = await admin<HealthReport>(config, 'GET', `/admin/health?days=${days}`);
+  const header = ['day', 'signups', 'writes', 'rate', 'status', 'incident'];
+  const rows = report.rows.map((r) => [
+    r.day,
+    String(r.signups),
+    String(r.writes),
+    r.eligible === 0 ? '—' : percent(r.rate),
+    r.checked || r.status === 'today' ? r.status : `${r.status} (not checked)`,
+    r.incident ?? '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+  if (report.paused)
+    console.log(`\nenrichment is PAUSED: ${report.paused.reason ?? 'no reason given'} (enrich resume)`);
+  if (report.snoozedUntil) console.log(`alerts snoozed until ${report.snoozedUntil}`);
+  if (report.openIncident) {
+    const i = report.openIncident;
+    console.log(`open incident ${i.id} since ${i.firstDay}: ${i.cause?.summary ?? 'cause unknown'} (docs/runbook.md)`);
+  }
+}
+
+async function backfill(config: Config, args: string[]): Promise<void> {
+  const { values } = options(args, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    wait: { type: 'boolean' },
+    concurrency: { type: 'string' },
+  });
+  const { from, to } = values;
+  if (!from || !to) throw usage('backfill needs --from and --to');
+  if (!isDay(from) || !isDay(to)) throw usage('--from and --to must be days as YYYY-MM-DD');
+  if (from > to) throw usage(`--from ${from} is after --to ${to}`);
+  const dryRun = values['dry-run'] ?? false;
+  const input: BackfillInput = {
+    from,
+    to,
+    dryRun,
+    concurrency: positiveInt(values.concurrency, '--concurrency', config.health.backfillConcurrency),
+  };
+  await withClient(config, async (client) => {
+    const workflowId = dryRun ? `backfill-dry-run-${from}-${to}-${Date.now()}` : `backfill-${from}-${to}`;
+    let handle;
+    try {
+      handle = await client.workflow.start('BackfillOutageWindowWorkflow', {
+        workflowId,
+        taskQueue: config.temporal.taskQueue,
+        args: [input],
+      });
+      console.log(`started ${workflowId}${dryRun ? ' (dry run)' : ''}`);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      handle = client.workflow.getHandle(workflowId);
+      console.log(`${workflowId} is already running; following it`);
+    }
+    if (!dryRun && !values.wait) {
+      console.log(
+        `follow it: enrich backfill --from ${from} --to ${to} --wait, or the Web UI (workflow ${workflowId})`,
+      );
+      return;
+    }
+    const bar = progressBar();
+    const done = handle.result() as Promise<BackfillProgress>;
+    let finished = false;
+    void done.finally(() => (finished = true)).catch(() => undefined);
+    while (!finished) {
+      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+      if (finished) break;
+      const p = await handle.query(getBackfillProgressQuery).catch(() => undefined);
+      if (p) bar.update(p);
+    }
+    const result = await done;
+    bar.end(result);
+    printSummary(result);
+  });
+}
+
+function progressBar() {
+  const tty = process.stdout.isTTY;
+  let last = '';
+  const render = (p: BackfillProgress) => {
+    const settled = p.enriched + Object.values(p.stillMissing).reduce((a, b) => a + b, 0);
+    const total = p.dryRun ? p.found : Math.max(p.found, 1);
+    const width = 30;
+    const filled = p.found === 0 ? (p.phase === 'done' ? width : 0) : Math.round((settled / total) * width);
+    return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${settled}/${p.found} settled · ${p.reenqueued} re-enqueued · ${p.enriched} enriched · ${p.inFlight} in flight (${p.phase})`;
+  };
+  return {
+    update(p: BackfillProgress) {
+      const text = render(p);
+      if (text === last) return;
+      last = text;
+      if (tty) process.stdout.write(`\r${text}`);
+      else console.log(text);
+    },
+    end(p: BackfillProgress) {
+      this.update(p);
+      if (tty) process.stdout.write('\n');
+    },
+  };
+}
+
+function printSummary(p: BackfillProgress): void {
+  console.log(
+    `${p.dryRun ? 'dry run: ' : ''}window ${p.from}..${p.to}: ${p.found} signups lacking ICP fields found, ` +
+      `${p.reenqueued} re-enqueued, ${p.enriched} enriched`,
+  );
+  for (const [why, n] of Object.entries(p.stillMissing))
+    console.log(`  ${n} ${p.dryRun ? '' : 'still missing: '}${why}`);
+  if (p.posthogOrganizationsNotReceived > 0) {
+    console.log(`  ${p.posthogOrganizationsNotReceived} PostHog organizations of the window never reached the webhook`);
+  }
+}
+
+async function pause(config: Config, args: string[]): Promise<void> {
+  const { values } = options(args, { reason: { type: 'string' } });
+  if (!values.reason?.trim())
+    throw usage('pause needs --reason TEXT (it shows in every paused signup and the health table)');
+  const r = await admin<{ signalled: number }>(config, 'POST', '/admin/pause', { reason: values.reason });
+  console.log(`enrichment paused; ${r.signalled} running signup workflows signalled. Resume with: enrich resume`);
+}
+
+async function snooze(config: Config, args: string[]): Promise<void> {
+  const { values } = options(args, { until: { type: 'string' }, off: { type: 'boolean' }, reason: { type: 'string' } });
+  if (!values.off && !values.until) throw usage('snooze needs --until YYYY-MM-DD (or --off)');
+  if (values.until && !isDay(values.until)) throw usage(`--until must be a day as YYYY-MM-DD (got "${values.until}")`);
+  const until = values.off ? null : values.until;
+  await admin(config, 'POST', '/admin/snooze', { until, reason: values.reason });
+  console.log(until ? `health alert snoozed until ${until} (included)` : 'snooze lifted');
+}
+
+async function credits(config: Config, args: string[]): Promise<void> {
+  const { values } = options(args, { provider: { type: 'string' } });
+  const n = await withClient(config, (client) => creditsRestored(client, values.provider));
+  console.log(`${n} signups waiting for credits signalled${values.provider ? ` (${values.provider} restored)` : ''}`);
+}
+
+async function schedules(config: Config, args: string[]): Promise<void> {
+  if (args[0] !== 'apply') throw usage('schedules: the subcommand is "apply"');
+  const applied = await withClient(config, (client) => applySchedules(client, config));
+  for (const s of applied) console.log(`schedule ${s.id}: ${s.action}`);
+}
+
+async function replay(args: string[]): Promise<void> {
+  const file = args[0];
+  if (!file) throw usage('replay needs a FILE (temporal workflow show --workflow-id ID -o json > FILE)');
+  let history: unknown;
+  try {
+    history = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../workflows') }, history, file);
+  } catch (err) {
+    throw new CliError(`${file} does not replay: ${(err as Error).message}`);
+  }
+  console.log(`${file} replays against today's workflow code`);
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    if (err instanceof CliError) console.error(`enrich: ${err.message}`);
+    else if (err instanceof ConfigError) console.error(`enrich: ${err.message}`);
+    else console.error(`enrich: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(err instanceof CliError ? err.exitCode : 1);
+  },
+);

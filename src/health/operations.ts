@@ -1,0 +1,124 @@
+import type { Client } from '@temporalio/client';
+import { addDays, assessDay, isDay, utcDay, type DayAssessment, type HealthRules } from '../domain/health';
+import type { Incident } from '../ledger/health';
+import type { Ledger } from '../ledger/ledger';
+
+/** One row of `enrich health`: a day's numbers, how it was (or would be) classified, and its incident. */
+export interface HealthRow {
+  day: string;
+  signups: number;
+  eligible: number;
+  writes: number;
+  rate: number;
+  /** The detector's classification; `today` for the day still in progress; `(not checked)` suffix if computed now. */
+  status: string;
+  checked: boolean;
+  incident: string | undefined;
+}
+
+export interface HealthReport {
+  rows: HealthRow[];
+  paused: { reason: string | undefined } | undefined;
+  snoozedUntil: string | undefined;
+  openIncident: Incident | undefined;
+}
+
+/** The last `days` complete days and today, oldest first: stored checks where the detector ran, computed otherwise. */
+export async function healthReport(
+  ledger: Ledger,
+  rules: HealthRules,
+  days: number,
+  nowMs = Date.now(),
+): Promise<HealthReport> {
+  const today = utcDay(nowMs);
+  const from = addDays(today, -days);
+  const counts = await ledger.health.dayCounts(addDays(from, -rules.trailingDays), today);
+  const checks = await ledger.health.healthChecks(from, today);
+  const incidents = await ledger.health.incidents(from, today);
+  const controls = await ledger.health.controls();
+  const rows: HealthRow[] = [];
+  for (let i = rules.trailingDays; i < counts.length; i++) {
+    const c = counts[i]!;
+    const stored = checks.find((a) => a.day === c.day);
+    let status: string;
+    if (c.day === today) status = 'today';
+    else if (stored) status = stored.classification;
+    else {
+      const evidence = await ledger.health.dayEvidence(c.day);
+      status = assessDay(c, counts.slice(i - rules.trailingDays, i), evidence, controls, rules).classification;
+    }
+    const incident = incidents.find((x) => x.firstDay <= c.day && c.day <= (x.resolvedDay ?? x.lastDay));
+    rows.push({
+      ...c,
+      rate: c.eligible === 0 ? 1 : Math.min(c.writes / c.eligible, 1),
+      status,
+      checked: stored !== undefined,
+      incident: incident && `${incident.id} (${incident.state}${incident.cause ? `: ${incident.cause.summary}` : ''})`,
+    });
+  }
+  return {
+    rows,
+    paused: controls.paused ? { reason: controls.pauseReason } : undefined,
+    snoozedUntil: controls.snoozedUntil,
+    openIncident: await ledger.health.openIncident(),
+  };
+}
+
+const RUNNING_SIGNUPS = `WorkflowType = 'SignupEnrichmentWorkflow' AND ExecutionStatus = 'Running'`;
+
+/**
+ * Signals every running signup workflow matching `filter` (a visibility query on top of "running signup
+ * workflows"), as `temporal workflow signal --query` would; returns how many were signalled.
+ */
+export async function signalSignupWorkflows(
+  client: Client,
+  signal: string,
+  args: unknown[],
+  filter?: string,
+): Promise<number> {
+  let n = 0;
+  const query = filter ? `${RUNNING_SIGNUPS} AND ${filter}` : RUNNING_SIGNUPS;
+  for await (const execution of client.workflow.list({ query })) {
+    try {
+      await client.workflow.getHandle(execution.workflowId, execution.runId).signal(signal, ...args);
+      n++;
+    } catch {
+      // Finished between the listing and the signal: nothing to wake.
+    }
+  }
+  return n;
+}
+
+/** Pauses enrichment: the flag in the ledger (new signups read it) and a signal to every running signup workflow. */
+export async function pauseEnrichment(ledger: Ledger, client: Client, reason: string): Promise<number> {
+  await ledger.health.setPaused(true, reason);
+  return signalSignupWorkflows(client, 'enrichmentPaused', [{ reason }]);
+}
+
+/** Resumes enrichment: paused signups continue and those waiting for credits retry now. */
+export async function resumeEnrichment(ledger: Ledger, client: Client): Promise<number> {
+  await ledger.health.setPaused(false, undefined);
+  return signalSignupWorkflows(client, 'enrichmentResumed', []);
+}
+
+/** Wakes signups waiting for credits (all of them; the provider is passed on for the record). */
+export function creditsRestored(client: Client, provider: string | undefined): Promise<number> {
+  return signalSignupWorkflows(client, 'creditsRestored', [{ provider }], `EnrichmentStatus = 'waiting_for_credits'`);
+}
+
+export class InputError extends Error {}
+
+/** Snoozes the alert up to and including `until` (a future day), or lifts the snooze with `undefined`. */
+export async function snoozeAlerts(
+  ledger: Ledger,
+  until: string | undefined,
+  reason: string | undefined,
+  nowMs = Date.now(),
+): Promise<void> {
+  if (until !== undefined && (!isDay(until) || until < utcDay(nowMs))) {
+    throw new InputError(`--until must be a day from today on, as YYYY-MM-DD (got "${until}")`);
+  }
+  await ledger.health.setSnooze(until, reason);
+}
+
+export type { DayAssessment };

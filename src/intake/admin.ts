@@ -1,0 +1,68 @@
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { HealthRules } from '../domain/health';
+import { healthReport, InputError, pauseEnrichment, resumeEnrichment, snoozeAlerts } from '../health/operations';
+import type { Ledger } from '../ledger/ledger';
+import { isAuthorized } from './auth';
+import { describeIssues } from './schemas';
+
+export interface AdminDeps {
+  ledger: Ledger;
+  client: Client;
+  rules: HealthRules;
+  webhookSecret: string;
+}
+
+const daysQuery = z.object({ days: z.coerce.number().int().min(1).max(365).default(7) });
+const pauseBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) });
+const snoozeBody = z.object({
+  until: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD')
+    .nullable(),
+  reason: z.string().max(500).optional(),
+});
+
+/**
+ * The operator API behind the `enrich` CLI (it owns the ledger, which the embedded database lets one process open):
+ * the daily health table, pause, resume and snooze. Same bearer secret as the intake.
+ */
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  const authenticated = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!isAuthorized(request.headers.authorization, deps.webhookSecret)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
+    }
+  };
+  const invalid = (issues: z.ZodError) => ({ error: 'invalid request', issues: describeIssues(issues) });
+
+  app.get('/admin/health', { onRequest: authenticated }, async (request, reply) => {
+    const q = daysQuery.safeParse(request.query);
+    if (!q.success) return reply.code(400).send(invalid(q.error));
+    return reply.send(await healthReport(deps.ledger, deps.rules, q.data.days));
+  });
+
+  app.post('/admin/pause', { onRequest: authenticated }, async (request, reply) => {
+    const body = pauseBody.safeParse(request.body ?? {});
+    if (!body.success) return reply.code(400).send(invalid(body.error));
+    const signalled = await pauseEnrichment(deps.ledger, deps.client, body.data.reason);
+    return reply.send({ status: 'paused', reason: body.data.reason, signalled });
+  });
+
+  app.post('/admin/resume', { onRequest: authenticated }, async (_request, reply) => {
+    const signalled = await resumeEnrichment(deps.ledger, deps.client);
+    return reply.send({ status: 'resumed', signalled });
+  });
+
+  app.post('/admin/snooze', { onRequest: authenticated }, async (request, reply) => {
+    const body = snoozeBody.safeParse(request.body ?? {});
+    if (!body.success) return reply.code(400).send(invalid(body.error));
+    try {
+      await snoozeAlerts(deps.ledger, body.data.until ?? undefined, body.data.reason);
+    } catch (err) {
+      if (err instanceof InputError) return reply.code(400).send({ error: err.message });
+      throw err;
+    }
+    return reply.send({ status: body.data.until ? 'snoozed' : 'not snoozed', until: body.data.until });
+  });
+}

@@ -1,0 +1,57 @@
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptions,
+  type ScheduleUpdateOptions,
+} from '@temporalio/client';
+import type { Config } from '../config';
+
+export const HEALTH_SCHEDULE_ID = 'enrichment-health-daily';
+
+/** The schedules of DESIGN.md 5.2, from the configuration. */
+export function scheduleDefinitions(config: Config): ScheduleOptions[] {
+  return [
+    {
+      scheduleId: HEALTH_SCHEDULE_ID,
+      // Every day at 09:00 UTC: the day before is complete, and people are at work to act on an alert.
+      spec: { calendars: [{ hour: 9, minute: 0 }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'CreditExhaustionDetectorWorkflow',
+        workflowId: 'enrichment-health',
+        taskQueue: config.temporal.taskQueue,
+        args: [{}],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+      memo: { description: 'Daily enrichment health check: signups vs enrichment writes (docs/runbook.md)' },
+    },
+  ];
+}
+
+/**
+ * Creates each schedule, or updates it to the current definition when it exists (worker start-up and
+ * `enrich schedules apply`): running it twice changes nothing. A paused schedule stays paused.
+ */
+export async function applySchedules(
+  client: Client,
+  config: Config,
+): Promise<{ id: string; action: 'created' | 'updated' }[]> {
+  const applied: { id: string; action: 'created' | 'updated' }[] = [];
+  for (const definition of scheduleDefinitions(config)) {
+    try {
+      await client.schedule.create(definition);
+      applied.push({ id: definition.scheduleId, action: 'created' });
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await client.schedule.getHandle(definition.scheduleId).update((previous): ScheduleUpdateOptions => ({
+        ...previous,
+        spec: definition.spec,
+        action: definition.action,
+        policies: { ...previous.policies, ...definition.policies },
+      }));
+      applied.push({ id: definition.scheduleId, action: 'updated' });
+    }
+  }
+  return applied;
+}

@@ -1,0 +1,137 @@
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { HealthActivities } from '../activities/health';
+import { DAY_MS, isDay, percent, utcDay, type DayAssessment } from '../domain/health';
+import { ErrorType } from '../domain/errors';
+import { BackfillOutageWindowWorkflow } from './backfill-outage-window';
+import type { DetectorInput, DetectorResult } from './messages';
+
+/** Ledger reads and writes, and PostHog's query API in live mode: quick, retried patiently. */
+const healthCall: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+/** The Slack alert: at most once per key (the activity guards it); a dead webhook URL is not retried. */
+const alertCall: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '5 seconds',
+    maximumInterval: '5 minutes',
+    maximumAttempts: 20,
+    nonRetryableErrorTypes: [ErrorType.DestinationAuthFailed],
+  },
+};
+
+const {
+  checkDay,
+  getHealthPolicy,
+  incidentsAwaitingRecovery,
+  openIncident,
+  recordIncidentDay,
+  resolveIncident,
+  setIncidentRecovery,
+} = proxyActivities<HealthActivities>(healthCall);
+const { postHealthAlert } = proxyActivities<HealthActivities>(alertCall);
+
+/**
+ * The daily health check (schedule `enrichment-health-daily`): assesses the most recent complete day, opens or
+ * extends an incident and alerts when enrichment writes fell while signups did not, stays quiet for a traffic drop,
+ * a deliberate pause or a snooze; resolves the incident once writes are back and backfills its window; and the day
+ * after, reports whether the write rate held.
+ */
+export async function CreditExhaustionDetectorWorkflow(input: DetectorInput = {}): Promise<DetectorResult> {
+  const day = input.day ?? utcDay(Date.now() - DAY_MS);
+  if (!isDay(day)) {
+    throw ApplicationFailure.create({
+      type: 'InvalidInput',
+      message: `day "${day}" is not YYYY-MM-DD`,
+      nonRetryable: true,
+    });
+  }
+  const policy = await getHealthPolicy();
+  const assessment = await checkDay({ day });
+  const result: DetectorResult = {
+    assessment,
+    incident: undefined,
+    alert: 'none',
+    backfill: undefined,
+    recoveries: [],
+  };
+
+  for (const incident of await incidentsAwaitingRecovery({ day })) {
+    const recovered = assessment.classification === 'healthy';
+    const report =
+      `${recovered ? 'Recovered' : 'Not recovered'} after the enrichment incident of ${window(incident)}: ` +
+      `${day} had ${assessment.writes} writes for ${assessment.eligible} signups (rate ${percent(assessment.rate)}, ` +
+      `${assessment.classification.replace('_', ' ')}).`;
+    await setIncidentRecovery({ id: incident.id, recovery: report });
+    await postHealthAlert({ key: `${incident.id}:recovery`, text: report });
+    result.recoveries.push({ incident: incident.id, recovered, report });
+  }
+
+  if (assessment.classification === 'enrichment_incident') {
+    const { incident } = await recordIncidentDay({ day, cause: assessment.cause });
+    result.incident = incident;
+    result.alert = assessment.snoozedUntil
+      ? 'snoozed'
+      : await postHealthAlert({ key: `${incident.id}:${day}`, text: alertText(assessment, incident.firstDay) });
+    return result;
+  }
+  if (assessment.classification !== 'healthy') return result;
+
+  const open = await openIncident();
+  if (!open) return result;
+  const backfillId = `backfill-${open.firstDay}-${open.lastDay}`;
+  if (policy.autoBackfill) {
+    try {
+      await startChild(BackfillOutageWindowWorkflow, {
+        workflowId: backfillId,
+        args: [{ from: open.firstDay, to: open.lastDay, concurrency: policy.backfillConcurrency }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      result.backfill = `started ${backfillId}`;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      result.backfill = `already running ${backfillId}`;
+    }
+  } else {
+    result.backfill = `proposed: npx enrich backfill --from ${open.firstDay} --to ${open.lastDay}`;
+  }
+  await resolveIncident({ id: open.id, resolvedDay: day, backfill: result.backfill });
+  result.incident = { ...open, state: 'resolved' };
+  result.alert = await postHealthAlert({
+    key: `${open.id}:resolved`,
+    text:
+      `Resolved: enrichment writes are back (${day}: ${assessment.writes} writes, rate ${percent(assessment.rate)}). ` +
+      `Window ${window(open)}: ${policy.autoBackfill ? `backfill ${backfillId} started` : result.backfill}. ` +
+      `Tomorrow's check reports whether the rate held.`,
+  });
+  return result;
+}
+
+const window = (i: { firstDay: string; lastDay: string }) =>
+  i.firstDay === i.lastDay ? i.firstDay : `${i.firstDay} to ${i.lastDay}`;
+
+function alertText(a: DayAssessment, firstDay: string): string {
+  const provider = a.cause?.kind === 'credits' || a.cause?.kind === 'row_limit' ? a.cause.system : undefined;
+  return [
+    `:rotating_light: Enrichment incident${firstDay < a.day ? ` since ${firstDay}` : ''}: ${a.day} had ` +
+      `${a.writes} enrichment writes for ${a.signups} signups (${a.eligible} with a work email; rate ` +
+      `${percent(a.rate)}; usual signups ${a.baseline ?? 'unknown'}). Rule: ${a.reason}.`,
+    `Likely cause: ${a.cause?.summary ?? 'unknown'}.`,
+    'Runbook (docs/runbook.md):',
+    '1. Confirm it is real: `npx enrich health --days 7`',
+    '2. Paused on purpose? `npx enrich resume` when it should run again',
+    provider
+      ? `3. Fix the cause: top up ${provider}, then \`npx enrich credits-restored --provider ${provider}\``
+      : '3. Fix the cause (provider credits, API keys, the PostHog webhook destination)',
+    `4. The window is backfilled when writes recover (or now: \`npx enrich backfill --from ${firstDay} --to ${a.day}\`)`,
+    '5. Quiet until a date: `npx enrich snooze --until YYYY-MM-DD`',
+  ].join('\n');
+}
