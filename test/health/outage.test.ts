@@ -97,7 +97,7 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
         body: JSON.stringify(payload),
       });
       expect(res.status).toBe(202);
-      posted.push((await res.json()) as { signupId: string; workflowId: string });
+      posted.push(await res.json());
     }
     return posted;
   };
@@ -200,7 +200,8 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
     for (const s of [...outage1, ...outage2]) {
       const row = await ledger.getSignup(s.signupId);
       expect(row?.status).toBe('enriched');
-      expect(row?.icpFields).toMatchObject({ companyName: expect.any(String), country: expect.any(String) });
+      expect(row?.icpFields?.companyName).toBeTruthy();
+      expect(row?.icpFields?.country).toBeTruthy();
     }
 
     // A second backfill of the same window finds nothing more to do.
