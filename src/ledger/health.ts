@@ -62,7 +62,7 @@ const start = (day: string) => `${day}T00:00:00.000Z`;
 /** Statuses that say nothing was recorded yet: the signup is still being worked on (or stuck). */
 const UNFINISHED = `('received', 'enriching', 'waiting_for_credits', 'paused')`;
 /** Signups that never get company data: free-mail, disposable, no email. */
-const INELIGIBLE = `(status = 'skipped' OR email_kind IN ('free_mail', 'disposable'))`;
+const INELIGIBLE = `(status = 'skipped' OR coalesce(email_kind, '') IN ('free_mail', 'disposable'))`;
 
 /** The ledger's health tables and queries: daily counts, evidence, pause and snooze, incidents, backfill marks. */
 export class HealthLedger {

@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import {
+  addDays,
+  assessDay,
+  daysBetween,
+  isDay,
+  likelyCause,
+  type Controls,
+  type DayCounts,
+  type DayEvidence,
+  type HealthRules,
+} from '../../src/domain/health';
+
+const rules: HealthRules = { minWrites: 250, minWriteRatio: 0.5, trafficDropRatio: 0.5, trailingDays: 7 };
+const none: DayEvidence = { creditsExhausted: {}, silent: {}, unfinished: 0, failedWrites: {} };
+const running: Controls = { paused: false, pauseReason: undefined, snoozedUntil: undefined };
+const day = (d: string, signups: number, writes: number, eligible = signups): DayCounts => ({
+  day: d,
+  signups,
+  eligible,
+  writes,
+});
+// A week of the handbook's company: ~320 signups and ~300 writes a day.
+const week = ['2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19'].map(
+  (d, i) => day(d, 310 + i * 3, 295 + i * 2),
+);
+
+describe('assessDay', () => {
+  it('is healthy when writes keep up with signups', () => {
+    const a = assessDay(day('2026-11-20', 320, 301), week, none, running, rules);
+    expect(a).toMatchObject({ classification: 'healthy', baseline: 319, cause: undefined });
+    expect(a.rate).toBeCloseTo(301 / 320);
+  });
+
+  it("fires the handbook's absolute rule: fewer than 250 writes while signups are normal", () => {
+    const a = assessDay(day('2026-11-20', 320, 240), week, none, running, rules);
+    expect(a).toMatchObject({ classification: 'enrichment_incident', reason: '240 writes < 250 a day' });
+  });
+
+  it('applies the absolute rule only when that many signups came in; the ratio covers smaller days', () => {
+    const small = [day('2026-11-18', 40, 38), day('2026-11-19', 42, 40)];
+    expect(assessDay(day('2026-11-20', 41, 39), small, none, running, rules).classification).toBe('healthy');
+    const bad = assessDay(day('2026-11-20', 41, 10), small, none, running, rules);
+    expect(bad).toMatchObject({ classification: 'enrichment_incident', reason: 'write rate 24% < 50%' });
+  });
+
+  it('calls a drop in signups traffic, not an enrichment incident', () => {
+    const a = assessDay(day('2026-11-20', 90, 80), week, none, running, rules);
+    expect(a.classification).toBe('traffic_drop');
+    expect(a.reason).toContain('traffic, not enrichment');
+  });
+
+  it('expects nothing while enrichment is paused on purpose', () => {
+    const paused = { ...running, paused: true, pauseReason: 'switching providers' };
+    const a = assessDay(day('2026-11-20', 320, 0), week, none, paused, rules);
+    expect(a).toMatchObject({ classification: 'paused', reason: 'enrichment paused: switching providers' });
+  });
+
+  it('keeps an incident but marks it snoozed up to and including the snooze day', () => {
+    const snoozed = { ...running, snoozedUntil: '2026-11-21' };
+    expect(assessDay(day('2026-11-21', 320, 0), week, none, snoozed, rules)).toMatchObject({
+      classification: 'enrichment_incident',
+      snoozedUntil: '2026-11-21',
+    });
+    expect(assessDay(day('2026-11-22', 320, 0), week, none, snoozed, rules).snoozedUntil).toBeUndefined();
+  });
+
+  it("tells a disabled webhook destination from a traffic drop with PostHog's own count", () => {
+    const a = assessDay(day('2026-11-20', 12, 11), week, { ...none, posthogSignups: 318 }, running, rules);
+    expect(a).toMatchObject({
+      classification: 'enrichment_incident',
+      cause: { kind: 'destination', system: 'posthog' },
+    });
+  });
+
+  it('has nothing to say about a day without signups and no history', () => {
+    expect(assessDay(day('2026-11-20', 0, 0), [], none, running, rules).classification).toBe('no_signups');
+  });
+
+  it('names the likely cause from the evidence', () => {
+    const a = assessDay(
+      day('2026-11-20', 320, 12),
+      week,
+      { ...none, creditsExhausted: { clearbit: 280 } },
+      running,
+      rules,
+    );
+    expect(a.cause).toEqual({
+      kind: 'credits',
+      system: 'clearbit',
+      summary: 'clearbit is out of credits (280 answers "credits exhausted")',
+    });
+  });
+});
+
+describe('likelyCause', () => {
+  it('puts credits first, then a silent table, then failing destinations', () => {
+    const all = {
+      creditsExhausted: { harmonic: 3, clearbit: 9 },
+      silent: { clay: 40 },
+      unfinished: 5,
+      failedWrites: { salesforce: 7 },
+    };
+    expect(likelyCause(all)).toMatchObject({ kind: 'credits', system: 'clearbit' });
+    expect(likelyCause({ ...all, creditsExhausted: {} })).toMatchObject({ kind: 'row_limit', system: 'clay' });
+    expect(likelyCause({ ...all, creditsExhausted: {}, silent: {} })).toMatchObject({
+      kind: 'destination',
+      system: 'salesforce',
+    });
+    expect(likelyCause(none)).toMatchObject({ kind: 'unknown', system: undefined });
+  });
+});
+
+describe('days', () => {
+  it('validates and counts UTC days', () => {
+    expect(isDay('2026-11-24')).toBe(true);
+    expect(isDay('2026-02-30')).toBe(false);
+    expect(isDay('2026-11-40')).toBe(false);
+    expect(isDay('24.11.2026')).toBe(false);
+    expect(addDays('2026-12-31', 1)).toBe('2027-01-01');
+    expect(daysBetween('2026-11-29', '2026-12-02')).toEqual(['2026-11-29', '2026-11-30', '2026-12-01', '2026-12-02']);
+  });
+});
