@@ -219,6 +219,55 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
     expect(dry.stdout).toContain(`dry run: window ${day(3)}..${day(5)}: 29 signups lacking ICP fields found`);
   });
 
+  it('wakes signups waiting for credits with credits-restored', async () => {
+    await sandbox.control('clearbit', { credits: 0 });
+    const company = createDataset().companies.filter(
+      (c) => c.knownBy.clearbit && c.clearbitHasIndustry && !c.quirks && c.people.length > 0,
+    )[7]!;
+    const res = await fetch(`${base}/webhooks/posthog`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
+      body: JSON.stringify(posthogSignup({ email: company.people[0]!.email })),
+    });
+    const { workflowId } = (await res.json()) as { workflowId: string };
+    const handle = client.workflow.getHandle(workflowId);
+    // Listed by its search attribute, as the CLI finds it.
+    await eventually(async () => {
+      const { executions } = await client.workflowService.listWorkflowExecutions({
+        namespace: 'default',
+        query: `WorkflowId = '${workflowId}' AND EnrichmentStatus = 'waiting_for_credits'`,
+      });
+      return executions.length === 1 ? true : undefined;
+    });
+    await sandbox.control('clearbit', { credits: null });
+    const woken = await enrich('credits-restored', '--provider', 'clearbit');
+    expect(woken).toMatchObject({ code: 0 });
+    expect(woken.stdout).toMatch(/^[1-9]\d* signups waiting for credits signalled \(clearbit restored\)/);
+    // Without the signal it would wait 15 minutes before trying again.
+    const done = await eventually(async () => {
+      const s = await handle.query(getStatusQuery);
+      return s.status === 'enriched' ? s : undefined;
+    });
+    expect(done.signups[0]?.fields?.companyName).toBe(company.name);
+  });
+
+  it('applies the schedules idempotently and replays an exported history', async () => {
+    const first = await enrich('schedules', 'apply');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^schedule enrichment-health-daily: (created|updated)$/m);
+    const second = await enrich('schedules', 'apply');
+    expect(second.stdout).toContain('schedule enrichment-health-daily: updated');
+    const schedule = await client.schedule.getHandle('enrichment-health-daily').describe();
+    expect(schedule.action).toMatchObject({ workflowType: 'CreditExhaustionDetectorWorkflow' });
+    expect(schedule.spec.calendars).toMatchObject([{ hour: [{ start: 9 }], minute: [{ start: 0 }] }]);
+    await client.schedule.getHandle('enrichment-health-daily').delete();
+
+    const file = path.join(root, 'test/fixtures/histories/signup-fan-out.json');
+    const replayed = await enrich('replay', file);
+    expect(replayed).toMatchObject({ code: 0 });
+    expect(replayed.stdout).toContain(`${file} replays against today's workflow code`);
+  }, 120_000);
+
   it('answers bad input with one clear line and a non-zero exit', async () => {
     const past = await enrich('snooze', '--until', '2020-01-01');
     expect(past.code).toBe(1);

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openLedger, type Ledger } from '../../src/ledger/ledger';
+
+// The health queries on both engines. The PostgreSQL database is shared with the other test files, so every day
+// here lies in a year nobody else uses.
+describe.each([
+  ['PGlite', () => openLedger({ databaseUrl: undefined })],
+  ['PostgreSQL', () => openLedger({ databaseUrl: inject('postgresUrl') })],
+])('health ledger on %s', (engine, open) => {
+  let ledger: Ledger;
+  const year = engine === 'PGlite' ? 2031 : 2032;
+  const day = (n: number) => `${year}-03-${String(n).padStart(2, '0')}`;
+
+  beforeAll(async () => {
+    ledger = await open();
+  });
+  afterAll(async () => {
+    await ledger.close();
+  });
+
+  async function signup(d: string, o: { emailKind?: 'work' | 'free_mail'; workflow?: boolean } = {}) {
+    const key = randomUUID();
+    const { signup: row } = await ledger.recordSignup({
+      source: 'api',
+      eventUuid: undefined,
+      dedupeKey: key,
+      workflowId: o.workflow === false ? undefined : `signup-${key}`,
+      email: `a@${key.slice(0, 8)}.example`,
+      emailDomain: `${key.slice(0, 8)}.example`,
+      distinctId: key,
+      personId: undefined,
+      name: undefined,
+      organizationId: undefined,
+      organizationName: undefined,
+      signedUpAt: `${d}T23:30:00.000Z`,
+      status: o.workflow === false ? 'skipped' : 'received',
+      statusReason: undefined,
+      payload: {},
+    });
+    if (o.emailKind) {
+      await ledger.recordScreening(row.id, {
+        emailKind: o.emailKind,
+        status: o.emailKind === 'work' ? 'enriching' : 'skipped',
+        reason: undefined,
+      });
+    }
+    return row.id;
+  }
+  const record = (id: string, at: string, status: 'enriched' | 'partial' | 'not_found', unavailable: string[] = []) =>
+    ledger.recordEnrichment(id, {
+      status,
+      reason: unavailable.length ? `missing industry (${unavailable[0]} out of credits)` : undefined,
+      fields: {},
+      provenance: {},
+      score: undefined,
+      creditsSpent: {},
+      unavailableProviders: unavailable,
+      at,
+    });
+
+  it('counts signups by signup day and writes by write day, in UTC', async () => {
+    const a = await signup(day(2), { emailKind: 'work' });
+    const b = await signup(day(2), { emailKind: 'work' });
+    await signup(day(2), { emailKind: 'free_mail' });
+    await signup(day(2), { workflow: false });
+    await signup(day(3));
+    // Written the next day (after midnight UTC), and one recorded without company data: not a write.
+    await record(a, `${day(3)}T00:10:00.000Z`, 'enriched');
+    await record(b, `${day(3)}T00:20:00.000Z`, 'not_found', ['clearbit']);
+    expect(await ledger.health.dayCounts(day(1), day(3))).toEqual([
+      { day: day(1), signups: 0, eligible: 0, writes: 0 },
+      { day: day(2), signups: 4, eligible: 2, writes: 0 },
+      { day: day(3), signups: 1, eligible: 1, writes: 1 },
+    ]);
+  });
+
+  it('gathers the evidence of a day', async () => {
+    const id = await signup(day(5), { emailKind: 'work' });
+    const at = `${day(5)}T23:40:00.000Z`;
+    for (const provider of ['clearbit', 'clearbit', 'harmonic']) {
+      await ledger.archiveProviderResponse({
+        provider,
+        lookup: 'company',
+        lookupKey: 'x.example',
+        signupId: id,
+        outcome: 'credits_exhausted',
+        httpStatus: undefined,
+        body: undefined,
+        receivedAt: at,
+      });
+    }
+    await ledger.archiveProviderResponse({
+      provider: 'clay',
+      lookup: 'company',
+      lookupKey: 'x.example',
+      signupId: id,
+      outcome: 'silent',
+      httpStatus: undefined,
+      body: undefined,
+      receivedAt: at,
+    });
+    expect(await ledger.health.dayEvidence(day(5))).toMatchObject({
+      creditsExhausted: { clearbit: 2, harmonic: 1 },
+      silent: { clay: 1 },
+      unfinished: 1,
+    });
+  });
+
+  it('finds backfill candidates once: a re-run that every provider answered is not a candidate again', async () => {
+    const waitedOn = await signup(day(8), { emailKind: 'work' });
+    const unfinished = await signup(day(8), { emailKind: 'work' });
+    const enriched = await signup(day(8), { emailKind: 'work' });
+    await signup(day(8), { emailKind: 'free_mail' });
+    await record(waitedOn, `${day(9)}T08:00:00.000Z`, 'not_found', ['clearbit']);
+    await record(enriched, `${day(8)}T23:50:00.000Z`, 'enriched');
+
+    const page1 = await ledger.health.backfillCandidates(day(8), day(8), undefined, 1);
+    const page2 = await ledger.health.backfillCandidates(day(8), day(8), page1[0]!.id, 10);
+    const ids = [...page1, ...page2].map((c) => c.id);
+    expect(ids.sort()).toEqual([waitedOn, unfinished].sort());
+
+    const since = `${day(10)}T09:00:00.000Z`;
+    await ledger.health.markBackfilled(ids, 'backfill-test', since);
+    expect((await ledger.health.backfillStates(ids, since)).every((s) => !s.recorded)).toBe(true);
+    // Re-run: one is enriched now, the other still not found although every provider answered.
+    await record(waitedOn, `${day(10)}T09:05:00.000Z`, 'enriched');
+    await record(unfinished, `${day(10)}T09:06:00.000Z`, 'not_found');
+    const states = await ledger.health.backfillStates(ids, since);
+    expect(states.find((s) => s.id === waitedOn)).toMatchObject({ status: 'enriched', recorded: true });
+    expect(states.find((s) => s.id === unfinished)).toMatchObject({ status: 'not_found', recorded: true });
+    expect(await ledger.health.backfillCandidates(day(8), day(8), undefined, 10)).toEqual([]);
+  });
+});
+
+// Incidents and the pause flag on a ledger of its own: every worker on the shared database reads the flag.
+describe('incidents and controls', () => {
+  let ledger: Ledger;
+  const day = (n: number) => `2031-04-${String(n).padStart(2, '0')}`;
+  beforeAll(async () => {
+    ledger = await openLedger({ databaseUrl: undefined });
+  });
+  afterAll(async () => {
+    await ledger.close();
+  });
+
+  it('opens an incident once per day, extends it, resolves it and awaits its recovery check', async () => {
+    const cause = { kind: 'credits' as const, system: 'clearbit', summary: 'clearbit is out of credits' };
+    const opened = await ledger.health.recordIncidentDay(day(12), cause);
+    expect(opened).toMatchObject({ opened: true, incident: { firstDay: day(12), lastDay: day(12), cause } });
+    expect((await ledger.health.recordIncidentDay(day(12), cause)).opened).toBe(false);
+    const extended = await ledger.health.recordIncidentDay(day(13), undefined);
+    expect(extended.incident).toMatchObject({ id: opened.incident.id, lastDay: day(13), cause });
+    await ledger.health.resolveIncident(opened.incident.id, day(14), 'started backfill-x');
+    expect(await ledger.health.openIncident()).toBeUndefined();
+    expect(await ledger.health.incidentsAwaitingRecovery(day(14))).toEqual([]);
+    expect((await ledger.health.incidentsAwaitingRecovery(day(15))).map((i) => i.id)).toEqual([opened.incident.id]);
+    await ledger.health.setRecovery(opened.incident.id, 'Recovered');
+    expect(await ledger.health.incidentsAwaitingRecovery(day(15))).toEqual([]);
+    expect(await ledger.health.incidents(day(13), day(13))).toMatchObject([
+      { state: 'resolved', resolvedDay: day(14) },
+    ]);
+  });
+
+  it('keeps the pause flag and the snooze', async () => {
+    await ledger.health.setPaused(true, 'vendor switch');
+    await ledger.health.setSnooze(day(20), 'known outage');
+    expect(await ledger.health.controls()).toEqual({
+      paused: true,
+      pauseReason: 'vendor switch',
+      snoozedUntil: day(20),
+    });
+    await ledger.health.setPaused(false, undefined);
+    await ledger.health.setSnooze(undefined, undefined);
+    expect(await ledger.health.controls()).toEqual({ paused: false, pauseReason: undefined, snoozedUntil: undefined });
+  });
+});
