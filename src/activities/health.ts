@@ -153,7 +153,7 @@ export const createHealthActivities = (deps: HealthDeps) => ({
         taskQueue,
         args: [{ signupId: c.id }],
         signal: 'signupReceived',
-        signalArgs: [{ signupId: c.id }],
+        signalArgs: [{ signupId: c.id, rerun: true }],
         priority: { priorityKey: BACKFILL_PRIORITY_KEY },
       });
       await handle.signal('creditsRestored', { provider: undefined });

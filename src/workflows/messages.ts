@@ -47,6 +47,8 @@ export type SignupEnrichmentResult = SignupEnrichmentStatus;
 
 export interface SignupReceived {
   signupId: string;
+  /** A backfill asks for it again: a signup already recorded without every field is enriched once more. */
+  rerun?: boolean;
 }
 
 export const getStatusQuery = defineQuery<SignupEnrichmentStatus>('getStatus');

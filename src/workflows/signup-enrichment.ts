@@ -61,6 +61,8 @@ const { getEnrichmentControls } = proxyActivities<HealthActivities>(ledgerCall);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
+/** Recorded without every required field: what a backfill may enrich again. */
+const RERUNNABLE: readonly EnrichmentStatus[] = ['partial', 'not_found', 'failed'];
 
 /** A company lookup a provider was still computing when the signup was recorded. */
 interface FollowUp {
@@ -83,6 +85,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   let companyDomain: string | undefined;
   let icp: { score: number | undefined; tier: string | undefined } = { score: undefined, tier: undefined };
   let creditsRestored = 0;
+  const followUps: FollowUp[] = [];
 
   const snapshot = (): SignupEnrichmentStatus => ({
     status: overallStatus(signups),
@@ -96,9 +99,16 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     setCurrentDetails(describe(snapshot()));
   };
   setHandler(getStatusQuery, snapshot);
-  setHandler(signupReceivedSignal, ({ signupId }) => {
+  setHandler(signupReceivedSignal, ({ signupId, rerun }) => {
     // Signal-with-start delivers the first signup as a signal too; the outbox may also deliver one twice.
-    if (!signups.some((s) => s.signupId === signupId)) signups.push({ signupId, status: 'received' });
+    const known = signups.find((s) => s.signupId === signupId);
+    if (!known) {
+      signups.push({ signupId, status: 'received' });
+    } else if (rerun && RERUNNABLE.includes(known.status)) {
+      // A backfill while this run still follows lookups up: enrich it again now, and stop the old follow-up.
+      for (const f of followUps.filter((x) => x.signup === known)) followUps.splice(followUps.indexOf(f), 1);
+      Object.assign(known, { status: 'received', emailKind: undefined, reason: undefined });
+    }
   });
   setHandler(creditsRestoredSignal, () => {
     creditsRestored++;
@@ -244,7 +254,6 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       .finally(() => activeFanOuts--);
   };
 
-  const followUps: FollowUp[] = [];
   const publishScore = (work: boolean, score: IcpScore) => {
     const extra: SearchAttributeUpdatePair[] = [];
     if (work && score.score !== undefined && score.tier !== undefined) {

@@ -86,7 +86,7 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
 
   /** Posts a day's signups (signed up now, by the server's clock) and returns their workflow ids. */
   const signups = async (n: number): Promise<{ signupId: string; workflowId: string }[]> => {
-    const posted = [];
+    const posted: { signupId: string; workflowId: string }[] = [];
     for (let i = 0; i < n; i++) {
       const company: Company = companies[nextCompany++]!;
       const payload = posthogSignup({ email: company.people[0]!.email });
@@ -97,7 +97,7 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
         body: JSON.stringify(payload),
       });
       expect(res.status).toBe(202);
-      posted.push(await res.json());
+      posted.push((await res.json()) as { signupId: string; workflowId: string });
     }
     return posted;
   };
