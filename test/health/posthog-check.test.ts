@@ -83,7 +83,7 @@ describe('health check with PostHog numbers', () => {
       temporal: () => Promise.reject(new Error('not used')),
     });
     const env = new MockActivityEnvironment();
-    const assessment = await env.run(activities.checkDay, { day });
+    const assessment = await env.run(() => activities.checkDay({ day }));
     expect(assessment).toMatchObject({
       classification: 'enrichment_incident',
       signups: 2,
@@ -92,7 +92,7 @@ describe('health check with PostHog numbers', () => {
     });
     expect(await ledger.health.healthChecks(day, day)).toEqual([assessment]);
 
-    const never = await env.run(activities.posthogOrganizationsWithoutEnrichment, { from: day, to: day });
+    const never = await env.run(() => activities.posthogOrganizationsWithoutEnrichment({ from: day, to: day }));
     expect(never.sort()).toEqual(['org-a', 'org-b', 'org-c']);
   });
 });
