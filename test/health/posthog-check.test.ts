@@ -92,7 +92,7 @@ describe('health check with PostHog numbers', () => {
     });
     expect(await ledger.health.healthChecks(day, day)).toEqual([assessment]);
 
-    const never = await env.run(() => activities.posthogOrganizationsWithoutEnrichment({ from: day, to: day }));
-    expect(never.sort()).toEqual(['org-a', 'org-b', 'org-c']);
+    const unseen = await env.run(() => activities.posthogOrganizationsWithoutEnrichment({ from: day, to: day }));
+    expect(unseen.sort()).toEqual(['org-a', 'org-b', 'org-c']);
   });
 });
