@@ -92,7 +92,9 @@ describe('health check with PostHog numbers', () => {
     });
     expect(await ledger.health.healthChecks(day, day)).toEqual([assessment]);
 
-    const unseen = await env.run(() => activities.posthogOrganizationsWithoutEnrichment({ from: day, to: day }));
+    const unseen: string[] = await env.run(() =>
+      activities.posthogOrganizationsWithoutEnrichment({ from: day, to: day }),
+    );
     expect(unseen.sort()).toEqual(['org-a', 'org-b', 'org-c']);
   });
 });
