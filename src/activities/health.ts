@@ -64,12 +64,17 @@ export const createHealthActivities = (deps: HealthDeps) => ({
     const day = counts.at(-1)!;
     const evidence: DayEvidence = await deps.ledger.health.dayEvidence(input.day);
     if (deps.health.posthogSignupEvents && deps.posthog) {
-      const rows = await deps.posthog.dailyEventCounts(
-        deps.health.posthogSignupEvents,
-        `${input.day}T00:00:00Z`,
-        `${addDays(input.day, 1)}T00:00:00Z`,
-      );
-      evidence.posthogSignups = rows.reduce((sum, r) => sum + r.count, 0);
+      try {
+        const rows = await deps.posthog.dailyEventCounts(
+          deps.health.posthogSignupEvents,
+          `${input.day}T00:00:00Z`,
+          `${addDays(input.day, 1)}T00:00:00Z`,
+        );
+        evidence.posthogSignups = rows.reduce((sum, r) => sum + r.count, 0);
+      } catch (err) {
+        // PostHog's numbers are extra evidence: the check goes on without them rather than not at all.
+        Context.current().log.warn('PostHog signup count unavailable', { error: (err as Error).message });
+      }
     }
     const assessment = assessDay(day, counts.slice(0, -1), evidence, await deps.ledger.health.controls(), rules);
     await deps.ledger.health.saveHealthCheck(assessment, serverNow());
@@ -169,12 +174,17 @@ export const createHealthActivities = (deps: HealthDeps) => ({
   /** Live mode: PostHog organizations created in the window that never got enrichment properties (never reached us). */
   async posthogOrganizationsWithoutEnrichment(input: { from: string; to: string }): Promise<string[]> {
     if (!deps.posthog || !deps.health.posthogSignupEvents) return [];
-    const rows = await deps.posthog.organizationsWithoutEnrichment(
-      `${input.from}T00:00:00Z`,
-      `${addDays(input.to, 1)}T00:00:00Z`,
-      1000,
-    );
-    return rows.map((r) => r.key);
+    try {
+      const rows = await deps.posthog.organizationsWithoutEnrichment(
+        `${input.from}T00:00:00Z`,
+        `${addDays(input.to, 1)}T00:00:00Z`,
+        1000,
+      );
+      return rows.map((r) => r.key);
+    } catch (err) {
+      Context.current().log.warn('PostHog organizations unavailable', { error: (err as Error).message });
+      return [];
+    }
   },
 });
 

@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
   type ActivityOptions,
@@ -109,6 +110,7 @@ export async function BackfillOutageWindowWorkflow(input: BackfillInput): Promis
   }
 
   while (!s.exhausted || s.queue.length > 0 || s.flying.length > 0) {
+    setCurrentDetails(describeProgress(progress()));
     if (workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof BackfillOutageWindowWorkflow>({ ...input, carried: s });
     }
@@ -148,5 +150,16 @@ export async function BackfillOutageWindowWorkflow(input: BackfillInput): Promis
     }
   }
   s.phase = 'done';
+  setCurrentDetails(describeProgress(progress()));
   return progress();
+}
+
+/** The Web UI summary of a backfill. */
+function describeProgress(p: BackfillProgress): string {
+  const missing = Object.entries(p.stillMissing).map(([why, n]) => `- ${n} ${why}`);
+  return [
+    `**Backfill ${p.from} to ${p.to}**${p.dryRun ? ' (dry run)' : ''}: ${p.phase}`,
+    `found ${p.found} · re-enqueued ${p.reenqueued} · enriched ${p.enriched} · in flight ${p.inFlight}`,
+    ...(missing.length > 0 ? ['', `**${p.dryRun ? 'Would re-enqueue' : 'Still missing'}:**`, ...missing] : []),
+  ].join('\n');
 }

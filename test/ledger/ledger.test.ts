@@ -203,6 +203,9 @@ describe('migrations on PostgreSQL', () => {
       expect(tables.map((t) => t.table_name)).toEqual([
         'company_cache',
         'destination_writes',
+        'health_checks',
+        'incidents',
+        'pipeline_controls',
         'provider_responses',
         'schema_migrations',
         'signups',
