@@ -45,7 +45,7 @@ export function createIntake(config: Config, ledger: Ledger, options: { outboxPo
       await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
     },
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
-    admin: { ledger, client, rules: config.health.rules },
+    admin: { ledger, client, taskQueue: config.temporal.taskQueue, rules: config.health.rules },
   });
   const outbox = new Outbox({
     ledger,

@@ -260,7 +260,9 @@ async function snooze(config: Config, args: string[]): Promise<void> {
 
 async function credits(config: Config, args: string[]): Promise<void> {
   const { values } = options(args, { provider: { type: 'string' } });
-  const n = await withClient(config, (client) => creditsRestored(client, values.provider));
+  const n = await withClient(config, (client) =>
+    creditsRestored({ client, taskQueue: config.temporal.taskQueue }, values.provider),
+  );
   console.log(`${n} signups waiting for credits signalled${values.provider ? ` (${values.provider} restored)` : ''}`);
 }
 

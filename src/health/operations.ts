@@ -64,20 +64,25 @@ export async function healthReport(
   };
 }
 
-const RUNNING_SIGNUPS = `WorkflowType = 'SignupEnrichmentWorkflow' AND ExecutionStatus = 'Running'`;
+/** Where the signup workflows of this deployment run: the Temporal client and the task queue its workers poll. */
+export interface SignupFleet {
+  client: Client;
+  taskQueue: string;
+}
 
 /**
- * Signals every running signup workflow matching `filter` (a visibility query on top of "running signup
- * workflows"), as `temporal workflow signal --query` would; returns how many were signalled.
+ * Signals every running signup workflow of this deployment's task queue matching `filter` (a visibility query on
+ * top of "running signup workflows"), as `temporal workflow signal --query` would; returns how many were signalled.
  */
 export async function signalSignupWorkflows(
-  client: Client,
+  { client, taskQueue }: SignupFleet,
   signal: string,
   args: unknown[],
   filter?: string,
 ): Promise<number> {
   let n = 0;
-  const query = filter ? `${RUNNING_SIGNUPS} AND ${filter}` : RUNNING_SIGNUPS;
+  const running = `WorkflowType = 'SignupEnrichmentWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`;
+  const query = filter ? `${running} AND ${filter}` : running;
   for await (const execution of client.workflow.list({ query })) {
     try {
       await client.workflow.getHandle(execution.workflowId, execution.runId).signal(signal, ...args);
@@ -90,20 +95,20 @@ export async function signalSignupWorkflows(
 }
 
 /** Pauses enrichment: the flag in the ledger (new signups read it) and a signal to every running signup workflow. */
-export async function pauseEnrichment(ledger: Ledger, client: Client, reason: string): Promise<number> {
+export async function pauseEnrichment(ledger: Ledger, fleet: SignupFleet, reason: string): Promise<number> {
   await ledger.health.setPaused(true, reason);
-  return signalSignupWorkflows(client, 'enrichmentPaused', [{ reason }]);
+  return signalSignupWorkflows(fleet, 'enrichmentPaused', [{ reason }]);
 }
 
 /** Resumes enrichment: paused signups continue and those waiting for credits retry now. */
-export async function resumeEnrichment(ledger: Ledger, client: Client): Promise<number> {
+export async function resumeEnrichment(ledger: Ledger, fleet: SignupFleet): Promise<number> {
   await ledger.health.setPaused(false, undefined);
-  return signalSignupWorkflows(client, 'enrichmentResumed', []);
+  return signalSignupWorkflows(fleet, 'enrichmentResumed', []);
 }
 
 /** Wakes signups waiting for credits (all of them; the provider is passed on for the record). */
-export function creditsRestored(client: Client, provider: string | undefined): Promise<number> {
-  return signalSignupWorkflows(client, 'creditsRestored', [{ provider }], `EnrichmentStatus = 'waiting_for_credits'`);
+export function creditsRestored(fleet: SignupFleet, provider: string | undefined): Promise<number> {
+  return signalSignupWorkflows(fleet, 'creditsRestored', [{ provider }], `EnrichmentStatus = 'waiting_for_credits'`);
 }
 
 export class InputError extends Error {}

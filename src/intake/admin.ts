@@ -10,6 +10,8 @@ import { describeIssues } from './schemas';
 export interface AdminDeps {
   ledger: Ledger;
   client: Client;
+  /** The task queue of this deployment's signup workflows: pause and resume signal only those. */
+  taskQueue: string;
   rules: HealthRules;
   webhookSecret: string;
 }
@@ -45,12 +47,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   app.post('/admin/pause', { onRequest: authenticated }, async (request, reply) => {
     const body = pauseBody.safeParse(request.body ?? {});
     if (!body.success) return reply.code(400).send(invalid(body.error));
-    const signalled = await pauseEnrichment(deps.ledger, deps.client, body.data.reason);
+    const signalled = await pauseEnrichment(deps.ledger, deps, body.data.reason);
     return reply.send({ status: 'paused', reason: body.data.reason, signalled });
   });
 
   app.post('/admin/resume', { onRequest: authenticated }, async (_request, reply) => {
-    const signalled = await resumeEnrichment(deps.ledger, deps.client);
+    const signalled = await resumeEnrichment(deps.ledger, deps);
     return reply.send({ status: 'resumed', signalled });
   });
 
