@@ -127,6 +127,26 @@ const envSchema = z.object({
   HEALTH_POSTHOG_CHECK: z.enum(['auto', 'on', 'off']).default('auto'),
   BACKFILL_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
   SLACK_ALERT_WEBHOOK_URL: optionalString.pipe(z.url().optional()),
+  REENRICH_STALE_DAYS: z.coerce.number().int().min(1).default(90),
+  REENRICH_INCOMPLETE_RETRY_DAYS: z.coerce.number().int().min(1).default(6),
+  REENRICH_CREDIT_BUDGET: z.coerce.number().int().nonnegative().default(500),
+  REENRICH_PAGE_SIZE: z.coerce.number().int().min(200).max(2000).default(200),
+  REENRICH_PROVIDERS: optionalString.transform((v) => v?.split(',').map((p) => p.trim())),
+  REENRICH_EXCLUDED_DOMAINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  REENRICH_ORDER_BY: z
+    .string()
+    .trim()
+    .min(1)
+    .default('Open_Opportunities__c DESC NULLS LAST, ICP_Tier__c ASC NULLS LAST, LastActivityDate DESC NULLS LAST, Id'),
+  REENRICH_WHERE: z.string().default(''),
   SALESFORCE_PERSONAL_EMAIL_POLICY: z.enum(['skip', 'lead']).default('skip'),
   SALESFORCE_ON_DUPLICATE: z.enum(['adopt', 'fail']).default('adopt'),
   // Field=overwrite|fill_empty, comma-separated, on top of the documented defaults
@@ -219,6 +239,17 @@ export interface Config {
     autoBackfill: boolean;
     backfillConcurrency: number;
   };
+  /** The weekend Salesforce re-enrichment (REENRICH_*). */
+  reenrichment: {
+    staleDays: number;
+    incompleteRetryDays: number;
+    creditBudget: number;
+    pageSize: number;
+    providers: ProviderName[];
+    excludedDomains: string[];
+    orderBy: string;
+    extraWhere: string;
+  };
   webhooks: { urls: string[]; secret: string };
   /** Credentials by variable name; never logged. */
   credentials: Record<string, string | undefined>;
@@ -265,6 +296,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const fieldPreference = parsePreference(e.ENRICHMENT_FIELD_PREFERENCE, problems);
   const fieldPolicy = parseFieldPolicy(e.SALESFORCE_FIELD_POLICY, problems);
   const scoring = loadScoringConfig(e.ICP_SCORING_CONFIG, problems);
+  // Re-enrichment asks the synchronous providers: Clay answers by callback, row by row, and is left out by default.
+  const reenrichProviders = (e.REENRICH_PROVIDERS ??
+    e.ENRICHMENT_PROVIDERS.filter((p) => p !== 'clay')) as ProviderName[];
+  for (const p of reenrichProviders) {
+    if (!e.ENRICHMENT_PROVIDERS.includes(p) || p === 'clay') {
+      problems.push(
+        `REENRICH_PROVIDERS: "${p}" is not one of ENRICHMENT_PROVIDERS without clay (${e.ENRICHMENT_PROVIDERS.filter((x) => x !== 'clay').join(', ')})`,
+      );
+    }
+  }
   if (problems.length > 0 || !scoring) throw new ConfigError(problems);
 
   const sandboxUrl = e.SANDBOX_URL.replace(/\/$/, '');
@@ -351,6 +392,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       posthogCheck: e.HEALTH_POSTHOG_CHECK === 'on' || (e.HEALTH_POSTHOG_CHECK === 'auto' && live),
       autoBackfill: e.HEALTH_AUTO_BACKFILL,
       backfillConcurrency: e.BACKFILL_CONCURRENCY,
+    },
+    reenrichment: {
+      staleDays: e.REENRICH_STALE_DAYS,
+      incompleteRetryDays: e.REENRICH_INCOMPLETE_RETRY_DAYS,
+      creditBudget: e.REENRICH_CREDIT_BUDGET,
+      pageSize: e.REENRICH_PAGE_SIZE,
+      providers: reenrichProviders,
+      excludedDomains: e.REENRICH_EXCLUDED_DOMAINS,
+      orderBy: e.REENRICH_ORDER_BY,
+      extraWhere: e.REENRICH_WHERE,
     },
     webhooks: {
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],

@@ -55,6 +55,8 @@ async function main(): Promise<void> {
   const sandbox =
     config.mode === 'sandbox' && ['127.0.0.1', 'localhost'].includes(sandboxUrl.hostname)
       ? buildSandbox({
+          // The Account table the weekend re-enrichment refreshes (`npx enrich reenrich`).
+          salesforceAccounts: 2500,
           controls: {
             clay: {
               callbackUrl: `http://127.0.0.1:${config.http.port}/webhooks/clay`,

@@ -2,7 +2,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig, type Config } from './config';
-import { createDestinationClients, createPosthog } from './integrations/destinations';
+import { createDestinationClients, createPosthog, createSalesforce } from './integrations/destinations';
 import { createSlackClient } from './integrations/slack/client';
 import { createProviderClients } from './integrations/providers';
 import { openLedger, type Ledger } from './ledger/ledger';
@@ -25,6 +25,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const client = deps.client ?? new Client({ connection: deps.connection, namespace: config.temporal.namespace });
   const temporal = () => Promise.resolve({ client, taskQueue: config.temporal.taskQueue });
+  const destinations = createDestinationClients(deps.config);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
@@ -37,7 +38,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       providers: createProviderClients(deps.config),
       scoring: deps.config.scoring,
       enrichment: { ...deps.config.enrichment, asyncResultTimeoutMinutes: deps.config.clay.resultTimeoutMinutes },
-      destinations: createDestinationClients(deps.config),
+      destinations,
       retry: deps.config.fanOut.retry,
       health: {
         rules: config.health.rules,
@@ -51,6 +52,20 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
         webhookUrl: config.slack.alertWebhookUrl,
       },
       temporal,
+      reenrichment: {
+        ...config.reenrichment,
+        requiredFields: config.enrichment.requiredFields,
+        fieldPreference: config.enrichment.fieldPreference,
+        domainCacheDays: config.enrichment.domainCacheDays,
+        fieldPolicy: config.salesforce.fieldPolicy,
+        outageRetry: { initialMs: config.fanOut.retry.initialMs, maxMs: config.fanOut.retry.maxMs },
+      },
+      // Changed company data reaches the organizations in the destinations the fan-out writes to.
+      reenrichmentClients: {
+        salesforce: destinations.salesforce ?? createSalesforce(config),
+        posthog: destinations.posthog,
+        vitally: destinations.vitally,
+      },
     }),
   });
 }

@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
 import type { Ledger } from '../src/ledger/ledger';
+import { openPostgres } from '../src/ledger/sql';
 import type { ControlPatches } from '../src/sandbox/state';
 import { createWorker } from '../src/worker';
 import { testSandbox } from './sandbox/helpers';
@@ -23,6 +24,24 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     ...env,
   });
+}
+
+/**
+ * A schema of its own on the run's PostgreSQL, as a DATABASE_URL: test files run in parallel, and an outbox polling
+ * a shared `signups` table would start (or fail to start) another file's signups.
+ */
+export async function privateDatabaseUrl(): Promise<string> {
+  const base = inject('postgresUrl');
+  const schema = `t_${randomUUID().replaceAll('-', '')}`;
+  const admin = await openPostgres(base);
+  try {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } finally {
+    await admin.close();
+  }
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
 }
 
 export interface RunningWorker {

@@ -3,6 +3,7 @@ import type { Ledger } from '../ledger/ledger';
 import { createEnrichmentActivities, type EnrichmentPolicy, type ProviderClients } from './enrichment';
 import { createHealthActivities, type HealthDeps } from './health';
 import { createLedgerActivities } from './ledger';
+import { createReEnrichmentActivities, type ReEnrichmentDeps } from './reenrichment';
 import { createWriteActivities, type DestinationClients, type WriteRetryPolicy } from './writes';
 
 export interface ActivityDeps {
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   posthog: HealthDeps['posthog'];
   alerts: HealthDeps['alerts'];
   temporal: HealthDeps['temporal'];
+  reenrichment: ReEnrichmentDeps['reenrichment'];
+  reenrichmentClients: ReEnrichmentDeps['reenrichmentClients'];
 }
 
 /** Every activity the worker registers, wired once from its dependencies. */
@@ -24,4 +27,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createEnrichmentActivities(deps),
   ...createWriteActivities(deps),
   ...createHealthActivities(deps),
+  ...createReEnrichmentActivities(deps),
 });

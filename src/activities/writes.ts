@@ -70,7 +70,8 @@ function contentHash(s: EnrichedSignup): string {
   return sha256(JSON.stringify({ status: s.status, fields, score })).slice(0, 16);
 }
 
-function enrichedSignup(r: SignupRecord): EnrichedSignup {
+/** A ledger signup as the destinations' clients take it. */
+export function enrichedSignup(r: SignupRecord): EnrichedSignup {
   return {
     signupId: r.id,
     personKey: r.distinctId ?? r.personId ?? r.id,

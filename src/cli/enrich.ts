@@ -6,7 +6,13 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, type HealthReport } from '../health/operations';
 import { applySchedules } from '../temporal/schedules';
-import { getBackfillProgressQuery, type BackfillInput, type BackfillProgress } from '../workflows/messages';
+import { describeSummary, type ReEnrichmentInput, type ReEnrichmentSummary } from '../domain/reenrichment';
+import {
+  getBackfillProgressQuery,
+  getReEnrichmentProgressQuery,
+  type BackfillInput,
+  type BackfillProgress,
+} from '../workflows/messages';
 
 const USAGE = `usage: enrich <command> [options]
 
@@ -17,6 +23,8 @@ const USAGE = `usage: enrich <command> [options]
   resume                                  continue paused signups
   snooze --until YYYY-MM-DD | --off       keep the health alert quiet up to that day
   credits-restored [--provider NAME]      wake every signup waiting for credits
+  reenrich [--dry-run] [--limit N] [--budget N] [--wait]
+                                          start the Salesforce re-enrichment of stale accounts now
   schedules apply                         create or update the Temporal schedules
   replay FILE                             replay an exported history against today's workflow code
 
@@ -56,6 +64,8 @@ async function main(argv: string[]): Promise<void> {
       return snooze(config, rest);
     case 'credits-restored':
       return credits(config, rest);
+    case 'reenrich':
+      return reenrich(config, rest);
     case 'schedules':
       return schedules(config, rest);
     case 'replay':
@@ -239,6 +249,57 @@ function printSummary(p: BackfillProgress): void {
   if (p.posthogOrganizationsNotReceived > 0) {
     console.log(`  ${p.posthogOrganizationsNotReceived} PostHog organizations of the window never reached the webhook`);
   }
+}
+
+async function reenrich(config: Config, args: string[]): Promise<void> {
+  const { values } = options(args, {
+    'dry-run': { type: 'boolean' },
+    limit: { type: 'string' },
+    budget: { type: 'string' },
+    wait: { type: 'boolean' },
+  });
+  const input: ReEnrichmentInput = {
+    dryRun: values['dry-run'] ?? false,
+    ...(values.limit === undefined ? {} : { limit: positiveInt(values.limit, '--limit', 0) }),
+    ...(values.budget === undefined ? {} : { creditBudget: nonNegativeInt(values.budget, '--budget') }),
+  };
+  await withClient(config, async (client) => {
+    const workflowId = `salesforce-reenrichment-manual-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
+    const handle = await client.workflow.start('SalesforceReEnrichmentWorkflow', {
+      workflowId,
+      taskQueue: config.temporal.taskQueue,
+      args: [input],
+    });
+    console.log(`started ${workflowId}${input.dryRun ? ' (dry run)' : ''}`);
+    if (!values.wait) {
+      console.log(
+        `follow it: the Web UI (workflow ${workflowId}), or temporal workflow query --workflow-id ${workflowId} --type getReEnrichmentProgress`,
+      );
+      return;
+    }
+    const done = handle.result() as Promise<ReEnrichmentSummary>;
+    let finished = false;
+    void done.finally(() => (finished = true)).catch(() => undefined);
+    let last = '';
+    while (!finished) {
+      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+      if (finished) break;
+      const p = await handle.query(getReEnrichmentProgressQuery).catch(() => undefined);
+      if (!p) continue;
+      const line =
+        `page ${p.pages} · ${p.processed}/${p.selected} accounts · ${p.reEnriched} re-enriched · ` +
+        `credits ${Object.values(p.creditsSpent).reduce((a, b) => a + b, 0)}/${p.creditBudget}` +
+        (p.waiting ? ` · waiting: ${p.waiting}` : '');
+      if (line !== last) console.log((last = line));
+    }
+    console.log(describeSummary(await done, workflowId).replace(/\*/g, ''));
+  });
+}
+
+function nonNegativeInt(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw usage(`${name} must be a whole number, 0 or more (got "${value}")`);
+  return n;
 }
 
 async function pause(config: Config, args: string[]): Promise<void> {

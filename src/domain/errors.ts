@@ -21,6 +21,8 @@ export const ErrorType = {
   DestinationRateLimited: 'DestinationRateLimited',
   /** A network error, timeout or 5xx from a destination; retried with backoff. */
   DestinationUnavailable: 'DestinationUnavailable',
+  /** Salesforce forgot a query cursor (INVALID_QUERY_LOCATOR, e.g. after a long outage): the selection runs again. */
+  QueryLocatorExpired: 'QueryLocatorExpired',
 } as const;
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

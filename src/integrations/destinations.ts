@@ -1,7 +1,7 @@
 import type { DestinationClients } from '../activities/writes';
 import type { Config } from '../config';
 import { createPosthogClient } from './posthog/client';
-import { createSalesforceClient } from './salesforce/client';
+import { createSalesforceClient, type SalesforceClient } from './salesforce/client';
 import { createSlackClient } from './slack/client';
 import { createVitallyClient } from './vitally/client';
 import { createWebhookClient } from './webhooks/client';
@@ -16,16 +16,7 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
   const timeoutMs = config.fanOut.timeoutMs;
   const clients: DestinationClients = {};
   if (enabled.has('posthog')) clients.posthog = createPosthog(config, fetchImpl);
-  if (enabled.has('salesforce')) {
-    clients.salesforce = createSalesforceClient({
-      ...config.salesforce,
-      loginUrl: config.systems.salesforce.baseUrl,
-      clientId: key('SALESFORCE_CLIENT_ID'),
-      clientSecret: key('SALESFORCE_CLIENT_SECRET'),
-      username: config.credentials.SALESFORCE_USERNAME,
-      password: config.credentials.SALESFORCE_PASSWORD,
-    });
-  }
+  if (enabled.has('salesforce')) clients.salesforce = createSalesforce(config);
   if (enabled.has('vitally')) {
     clients.vitally = createVitallyClient({
       baseUrl: config.systems.vitally.baseUrl,
@@ -49,6 +40,25 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
     };
   }
   return clients;
+}
+
+/**
+ * The Salesforce client (the fan-out's and the weekend re-enrichment's); undefined in live mode without a client id,
+ * which only a configuration without Salesforce in DESTINATIONS allows.
+ */
+export function createSalesforce(config: Config): SalesforceClient | undefined {
+  const key = (name: string) => config.credentials[name] ?? (config.mode === 'live' ? undefined : SANDBOX_KEY);
+  const clientId = key('SALESFORCE_CLIENT_ID');
+  const clientSecret = key('SALESFORCE_CLIENT_SECRET');
+  if (!clientId || !clientSecret) return undefined;
+  return createSalesforceClient({
+    ...config.salesforce,
+    loginUrl: config.systems.salesforce.baseUrl,
+    clientId,
+    clientSecret,
+    username: config.credentials.SALESFORCE_USERNAME,
+    password: config.credentials.SALESFORCE_PASSWORD,
+  });
 }
 
 /** PostHog's capture and query client (the health check uses the query API even when PostHog is not written to). */

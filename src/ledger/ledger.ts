@@ -192,6 +192,17 @@ export class Ledger {
     return rows.map(toRecord);
   }
 
+  /** The latest work-email signup of each organization of a company domain (what PostHog and Vitally know). */
+  async latestSignupPerOrganization(domain: string): Promise<SignupRecord[]> {
+    const rows = await this.sql.query<SignupRow>(
+      `SELECT DISTINCT ON (organization_id) * FROM signups
+       WHERE email_domain = $1 AND email_kind = 'work' AND organization_id IS NOT NULL
+       ORDER BY organization_id, received_at DESC`,
+      [domain],
+    );
+    return rows.map(toRecord);
+  }
+
   /**
    * Leases up to `limit` signups whose workflow start is due. The lease (next_start_at pushed forward) keeps a
    * second starter process from starting the same signup at the same time; SKIP LOCKED keeps them from waiting.

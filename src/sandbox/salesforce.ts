@@ -173,6 +173,8 @@ interface OrgState {
   cursors: Map<string, QueryCursor>;
   /** First 15 characters of an id → record; rebuilt per type on a miss. */
   byId: Map<string, StoredRecord>;
+  /** Ids (15 characters) of records locked by an approval process: updates answer ENTITY_IS_LOCKED. */
+  locked: Set<string>;
 }
 
 const orgs = new WeakMap<RecordStore, OrgState>();
@@ -182,7 +184,7 @@ const statesByServer = new WeakMap<object, SandboxState>();
 function orgOf(store: RecordStore): OrgState {
   let org = orgs.get(store);
   if (!org) {
-    org = { apiUsed: 0, nextId: 0, nextCursor: 0, cursors: new Map(), byId: new Map() };
+    org = { apiUsed: 0, nextId: 0, nextCursor: 0, cursors: new Map(), byId: new Map(), locked: new Set() };
     orgs.set(store, org);
   }
   return org;
@@ -405,6 +407,10 @@ function planWrite(ctx: WriteContext, type: SalesforceSObject, input: Fields, ta
     existing = found[0];
     if (!existing && target.field.toLowerCase() === 'id') throw notFound();
     if (target.field.toLowerCase() !== 'id') incoming[target.field] = target.value;
+  }
+
+  if (existing && ctx.org.locked.has(existing.id.slice(0, 15))) {
+    throw new SfFault(400, 'ENTITY_IS_LOCKED', 'the entity is locked for editing', []);
   }
 
   // Field names as already stored on the record, whatever case they come in.
@@ -1231,6 +1237,9 @@ export interface SalesforceSeedOptions {
   externalIdField?: string;
 }
 
+/** A seeded record with `[LOCKED]: true` is locked by an approval process: every update answers ENTITY_IS_LOCKED. */
+export const LOCKED = '_lockedByApproval';
+
 function stateOf(target: SandboxState | FastifyInstance): SandboxState {
   if (target instanceof SandboxState) return target;
   const state = statesByServer.get(target.server);
@@ -1257,7 +1266,7 @@ export function seedSalesforceRecords(
     let updatedAt: string | undefined;
     for (const [name, value] of Object.entries(input)) {
       const lower = name.toLowerCase();
-      if (name === 'attributes' || lower === 'id') continue;
+      if (name === 'attributes' || lower === 'id' || name === LOCKED) continue;
       if (lower === 'createddate' || lower === 'lastmodifieddate') {
         const t = typeof value === 'string' ? Date.parse(value) : NaN;
         if (Number.isNaN(t)) throw new Error(`seedSalesforce: ${name} is not a date-time: ${text(value)}`);
@@ -1274,6 +1283,7 @@ export function seedSalesforceRecords(
     if (createdAt) record.createdAt = createdAt;
     if (updatedAt ?? createdAt) record.updatedAt = (updatedAt ?? createdAt) as string;
     org.byId.set(id.slice(0, 15), record);
+    if (input[LOCKED] === true) org.locked.add(record.id.slice(0, 15));
     return record.id;
   });
 }

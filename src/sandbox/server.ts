@@ -6,7 +6,8 @@ import { clearbitPlugin } from './clearbit';
 import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
 import { harmonicPlugin } from './harmonic';
 import { posthogPlugin } from './posthog';
-import { salesforcePlugin } from './salesforce';
+import { salesforcePlugin, seedSalesforceAccounts } from './salesforce';
+import { accountTable } from './salesforce-accounts';
 import { slackPlugin } from './slack';
 import { vitallyPlugin } from './vitally';
 import { webhooksPlugin } from './webhooks';
@@ -27,6 +28,8 @@ export interface SandboxOptions {
   /** Initial controls per system, on top of DEFAULT_CONTROLS; `POST /_reset` returns to these. */
   controls?: ControlPatches;
   logger?: FastifyServerOptions['logger'];
+  /** Seed Salesforce with a realistic Account table of this many accounts (`accountTable`); 0 or unset: none. */
+  salesforceAccounts?: number;
 }
 
 /**
@@ -47,6 +50,12 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   void app.register(vitallyPlugin, { prefix: '/vitally', state, dataset });
   void app.register(slackPlugin, { prefix: '/slack', state, dataset });
   void app.register(webhooksPlugin, { prefix: '/webhooks', state, dataset });
+
+  if (options.salesforceAccounts) {
+    seedSalesforceAccounts(state, accountTable(dataset, { count: options.salesforceAccounts }), {
+      externalIdField: 'Company_Domain__c',
+    });
+  }
 
   const unknownSystem = (name: string) => ({ error: `unknown system: ${name}`, systems: SANDBOX_SYSTEMS });
 
@@ -103,6 +112,8 @@ async function main(): Promise<void> {
       // Where the simulated Clay table posts its results (the starter's POST /webhooks/clay) and with what token.
       SANDBOX_CLAY_CALLBACK_URL: z.url().optional(),
       SANDBOX_CLAY_CALLBACK_AUTH: z.string().min(1).optional(),
+      // The seeded Salesforce Account table (the weekend re-enrichment's input); 0: an empty org.
+      SANDBOX_SALESFORCE_ACCOUNTS: z.coerce.number().int().min(0).max(100_000).default(2500),
     })
     .parse({
       SANDBOX_HOST: process.env.SANDBOX_HOST?.trim() || undefined,
@@ -110,10 +121,12 @@ async function main(): Promise<void> {
       SANDBOX_SEED: process.env.SANDBOX_SEED?.trim() || undefined,
       SANDBOX_CLAY_CALLBACK_URL: process.env.SANDBOX_CLAY_CALLBACK_URL?.trim() || undefined,
       SANDBOX_CLAY_CALLBACK_AUTH: process.env.SANDBOX_CLAY_CALLBACK_AUTH?.trim() || undefined,
+      SANDBOX_SALESFORCE_ACCOUNTS: process.env.SANDBOX_SALESFORCE_ACCOUNTS?.trim() || undefined,
     });
   const app = buildSandbox({
     seed: env.SANDBOX_SEED,
     logger: { level: 'info' },
+    salesforceAccounts: env.SANDBOX_SALESFORCE_ACCOUNTS,
     controls: {
       clay: {
         callbackUrl: env.SANDBOX_CLAY_CALLBACK_URL ?? null,

@@ -8,6 +8,7 @@ import {
 import type { Config } from '../config';
 
 export const HEALTH_SCHEDULE_ID = 'enrichment-health-daily';
+export const REENRICHMENT_SCHEDULE_ID = 'salesforce-weekend-reenrichment';
 
 /** The schedules of DESIGN.md 5.2, from the configuration. */
 export function scheduleDefinitions(config: Config): ScheduleOptions[] {
@@ -25,6 +26,20 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { description: 'Daily enrichment health check: signups vs enrichment writes (docs/runbook.md)' },
+    },
+    {
+      scheduleId: REENRICHMENT_SCHEDULE_ID,
+      // Saturday 02:00 UTC: nobody is editing accounts, and the providers' rate limits are the run's alone.
+      spec: { calendars: [{ dayOfWeek: 'SATURDAY', hour: 2, minute: 0 }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'SalesforceReEnrichmentWorkflow',
+        workflowId: 'salesforce-reenrichment',
+        taskQueue: config.temporal.taskQueue,
+        args: [{}],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+      memo: { description: 'Weekend re-enrichment of stale Salesforce accounts, within REENRICH_CREDIT_BUDGET' },
     },
   ];
 }

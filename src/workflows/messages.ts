@@ -4,6 +4,7 @@ import type { Destination, WriteProgress } from '../domain/fan-out';
 import type { DayAssessment } from '../domain/health';
 import type { IcpFields } from '../domain/icp/fields';
 import type { ScoreStatus } from '../domain/icp/scoring';
+import type { ReEnrichmentSummary } from '../domain/reenrichment';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
 
 export interface SignupEnrichmentInput {
@@ -120,3 +121,6 @@ export interface BackfillProgress {
 export type BackfillResult = BackfillProgress;
 
 export const getBackfillProgressQuery = defineQuery<BackfillProgress>('getBackfillProgress');
+
+/** Where a Salesforce re-enrichment run stands (the summary so far). */
+export const getReEnrichmentProgressQuery = defineQuery<ReEnrichmentSummary>('getReEnrichmentProgress');

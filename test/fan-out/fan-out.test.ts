@@ -11,6 +11,7 @@ import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment'
 import {
   eventually,
   posthogSignup,
+  privateDatabaseUrl,
   SECRET,
   startSandbox,
   startWorker,
@@ -33,11 +34,13 @@ describe('fan-out', () => {
   let sandbox: RunningSandbox;
   let ledger: Ledger;
   let client: Client;
+  let databaseUrl: string;
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    ledger = await openLedger({ databaseUrl: inject('postgresUrl') });
+    databaseUrl = await privateDatabaseUrl();
+    ledger = await openLedger({ databaseUrl });
     client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
   });
 
@@ -52,7 +55,7 @@ describe('fan-out', () => {
   async function pipeline(env: Record<string, string> = {}, options: { worker?: boolean } = {}) {
     const config = testConfig({
       SANDBOX_URL: sandbox.url,
-      DATABASE_URL: inject('postgresUrl'),
+      DATABASE_URL: databaseUrl,
       WRITE_RETRY_INITIAL_SECONDS: '1',
       WRITE_RETRY_MAX_MINUTES: '0.05',
       // Clay answers by callback to an intake URL; these fixtures never need it.

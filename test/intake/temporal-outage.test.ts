@@ -6,6 +6,7 @@ import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-se
 import {
   eventually,
   posthogSignup,
+  privateDatabaseUrl,
   SECRET,
   startSandbox,
   startWorker,
@@ -34,7 +35,7 @@ describe('a signup posted while Temporal is down', () => {
     const port = await freePort();
     sandbox = await startSandbox();
     const config = testConfig({ TEMPORAL_ADDRESS: `127.0.0.1:${port}`, SANDBOX_URL: sandbox.url });
-    ledger = await openLedger({ databaseUrl: inject('postgresUrl') });
+    ledger = await openLedger({ databaseUrl: await privateDatabaseUrl() });
     intake = createIntake(config, ledger, { outboxPollMs: 200 });
     const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
 

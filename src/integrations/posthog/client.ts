@@ -140,6 +140,31 @@ export function createPosthogClient(o: PosthogClientOptions) {
       return outcomeOf(await capture(batch), what);
     },
 
+    /**
+     * Only the organization group's properties (`$groupidentify`), e.g. after a re-enrichment of its company; the
+     * event uuid comes from `idempotencyKey`, so a retry is deduplicated.
+     */
+    async writeOrganization(s: EnrichedSignup, idempotencyKey: string): Promise<WriteOutcome> {
+      if (!s.organizationId) return { kind: 'rejected', detail: 'no organization id' };
+      const batch = [
+        {
+          event: '$groupidentify',
+          distinct_id: s.distinctId ?? `organization:${s.organizationId}`,
+          timestamp: s.enrichedAt ?? new Date().toISOString(),
+          uuid: eventUuid(idempotencyKey, 0),
+          properties: {
+            $group_type: GROUP_TYPE,
+            $group_key: s.organizationId,
+            $group_set: {
+              ...(s.organizationName ? { name: s.organizationName } : {}),
+              ...enrichmentProperties(s, 'organization'),
+            },
+          },
+        },
+      ];
+      return outcomeOf(await capture(batch), 'organization group');
+    },
+
     /** Runs a HogQL query; a refused or failed query throws PosthogQueryError with the typed outcome. */
     query,
 

@@ -38,6 +38,9 @@ interface SalesforceApiError {
   };
 }
 
+/** sObject Collections take at most 200 records a call. */
+const COLLECTION_LIMIT = 200;
+
 const AUTH_ERRORS = new Set(['invalid_client', 'invalid_grant', 'invalid_client_id', 'unsupported_grant_type']);
 
 /**
@@ -142,6 +145,60 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
 
   return {
     personalEmailPolicy: o.personalEmailPolicy,
+    accountExternalIdField: o.accountExternalIdField,
+    fieldPolicy: o.fieldPolicy,
+
+    /**
+     * One page of a SOQL query: the first (`soql`) or the next (`locator`, the previous page's `nextRecordsUrl`).
+     * `batchSize` (200..2,000) goes in `Sforce-Query-Options`; Salesforce may return fewer. Throws what jsforce throws.
+     */
+    async queryPage<T extends Record<string, unknown>>(
+      from: { soql: string } | { locator: string },
+      batchSize: number,
+    ): Promise<{ records: T[]; totalSize: number; next: string | undefined }> {
+      return withSession(async (conn) => {
+        const options: NonNullable<Parameters<Connection['queryMore']>[1]> = {
+          headers: { 'Sforce-Query-Options': `batchSize=${batchSize}` },
+          autoFetch: false,
+          maxFetch: 2000,
+          scanAll: false,
+          responseTarget: 'QueryResult',
+        };
+        const page =
+          'soql' in from ? await conn.query<T>(from.soql, options) : await conn.queryMore<T>(from.locator, options);
+        return {
+          records: page.records.map(({ attributes: _, ...r }) => r as unknown as T),
+          totalSize: page.totalSize,
+          next: page.done ? undefined : page.nextRecordsUrl,
+        };
+      });
+    },
+
+    /**
+     * Updates up to 200 records a call through the sObject Collections endpoint (`allOrNone: false`): one record's
+     * error never blocks the others; per-record errors come back with Salesforce's status code and message.
+     */
+    async updateRecords(
+      type: string,
+      records: ({ Id: string } & Record<string, unknown>)[],
+    ): Promise<{ id: string; error: string | undefined }[]> {
+      const results: { id: string; error: string | undefined }[] = [];
+      for (let i = 0; i < records.length; i += COLLECTION_LIMIT) {
+        const chunk = records.slice(i, i + COLLECTION_LIMIT);
+        const saved = await withSession((conn) => conn.sobject(type).update(chunk, { allOrNone: false }));
+        chunk.forEach((record, n) => {
+          const r = saved[n] as { success?: boolean; errors?: { statusCode?: string; message?: string }[] };
+          const e = r?.success ? undefined : r?.errors?.[0];
+          results.push({
+            id: record.Id,
+            error: r?.success
+              ? undefined
+              : `${e?.statusCode ?? 'UNKNOWN'}: ${e?.message ?? 'no result for the record'}`,
+          });
+        });
+      }
+      return results;
+    },
 
     /** The company's Account and the person's Contact (or Lead), idempotent by their external ids. */
     async writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome> {

@@ -60,6 +60,19 @@ export function createVitallyClient(o: VitallyClientOptions) {
     });
 
   return {
+    /** Only the organization's account traits (e.g. after a re-enrichment of its company). */
+    async writeAccount(s: EnrichedSignup): Promise<WriteOutcome> {
+      if (!s.organizationId) return { kind: 'written', detail: 'no organization: nothing to write to Vitally' };
+      return outcomeOf(
+        await post('/resources/accounts', {
+          externalId: s.organizationId,
+          name: s.organizationName ?? s.fields.companyName ?? s.organizationId,
+          traits: enrichmentProperties(s, 'organization'),
+        }),
+        'the account',
+      );
+    },
+
     async writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome> {
       if (!s.organizationId) return { kind: 'written', detail: 'no organization: nothing to write to Vitally' };
       const account = outcomeOf(

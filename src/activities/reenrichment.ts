@@ -1,0 +1,475 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/errors';
+import { mergeFields, missingFields, type Provenance } from '../domain/enrichment/merge';
+import { COMPANY_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
+import { scoreIcp, type ScoringConfig } from '../domain/icp/scoring';
+import type { ProviderName } from '../domain/provider-outcome';
+import { accountDomain, exclusionOf } from '../domain/account-domain';
+import { type AccountOutcome, type AccountToRefresh, type ReEnrichmentPolicy } from '../domain/reenrichment';
+import type { PosthogClient } from '../integrations/posthog/client';
+import { outcomeOfError, type SalesforceClient } from '../integrations/salesforce/client';
+import { ACCOUNT_FIELD_OF } from '../integrations/salesforce/mapping';
+import {
+  accountUpdate,
+  ENRICHED_AT,
+  ENRICHMENT_RUN,
+  ENRICHMENT_STATUS,
+  selectionSoql,
+  type SelectionOptions,
+} from '../integrations/salesforce/reenrichment';
+import type { SlackClient } from '../integrations/slack/client';
+import type { VitallyClient } from '../integrations/vitally/client';
+import type { Ledger } from '../ledger/ledger';
+import type { ProviderClients } from './enrichment';
+import { serverNow } from './enrichment';
+import { enrichedSignup } from './writes';
+
+export interface ReEnrichmentDeps {
+  ledger: Ledger;
+  providers: ProviderClients;
+  scoring: ScoringConfig;
+  /** The policy of every run, from the configuration. */
+  reenrichment: ReEnrichmentPolicy;
+  /** Salesforce, PostHog and Vitally clients (a missing one: re-enrichment fails, or skips that propagation). */
+  reenrichmentClients: { salesforce?: SalesforceClient; posthog?: PosthogClient; vitally?: VitallyClient };
+  alerts: { slack: SlackClient; webhookUrl: string | undefined };
+}
+
+export interface AccountPage {
+  accounts: AccountToRefresh[];
+  /** Selected but never paid for: no usable domain, personal or excluded domains. */
+  skipped: AccountOutcome[];
+  totalSize: number;
+  /** The query locator of the next page. */
+  next: string | undefined;
+}
+
+export interface ReEnrichAccountsInput {
+  runId: string;
+  accounts: AccountToRefresh[];
+  creditsLeft: number;
+  dryRun: boolean;
+  policy: ReEnrichmentPolicy;
+  /** Providers out of credits earlier in the run: not asked again. */
+  exhausted: string[];
+}
+
+export interface ReEnrichAccountsResult {
+  outcomes: AccountOutcome[];
+  creditsSpent: Record<string, number>;
+  exhausted: string[];
+  /** Accounts not looked at because the credit budget was spent (their ids, in order). */
+  notReached: string[];
+}
+
+/** Heartbeat details of `reEnrichAccounts`: what is done, so a retry after a crash resumes after it. */
+interface Checkpoint {
+  outcomes: AccountOutcome[];
+  creditsSpent: Record<string, number>;
+  exhausted: string[];
+}
+
+const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
+const DAY_MS = 86_400_000;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const companyOnly = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([field]) => COMPANY_FIELDS.includes(field as IcpField))) as T;
+
+/** A Salesforce error as the failure the workflow understands (an outage is waited out, credentials fail the run). */
+function salesforceFailure(err: unknown, what: string): ApplicationFailure {
+  if ((err as { errorCode?: string }).errorCode === 'INVALID_QUERY_LOCATOR') {
+    return ApplicationFailure.create({
+      type: ErrorType.QueryLocatorExpired,
+      message: `${what}: the query locator expired`,
+      nonRetryable: true,
+    });
+  }
+  const outcome = outcomeOfError(err, 0);
+  switch (outcome.kind) {
+    case 'auth_failed':
+      return ApplicationFailure.create({
+        type: ErrorType.DestinationAuthFailed,
+        message: `${what}: ${outcome.detail}`,
+        nonRetryable: true,
+      });
+    case 'rejected':
+      return ApplicationFailure.create({
+        type: ErrorType.DestinationRejected,
+        message: `${what}: ${outcome.detail}`,
+        nonRetryable: true,
+      });
+    default:
+      return ApplicationFailure.create({
+        type: ErrorType.DestinationUnavailable,
+        message: `${what}: ${outcome.detail}`,
+      });
+  }
+}
+
+/** Heartbeats every second while `fn` runs (a dead worker is noticed within the heartbeat timeout). */
+async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat(details?.());
+  const timer = setInterval(() => ctx.heartbeat(details?.()), 1000);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
+  const salesforce = (): SalesforceClient => {
+    const client = deps.reenrichmentClients.salesforce;
+    if (!client) {
+      throw ApplicationFailure.create({
+        type: ErrorType.DestinationRejected,
+        message: 'Salesforce is not configured (SALESFORCE_CLIENT_ID / SALESFORCE_CLIENT_SECRET)',
+        nonRetryable: true,
+      });
+    }
+    return client;
+  };
+
+  /**
+   * One company lookup with throttling and outages handled here (the activity is long): a 429 waits its
+   * Retry-After, a 5xx is tried three times; a rejected key fails the run.
+   */
+  const lookup = async (provider: ProviderName, domain: string, runId: string) => {
+    const client = deps.providers[provider];
+    if (!client) throw ApplicationFailure.nonRetryable(`${provider} is not configured`, ErrorType.ProviderAuthFailed);
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await client.company(domain, { signupId: NO_SIGNUP, workflowId: runId });
+      if (outcome.kind === 'rate_limited') {
+        await sleep(Math.max(outcome.retryAfterMs, 100));
+        continue;
+      }
+      if (outcome.kind === 'transient') {
+        if (attempt >= 3) {
+          throw ApplicationFailure.create({
+            type: ErrorType.ProviderUnavailable,
+            message: `${provider} unavailable: ${outcome.detail}`,
+          });
+        }
+        await sleep(1000 * 2 ** (attempt - 1));
+        continue;
+      }
+      if (outcome.kind === 'auth_failed') {
+        throw ApplicationFailure.create({
+          type: ErrorType.ProviderAuthFailed,
+          message: `${provider} rejected the API key (HTTP ${outcome.status}); fix the credential`,
+          nonRetryable: true,
+        });
+      }
+      await deps.ledger.archiveProviderResponse({
+        provider,
+        lookup: 'company',
+        lookupKey: domain,
+        signupId: undefined,
+        outcome: outcome.kind,
+        httpStatus: undefined,
+        body: outcome.kind === 'found' ? outcome.raw : outcome,
+        receivedAt: serverNow(),
+      });
+      return outcome;
+    }
+  };
+
+  return {
+    /** The weekend run's policy, from this worker's configuration (read once per run: it is in the history). */
+    getReEnrichmentPolicy(): Promise<ReEnrichmentPolicy> {
+      return Promise.resolve(deps.reenrichment);
+    },
+
+    /**
+     * One page of the selection: the first (`query`) or the next (`locator`). Accounts without a usable domain, and
+     * personal or excluded domains, come back as skipped.
+     */
+    async fetchAccountPage(input: {
+      query?: Omit<SelectionOptions, 'externalIdField'>;
+      locator?: string;
+      pageSize: number;
+      excludedDomains: string[];
+    }): Promise<AccountPage> {
+      const sf = salesforce();
+      const ext = sf.accountExternalIdField;
+      let page;
+      try {
+        page = await heartbeating(() =>
+          sf.queryPage<Record<string, unknown>>(
+            input.locator
+              ? { locator: input.locator }
+              : { soql: selectionSoql({ ...input.query!, externalIdField: ext }) },
+            input.pageSize,
+          ),
+        );
+      } catch (err) {
+        throw salesforceFailure(err, 'selecting accounts');
+      }
+      const accounts: AccountToRefresh[] = [];
+      const skipped: AccountOutcome[] = [];
+      for (const r of page.records) {
+        const id = String(r.Id);
+        const domain = accountDomain(r[ext], r.Website);
+        const exclusion = domain ? exclusionOf(domain, input.excludedDomains) : 'no usable website';
+        if (!domain || exclusion) {
+          skipped.push({
+            accountId: id,
+            domain: domain ?? (typeof r.Website === 'string' ? r.Website : ''),
+            kind: 'skipped',
+            reason: exclusion!,
+          });
+          continue;
+        }
+        const current = Object.fromEntries(Object.values(ACCOUNT_FIELD_OF).map((f) => [f, r[f] ?? null]));
+        accounts.push({ id, name: typeof r.Name === 'string' ? r.Name : undefined, domain, current });
+      }
+      return { accounts, skipped, totalSize: page.totalSize, next: page.next };
+    },
+
+    /**
+     * The waterfall for a page of accounts: the domain cache first (a company a signup refreshed recently costs
+     * nothing), then the providers in cost order while a required field is missing, never past the credit budget.
+     * Heartbeats carry what is done: a retry after a worker crash resumes after the last account it recorded.
+     */
+    async reEnrichAccounts(input: ReEnrichAccountsInput): Promise<ReEnrichAccountsResult> {
+      const { policy } = input;
+      const ctx = Context.current();
+      const resumed = ctx.info.heartbeatDetails as Checkpoint | undefined;
+      const state: Checkpoint = resumed ?? { outcomes: [], creditsSpent: {}, exhausted: [...input.exhausted] };
+      const spent = () => Object.values(state.creditsSpent).reduce((a, b) => a + b, 0);
+      const notReached: string[] = [];
+      const wanted = policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f));
+
+      await heartbeating(
+        async () => {
+          for (const account of input.accounts.slice(state.outcomes.length)) {
+            const now = serverNow();
+            const cached = await deps.ledger.getCachedCompany(
+              account.domain,
+              new Date(Date.parse(now) - policy.domainCacheDays * DAY_MS).toISOString(),
+            );
+            let known: { fields: IcpFields; provenance: Provenance } = cached
+              ? { fields: cached.fields, provenance: cached.provenance }
+              : { fields: {}, provenance: {} };
+            let foundByProvider = false;
+            let budgetSpent = false;
+            const missedBecause: string[] = [];
+            if (!input.dryRun) {
+              for (const provider of policy.providers) {
+                if (missingFields(known.fields, wanted).length === 0) break;
+                if (state.exhausted.includes(provider)) {
+                  missedBecause.push(`${provider} out of credits`);
+                  continue;
+                }
+                if (spent() >= input.creditsLeft) {
+                  budgetSpent = true;
+                  break;
+                }
+                const outcome = await lookup(provider, account.domain, input.runId);
+                if (outcome.kind === 'credits_exhausted') {
+                  state.exhausted.push(provider);
+                  missedBecause.push(`${provider} out of credits`);
+                } else if (outcome.kind === 'found') {
+                  known = mergeFields(known, outcome.fields, { source: provider, at: now }, policy.fieldPreference);
+                  state.creditsSpent[provider] = (state.creditsSpent[provider] ?? 0) + 1;
+                  foundByProvider = true;
+                } else if (outcome.kind === 'queued') {
+                  missedBecause.push(`${provider} still computing`);
+                }
+              }
+            }
+            if (budgetSpent && !foundByProvider) {
+              // Budget gone before this account was paid for: it and the rest of the page are not reached.
+              notReached.push(...input.accounts.slice(state.outcomes.length).map((a) => a.id));
+              break;
+            }
+            if (foundByProvider) {
+              await deps.ledger.putCachedCompany(
+                account.domain,
+                companyOnly(known.fields),
+                companyOnly(known.provenance),
+                now,
+              );
+            }
+            state.outcomes.push(
+              outcomeOf(account, known, { foundByProvider, missedBecause, fromCache: !!cached }, input),
+            );
+            ctx.heartbeat(state);
+          }
+        },
+        () => state,
+      );
+      return { outcomes: state.outcomes, creditsSpent: state.creditsSpent, exhausted: state.exhausted, notReached };
+    },
+
+    /**
+     * Writes a page's updates through the sObject Collections endpoint (200 a call), per-record errors collected.
+     * A retry first reads which records already carry this run's stamp and does not write them again.
+     */
+    async writeBackAccounts(input: {
+      runId: string;
+      updates: Record<string, unknown>[];
+    }): Promise<{ written: number; alreadyWritten: number; errors: { accountId: string; error: string }[] }> {
+      const sf = salesforce();
+      try {
+        return await heartbeating(async () => {
+          let updates = input.updates as ({ Id: string } & Record<string, unknown>)[];
+          let alreadyWritten = 0;
+          if (Context.current().info.attempt > 1 && updates.length > 0) {
+            const ids = updates.map((u) => `'${u.Id.replace(/[^A-Za-z0-9]/g, '')}'`).join(', ');
+            const done = await sf.queryPage<{ Id: string }>(
+              {
+                soql: `SELECT Id FROM Account WHERE Id IN (${ids}) AND ${ENRICHMENT_RUN} = '${input.runId.replace(/[\\']/g, '')}'`,
+              },
+              2000,
+            );
+            const stamped = new Set(done.records.map((r) => r.Id.slice(0, 15)));
+            alreadyWritten = stamped.size;
+            updates = updates.filter((u) => !stamped.has(u.Id.slice(0, 15)));
+          }
+          const results = await sf.updateRecords('Account', updates);
+          const errors = results.flatMap((r) => (r.error ? [{ accountId: r.id, error: r.error }] : []));
+          return { written: results.length - errors.length, alreadyWritten, errors };
+        });
+      } catch (err) {
+        throw salesforceFailure(err, 'writing accounts back');
+      }
+    },
+
+    /**
+     * Changed company data reaches the organizations of that domain in PostHog (group properties) and Vitally
+     * (account traits), rescored with the organization's person fields. Idempotent per run and organization.
+     */
+    async propagateToOrganizations(input: {
+      runId: string;
+      domains: string[];
+    }): Promise<{ organizations: number; posthog: number; vitally: number }> {
+      const { posthog, vitally } = deps.reenrichmentClients;
+      const counts = { organizations: 0, posthog: 0, vitally: 0 };
+      if (!posthog && !vitally) return counts;
+      for (const domain of input.domains) {
+        // The re-enriched company data is in the domain cache (written by reEnrichAccounts, or what it served).
+        const company = await deps.ledger.getCachedCompany(domain, new Date(0).toISOString());
+        if (!company) continue;
+        for (const record of await deps.ledger.latestSignupPerOrganization(domain)) {
+          const base = enrichedSignup(record);
+          const fields = { ...base.fields, ...companyOnly(company.fields) };
+          const s = {
+            ...base,
+            fields,
+            provenance: { ...base.provenance, ...companyOnly(company.provenance) },
+            score: scoreIcp(fields, deps.scoring, sha256),
+            enrichedAt: serverNow(),
+          };
+          counts.organizations++;
+          const key = `reenrich:${input.runId}:${record.organizationId}`;
+          for (const [name, write] of [
+            ['posthog', posthog && (() => posthog.writeOrganization(s, key))],
+            ['vitally', vitally && (() => vitally.writeAccount(s))],
+          ] as const) {
+            if (!write) continue;
+            const outcome = await write();
+            if (outcome.kind === 'written') counts[name]++;
+            else if (outcome.kind !== 'rejected' && outcome.kind !== 'auth_failed') {
+              throw ApplicationFailure.create({
+                type: ErrorType.DestinationUnavailable,
+                message: `${name}: ${outcome.detail}`,
+              });
+            } else {
+              Context.current().log.warn('organization not updated', { destination: name, detail: outcome.detail });
+            }
+          }
+        }
+      }
+      return counts;
+    },
+
+    /** The run's summary to the alert channel, at most once per run. */
+    async postReEnrichmentSummary(input: { runId: string; text: string }): Promise<string> {
+      Context.current().log.info('salesforce re-enrichment finished', { runId: input.runId, summary: input.text });
+      const url = deps.alerts.webhookUrl;
+      if (!url) return 'not configured';
+      const key = `reenrich:${input.runId}`;
+      const before = await deps.ledger.claimDestinationWrite('slack_alert', key, NO_SIGNUP);
+      if (before !== undefined && before !== 'failed') return 'already posted';
+      const outcome = await deps.alerts.slack.post(url, { text: input.text });
+      await deps.ledger.finishDestinationWrite(
+        'slack_alert',
+        key,
+        NO_SIGNUP,
+        outcome.kind === 'written' ? 'done' : 'failed',
+        outcome.detail,
+      );
+      if (outcome.kind !== 'written') {
+        throw ApplicationFailure.create({
+          type: ErrorType.DestinationUnavailable,
+          message: `summary not posted: ${outcome.detail}`,
+          nonRetryable: outcome.kind === 'auth_failed' || outcome.kind === 'rejected',
+        });
+      }
+      return 'posted';
+    },
+  };
+};
+
+/** One account's outcome, with its Account update (none in a dry run). */
+function outcomeOf(
+  account: AccountToRefresh,
+  known: { fields: IcpFields; provenance: Provenance },
+  how: { foundByProvider: boolean; missedBecause: string[]; fromCache: boolean },
+  input: ReEnrichAccountsInput,
+): AccountOutcome {
+  const base = { accountId: account.id, domain: account.domain };
+  const knownFields = Object.keys(known.fields).length > 0;
+  if (input.dryRun) {
+    // Would be re-enriched: free when the domain cache already has every required field.
+    const free =
+      how.fromCache &&
+      missingFields(
+        known.fields,
+        input.policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f)),
+      ).length === 0;
+    return { ...base, kind: 'refreshed', changed: [], update: undefined, fromCache: free };
+  }
+  if (!knownFields) {
+    if (how.missedBecause.length > 0) return { ...base, kind: 'skipped', reason: how.missedBecause.join(', ') };
+    return {
+      ...base,
+      kind: 'not_found',
+      reason: 'no provider knows the domain',
+      // Stamped, so it is not looked up again every weekend; `not_found` tells a rep why the fields stay empty.
+      update: {
+        Id: account.id,
+        [ENRICHED_AT]: serverNow(),
+        [ENRICHMENT_STATUS]: 'not_found',
+        [ENRICHMENT_RUN]: input.runId,
+      },
+    };
+  }
+  const times = Object.values(known.provenance).map((p) => p.at);
+  const at = times.length > 0 ? times.sort().at(-1)! : serverNow();
+  const complete =
+    missingFields(
+      known.fields,
+      input.policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f)),
+    ).length === 0;
+  const { update, changed } = accountUpdate(account.id, account.current, known.fields, known.provenance, {
+    policy: input.policy.fieldPolicy,
+    complete,
+    runId: input.runId,
+    at,
+  });
+  return {
+    ...base,
+    kind: changed.length > 0 ? 'refreshed' : 'unchanged',
+    changed,
+    update,
+    fromCache: how.fromCache && !how.foundByProvider,
+  };
+}
+
+export type ReEnrichmentActivities = ReturnType<typeof createReEnrichmentActivities>;

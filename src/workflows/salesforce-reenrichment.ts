@@ -1,0 +1,251 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { AccountPage, ReEnrichmentActivities } from '../activities/reenrichment';
+import { ErrorType } from '../domain/errors';
+import {
+  addExample,
+  countOutcomes,
+  creditsTotal,
+  describeSummary,
+  emptySummary,
+  type ReEnrichmentCheckpoint,
+  type ReEnrichmentInput,
+  type ReEnrichmentSummary,
+} from '../domain/reenrichment';
+import { getReEnrichmentProgressQuery } from './messages';
+
+/** The lowest task priority (1 highest, 5 lowest; default 3): live signups and backfills go first. */
+const LOWEST_PRIORITY = { priorityKey: 5 };
+const DAY_MS = 86_400_000;
+
+/**
+ * Salesforce calls try three times quickly; an outage beyond that is waited out by the workflow (state
+ * `waiting_for_salesforce`), so the run pauses and resumes instead of failing.
+ */
+const salesforceCall: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  priority: LOWEST_PRIORITY,
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '10 seconds',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [
+      ErrorType.DestinationAuthFailed,
+      ErrorType.DestinationRejected,
+      ErrorType.QueryLocatorExpired,
+    ],
+  },
+};
+
+/** A page of provider lookups: long, heartbeating its progress; a retry resumes after the last recorded account. */
+const pageOfLookups: ActivityOptions = {
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  priority: LOWEST_PRIORITY,
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [ErrorType.ProviderAuthFailed],
+  },
+};
+
+const { getReEnrichmentPolicy } = proxyActivities<ReEnrichmentActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { maximumInterval: '1 minute' },
+});
+const { fetchAccountPage, writeBackAccounts } = proxyActivities<ReEnrichmentActivities>(salesforceCall);
+const { reEnrichAccounts } = proxyActivities<ReEnrichmentActivities>(pageOfLookups);
+const { propagateToOrganizations } = proxyActivities<ReEnrichmentActivities>({
+  startToCloseTimeout: '10 minutes',
+  priority: LOWEST_PRIORITY,
+  retry: { maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+const { postReEnrichmentSummary } = proxyActivities<ReEnrichmentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/**
+ * The weekend refresh of Salesforce Accounts: selected by SOQL (stale or incomplete, most valuable first), paged
+ * with the query locator, re-enriched through the domain cache and the provider waterfall at the lowest priority
+ * and within a credit budget, written back through sObject Collections, and the changes passed on to PostHog and
+ * Vitally. One page per run: it continues as new with the locator and the running summary, so a long table never
+ * grows one history and a restarted worker resumes at the page it was on.
+ */
+export async function SalesforceReEnrichmentWorkflow(input: ReEnrichmentInput = {}): Promise<ReEnrichmentSummary> {
+  const runId = workflowInfo().workflowId;
+  const checkpoint = input.checkpoint ?? (await start(input));
+  const { policy, summary } = checkpoint;
+  const limit = input.limit;
+  const publish = () => setCurrentDetails(progressText(summary, runId));
+  setHandler(getReEnrichmentProgressQuery, () => summary);
+  publish();
+
+  /** A Salesforce step: an outage is waited out with a growing delay, visible in the progress. */
+  const withSalesforce = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
+    let waitMs = policy.outageRetry.initialMs;
+    for (;;) {
+      try {
+        const result = await step();
+        if (summary.state === 'waiting_for_salesforce') {
+          Object.assign(summary, { state: 'running', waiting: undefined });
+          publish();
+        }
+        return result;
+      } catch (err) {
+        const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        if (cause?.type !== ErrorType.DestinationUnavailable) throw err;
+        Object.assign(summary, {
+          state: 'waiting_for_salesforce',
+          waiting: `${what}: ${cause.message}; next try in ${Math.round(waitMs / 1000)} s`,
+        });
+        publish();
+        await sleep(waitMs);
+        waitMs = Math.min(waitMs * 2, policy.outageRetry.maxMs);
+      }
+    }
+  };
+
+  const query = {
+    requiredFields: policy.requiredFields,
+    staleBefore: checkpoint.staleBefore,
+    incompleteBefore: checkpoint.incompleteBefore,
+    orderBy: policy.orderBy,
+    extraWhere: policy.extraWhere,
+  };
+  let page: AccountPage;
+  try {
+    page = await withSalesforce('selecting accounts', () =>
+      fetchAccountPage({
+        ...(checkpoint.next ? { locator: checkpoint.next } : { query }),
+        pageSize: policy.pageSize,
+        excludedDomains: policy.excludedDomains,
+      }),
+    );
+  } catch (err) {
+    // The cursor expired (a long outage): select again; accounts already refreshed are fresh and drop out.
+    if (!(err instanceof ActivityFailure && (err.cause as ApplicationFailure)?.type === ErrorType.QueryLocatorExpired))
+      throw err;
+    log.warn('query locator expired; selecting again', { runId });
+    page = await withSalesforce('selecting accounts', () =>
+      fetchAccountPage({ query, pageSize: policy.pageSize, excludedDomains: policy.excludedDomains }),
+    );
+  }
+  if (summary.pages === 0) summary.selected = page.totalSize;
+  summary.pages++;
+  countOutcomes(summary, page.skipped);
+
+  const room = limit === undefined ? page.accounts.length : Math.max(0, limit - summary.processed);
+  const accounts = page.accounts.slice(0, room);
+  const result = await reEnrichAccounts({
+    runId,
+    accounts,
+    creditsLeft: summary.creditBudget - creditsTotal(summary.creditsSpent),
+    dryRun: summary.dryRun,
+    policy,
+    exhausted: summary.providersExhausted,
+  });
+  countOutcomes(summary, result.outcomes);
+  for (const [provider, n] of Object.entries(result.creditsSpent)) {
+    summary.creditsSpent[provider] = (summary.creditsSpent[provider] ?? 0) + n;
+  }
+  summary.providersExhausted = result.exhausted;
+
+  if (!summary.dryRun) {
+    const updates = result.outcomes.flatMap((o) => ('update' in o && o.update ? [o.update] : []));
+    const written = await withSalesforce('writing accounts back', () => writeBackAccounts({ runId, updates }));
+    for (const e of written.errors) {
+      const outcome = result.outcomes.find((o) => o.accountId.slice(0, 15) === e.accountId.slice(0, 15));
+      addExample(summary.failed, { accountId: e.accountId, domain: outcome?.domain, reason: e.error });
+      // A refused write is not a re-enrichment.
+      if (outcome?.kind === 'refreshed') summary.reEnriched--;
+      else if (outcome?.kind === 'unchanged') summary.unchanged--;
+      else if (outcome?.kind === 'not_found') summary.notFound--;
+    }
+    const refused = new Set(written.errors.map((e) => e.accountId.slice(0, 15)));
+    const domains = result.outcomes.flatMap((o) =>
+      o.kind === 'refreshed' && !refused.has(o.accountId.slice(0, 15)) ? [o.domain] : [],
+    );
+    if (domains.length > 0) {
+      const p = await propagateToOrganizations({ runId, domains: [...new Set(domains)] });
+      summary.propagated.organizations += p.organizations;
+      summary.propagated.posthog += p.posthog;
+      summary.propagated.vitally += p.vitally;
+    }
+  }
+
+  // Why the run ends here, if it does: the budget, the limit, or the end of the selection.
+  const budgetSpent = creditsTotal(summary.creditsSpent) >= summary.creditBudget;
+  if (result.notReached.length > 0 || (page.next && budgetSpent)) {
+    summary.state = 'budget_spent';
+  } else if (
+    limit !== undefined &&
+    summary.processed >= limit &&
+    (page.next || accounts.length < page.accounts.length)
+  ) {
+    summary.state = 'limit_reached';
+  } else if (page.next) {
+    publish();
+    return continueAsNew<typeof SalesforceReEnrichmentWorkflow>({
+      ...input,
+      checkpoint: { ...checkpoint, next: page.next, summary },
+    });
+  } else {
+    summary.state = 'done';
+  }
+  if (summary.state !== 'done') {
+    const why = summary.state === 'budget_spent' ? 'budget spent' : 'limit reached';
+    const left = [...result.notReached, ...page.accounts.slice(accounts.length).map((a) => a.id)];
+    summary.notReached = {
+      // Everything selected that was neither looked at nor skipped: this page's rest and the pages not fetched.
+      count: Math.max(0, summary.selected - summary.processed - skippedCount(summary)),
+      reason:
+        summary.state === 'budget_spent'
+          ? `credit budget of ${summary.creditBudget} spent`
+          : `limit of ${limit} accounts`,
+      examples: [...new Set(left)].slice(0, 20).map((accountId) => ({
+        accountId,
+        domain: page.accounts.find((a) => a.id === accountId)?.domain,
+        reason: why,
+      })),
+    };
+  }
+  summary.finishedAt = new Date(Date.now()).toISOString();
+  publish();
+  const text = describeSummary(summary, runId);
+  log.info('salesforce re-enrichment finished', { runId, state: summary.state, processed: summary.processed });
+  await postReEnrichmentSummary({ runId, text });
+  return summary;
+}
+
+/** The first run: the policy, fixed for every page, and the cut-off times of "stale" and "tried recently". */
+async function start(input: ReEnrichmentInput): Promise<ReEnrichmentCheckpoint & { next: string }> {
+  const policy = await getReEnrichmentPolicy();
+  const now = Date.now();
+  const startedAt = new Date(now).toISOString();
+  return {
+    policy,
+    startedAt,
+    staleBefore: new Date(now - policy.staleDays * DAY_MS).toISOString(),
+    incompleteBefore: new Date(now - policy.incompleteRetryDays * DAY_MS).toISOString(),
+    next: '',
+    summary: emptySummary(input.dryRun ?? false, input.creditBudget ?? policy.creditBudget, startedAt),
+  };
+}
+
+const skippedCount = (s: ReEnrichmentSummary) => Object.values(s.skipped).reduce((a, b) => a + b, 0);
+
+function progressText(s: ReEnrichmentSummary, runId: string): string {
+  return [describeSummary(s, runId), ...(s.waiting ? [`**Waiting:** ${s.waiting}`] : [])].join('\n\n');
+}
