@@ -135,8 +135,11 @@ export interface RunningSandbox {
  * The sandbox on a port of its own (the providers' real wire formats over real HTTP), without the providers' default
  * rate limits unless a test sets them. `clayCallbackUrl` is where its Clay table posts results.
  */
-export async function startSandbox(controls: ControlPatches = {}): Promise<RunningSandbox> {
-  const app = testSandbox(controls);
+export async function startSandbox(
+  controls: ControlPatches = {},
+  options: { salesforceAccounts?: number } = {},
+): Promise<RunningSandbox> {
+  const app = testSandbox(controls, options);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,

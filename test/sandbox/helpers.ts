@@ -3,8 +3,12 @@ import { buildSandbox } from '../../src/sandbox/server';
 import type { ControlPatches } from '../../src/sandbox/state';
 
 /** A sandbox without the providers' default rate limits, so a burst of test requests is never throttled. */
-export function testSandbox(controls: ControlPatches = {}): FastifyInstance {
+export function testSandbox(
+  controls: ControlPatches = {},
+  options: { salesforceAccounts?: number } = {},
+): FastifyInstance {
   return buildSandbox({
+    ...options,
     controls: {
       ...controls,
       clearbit: { rateLimitPerSecond: null, ...controls.clearbit },
