@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
 import { addDays, utcDay } from '../../src/domain/health';
@@ -261,6 +261,14 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
     expect(schedule.action).toMatchObject({ workflowType: 'CreditExhaustionDetectorWorkflow' });
     expect(schedule.spec.calendars).toMatchObject([{ hour: [{ start: 9 }], minute: [{ start: 0 }] }]);
     await client.schedule.getHandle('enrichment-health-daily').delete();
+    expect(second.stdout).toContain('schedule salesforce-weekend-reenrichment: updated');
+    const weekend = await client.schedule.getHandle('salesforce-weekend-reenrichment').describe();
+    expect(weekend.action).toMatchObject({ workflowType: 'SalesforceReEnrichmentWorkflow' });
+    expect(weekend.spec.calendars).toMatchObject([
+      { dayOfWeek: [{ start: 'SATURDAY' }], hour: [{ start: 2 }], minute: [{ start: 0 }] },
+    ]);
+    expect(weekend.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+    await client.schedule.getHandle('salesforce-weekend-reenrichment').delete();
 
     const file = path.join(root, 'test/fixtures/histories/signup-fan-out.json');
     const replayed = await enrich('replay', file);

@@ -109,9 +109,21 @@ describe('Salesforce weekend re-enrichment', () => {
     // A signup of one stale account's company: its organization hears about the new data in PostHog and Vitally.
     const organizationId = `org-${randomUUID()}`;
     await recordSignup(q.ledger, linkedDomain, organizationId);
+    // A company a signup refreshed this week is in the domain cache: served from it, not paid for again.
+    const cachedDomain = stale[2]!.Company_Domain__c as string;
+    const now = new Date().toISOString();
+    await q.ledger.putCachedCompany(
+      cachedDomain,
+      { companyName: 'Cached Co', employees: 120, industry: 'Software', country: 'US' },
+      { employees: { source: 'clearbit', at: now } },
+      now,
+    );
     const handle = await q.run({});
     const summary = await handle.result();
     const after = await accounts(q.sandbox);
+    expect(summary.fromCache).toBe(1);
+    expect((await calls(q.sandbox, 'clearbit')).filter((c) => c.key === cachedDomain)).toEqual([]);
+    expect(after.find((a) => domainOf(a) === cachedDomain)!.fields.Enriched_At__c).toBe(now);
     const excluded = after.find((a) => domainOf(a) === excludedDomain)!;
 
     const byKind = (kind: string) => after.filter((a) => kindOf(a) === kind);
