@@ -68,10 +68,8 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   SANDBOX_URL: z.url().default(DEFAULT_SANDBOX_URL),
-  ICP_SCORING_CONFIG: z
-    .string()
-    .min(1)
-    .default(path.resolve(__dirname, '..', 'config', 'icp-scoring.json')),
+  // Empty means the default, as for every optional variable (so an exported .env.example works as is).
+  ICP_SCORING_CONFIG: optionalString.transform((v) => v ?? path.resolve(__dirname, '..', 'config', 'icp-scoring.json')),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ...Object.fromEntries(SYSTEMS.map((s) => [`${s.toUpperCase()}_BASE_URL`, optionalString.pipe(z.url().optional())])),
   ...Object.fromEntries(Object.values(LIVE_CREDENTIALS).flatMap((names) => names.map((n) => [n, optionalString]))),

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig } from '../src/config';
 
@@ -102,5 +104,34 @@ describe('loadConfig', () => {
       /SALESFORCE_FIELD_POLICY: "Name=sometimes"/,
     );
     expect(() => loadConfig({ DESTINATIONS: 'posthog,hubspot' })).toThrow(/DESTINATIONS/);
+  });
+
+  it('configures the weekend re-enrichment: the synchronous providers by default, Clay refused', () => {
+    const config = loadConfig({});
+    expect(config.reenrichment).toMatchObject({
+      staleDays: 90,
+      creditBudget: 500,
+      pageSize: 200,
+      providers: ['clearbit', 'harmonic'],
+      excludedDomains: [],
+    });
+    expect(loadConfig({ REENRICH_EXCLUDED_DOMAINS: ' Partner.io, example.com ' }).reenrichment.excludedDomains).toEqual(
+      ['partner.io', 'example.com'],
+    );
+    expect(() => loadConfig({ REENRICH_PROVIDERS: 'clearbit,clay' })).toThrow(/REENRICH_PROVIDERS: "clay"/);
+    expect(() => loadConfig({ ENRICHMENT_PROVIDERS: 'clearbit', REENRICH_PROVIDERS: 'harmonic' })).toThrow(
+      /REENRICH_PROVIDERS: "harmonic"/,
+    );
+    expect(() => loadConfig({ REENRICH_PAGE_SIZE: '50' })).toThrow(/REENRICH_PAGE_SIZE/);
+  });
+
+  it('loads .env.example exported as is (set -a; . ./.env.example)', () => {
+    const env: Record<string, string> = {};
+    for (const line of readFileSync(path.join(__dirname, '../.env.example'), 'utf8').split('\n')) {
+      const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+      if (m) env[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
+    }
+    expect(Object.keys(env).length).toBeGreaterThan(40);
+    expect(loadConfig(env).signupEvents).toEqual(['user signed up', 'user_signed_up']);
   });
 });

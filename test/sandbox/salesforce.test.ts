@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Connection } from 'jsforce';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseSoql, seedSalesforceAccounts, seedSalesforceRecords } from '../../src/sandbox/salesforce';
+import { createDataset } from '../../src/sandbox/dataset';
+import { LOCKED, parseSoql, seedSalesforceAccounts, seedSalesforceRecords } from '../../src/sandbox/salesforce';
+import { accountTable } from '../../src/sandbox/salesforce-accounts';
 import { control, inspect, testSandbox } from './helpers';
 
 /**
@@ -690,5 +692,50 @@ describe('Salesforce simulator: seeding', () => {
     const result = await conn.query('SELECT CreatedDate, Account.Name FROM Contact');
     expect(result.records[0]).toMatchObject({ CreatedDate: '2025-01-02T03:04:05.000+0000', Account: { Name: 'Acme' } });
     expect(conn.limitInfo.apiUsage?.used).toBe(1);
+  });
+});
+
+describe('the Account table and approval locks', () => {
+  it('refuses an update of a record locked by an approval process, per record in sObject Collections', async () => {
+    const [locked, open] = seedSalesforceAccounts(app, [
+      { Name: 'Locked', [EXT]: 'locked.io', [LOCKED]: true },
+      { Name: 'Open', [EXT]: 'open.io' },
+    ]) as [string, string];
+    const conn = await authorized();
+    const results = await conn.sobject('Account').update(
+      [
+        { Id: locked, Industry: 'Software' },
+        { Id: open, Industry: 'Software' },
+      ],
+      { allOrNone: false },
+    );
+    expect(results).toEqual([
+      containing({
+        success: false,
+        errors: [containing({ statusCode: 'ENTITY_IS_LOCKED', message: 'the entity is locked for editing' })],
+      }),
+      containing({ id: open, success: true }),
+    ]);
+    const err = await failure(conn.sobject('Account').update({ Id: locked, Industry: 'Software' }));
+    expect(err.errorCode).toBe('ENTITY_IS_LOCKED');
+    const accounts = (await inspect(app, 'salesforce')).records?.Account ?? [];
+    expect(accounts.find((a) => a.id === locked)).toMatchObject({ writes: 1, fields: { Name: 'Locked' } });
+    expect(accounts.find((a) => a.id === locked)?.fields).not.toHaveProperty(LOCKED);
+  });
+
+  it('builds a deterministic table of stale, fresh, incomplete, personal and bare accounts', () => {
+    const now = Date.parse('2026-11-28T02:00:00Z');
+    const table = accountTable(createDataset(), { count: 1000, now });
+    expect(table).toEqual(accountTable(createDataset(), { count: 1000, now }));
+    expect(table).toHaveLength(1000);
+    const kinds = new Map<string, number>();
+    for (const a of table) kinds.set(a.Sandbox_Kind__c as string, (kinds.get(a.Sandbox_Kind__c as string) ?? 0) + 1);
+    for (const kind of ['stale', 'fresh', 'missing_fields', 'never_enriched', 'personal', 'no_website']) {
+      expect(kinds.get(kind), kind).toBeGreaterThan(0);
+    }
+    const stale = table.filter((a) => a.Sandbox_Kind__c === 'stale');
+    for (const a of stale) expect(now - Date.parse(a.Enriched_At__c as string)).toBeGreaterThan(99 * 86_400_000);
+    expect(stale.some((a) => a[LOCKED] === true)).toBe(true);
+    expect(new Set(table.map((a) => a.Name)).size).toBeGreaterThan(900);
   });
 });
