@@ -145,6 +145,7 @@ const envSchema = z.object({
     .min(1)
     .default('Open_Opportunities__c DESC NULLS LAST, ICP_Tier__c ASC NULLS LAST, LastActivityDate DESC NULLS LAST, Id'),
   REENRICH_WHERE: z.string().default(''),
+  REENRICH_BULK_THRESHOLD: z.coerce.number().int().nonnegative().default(1000),
   SALESFORCE_PERSONAL_EMAIL_POLICY: z.enum(['skip', 'lead']).default('skip'),
   SALESFORCE_ON_DUPLICATE: z.enum(['adopt', 'fail']).default('adopt'),
   // Field=overwrite|fill_empty, comma-separated, on top of the documented defaults
@@ -247,6 +248,7 @@ export interface Config {
     excludedDomains: string[];
     orderBy: string;
     extraWhere: string;
+    bulkThreshold: number;
   };
   webhooks: { urls: string[]; secret: string };
   /** Credentials by variable name; never logged. */
@@ -400,6 +402,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       excludedDomains: e.REENRICH_EXCLUDED_DOMAINS,
       orderBy: e.REENRICH_ORDER_BY,
       extraWhere: e.REENRICH_WHERE,
+      bulkThreshold: e.REENRICH_BULK_THRESHOLD,
     },
     webhooks: {
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],

@@ -73,6 +73,8 @@ interface Checkpoint {
 }
 
 const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
+/** How long a Bulk API 2.0 job is polled before the write-back attempt fails (and is retried). */
+const BULK_POLL_TIMEOUT_MS = 4 * 60_000;
 const DAY_MS = 86_400_000;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const companyOnly = <T extends object>(o: T): T =>
@@ -307,13 +309,20 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
     },
 
     /**
-     * Writes a page's updates through the sObject Collections endpoint (200 a call), per-record errors collected.
+     * Writes a page's updates through the sObject Collections endpoint (200 a call), or one Bulk API 2.0 job above
+     * `bulkThreshold` updates; per-record errors collected.
      * A retry first reads which records already carry this run's stamp and does not write them again.
      */
     async writeBackAccounts(input: {
       runId: string;
       updates: Record<string, unknown>[];
-    }): Promise<{ written: number; alreadyWritten: number; errors: { accountId: string; error: string }[] }> {
+      bulkThreshold: number;
+    }): Promise<{
+      written: number;
+      alreadyWritten: number;
+      errors: { accountId: string; error: string }[];
+      api: 'collections' | 'bulk';
+    }> {
       const sf = salesforce();
       try {
         return await heartbeating(async () => {
@@ -331,9 +340,17 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
             alreadyWritten = stamped.size;
             updates = updates.filter((u) => !stamped.has(u.Id.slice(0, 15)));
           }
-          const results = await sf.updateRecords('Account', updates);
+          const bulk = updates.length > input.bulkThreshold;
+          const results = bulk
+            ? await sf.updateRecordsBulk('Account', updates, BULK_POLL_TIMEOUT_MS)
+            : await sf.updateRecords('Account', updates);
           const errors = results.flatMap((r) => (r.error ? [{ accountId: r.id, error: r.error }] : []));
-          return { written: results.length - errors.length, alreadyWritten, errors };
+          return {
+            written: results.length - errors.length,
+            alreadyWritten,
+            errors,
+            api: bulk ? 'bulk' : 'collections',
+          };
         });
       } catch (err) {
         throw salesforceFailure(err, 'writing accounts back');

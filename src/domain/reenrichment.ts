@@ -23,6 +23,8 @@ export interface ReEnrichmentPolicy {
   orderBy: string;
   /** Extra SOQL condition ANDed to the selection, or empty. */
   extraWhere: string;
+  /** A page's write-back with more updates than this goes through one Bulk API 2.0 job instead of Collections. */
+  bulkThreshold: number;
   /** Salesforce write policy per Account field (SALESFORCE_FIELD_POLICY on top of the defaults). */
   fieldPolicy: Record<string, 'overwrite' | 'fill_empty'>;
   /** How a Salesforce outage is waited out: first wait, doubling up to the max. */

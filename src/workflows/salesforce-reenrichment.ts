@@ -164,7 +164,9 @@ export async function SalesforceReEnrichmentWorkflow(input: ReEnrichmentInput = 
 
   if (!summary.dryRun) {
     const updates = result.outcomes.flatMap((o) => ('update' in o && o.update ? [o.update] : []));
-    const written = await withSalesforce('writing accounts back', () => writeBackAccounts({ runId, updates }));
+    const written = await withSalesforce('writing accounts back', () =>
+      writeBackAccounts({ runId, updates, bulkThreshold: policy.bulkThreshold }),
+    );
     for (const e of written.errors) {
       const outcome = result.outcomes.find((o) => o.accountId.slice(0, 15) === e.accountId.slice(0, 15));
       addExample(summary.failed, { accountId: e.accountId, domain: outcome?.domain, reason: e.error });

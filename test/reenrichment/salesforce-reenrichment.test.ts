@@ -197,6 +197,28 @@ describe('Salesforce weekend re-enrichment', () => {
     expect(summary.notReached.examples.length).toBeGreaterThan(0);
   });
 
+  it('writes a page larger than REENRICH_BULK_THRESHOLD back through one Bulk API 2.0 job, per-record errors included', async () => {
+    const p = await pipeline({ REENRICH_PAGE_SIZE: '2000', REENRICH_BULK_THRESHOLD: '100' });
+    const handle = await p.run({});
+    const summary = await handle.result();
+    expect(summary).toMatchObject({ state: 'done', pages: 1 });
+    const sfCalls = (await p.sandbox.inspect<{ calls: Call[] & { method: string }[] }>('salesforce')).calls;
+    const ingest = sfCalls.filter((c) => c.path.includes('/jobs/ingest'));
+    expect(ingest.filter((c) => c.path.endsWith('/jobs/ingest'))).toHaveLength(1);
+    expect(ingest.some((c) => c.path.endsWith('/batches') && c.status === 201)).toBe(true);
+    expect(sfCalls.filter((c) => c.path.includes('/composite/sobjects'))).toEqual([]);
+    const after = await accounts(p.sandbox);
+    expect(after.filter((a) => a.writes > 2)).toEqual([]);
+    expect(after.filter((a) => a.fields.Enrichment_Run_Id__c === handle.workflowId).length).toBe(
+      summary.processed - summary.failed.count,
+    );
+    expect(summary.failed.count).toBeGreaterThan(0);
+    for (const e of summary.failed.examples) expect(e.reason).toMatch(/^ENTITY_IS_LOCKED: the entity is locked/);
+    // The values arrived typed as the collections path writes them (CSV carries text; Salesforce converts).
+    const written = after.find((a) => a.fields.Enrichment_Run_Id__c === handle.workflowId)!;
+    expect(written.fields.Enrichment_Status__c).toMatch(/^(enriched|partial|not_found)$/);
+  });
+
   it('with --dry-run and a limit, pays nothing and writes nothing', async () => {
     const p = await pipeline();
     const summary = await (await p.run({ dryRun: true, limit: 50 })).result();

@@ -739,3 +739,59 @@ describe('the Account table and approval locks', () => {
     expect(new Set(table.map((a) => a.Name)).size).toBeGreaterThan(900);
   });
 });
+
+describe('Bulk API 2.0 ingest', () => {
+  it('runs an update job: create, upload CSV, close, poll, successful and failed results', async () => {
+    const [locked, open] = seedSalesforceAccounts(app, [
+      { Name: 'Locked', [EXT]: 'locked.io', [LOCKED]: true },
+      { Name: 'Open', [EXT]: 'open.io', Industry: 'Retail' },
+    ]) as [string, string];
+    const conn = await authorized();
+    const job = await conn.request<{ id: string; state: string }>({
+      method: 'POST',
+      url: '/jobs/ingest',
+      body: JSON.stringify({ object: 'Account', operation: 'update', contentType: 'CSV' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(job).toMatchObject({ state: 'Open', object: 'Account', operation: 'update' });
+    await conn.request({
+      method: 'PUT',
+      url: `/jobs/ingest/${job.id}/batches`,
+      body: `Id,Industry,Description\n"${locked}","Software",\n"${open}","Software, B2B","#N/A"\n`,
+      headers: { 'content-type': 'text/csv' },
+    });
+    const closed = await conn.request<{ state: string }>({
+      method: 'PATCH',
+      url: `/jobs/ingest/${job.id}`,
+      body: JSON.stringify({ state: 'UploadComplete' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(closed.state).toBe('UploadComplete');
+    expect(await conn.request(`/jobs/ingest/${job.id}`)).toMatchObject({
+      state: 'JobComplete',
+      numberRecordsProcessed: 2,
+      numberRecordsFailed: 1,
+    });
+    const ok = await conn.request<Record<string, string>[]>(`/jobs/ingest/${job.id}/successfulResults`);
+    expect(ok).toEqual([
+      { sf__Id: open, sf__Created: 'false', Id: open, Industry: 'Software, B2B', Description: '#N/A' },
+    ]);
+    const failed = await conn.request<Record<string, string>[]>(`/jobs/ingest/${job.id}/failedResults`);
+    expect(failed).toEqual([
+      containing({ Id: locked, sf__Error: 'ENTITY_IS_LOCKED:the entity is locked for editing:--' }),
+    ]);
+    const accounts = (await inspect(app, 'salesforce')).records?.Account ?? [];
+    expect(accounts.find((a) => a.id === open)?.fields).toMatchObject({ Industry: 'Software, B2B', Description: null });
+    expect(accounts.find((a) => a.id === locked)).toMatchObject({ writes: 1 });
+    // A closed job takes no more data.
+    const late = await failure(
+      conn.request({
+        method: 'PUT',
+        url: `/jobs/ingest/${job.id}/batches`,
+        body: 'Id\n',
+        headers: { 'content-type': 'text/csv' },
+      }),
+    );
+    expect(late.errorCode).toBe('INVALIDJOBSTATE');
+  });
+});

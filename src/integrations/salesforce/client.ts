@@ -38,6 +38,13 @@ interface SalesforceApiError {
   };
 }
 
+/** A CSV cell, quoted (empty leaves the field unchanged; `#N/A` sets it to null). */
+const csvCell = (value: unknown): string => {
+  if (value === undefined || value === '#N/A') return value ?? '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return `"${text.replace(/"/g, '""')}"`;
+};
+
 /** sObject Collections take at most 200 records a call. */
 const COLLECTION_LIMIT = 200;
 
@@ -172,6 +179,83 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
           next: page.done ? undefined : page.nextRecordsUrl,
         };
       });
+    },
+
+    /**
+     * Updates records through one Bulk API 2.0 ingest job (CSV upload, then the job polled until complete): for
+     * write-backs too large for sObject Collections calls. Per-record errors come from the job's failed results.
+     */
+    async updateRecordsBulk(
+      type: string,
+      records: ({ Id: string } & Record<string, unknown>)[],
+      pollTimeoutMs: number,
+    ): Promise<{ id: string; error: string | undefined }[]> {
+      if (records.length === 0) return [];
+      const columns = ['Id', ...new Set(records.flatMap((r) => Object.keys(r).filter((k) => k !== 'Id')))];
+      const csv = [
+        columns.map(csvCell).join(','),
+        // Bulk API 2.0: an empty cell leaves the field as it is, #N/A sets it to null.
+        ...records.map((r) => columns.map((c) => csvCell(r[c] === null ? '#N/A' : r[c])).join(',')),
+      ].join('\n');
+      const failed = await withSession(async (conn) => {
+        // The documented flow, through jsforce's request (paths relative to the instance): create the job, upload the
+        // CSV, mark the upload complete, poll the job, read the failed and unprocessed records.
+        const job = await conn.request<{ id: string }>({
+          method: 'POST',
+          url: '/jobs/ingest',
+          body: JSON.stringify({ object: type, operation: 'update', contentType: 'CSV', lineEnding: 'LF' }),
+          headers: { 'content-type': 'application/json' },
+        });
+        await conn.request({
+          method: 'PUT',
+          url: `/jobs/ingest/${job.id}/batches`,
+          body: csv,
+          headers: { 'content-type': 'text/csv' },
+        });
+        await conn.request({
+          method: 'PATCH',
+          url: `/jobs/ingest/${job.id}`,
+          body: JSON.stringify({ state: 'UploadComplete' }),
+          headers: { 'content-type': 'application/json' },
+        });
+        const deadline = Date.now() + pollTimeoutMs;
+        for (;;) {
+          const info = await conn.request<{ state: string; errorMessage?: string }>(`/jobs/ingest/${job.id}`);
+          if (info.state === 'JobComplete') break;
+          if (info.state === 'Failed' || info.state === 'Aborted') {
+            throw Object.assign(new Error(`Bulk API job ${job.id} ${info.state}: ${info.errorMessage ?? ''}`), {
+              errorCode: 'BULK_JOB_FAILED',
+            });
+          }
+          if (Date.now() > deadline) throw new Error(`Bulk API job ${job.id} still ${info.state} after the timeout`);
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        const csvRows = async (kind: string) => {
+          const rows = await conn.request<Record<string, string>[] | string>({
+            method: 'GET',
+            url: `/jobs/ingest/${job.id}/${kind}`,
+            headers: { accept: 'text/csv' },
+          });
+          // jsforce hands back the text when it cannot parse it: never read that as "no failures".
+          if (typeof rows === 'string') {
+            if (rows.trim().split('\n').length <= 1) return [];
+            throw new Error(`Bulk API job ${job.id}: unreadable ${kind} CSV`);
+          }
+          return rows;
+        };
+        const errors = new Map<string, string>();
+        for (const r of await csvRows('failedResults')) {
+          // `CODE:message:fields`
+          const [code, ...rest] = String(r.sf__Error).split(':');
+          const message = (rest.length > 1 ? rest.slice(0, -1) : rest).join(':');
+          errors.set(String(r.Id).slice(0, 15), `${code}: ${message}`.trim());
+        }
+        for (const r of await csvRows('unprocessedrecords')) {
+          errors.set(String(r.Id).slice(0, 15), 'UNPROCESSED: the job did not process it');
+        }
+        return errors;
+      });
+      return records.map((r) => ({ id: r.Id, error: failed.get(r.Id.slice(0, 15)) }));
     },
 
     /**
