@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -42,6 +43,29 @@ export async function privateDatabaseUrl(): Promise<string> {
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return url.toString();
+}
+
+/**
+ * The worker as its own process (`src/worker.ts`), so that it can be killed for real (SIGKILL), on `config`'s task
+ * queue, database and sandbox; `env` adds to what it is started with.
+ */
+export function spawnWorker(config: Config, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    cwd: path.resolve(__dirname, '..'),
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: config.temporal.address,
+      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+      DATABASE_URL: config.databaseUrl,
+      SANDBOX_URL: config.sandboxUrl,
+      WEBHOOK_SECRET: SECRET,
+      WRITE_RETRY_INITIAL_SECONDS: '1',
+      ENRICHMENT_PROVIDERS: 'clearbit,harmonic',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+  });
 }
 
 export interface RunningWorker {

@@ -269,6 +269,8 @@ async function reenrich(config: Config, args: string[]): Promise<void> {
       workflowId,
       taskQueue: config.temporal.taskQueue,
       args: [input],
+      // Lowest task priority, as its activities: live signups and backfills go first.
+      priority: { priorityKey: 5 },
     });
     console.log(`started ${workflowId}${input.dryRun ? ' (dry run)' : ''}`);
     if (!values.wait) {

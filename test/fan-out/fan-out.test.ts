@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Config } from '../../src/config';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
 import { getStatusQuery, type SignupEnrichmentStatus } from '../../src/workflows/messages';
@@ -13,6 +11,7 @@ import {
   posthogSignup,
   privateDatabaseUrl,
   SECRET,
+  spawnWorker,
   startSandbox,
   startWorker,
   testConfig,
@@ -306,24 +305,3 @@ describe('fan-out', () => {
     }
   });
 });
-
-/** The worker as its own process (`src/worker.ts`), so that it can be killed for real. */
-function spawnWorker(config: Config): ChildProcess {
-  const root = path.resolve(__dirname, '../..');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: config.temporal.address,
-      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
-      DATABASE_URL: config.databaseUrl,
-      SANDBOX_URL: config.sandboxUrl,
-      WEBHOOK_SECRET: SECRET,
-      WRITE_RETRY_INITIAL_SECONDS: '1',
-      ENRICHMENT_PROVIDERS: 'clearbit,harmonic',
-      LOG_LEVEL: 'warn',
-    },
-  });
-  return child;
-}

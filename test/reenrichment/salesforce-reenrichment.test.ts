@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Config } from '../../src/config';
 import { creditsTotal, type ReEnrichmentInput, type ReEnrichmentSummary } from '../../src/domain/reenrichment';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createDataset } from '../../src/sandbox/dataset';
@@ -13,7 +11,7 @@ import { SalesforceReEnrichmentWorkflow } from '../../src/workflows/salesforce-r
 import {
   eventually,
   privateDatabaseUrl,
-  SECRET,
+  spawnWorker,
   startSandbox,
   startWorker,
   testConfig,
@@ -232,7 +230,7 @@ describe('Salesforce weekend re-enrichment', () => {
     const p = await pipeline({}, { worker: false });
     // Slow lookups, so the kill lands in the middle of a page.
     await p.sandbox.control('clearbit', { latencyMs: 25 });
-    let child: ChildProcess | undefined = spawnWorker(p.config);
+    let child: ChildProcess | undefined = spawnWorker(p.config, { DESTINATIONS: 'posthog,vitally' });
     try {
       const handle = await p.run({});
       // Page 1 written back, page 2 under way.
@@ -333,25 +331,5 @@ async function recordSignup(ledger: Ledger, domain: string, organizationId: stri
     provenance: {},
     score: undefined,
     creditsSpent: {},
-  });
-}
-
-/** The worker as its own process (`src/worker.ts`), so that it can be killed for real. */
-function spawnWorker(config: Config): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
-    cwd: path.resolve(__dirname, '../..'),
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: config.temporal.address,
-      TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
-      DATABASE_URL: config.databaseUrl,
-      SANDBOX_URL: config.sandboxUrl,
-      WEBHOOK_SECRET: SECRET,
-      ENRICHMENT_PROVIDERS: 'clearbit,harmonic',
-      DESTINATIONS: 'posthog,vitally',
-      WRITE_RETRY_INITIAL_SECONDS: '1',
-      LOG_LEVEL: 'warn',
-    },
   });
 }

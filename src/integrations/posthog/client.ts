@@ -98,6 +98,28 @@ export function createPosthogClient(o: PosthogClientOptions) {
     return { columns: parsed.data.columns ?? [], results: parsed.data.results };
   };
 
+  /** `$groupidentify`: the organization group's name and enrichment properties. */
+  const groupIdentify = (
+    s: EnrichedSignup,
+    organizationId: string,
+    distinctId: string,
+    timestamp: string,
+    uuid: string,
+  ): Record<string, unknown> => ({
+    event: '$groupidentify',
+    distinct_id: distinctId,
+    timestamp,
+    uuid,
+    properties: {
+      $group_type: GROUP_TYPE,
+      $group_key: organizationId,
+      $group_set: {
+        ...(s.organizationName ? { name: s.organizationName } : {}),
+        ...enrichmentProperties(s, 'organization'),
+      },
+    },
+  });
+
   return {
     /**
      * The organization group and the person, with the enrichment as properties, and the `organization_enriched`
@@ -110,22 +132,8 @@ export function createPosthogClient(o: PosthogClientOptions) {
         return { kind: 'rejected', detail: 'no PostHog identity: neither a distinct id nor an organization' };
       const groups = s.organizationId ? { [GROUP_TYPE]: s.organizationId } : undefined;
       const batch: Record<string, unknown>[] = [];
-      if (s.organizationId) {
-        batch.push({
-          event: '$groupidentify',
-          distinct_id: distinctId,
-          timestamp,
-          uuid: eventUuid(idempotencyKey, batch.length),
-          properties: {
-            $group_type: GROUP_TYPE,
-            $group_key: s.organizationId,
-            $group_set: {
-              ...(s.organizationName ? { name: s.organizationName } : {}),
-              ...enrichmentProperties(s, 'organization'),
-            },
-          },
-        });
-      }
+      if (s.organizationId)
+        batch.push(groupIdentify(s, s.organizationId, distinctId, timestamp, eventUuid(idempotencyKey, 0)));
       const personProperties = s.distinctId ? { $set: enrichmentProperties(s, 'person') } : {};
       batch.push({
         event: ENRICHED_EVENT,
@@ -146,22 +154,9 @@ export function createPosthogClient(o: PosthogClientOptions) {
      */
     async writeOrganization(s: EnrichedSignup, idempotencyKey: string): Promise<WriteOutcome> {
       if (!s.organizationId) return { kind: 'rejected', detail: 'no organization id' };
-      const batch = [
-        {
-          event: '$groupidentify',
-          distinct_id: s.distinctId ?? `organization:${s.organizationId}`,
-          timestamp: s.enrichedAt ?? new Date().toISOString(),
-          uuid: eventUuid(idempotencyKey, 0),
-          properties: {
-            $group_type: GROUP_TYPE,
-            $group_key: s.organizationId,
-            $group_set: {
-              ...(s.organizationName ? { name: s.organizationName } : {}),
-              ...enrichmentProperties(s, 'organization'),
-            },
-          },
-        },
-      ];
+      const distinctId = s.distinctId ?? `organization:${s.organizationId}`;
+      const timestamp = s.enrichedAt ?? new Date().toISOString();
+      const batch = [groupIdentify(s, s.organizationId, distinctId, timestamp, eventUuid(idempotencyKey, 0))];
       return outcomeOf(await capture(batch), 'organization group');
     },
 
