@@ -14,6 +14,9 @@ import { buildSandbox } from './sandbox/server';
 import { applySchedules } from './temporal/schedules';
 import { createWorker } from './worker';
 
+/** The Account table the sandbox's Salesforce is seeded with (the weekend re-enrichment's input). */
+const SANDBOX_ACCOUNTS = 2500;
+
 const TEMPORAL_PORT = 7233;
 const UI_PORT = 8233;
 
@@ -56,7 +59,7 @@ async function main(): Promise<void> {
     config.mode === 'sandbox' && ['127.0.0.1', 'localhost'].includes(sandboxUrl.hostname)
       ? buildSandbox({
           // The Account table the weekend re-enrichment refreshes (`npx enrich reenrich`).
-          salesforceAccounts: 2500,
+          salesforceAccounts: SANDBOX_ACCOUNTS,
           controls: {
             clay: {
               callbackUrl: `http://127.0.0.1:${config.http.port}/webhooks/clay`,
@@ -128,6 +131,9 @@ curl -sS -X POST ${base}/webhooks/posthog \\
   -H 'Content-Type: application/json' \\
   -H "Authorization: Bearer ${secret}" \\
   -d '${JSON.stringify(sample)}'
+
+Operate it: npx enrich health · npx enrich reenrich --dry-run --limit 100 --wait (the sandbox's Salesforce holds
+${sandbox ? `${SANDBOX_ACCOUNTS.toLocaleString('en-US')} seeded Accounts` : 'your Accounts'}) · npx enrich --help
 
 Ctrl-C stops everything.
 `);

@@ -271,6 +271,7 @@ async function reenrich(config: Config, args: string[]): Promise<void> {
       args: [input],
       // Lowest task priority, as its activities: live signups and backfills go first.
       priority: { priorityKey: 5 },
+      staticSummary: `Salesforce re-enrichment${input.dryRun ? ' (dry run)' : ''} · started by enrich reenrich`,
     });
     console.log(`started ${workflowId}${input.dryRun ? ' (dry run)' : ''}`);
     if (!values.wait) {

@@ -37,6 +37,7 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
         workflowId: 'salesforce-reenrichment',
         taskQueue: config.temporal.taskQueue,
         args: [{}],
+        staticSummary: 'Salesforce re-enrichment · weekend schedule',
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { description: 'Weekend re-enrichment of stale Salesforce accounts, within REENRICH_CREDIT_BUDGET' },
