@@ -48,10 +48,13 @@ const salesforceCall: ActivityOptions = {
   },
 };
 
-/** A page of provider lookups: long, heartbeating its progress; a retry resumes after the last recorded account. */
+/**
+ * A page of provider lookups: long, heartbeating its progress; a retry resumes after the last recorded account. The
+ * SDK sends heartbeats at most every 80 % of the timeout: 10 s keeps the progress a dead worker loses short.
+ */
 const pageOfLookups: ActivityOptions = {
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   priority: LOWEST_PRIORITY,
   retry: {
     initialInterval: '1 second',
