@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import type { FieldPreference, Provenance } from '../domain/enrichment/merge';
-import { COMPANY_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
+import { companyPart, type IcpField, type IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type IcpScore, type ScoringConfig } from '../domain/icp/scoring';
 import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
 import type { EnrichmentStatus } from '../domain/status';
@@ -240,12 +240,10 @@ export const createEnrichmentActivities = (deps: {
         at: input.recordedAt,
       });
       if (input.domain && input.cacheCompany) {
-        const companyOnly = <T extends object>(o: T): T =>
-          Object.fromEntries(Object.entries(o).filter(([field]) => COMPANY_FIELDS.includes(field as IcpField))) as T;
         await deps.ledger.putCachedCompany(
           input.domain,
-          companyOnly(input.fields),
-          companyOnly(input.provenance),
+          companyPart(input.fields),
+          companyPart(input.provenance),
           now().toISOString(),
         );
       }

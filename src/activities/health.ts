@@ -43,6 +43,42 @@ export interface ReenqueueInput {
 /** Re-enqueued signups run below live ones (Temporal task priority: 1 highest, 5 lowest; the default is 3). */
 export const BACKFILL_PRIORITY_KEY = 5;
 
+/** The signup id of writes that belong to no signup (alerts, summaries). */
+export const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
+
+export type AlertResult = 'posted' | 'already posted' | 'not configured';
+
+/**
+ * Posts `text` to the alert channel at most once per `key` (a retried activity does not post twice; an attempt cut
+ * off mid-post is not repeated). Without an alert webhook it is only logged. Shared by every alert and summary.
+ */
+export async function postAlertOnce(
+  deps: Pick<HealthDeps, 'ledger' | 'alerts'>,
+  key: string,
+  text: string,
+  what: string,
+): Promise<AlertResult> {
+  const url = deps.alerts.webhookUrl;
+  if (!url) {
+    Context.current().log.warn(`${what} (no SLACK_ALERT_WEBHOOK_URL)`, { key, text });
+    return 'not configured';
+  }
+  const before = await deps.ledger.claimDestinationWrite('slack_alert', key, NO_SIGNUP);
+  if (before !== undefined && before !== 'failed') return 'already posted';
+  const outcome = await deps.alerts.slack.post(url, { text });
+  if (outcome.kind === 'written') {
+    await deps.ledger.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'done', outcome.detail);
+    return 'posted';
+  }
+  await deps.ledger.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'failed', outcome.detail);
+  throw ApplicationFailure.create({
+    type: outcome.kind === 'auth_failed' ? ErrorType.DestinationAuthFailed : ErrorType.DestinationUnavailable,
+    message: `${what} not posted: ${outcome.detail}`,
+    nonRetryable: outcome.kind === 'auth_failed' || outcome.kind === 'rejected',
+    nextRetryDelay: outcome.kind === 'rate_limited' ? outcome.retryAfterMs : undefined,
+  });
+}
+
 export const createHealthActivities = (deps: HealthDeps) => ({
   /** Whether enrichment is paused, and until when alerts are snoozed. */
   getEnrichmentControls(): Promise<Controls> {
@@ -108,26 +144,8 @@ export const createHealthActivities = (deps: HealthDeps) => ({
    * Posts a health message to the alert channel, at most once per key (a retried activity does not post twice; an
    * attempt cut off mid-post is not repeated). Without an alert webhook it is only logged.
    */
-  async postHealthAlert(input: { key: string; text: string }): Promise<'posted' | 'already posted' | 'not configured'> {
-    const url = deps.alerts.webhookUrl;
-    if (!url) {
-      Context.current().log.warn('health alert (no SLACK_ALERT_WEBHOOK_URL)', { key: input.key, text: input.text });
-      return 'not configured';
-    }
-    const before = await deps.ledger.claimDestinationWrite('slack_alert', input.key, NO_SIGNUP);
-    if (before !== undefined && before !== 'failed') return 'already posted';
-    const outcome = await deps.alerts.slack.post(url, { text: input.text });
-    if (outcome.kind === 'written') {
-      await deps.ledger.finishDestinationWrite('slack_alert', input.key, NO_SIGNUP, 'done', outcome.detail);
-      return 'posted';
-    }
-    await deps.ledger.finishDestinationWrite('slack_alert', input.key, NO_SIGNUP, 'failed', outcome.detail);
-    throw ApplicationFailure.create({
-      type: outcome.kind === 'auth_failed' ? ErrorType.DestinationAuthFailed : ErrorType.DestinationUnavailable,
-      message: `health alert not posted: ${outcome.detail}`,
-      nonRetryable: outcome.kind === 'auth_failed' || outcome.kind === 'rejected',
-      nextRetryDelay: outcome.kind === 'rate_limited' ? outcome.retryAfterMs : undefined,
-    });
+  postHealthAlert(input: { key: string; text: string }): Promise<AlertResult> {
+    return postAlertOnce(deps, input.key, input.text, 'health alert');
   },
 
   /** A page of backfill candidates of the window, after `afterId`. */
@@ -189,6 +207,5 @@ export const createHealthActivities = (deps: HealthDeps) => ({
 });
 
 /** destination_writes rows need a signup id; health alerts belong to none. */
-const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
 
 export type HealthActivities = ReturnType<typeof createHealthActivities>;

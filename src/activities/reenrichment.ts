@@ -4,11 +4,16 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import { mergeFields, missingFields, type Provenance } from '../domain/enrichment/merge';
-import { COMPANY_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
+import { COMPANY_FIELDS, companyPart, type IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type ScoringConfig } from '../domain/icp/scoring';
 import type { ProviderName } from '../domain/provider-outcome';
 import { accountDomain, exclusionOf } from '../domain/account-domain';
-import { type AccountOutcome, type AccountToRefresh, type ReEnrichmentPolicy } from '../domain/reenrichment';
+import {
+  creditsTotal,
+  type AccountOutcome,
+  type AccountToRefresh,
+  type ReEnrichmentPolicy,
+} from '../domain/reenrichment';
 import type { PosthogClient } from '../integrations/posthog/client';
 import { outcomeOfError, type SalesforceClient } from '../integrations/salesforce/client';
 import { ACCOUNT_FIELD_OF } from '../integrations/salesforce/mapping';
@@ -25,7 +30,8 @@ import type { VitallyClient } from '../integrations/vitally/client';
 import type { Ledger } from '../ledger/ledger';
 import type { ProviderClients } from './enrichment';
 import { serverNow } from './enrichment';
-import { enrichedSignup } from './writes';
+import { NO_SIGNUP, postAlertOnce } from './health';
+import { enrichedSignup, heartbeating } from './writes';
 
 export interface ReEnrichmentDeps {
   ledger: Ledger;
@@ -72,13 +78,10 @@ interface Checkpoint {
   exhausted: string[];
 }
 
-const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
 /** How long a Bulk API 2.0 job is polled before the write-back attempt fails (and is retried). */
 const BULK_POLL_TIMEOUT_MS = 4 * 60_000;
 const DAY_MS = 86_400_000;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const companyOnly = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([field]) => COMPANY_FIELDS.includes(field as IcpField))) as T;
 
 /** A Salesforce error as the failure the workflow understands (an outage is waited out, credentials fail the run). */
 function salesforceFailure(err: unknown, what: string): ApplicationFailure {
@@ -108,18 +111,6 @@ function salesforceFailure(err: unknown, what: string): ApplicationFailure {
         type: ErrorType.DestinationUnavailable,
         message: `${what}: ${outcome.detail}`,
       });
-  }
-}
-
-/** Heartbeats every second while `fn` runs (a dead worker is noticed within the heartbeat timeout). */
-async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): Promise<T> {
-  const ctx = Context.current();
-  ctx.heartbeat(details?.());
-  const timer = setInterval(() => ctx.heartbeat(details?.()), 1000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
   }
 }
 
@@ -242,7 +233,6 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
       const ctx = Context.current();
       const resumed = ctx.info.heartbeatDetails as Checkpoint | undefined;
       const state: Checkpoint = resumed ?? { outcomes: [], creditsSpent: {}, exhausted: [...input.exhausted] };
-      const spent = () => Object.values(state.creditsSpent).reduce((a, b) => a + b, 0);
       const notReached: string[] = [];
       const wanted = policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f));
 
@@ -267,7 +257,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
                   missedBecause.push(`${provider} out of credits`);
                   continue;
                 }
-                if (spent() >= input.creditsLeft) {
+                if (creditsTotal(state.creditsSpent) >= input.creditsLeft) {
                   budgetSpent = true;
                   break;
                 }
@@ -292,13 +282,14 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
             if (foundByProvider) {
               await deps.ledger.putCachedCompany(
                 account.domain,
-                companyOnly(known.fields),
-                companyOnly(known.provenance),
+                companyPart(known.fields),
+                companyPart(known.provenance),
                 now,
               );
             }
+            const complete = missingFields(known.fields, wanted).length === 0;
             state.outcomes.push(
-              outcomeOf(account, known, { foundByProvider, missedBecause, fromCache: !!cached }, input),
+              outcomeOf(account, known, { foundByProvider, missedBecause, fromCache: !!cached, complete }, input),
             );
             ctx.heartbeat(state);
           }
@@ -311,7 +302,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
     /**
      * Writes a page's updates through the sObject Collections endpoint (200 a call), or one Bulk API 2.0 job above
      * `bulkThreshold` updates; per-record errors collected.
-     * A retry first reads which records already carry this run's stamp and does not write them again.
+     * It first reads which records already carry this run's stamp and does not write them again.
      */
     async writeBackAccounts(input: {
       runId: string;
@@ -326,9 +317,11 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
       const sf = salesforce();
       try {
         return await heartbeating(async () => {
+          // A retry (by Temporal, or by the workflow after an outage) may follow a write that reached Salesforce:
+          // records already carrying this run's stamp are not written again.
           let updates = input.updates as ({ Id: string } & Record<string, unknown>)[];
           let alreadyWritten = 0;
-          if (Context.current().info.attempt > 1 && updates.length > 0) {
+          if (updates.length > 0) {
             const ids = updates.map((u) => `'${u.Id.replace(/[^A-Za-z0-9]/g, '')}'`).join(', ');
             const done = await sf.queryPage<{ Id: string }>(
               {
@@ -374,11 +367,11 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
         if (!company) continue;
         for (const record of await deps.ledger.latestSignupPerOrganization(domain)) {
           const base = enrichedSignup(record);
-          const fields = { ...base.fields, ...companyOnly(company.fields) };
+          const fields = { ...base.fields, ...companyPart(company.fields) };
           const s = {
             ...base,
             fields,
-            provenance: { ...base.provenance, ...companyOnly(company.provenance) },
+            provenance: { ...base.provenance, ...companyPart(company.provenance) },
             score: scoreIcp(fields, deps.scoring, sha256),
             enrichedAt: serverNow(),
           };
@@ -406,29 +399,8 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
     },
 
     /** The run's summary to the alert channel, at most once per run. */
-    async postReEnrichmentSummary(input: { runId: string; text: string }): Promise<string> {
-      Context.current().log.info('salesforce re-enrichment finished', { runId: input.runId, summary: input.text });
-      const url = deps.alerts.webhookUrl;
-      if (!url) return 'not configured';
-      const key = `reenrich:${input.runId}`;
-      const before = await deps.ledger.claimDestinationWrite('slack_alert', key, NO_SIGNUP);
-      if (before !== undefined && before !== 'failed') return 'already posted';
-      const outcome = await deps.alerts.slack.post(url, { text: input.text });
-      await deps.ledger.finishDestinationWrite(
-        'slack_alert',
-        key,
-        NO_SIGNUP,
-        outcome.kind === 'written' ? 'done' : 'failed',
-        outcome.detail,
-      );
-      if (outcome.kind !== 'written') {
-        throw ApplicationFailure.create({
-          type: ErrorType.DestinationUnavailable,
-          message: `summary not posted: ${outcome.detail}`,
-          nonRetryable: outcome.kind === 'auth_failed' || outcome.kind === 'rejected',
-        });
-      }
-      return 'posted';
+    postReEnrichmentSummary(input: { runId: string; text: string }): Promise<string> {
+      return postAlertOnce(deps, `reenrich:${input.runId}`, input.text, 're-enrichment summary');
     },
   };
 };
@@ -437,20 +409,14 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
 function outcomeOf(
   account: AccountToRefresh,
   known: { fields: IcpFields; provenance: Provenance },
-  how: { foundByProvider: boolean; missedBecause: string[]; fromCache: boolean },
+  how: { foundByProvider: boolean; missedBecause: string[]; fromCache: boolean; complete: boolean },
   input: ReEnrichAccountsInput,
 ): AccountOutcome {
   const base = { accountId: account.id, domain: account.domain };
   const knownFields = Object.keys(known.fields).length > 0;
   if (input.dryRun) {
     // Would be re-enriched: free when the domain cache already has every required field.
-    const free =
-      how.fromCache &&
-      missingFields(
-        known.fields,
-        input.policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f)),
-      ).length === 0;
-    return { ...base, kind: 'refreshed', changed: [], update: undefined, fromCache: free };
+    return { ...base, kind: 'refreshed', changed: [], update: undefined, fromCache: how.fromCache && how.complete };
   }
   if (!knownFields) {
     if (how.missedBecause.length > 0) return { ...base, kind: 'skipped', reason: how.missedBecause.join(', ') };
@@ -469,14 +435,9 @@ function outcomeOf(
   }
   const times = Object.values(known.provenance).map((p) => p.at);
   const at = times.length > 0 ? times.sort().at(-1)! : serverNow();
-  const complete =
-    missingFields(
-      known.fields,
-      input.policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f)),
-    ).length === 0;
   const { update, changed } = accountUpdate(account.id, account.current, known.fields, known.provenance, {
     policy: input.policy.fieldPolicy,
-    complete,
+    complete: how.complete,
     runId: input.runId,
     at,
   });

@@ -125,11 +125,14 @@ function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind
   }
 }
 
-/** Heartbeats while `fn` runs, so a worker that dies mid-write is noticed within the heartbeat timeout. */
-async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+/**
+ * Heartbeats every second while `fn` runs, so a worker that dies mid-call is noticed within the heartbeat timeout;
+ * `details` (if given) is what a retry finds in `heartbeatDetails`.
+ */
+export async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): Promise<T> {
   const ctx = Context.current();
-  ctx.heartbeat();
-  const timer = setInterval(() => ctx.heartbeat(), 1000);
+  ctx.heartbeat(details?.());
+  const timer = setInterval(() => ctx.heartbeat(details?.()), 1000);
   try {
     return await fn();
   } finally {

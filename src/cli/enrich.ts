@@ -6,7 +6,12 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, type HealthReport } from '../health/operations';
 import { applySchedules } from '../temporal/schedules';
-import { describeSummary, type ReEnrichmentInput, type ReEnrichmentSummary } from '../domain/reenrichment';
+import {
+  creditsTotal,
+  describeSummary,
+  type ReEnrichmentInput,
+  type ReEnrichmentSummary,
+} from '../domain/reenrichment';
 import {
   getBackfillProgressQuery,
   getReEnrichmentProgressQuery,
@@ -291,7 +296,7 @@ async function reenrich(config: Config, args: string[]): Promise<void> {
       if (!p) continue;
       const line =
         `page ${p.pages} · ${p.processed}/${p.selected} accounts · ${p.reEnriched} re-enriched · ` +
-        `credits ${Object.values(p.creditsSpent).reduce((a, b) => a + b, 0)}/${p.creditBudget}` +
+        `credits ${creditsTotal(p.creditsSpent)}/${p.creditBudget}` +
         (p.waiting ? ` · waiting: ${p.waiting}` : '');
       if (line !== last) console.log((last = line));
     }

@@ -229,7 +229,7 @@ export async function SalesforceReEnrichmentWorkflow(input: ReEnrichmentInput = 
   summary.finishedAt = new Date(Date.now()).toISOString();
   publish();
   const text = describeSummary(summary, runId);
-  log.info('salesforce re-enrichment finished', { runId, state: summary.state, processed: summary.processed });
+  log.info('salesforce re-enrichment finished', { runId, state: summary.state, summary: text });
   await postReEnrichmentSummary({ runId, text });
   return summary;
 }

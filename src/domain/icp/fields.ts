@@ -69,6 +69,10 @@ export const COMPANY_FIELDS: readonly IcpField[] = [
 ];
 export const PERSON_FIELDS: readonly IcpField[] = ['personTitle', 'role', 'seniority'];
 
+/** The company part of fields (or of their provenance): what the domain cache keeps. */
+export const companyPart = <T extends object>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([field]) => COMPANY_FIELDS.includes(field as IcpField))) as T;
+
 /** The standard headcount bands (the ones LinkedIn and most CRMs use). */
 export function employeeRangeOf(employees: number): (typeof EMPLOYEE_RANGES)[number] {
   const bounds: [number, (typeof EMPLOYEE_RANGES)[number]][] = [
