@@ -32,23 +32,23 @@ describe('enrichment through the sandbox under faults', () => {
     (c) => c.knownBy.clearbit && c.clearbitHasIndustry && !c.quirks && c.people.length > 0,
   );
   let sandbox: RunningSandbox;
-  let ledger: Ledger;
-  const stacks: { config: Config; worker: RunningWorker; intake: Intake; base: string }[] = [];
+  const stacks: { config: Config; ledger: Ledger; worker: RunningWorker; intake: Intake; base: string }[] = [];
   let client: Client;
 
   async function stack(env: Record<string, string> = {}) {
     const config = testConfig({ SANDBOX_URL: sandbox.url, ENRICHMENT_PROVIDERS: 'clearbit,harmonic', ...env });
+    // A ledger per stack: an earlier stack's outbox, still polling, would start this one's signups on its task queue.
+    const ledger = await openLedger({ databaseUrl: undefined });
     const worker = await startWorker(config, ledger);
     const intake = createIntake(config, ledger, { outboxPollMs: 200 });
     const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
-    const s = { config, worker, intake, base };
+    const s = { config, ledger, worker, intake, base };
     stacks.push(s);
     return s;
   }
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    ledger = await openLedger({ databaseUrl: undefined });
     client = new Client({ connection: await Connection.connect({ address: testConfig().temporal.address }) });
   });
 
@@ -56,9 +56,9 @@ describe('enrichment through the sandbox under faults', () => {
     for (const s of stacks) {
       await s.intake.close();
       await s.worker.shutdown();
+      await s.ledger.close();
     }
     await client?.connection.close();
-    await ledger?.close();
     await sandbox?.close();
   });
 

@@ -31,27 +31,28 @@ type Records = Record<string, StoredRecord[] | undefined>;
 // Salesforce (through jsforce over real HTTP), Vitally, Slack and webhook receiver, counted through /_inspect.
 describe('fan-out', () => {
   let sandbox: RunningSandbox;
-  let ledger: Ledger;
   let client: Client;
-  let databaseUrl: string;
   const stops: (() => Promise<void>)[] = [];
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    databaseUrl = await privateDatabaseUrl();
-    ledger = await openLedger({ databaseUrl });
     client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
   });
 
   afterAll(async () => {
     for (const stop of stops.reverse()) await stop();
     await client?.connection.close();
-    await ledger?.close();
     await sandbox?.close();
   });
 
-  /** A pipeline of its own (task queue, worker, intake) against the shared sandbox and ledger. */
+  /**
+   * A pipeline of its own (task queue, ledger, worker, intake) against the shared sandbox. The ledger is private too:
+   * an earlier test's intake, still running, would otherwise start this test's signups on its own task queue.
+   */
   async function pipeline(env: Record<string, string> = {}, options: { worker?: boolean } = {}) {
+    const databaseUrl = await privateDatabaseUrl();
+    const ledger: Ledger = await openLedger({ databaseUrl });
+    stops.push(() => ledger.close());
     const config = testConfig({
       SANDBOX_URL: sandbox.url,
       DATABASE_URL: databaseUrl,
@@ -78,7 +79,7 @@ describe('fan-out', () => {
       expect(res.status).toBe(202);
       return (await res.json()) as { signupId: string; workflowId: string };
     };
-    return { config, worker, post };
+    return { config, ledger, worker, post };
   }
 
   const records = async (system: string) => (await sandbox.inspect<{ records?: Records }>(system)).records ?? {};
@@ -274,7 +275,7 @@ describe('fan-out', () => {
       child = undefined;
       await sandbox.control('salesforce', { latencyMs: 0 });
 
-      const worker = await startWorker(p.config, ledger);
+      const worker = await startWorker(p.config, p.ledger);
       stops.push(() => worker.shutdown());
       const status = await settled(workflowId, 90_000);
       expect(status.signups[0]?.writes).toMatchObject({
