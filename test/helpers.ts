@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../src/config';
-import type { Ledger } from '../src/ledger/ledger';
+import { openLedger, type Ledger } from '../src/ledger/ledger';
 import { openPostgres } from '../src/ledger/sql';
 import type { ControlPatches } from '../src/sandbox/state';
 import { createWorker } from '../src/worker';
@@ -91,6 +91,41 @@ export async function startWorker(config: Config, ledger: Ledger): Promise<Runni
       await connection.close();
     },
   };
+}
+
+export interface IsolatedStack {
+  config: Config;
+  ledger: Ledger;
+  worker: RunningWorker | undefined;
+}
+
+/**
+ * A task queue, a ledger in a PostgreSQL schema of its own, and (unless `worker: false`) a worker, with quick write
+ * retries and the two providers that answer without a callback. Teardown goes onto `stops`, to be run in reverse. The
+ * private ledger matters: another pipeline's outbox, still polling a shared one, would start this one's signups.
+ */
+export async function isolatedStack(
+  env: Record<string, string>,
+  options: { stops: (() => Promise<unknown>)[]; worker?: boolean },
+): Promise<IsolatedStack> {
+  const databaseUrl = await privateDatabaseUrl();
+  const ledger = await openLedger({ databaseUrl });
+  options.stops.push(() => ledger.close());
+  const config = testConfig({
+    DATABASE_URL: databaseUrl,
+    WRITE_RETRY_INITIAL_SECONDS: '1',
+    WRITE_RETRY_MAX_MINUTES: '0.05',
+    // Clay answers by callback to an intake URL; these fixtures never need it.
+    ENRICHMENT_PROVIDERS: 'clearbit,harmonic',
+    ...env,
+  });
+  let worker: RunningWorker | undefined;
+  if (options.worker !== false) {
+    const running = await startWorker(config, ledger);
+    options.stops.push(() => running.shutdown());
+    worker = running;
+  }
+  return { config, ledger, worker };
 }
 
 /** Polls until `check` returns a value other than undefined, or fails with the last error after `timeoutMs`. */

@@ -206,6 +206,4 @@ export const createHealthActivities = (deps: HealthDeps) => ({
   },
 });
 
-/** destination_writes rows need a signup id; health alerts belong to none. */
-
 export type HealthActivities = ReturnType<typeof createHealthActivities>;

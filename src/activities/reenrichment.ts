@@ -8,12 +8,7 @@ import { COMPANY_FIELDS, companyPart, type IcpFields } from '../domain/icp/field
 import { scoreIcp, type ScoringConfig } from '../domain/icp/scoring';
 import type { ProviderName } from '../domain/provider-outcome';
 import { accountDomain, exclusionOf } from '../domain/account-domain';
-import {
-  creditsTotal,
-  type AccountOutcome,
-  type AccountToRefresh,
-  type ReEnrichmentPolicy,
-} from '../domain/reenrichment';
+import { sumCounts, type AccountOutcome, type AccountToRefresh, type ReEnrichmentPolicy } from '../domain/reenrichment';
 import type { PosthogClient } from '../integrations/posthog/client';
 import { outcomeOfError, type SalesforceClient } from '../integrations/salesforce/client';
 import { ACCOUNT_FIELD_OF } from '../integrations/salesforce/mapping';
@@ -257,7 +252,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
                   missedBecause.push(`${provider} out of credits`);
                   continue;
                 }
-                if (creditsTotal(state.creditsSpent) >= input.creditsLeft) {
+                if (sumCounts(state.creditsSpent) >= input.creditsLeft) {
                   budgetSpent = true;
                   break;
                 }
@@ -291,7 +286,6 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
             state.outcomes.push(
               outcomeOf(account, known, { foundByProvider, missedBecause, fromCache: !!cached, complete }, input),
             );
-            ctx.heartbeat(state);
           }
         },
         () => state,

@@ -6,12 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, type HealthReport } from '../health/operations';
 import { applySchedules } from '../temporal/schedules';
-import {
-  creditsTotal,
-  describeSummary,
-  type ReEnrichmentInput,
-  type ReEnrichmentSummary,
-} from '../domain/reenrichment';
+import { sumCounts, describeSummary, type ReEnrichmentInput, type ReEnrichmentSummary } from '../domain/reenrichment';
 import {
   getBackfillProgressQuery,
   getReEnrichmentProgressQuery,
@@ -296,7 +291,7 @@ async function reenrich(config: Config, args: string[]): Promise<void> {
       if (!p) continue;
       const line =
         `page ${p.pages} · ${p.processed}/${p.selected} accounts · ${p.reEnriched} re-enriched · ` +
-        `credits ${creditsTotal(p.creditsSpent)}/${p.creditBudget}` +
+        `credits ${sumCounts(p.creditsSpent)}/${p.creditBudget}` +
         (p.waiting ? ` · waiting: ${p.waiting}` : '');
       if (line !== last) console.log((last = line));
     }

@@ -139,11 +139,27 @@ export function emptySummary(dryRun: boolean, creditBudget: number, startedAt: s
   };
 }
 
-export const creditsTotal = (spent: Record<string, number>): number => Object.values(spent).reduce((a, b) => a + b, 0);
+/** The sum of a count record (credits by provider, skipped by reason). */
+export const sumCounts = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
-export function addExample(list: { count: number; examples: Example[] }, example: Example, n = 1): void {
-  list.count += n;
+export function addExample(list: { count: number; examples: Example[] }, example: Example): void {
+  list.count++;
   if (list.examples.length < MAX_EXAMPLES) list.examples.push(example);
+}
+
+/** Salesforce ids compared in their 15-character form (the 18-character one adds a checksum suffix). */
+const sameId = (id: string) => id.slice(0, 15);
+
+/** A page's outcomes after the write-back: an account whose update Salesforce refused has failed, with the reason. */
+export function withRefusals(
+  outcomes: AccountOutcome[],
+  errors: { accountId: string; error: string }[],
+): AccountOutcome[] {
+  const refused = new Map(errors.map((e) => [sameId(e.accountId), e.error]));
+  return outcomes.map((o) => {
+    const reason = refused.get(sameId(o.accountId));
+    return reason === undefined ? o : { accountId: o.accountId, domain: o.domain, kind: 'failed', reason };
+  });
 }
 
 /** Counts one page's outcomes into the summary. */
@@ -183,7 +199,7 @@ export function describeSummary(s: ReEnrichmentSummary, runId: string): string {
   const lines = [
     `*Salesforce re-enrichment${s.dryRun ? ' (dry run)' : ''}* ${runId}: ${s.state.replace(/_/g, ' ')}`,
     `selected ${s.selected} · processed ${s.processed} · ${s.dryRun ? 'would re-enrich' : 're-enriched'} ${s.reEnriched} · unchanged ${s.unchanged} · from cache ${s.fromCache} · not found ${s.notFound}`,
-    `credits ${creditsTotal(s.creditsSpent)} of ${s.creditBudget}${credits ? ` (${credits})` : ''}${s.providersExhausted.length ? ` · out of credits: ${s.providersExhausted.join(', ')}` : ''}`,
+    `credits ${sumCounts(s.creditsSpent)} of ${s.creditBudget}${credits ? ` (${credits})` : ''}${s.providersExhausted.length ? ` · out of credits: ${s.providersExhausted.join(', ')}` : ''}`,
   ];
   if (skipped) lines.push(`skipped: ${skipped}`);
   if (s.failed.count > 0) {

@@ -13,14 +13,14 @@ import {
 import type { AccountPage, ReEnrichmentActivities } from '../activities/reenrichment';
 import { ErrorType } from '../domain/errors';
 import {
-  addExample,
   countOutcomes,
-  creditsTotal,
   describeSummary,
   emptySummary,
   type ReEnrichmentCheckpoint,
   type ReEnrichmentInput,
   type ReEnrichmentSummary,
+  sumCounts,
+  withRefusals,
 } from '../domain/reenrichment';
 import { getReEnrichmentProgressQuery } from './messages';
 
@@ -154,34 +154,25 @@ export async function SalesforceReEnrichmentWorkflow(input: ReEnrichmentInput = 
   const result = await reEnrichAccounts({
     runId,
     accounts,
-    creditsLeft: summary.creditBudget - creditsTotal(summary.creditsSpent),
+    creditsLeft: summary.creditBudget - sumCounts(summary.creditsSpent),
     dryRun: summary.dryRun,
     policy,
     exhausted: summary.providersExhausted,
   });
-  countOutcomes(summary, result.outcomes);
   for (const [provider, n] of Object.entries(result.creditsSpent)) {
     summary.creditsSpent[provider] = (summary.creditsSpent[provider] ?? 0) + n;
   }
   summary.providersExhausted = result.exhausted;
 
+  let outcomes = result.outcomes;
   if (!summary.dryRun) {
-    const updates = result.outcomes.flatMap((o) => ('update' in o && o.update ? [o.update] : []));
+    const updates = outcomes.flatMap((o) => ('update' in o && o.update ? [o.update] : []));
     const written = await withSalesforce('writing accounts back', () =>
       writeBackAccounts({ runId, updates, bulkThreshold: policy.bulkThreshold }),
     );
-    for (const e of written.errors) {
-      const outcome = result.outcomes.find((o) => o.accountId.slice(0, 15) === e.accountId.slice(0, 15));
-      addExample(summary.failed, { accountId: e.accountId, domain: outcome?.domain, reason: e.error });
-      // A refused write is not a re-enrichment.
-      if (outcome?.kind === 'refreshed') summary.reEnriched--;
-      else if (outcome?.kind === 'unchanged') summary.unchanged--;
-      else if (outcome?.kind === 'not_found') summary.notFound--;
-    }
-    const refused = new Set(written.errors.map((e) => e.accountId.slice(0, 15)));
-    const domains = result.outcomes.flatMap((o) =>
-      o.kind === 'refreshed' && !refused.has(o.accountId.slice(0, 15)) ? [o.domain] : [],
-    );
+    // A refused write is not a re-enrichment.
+    outcomes = withRefusals(outcomes, written.errors);
+    const domains = outcomes.flatMap((o) => (o.kind === 'refreshed' ? [o.domain] : []));
     if (domains.length > 0) {
       const p = await propagateToOrganizations({ runId, domains: [...new Set(domains)] });
       summary.propagated.organizations += p.organizations;
@@ -189,9 +180,10 @@ export async function SalesforceReEnrichmentWorkflow(input: ReEnrichmentInput = 
       summary.propagated.vitally += p.vitally;
     }
   }
+  countOutcomes(summary, outcomes);
 
   // Why the run ends here, if it does: the budget, the limit, or the end of the selection.
-  const budgetSpent = creditsTotal(summary.creditsSpent) >= summary.creditBudget;
+  const budgetSpent = sumCounts(summary.creditsSpent) >= summary.creditBudget;
   if (result.notReached.length > 0 || (page.next && budgetSpent)) {
     summary.state = 'budget_spent';
   } else if (
@@ -214,7 +206,7 @@ export async function SalesforceReEnrichmentWorkflow(input: ReEnrichmentInput = 
     const left = [...result.notReached, ...page.accounts.slice(accounts.length).map((a) => a.id)];
     summary.notReached = {
       // Everything selected that was neither looked at nor skipped: this page's rest and the pages not fetched.
-      count: Math.max(0, summary.selected - summary.processed - skippedCount(summary)),
+      count: Math.max(0, summary.selected - summary.processed - sumCounts(summary.skipped)),
       reason:
         summary.state === 'budget_spent'
           ? `credit budget of ${summary.creditBudget} spent`
@@ -248,8 +240,6 @@ async function start(input: ReEnrichmentInput): Promise<ReEnrichmentCheckpoint &
     summary: emptySummary(input.dryRun ?? false, input.creditBudget ?? policy.creditBudget, startedAt),
   };
 }
-
-const skippedCount = (s: ReEnrichmentSummary) => Object.values(s.skipped).reduce((a, b) => a + b, 0);
 
 function progressText(s: ReEnrichmentSummary, runId: string): string {
   return [describeSummary(s, runId), ...(s.waiting ? [`**Waiting:** ${s.waiting}`] : [])].join('\n\n');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accountDomain, exclusionOf } from '../../src/domain/account-domain';
-import { countOutcomes, describeSummary, emptySummary } from '../../src/domain/reenrichment';
+import { countOutcomes, describeSummary, emptySummary, withRefusals } from '../../src/domain/reenrichment';
 import { accountUpdate, selectionSoql } from '../../src/integrations/salesforce/reenrichment';
 import { parseSoql } from '../../src/sandbox/salesforce';
 
@@ -99,5 +99,33 @@ describe('re-enrichment selection and write-back', () => {
     s.creditsSpent = { clearbit: 3 };
     expect(describeSummary(s, 'run-1')).toContain('credits 3 of 100 (clearbit 3)');
     expect(describeSummary(s, 'run-1')).toContain('failed 1: e.io (ENTITY_IS_LOCKED: locked)');
+  });
+
+  it('turns an account whose update Salesforce refused into a failure, matching 15- and 18-character ids', () => {
+    const refreshed = {
+      accountId: '001000000000001AAA',
+      domain: 'acme.io',
+      kind: 'refreshed' as const,
+      changed: ['Industry'],
+      update: { Id: '001000000000001AAA' },
+      fromCache: true,
+    };
+    const untouched = { ...refreshed, accountId: '001000000000002AAA', domain: 'beta.io' };
+    const outcomes = withRefusals(
+      [refreshed, untouched],
+      [{ accountId: '001000000000001', error: 'ENTITY_IS_LOCKED: locked by an approval process' }],
+    );
+    expect(outcomes).toEqual([
+      {
+        accountId: '001000000000001AAA',
+        domain: 'acme.io',
+        kind: 'failed',
+        reason: 'ENTITY_IS_LOCKED: locked by an approval process',
+      },
+      untouched,
+    ]);
+    const summary = emptySummary(false, 100, '2026-11-28T02:00:00.000Z');
+    countOutcomes(summary, outcomes);
+    expect(summary).toMatchObject({ processed: 2, reEnriched: 1, fromCache: 1, failed: { count: 1 } });
   });
 });

@@ -2,21 +2,18 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
 import { getStatusQuery, type SignupEnrichmentStatus } from '../../src/workflows/messages';
 import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
 import {
   eventually,
+  isolatedStack,
   posthogSignup,
-  privateDatabaseUrl,
   SECRET,
   spawnWorker,
   startSandbox,
   startWorker,
-  testConfig,
   type RunningSandbox,
-  type RunningWorker,
 } from '../helpers';
 
 interface StoredRecord {
@@ -32,7 +29,7 @@ type Records = Record<string, StoredRecord[] | undefined>;
 describe('fan-out', () => {
   let sandbox: RunningSandbox;
   let client: Client;
-  const stops: (() => Promise<void>)[] = [];
+  const stops: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
     sandbox = await startSandbox();
@@ -45,28 +42,9 @@ describe('fan-out', () => {
     await sandbox?.close();
   });
 
-  /**
-   * A pipeline of its own (task queue, ledger, worker, intake) against the shared sandbox. The ledger is private too:
-   * an earlier test's intake, still running, would otherwise start this test's signups on its own task queue.
-   */
+  /** A pipeline of its own (task queue, ledger, worker, intake) against the shared sandbox. */
   async function pipeline(env: Record<string, string> = {}, options: { worker?: boolean } = {}) {
-    const databaseUrl = await privateDatabaseUrl();
-    const ledger: Ledger = await openLedger({ databaseUrl });
-    stops.push(() => ledger.close());
-    const config = testConfig({
-      SANDBOX_URL: sandbox.url,
-      DATABASE_URL: databaseUrl,
-      WRITE_RETRY_INITIAL_SECONDS: '1',
-      WRITE_RETRY_MAX_MINUTES: '0.05',
-      // Clay answers by callback to an intake URL; these fixtures never need it.
-      ENRICHMENT_PROVIDERS: 'clearbit,harmonic',
-      ...env,
-    });
-    let worker: RunningWorker | undefined;
-    if (options.worker !== false) {
-      worker = await startWorker(config, ledger);
-      stops.push(() => worker!.shutdown());
-    }
+    const { config, ledger, worker } = await isolatedStack({ SANDBOX_URL: sandbox.url, ...env }, { ...options, stops });
     const intake: Intake = createIntake(config, ledger, { outboxPollMs: 200 });
     const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
     stops.push(() => intake.close());

@@ -2,22 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { creditsTotal, type ReEnrichmentInput, type ReEnrichmentSummary } from '../../src/domain/reenrichment';
-import { openLedger, type Ledger } from '../../src/ledger/ledger';
+import { sumCounts, type ReEnrichmentInput, type ReEnrichmentSummary } from '../../src/domain/reenrichment';
+import type { Ledger } from '../../src/ledger/ledger';
 import { createDataset } from '../../src/sandbox/dataset';
 import { accountTable } from '../../src/sandbox/salesforce-accounts';
 import { getReEnrichmentProgressQuery } from '../../src/workflows/messages';
 import { SalesforceReEnrichmentWorkflow } from '../../src/workflows/salesforce-reenrichment';
-import {
-  eventually,
-  privateDatabaseUrl,
-  spawnWorker,
-  startSandbox,
-  startWorker,
-  testConfig,
-  type RunningSandbox,
-  type RunningWorker,
-} from '../helpers';
+import { eventually, isolatedStack, spawnWorker, startSandbox, startWorker, type RunningSandbox } from '../helpers';
 
 interface AccountRecord {
   id: string;
@@ -54,23 +45,10 @@ describe('Salesforce weekend re-enrichment', () => {
   async function pipeline(env: Record<string, string> = {}, options: { worker?: boolean } = {}) {
     const sandbox = await startSandbox({}, { salesforceAccounts: ACCOUNTS });
     stops.push(() => sandbox.close());
-    const databaseUrl = await privateDatabaseUrl();
-    const ledger = await openLedger({ databaseUrl });
-    stops.push(() => ledger.close());
-    const config = testConfig({
-      SANDBOX_URL: sandbox.url,
-      DATABASE_URL: databaseUrl,
-      ENRICHMENT_PROVIDERS: 'clearbit,harmonic',
-      DESTINATIONS: 'posthog,vitally',
-      WRITE_RETRY_INITIAL_SECONDS: '1',
-      WRITE_RETRY_MAX_MINUTES: '0.05',
-      ...env,
-    });
-    let worker: RunningWorker | undefined;
-    if (options.worker !== false) {
-      worker = await startWorker(config, ledger);
-      stops.push(() => worker!.shutdown());
-    }
+    const { config, ledger } = await isolatedStack(
+      { SANDBOX_URL: sandbox.url, DESTINATIONS: 'posthog,vitally', ...env },
+      { ...options, stops },
+    );
     const run = (input: ReEnrichmentInput, workflowId = `salesforce-reenrichment-test-${randomUUID()}`) =>
       client.workflow.start(SalesforceReEnrichmentWorkflow, {
         taskQueue: config.temporal.taskQueue,
@@ -151,7 +129,7 @@ describe('Salesforce weekend re-enrichment', () => {
       expect(a.fields.Enrichment_Run_Id__c).toBe(handle.workflowId);
     }
     const computing = summary.skipped['harmonic still computing'] ?? 0;
-    expect(summary.processed + skippedTotal(summary)).toBe(summary.selected);
+    expect(summary.processed + sumCounts(summary.skipped)).toBe(summary.selected);
     expect(computing).toBe(summary.selected - summary.processed - byKind('personal').length - 1);
     // A missing required field is filled (the default policy fills standard fields only when they are empty).
     const filled = byKind('missing_fields').filter(
@@ -168,7 +146,7 @@ describe('Salesforce weekend re-enrichment', () => {
     expect(order.length).toBeGreaterThan(100);
     expect(order).toEqual([...order].sort((a, b) => b - a));
     // Credits: what the sandbox charged is what the summary reports.
-    expect(creditsTotal(summary.creditsSpent)).toBe(await charged(q.sandbox));
+    expect(sumCounts(summary.creditsSpent)).toBe(await charged(q.sandbox));
 
     // The organization of the linked company: its PostHog group and Vitally account carry the refreshed data.
     expect(summary.propagated.organizations).toBe(1);
@@ -180,16 +158,16 @@ describe('Salesforce weekend re-enrichment', () => {
     // A second run finds only what it could not refresh: nothing is paid for twice.
     const again = await (await q.run({})).result();
     expect(again.selected).toBeLessThan(summary.selected);
-    expect(creditsTotal(again.creditsSpent)).toBe(0);
+    expect(sumCounts(again.creditsSpent)).toBe(0);
   });
 
   it('stops when the credit budget is spent, exactly, and names what it did not reach', async () => {
     const p = await pipeline();
     const summary = await (await p.run({ creditBudget: 25 })).result();
     expect(summary.state).toBe('budget_spent');
-    expect(creditsTotal(summary.creditsSpent)).toBe(25);
+    expect(sumCounts(summary.creditsSpent)).toBe(25);
     expect(await charged(p.sandbox)).toBe(25);
-    expect(summary.notReached.count).toBe(summary.selected - summary.processed - skippedTotal(summary));
+    expect(summary.notReached.count).toBe(summary.selected - summary.processed - sumCounts(summary.skipped));
     expect(summary.notReached.count).toBeGreaterThan(0);
     expect(summary.notReached.reason).toBe('credit budget of 25 spent');
     expect(summary.notReached.examples.length).toBeGreaterThan(0);
@@ -292,7 +270,6 @@ describe('Salesforce weekend re-enrichment', () => {
   });
 });
 
-const skippedTotal = (s: ReEnrichmentSummary) => Object.values(s.skipped).reduce((a, b) => a + b, 0);
 const isLocked = (s: ReEnrichmentSummary, id: string) =>
   s.failed.examples.some((e) => e.accountId.slice(0, 15) === id.slice(0, 15) && e.reason.includes('ENTITY_IS_LOCKED'));
 

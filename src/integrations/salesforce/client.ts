@@ -153,7 +153,6 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
   return {
     personalEmailPolicy: o.personalEmailPolicy,
     accountExternalIdField: o.accountExternalIdField,
-    fieldPolicy: o.fieldPolicy,
 
     /**
      * One page of a SOQL query: the first (`soql`) or the next (`locator`, the previous page's `nextRecordsUrl`).

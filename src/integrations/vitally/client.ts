@@ -59,31 +59,25 @@ export function createVitallyClient(o: VitallyClientOptions) {
       fetch: o.fetch,
     });
 
+  /** Only the organization's account traits (also after a re-enrichment of its company). */
+  const writeAccount = async (s: EnrichedSignup): Promise<WriteOutcome> => {
+    if (!s.organizationId) return { kind: 'written', detail: 'no organization: nothing to write to Vitally' };
+    return outcomeOf(
+      await post('/resources/accounts', {
+        externalId: s.organizationId,
+        name: s.organizationName ?? s.fields.companyName ?? s.organizationId,
+        traits: enrichmentProperties(s, 'organization'),
+      }),
+      'the account',
+    );
+  };
+
   return {
-    /** Only the organization's account traits (e.g. after a re-enrichment of its company). */
-    async writeAccount(s: EnrichedSignup): Promise<WriteOutcome> {
-      if (!s.organizationId) return { kind: 'written', detail: 'no organization: nothing to write to Vitally' };
-      return outcomeOf(
-        await post('/resources/accounts', {
-          externalId: s.organizationId,
-          name: s.organizationName ?? s.fields.companyName ?? s.organizationId,
-          traits: enrichmentProperties(s, 'organization'),
-        }),
-        'the account',
-      );
-    },
+    writeAccount,
 
     async writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome> {
-      if (!s.organizationId) return { kind: 'written', detail: 'no organization: nothing to write to Vitally' };
-      const account = outcomeOf(
-        await post('/resources/accounts', {
-          externalId: s.organizationId,
-          name: s.organizationName ?? s.fields.companyName ?? s.organizationId,
-          traits: enrichmentProperties(s, 'organization'),
-        }),
-        'the account',
-      );
-      if (account.kind !== 'written') return account;
+      const account = await writeAccount(s);
+      if (!s.organizationId || account.kind !== 'written') return account;
       const user = outcomeOf(
         await post('/resources/users', {
           externalId: s.personKey,
