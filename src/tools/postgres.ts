@@ -42,7 +42,11 @@ export function ensurePostgresInstalled(log: (line: string) => void = (l) => con
 
 export interface TempPostgres {
   url: string;
+  /** Stops the server and removes its data. */
   stop(): void;
+  /** Stops the server but keeps its data, for start() to bring it back (fault tests restart the database). */
+  shutdown(): void;
+  start(): void;
 }
 
 /**
@@ -67,28 +71,32 @@ export function startTempPostgres(bin: string, port: number): TempPostgres {
     chownSync(dir, Number(ids.stdout.trim()), Number(gids.stdout.trim()));
   }
   run('initdb', ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8']);
-  run('pg_ctl', [
-    '-D',
-    dataDir,
-    '-l',
-    path.join(dir, 'postgres.log'),
-    '-w',
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`,
-    'start',
-  ]);
+  const start = () =>
+    run('pg_ctl', [
+      '-D',
+      dataDir,
+      '-l',
+      path.join(dir, 'postgres.log'),
+      '-w',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off`,
+      'start',
+    ]);
+  start();
+  const shutdown = () => run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
     process.removeListener('exit', stop);
     try {
-      run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
+      // Already shut down (a fault test's outage) is fine: the data still goes.
+      if (existsSync(path.join(dataDir, 'postmaster.pid'))) shutdown();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   };
   // However the test run ends (short of SIGKILL), the throwaway server does not outlive it.
   process.once('exit', stop);
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop, shutdown, start };
 }
