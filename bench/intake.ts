@@ -17,6 +17,8 @@ async function main(): Promise<void> {
   const app = buildIntakeApp({
     ledger,
     webhookSecret: 'bench-secret',
+    adminToken: 'bench-admin-token',
+    clayCallbackSecret: undefined,
     signupEvents: ['user signed up'],
     metrics: createIntakeMetrics(() => ledger.countPendingStarts()),
     onRecorded: () => undefined,

@@ -37,7 +37,12 @@ const LIVE_CREDENTIALS: Record<ExternalSystem, readonly string[]> = {
   slack: ['SLACK_WEBHOOK_URL'],
 };
 
+/** Sandbox-mode defaults, so `npm start` and `npx enrich` work with no setup; live mode refuses every one of them. */
 export const DEV_WEBHOOK_SECRET = 'dev-webhook-secret';
+export const DEV_ADMIN_TOKEN = 'dev-admin-token';
+export const DEV_CLAY_CALLBACK_SECRET = 'dev-clay-callback-secret';
+/** The shortest secret or token live mode accepts. */
+export const MIN_SECRET_LENGTH = 24;
 const DEFAULT_SANDBOX_URL = 'http://127.0.0.1:4010';
 
 const optionalString = z
@@ -55,6 +60,9 @@ const envSchema = z.object({
     .transform((v) => v.split(',').map((p) => p.trim()))
     .pipe(z.array(z.enum(COMPANY_PROVIDERS)).min(1)),
   WEBHOOK_SECRET: optionalString,
+  ADMIN_TOKEN: optionalString,
+  CLAY_CALLBACK_SECRET: optionalString,
+  METRICS_TOKEN: optionalString,
   SIGNUP_EVENTS: z
     .string()
     .default('user signed up,user_signed_up')
@@ -180,7 +188,14 @@ const envSchema = z.object({
 export interface Config {
   mode: 'sandbox' | 'live';
   providers: ProviderName[];
+  /** Bearer secret of the signup endpoints (`/webhooks/posthog`, `/signups`) only. */
   webhookSecret: string;
+  /** Bearer token of the operator API (`/admin/*`) and the `enrich` CLI. */
+  adminToken: string;
+  /** Bearer secret our Clay table's HTTP API column sends to `/webhooks/clay`; undefined (live, no Clay) refuses all. */
+  clayCallbackSecret: string | undefined;
+  /** Bearer token of `/metrics` when set; unset leaves it open (it holds counts, no personal data). */
+  metricsToken: string | undefined;
   signupEvents: string[];
   /** PostgreSQL URL; undefined means the embedded PGlite database under `dataDir`. */
   databaseUrl: string | undefined;
@@ -286,12 +301,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           e.DESTINATIONS.includes(system as Destination),
       )
       .flatMap(([, names]) => names);
-    const missing = [
-      ...(e.WEBHOOK_SECRET ? [] : ['WEBHOOK_SECRET']),
-      ...needed.filter((name) => !e[name]),
-      ...(e.OUTGOING_WEBHOOK_URLS.length > 0 && !e.OUTGOING_WEBHOOK_SECRET ? ['OUTGOING_WEBHOOK_SECRET'] : []),
-    ];
+    const missing = needed.filter((name) => !e[name]);
     if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
+    problems.push(...weakSecrets(e));
   }
   const fieldPreference = parsePreference(e.ENRICHMENT_FIELD_PREFERENCE, problems);
   const fieldPolicy = parseFieldPolicy(e.SALESFORCE_FIELD_POLICY, problems);
@@ -321,6 +333,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mode: e.ENRICHMENT_MODE,
     providers: e.ENRICHMENT_PROVIDERS,
     webhookSecret: e.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
+    adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
+    clayCallbackSecret: e.CLAY_CALLBACK_SECRET ?? (live ? undefined : DEV_CLAY_CALLBACK_SECRET),
+    metricsToken: e.METRICS_TOKEN,
     signupEvents: e.SIGNUP_EVENTS,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
@@ -412,6 +427,42 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       [...Object.values(LIVE_CREDENTIALS).flat(), 'SALESFORCE_USERNAME', 'SALESFORCE_PASSWORD'].map((n) => [n, e[n]]),
     ),
   };
+}
+
+/**
+ * Live mode's secrets and tokens: each one needed must be set, at least MIN_SECRET_LENGTH characters and none of the
+ * published sandbox defaults, and the three bearer credentials must differ (one leaked must not open the others).
+ * Names only, never values.
+ */
+function weakSecrets(e: Record<string, unknown> & { ENRICHMENT_PROVIDERS: string[]; OUTGOING_WEBHOOK_URLS: string[] }) {
+  const published = new Set([DEV_WEBHOOK_SECRET, DEV_ADMIN_TOKEN, DEV_CLAY_CALLBACK_SECRET, SANDBOX_WEBHOOK_SECRET]);
+  const clay = e.ENRICHMENT_PROVIDERS.includes('clay') || e.CLAY_CALLBACK_SECRET !== undefined;
+  const needed = [
+    'WEBHOOK_SECRET',
+    'ADMIN_TOKEN',
+    ...(clay ? ['CLAY_CALLBACK_SECRET'] : []),
+    ...(e.METRICS_TOKEN !== undefined ? ['METRICS_TOKEN'] : []),
+    ...(e.OUTGOING_WEBHOOK_URLS.length > 0 ? ['OUTGOING_WEBHOOK_SECRET'] : []),
+  ];
+  const weak = needed.flatMap((name) => {
+    const value = e[name] as string | undefined;
+    if (value === undefined) return [`${name} (unset)`];
+    if (published.has(value)) return [`${name} (a sandbox default)`];
+    if (value.length < MIN_SECRET_LENGTH) return [`${name} (shorter than ${MIN_SECRET_LENGTH} characters)`];
+    return [];
+  });
+  const bearer = ['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'CLAY_CALLBACK_SECRET', 'METRICS_TOKEN'].filter(
+    (name) => e[name] !== undefined,
+  );
+  const shared = bearer.filter((name, i) => bearer.some((other, j) => j !== i && e[other] === e[name]));
+  return [
+    ...(weak.length > 0
+      ? [
+          `ENRICHMENT_MODE=live needs secrets of at least ${MIN_SECRET_LENGTH} characters that are not a sandbox default: ${weak.join(', ')}`,
+        ]
+      : []),
+    ...(shared.length > 0 ? [`ENRICHMENT_MODE=live needs a different value for each of ${shared.join(', ')}`] : []),
+  ];
 }
 
 function loadScoringConfig(file: string, problems: string[]): ScoringConfig | undefined {

@@ -63,7 +63,8 @@ async function main(): Promise<void> {
           controls: {
             clay: {
               callbackUrl: `http://127.0.0.1:${config.http.port}/webhooks/clay`,
-              callbackAuth: config.webhookSecret,
+              // As our Clay table's HTTP API column does: Authorization: Bearer <CLAY_CALLBACK_SECRET>.
+              callbackAuth: config.clayCallbackSecret,
             },
           },
         })

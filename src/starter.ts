@@ -26,6 +26,9 @@ export function createIntake(config: Config, ledger: Ledger, options: { outboxPo
   const app = buildIntakeApp({
     ledger,
     webhookSecret: config.webhookSecret,
+    adminToken: config.adminToken,
+    clayCallbackSecret: config.clayCallbackSecret,
+    metricsToken: config.metricsToken,
     signupEvents: config.signupEvents,
     metrics,
     onRecorded: () => outbox.kick(),

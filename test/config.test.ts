@@ -1,7 +1,52 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_WEBHOOK_SECRET, loadConfig } from '../src/config';
+import {
+  ConfigError,
+  DEV_ADMIN_TOKEN,
+  DEV_CLAY_CALLBACK_SECRET,
+  DEV_WEBHOOK_SECRET,
+  loadConfig,
+  MIN_SECRET_LENGTH,
+} from '../src/config';
+
+/** Live mode's bearer secrets, long enough and distinct. */
+const STRONG = {
+  WEBHOOK_SECRET: 'whsec-0123456789abcdef0123456789',
+  ADMIN_TOKEN: 'admin-0123456789abcdef0123456789',
+  CLAY_CALLBACK_SECRET: 'clay-0123456789abcdef01234567890',
+};
+
+/** Every credential live mode needs, as placeholders; the secrets strong. */
+const LIVE = {
+  ...Object.fromEntries(
+    [
+      'CLEARBIT_API_KEY',
+      'HARMONIC_API_KEY',
+      'CLAY_WEBHOOK_URL',
+      'CLAY_WEBHOOK_AUTH',
+      'POSTHOG_PROJECT_API_KEY',
+      'POSTHOG_PERSONAL_API_KEY',
+      'POSTHOG_PROJECT_ID',
+      'SALESFORCE_CLIENT_ID',
+      'SALESFORCE_CLIENT_SECRET',
+      'VITALLY_API_KEY',
+      'SLACK_WEBHOOK_URL',
+    ].map((n) => [n, 'x']),
+  ),
+  ...STRONG,
+  ENRICHMENT_MODE: 'live',
+};
+
+const configError = (env: Record<string, string>): string => {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('loadConfig accepted the configuration');
+};
 
 describe('loadConfig', () => {
   it('defaults to sandbox mode with the sandbox base URLs and the embedded ledger', () => {
@@ -10,6 +55,9 @@ describe('loadConfig', () => {
     expect(config.providers).toEqual(['clearbit', 'harmonic', 'clay']);
     expect(config.signupEvents).toEqual(['user signed up', 'user_signed_up']);
     expect(config.webhookSecret).toBe(DEV_WEBHOOK_SECRET);
+    expect(config.adminToken).toBe(DEV_ADMIN_TOKEN);
+    expect(config.clayCallbackSecret).toBe(DEV_CLAY_CALLBACK_SECRET);
+    expect(config.metricsToken).toBeUndefined();
     expect(config.databaseUrl).toBeUndefined();
     expect(config.temporal).toEqual({
       address: '127.0.0.1:7233',
@@ -22,25 +70,49 @@ describe('loadConfig', () => {
   });
 
   it('uses the real hosts in live mode and an explicit base URL over both', () => {
-    const live = Object.fromEntries(
-      [
-        'WEBHOOK_SECRET',
-        'CLEARBIT_API_KEY',
-        'HARMONIC_API_KEY',
-        'CLAY_WEBHOOK_URL',
-        'CLAY_WEBHOOK_AUTH',
-        'POSTHOG_PROJECT_API_KEY',
-        'POSTHOG_PERSONAL_API_KEY',
-        'POSTHOG_PROJECT_ID',
-        'SALESFORCE_CLIENT_ID',
-        'SALESFORCE_CLIENT_SECRET',
-        'VITALLY_API_KEY',
-        'SLACK_WEBHOOK_URL',
-      ].map((n) => [n, 'x']),
-    );
-    const config = loadConfig({ ...live, ENRICHMENT_MODE: 'live', HARMONIC_BASE_URL: 'http://127.0.0.1:9999' });
+    const config = loadConfig({ ...LIVE, HARMONIC_BASE_URL: 'http://127.0.0.1:9999' });
     expect(config.systems.clearbit.baseUrl).toBe('https://company.clearbit.com');
     expect(config.systems.harmonic.baseUrl).toBe('http://127.0.0.1:9999');
+    expect(config).toMatchObject({
+      webhookSecret: STRONG.WEBHOOK_SECRET,
+      adminToken: STRONG.ADMIN_TOKEN,
+      clayCallbackSecret: STRONG.CLAY_CALLBACK_SECRET,
+    });
+  });
+
+  it('refuses to start live with an empty, sandbox-default or short secret, naming every one in one message', () => {
+    const message = configError({
+      ...LIVE,
+      WEBHOOK_SECRET: '',
+      ADMIN_TOKEN: DEV_ADMIN_TOKEN,
+      CLAY_CALLBACK_SECRET: 'c'.repeat(MIN_SECRET_LENGTH - 1),
+      METRICS_TOKEN: DEV_WEBHOOK_SECRET,
+      OUTGOING_WEBHOOK_URLS: 'https://hooks.example.com/in',
+      OUTGOING_WEBHOOK_SECRET: 'sandbox-webhook-secret',
+    });
+    expect(message.split('\n').filter((l) => l.includes('ENRICHMENT_MODE=live'))).toEqual([
+      `  - ENRICHMENT_MODE=live needs secrets of at least ${MIN_SECRET_LENGTH} characters that are not a sandbox default: ` +
+        'WEBHOOK_SECRET (unset), ADMIN_TOKEN (a sandbox default), ' +
+        `CLAY_CALLBACK_SECRET (shorter than ${MIN_SECRET_LENGTH} characters), METRICS_TOKEN (a sandbox default), ` +
+        'OUTGOING_WEBHOOK_SECRET (a sandbox default)',
+    ]);
+    // Names only: no value reaches the message.
+    for (const value of [DEV_ADMIN_TOKEN, DEV_WEBHOOK_SECRET, 'sandbox-webhook-secret', 'ccccc']) {
+      expect(message).not.toContain(value);
+    }
+  });
+
+  it('refuses one live secret shared by two callers, and needs no Clay secret without Clay', () => {
+    const shared = configError({ ...LIVE, ADMIN_TOKEN: STRONG.WEBHOOK_SECRET });
+    expect(shared).toContain('ENRICHMENT_MODE=live needs a different value for each of WEBHOOK_SECRET, ADMIN_TOKEN');
+    expect(shared).not.toContain(STRONG.WEBHOOK_SECRET);
+
+    const { CLAY_CALLBACK_SECRET: _unused, ...withoutClaySecret } = LIVE;
+    expect(configError(withoutClaySecret)).toContain('CLAY_CALLBACK_SECRET (unset)');
+    const noClay = loadConfig({ ...withoutClaySecret, ENRICHMENT_PROVIDERS: 'clearbit,harmonic' });
+    expect(noClay.clayCallbackSecret).toBeUndefined();
+    // Sandbox mode takes any value, and the defaults when unset.
+    expect(loadConfig({ WEBHOOK_SECRET: 'short' }).webhookSecret).toBe('short');
   });
 
   it('names every missing credential at once in live mode, without values', () => {

@@ -15,11 +15,16 @@ import { testSandbox } from './sandbox/helpers';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 export const SECRET = 'test-webhook-secret';
+/** The operator API's token (`/admin/*`, the `enrich` CLI) and our Clay table's callback secret in tests. */
+export const ADMIN_TOKEN = 'test-admin-token';
+export const CLAY_SECRET = 'test-clay-callback-secret';
 
 /** A configuration as `loadConfig` would build it, pointed at the run's Temporal server and a task queue of its own. */
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
     WEBHOOK_SECRET: SECRET,
+    ADMIN_TOKEN,
+    CLAY_CALLBACK_SECRET: CLAY_SECRET,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     LOG_LEVEL: 'silent',

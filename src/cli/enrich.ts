@@ -4,7 +4,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import { Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
-import { creditsRestored, type HealthReport } from '../health/operations';
+import { creditsRestored, latestSnoozeDay, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
 import { applySchedules } from '../temporal/schedules';
 import { sumCounts, describeSummary, type ReEnrichmentInput, type ReEnrichmentSummary } from '../domain/reenrichment';
 import {
@@ -21,7 +21,7 @@ const USAGE = `usage: enrich <command> [options]
                                           re-enqueue the window's signups that lack ICP fields
   pause --reason TEXT                     stop all provider calls (signups wait in \`paused\`)
   resume                                  continue paused signups
-  snooze --until YYYY-MM-DD | --off       keep the health alert quiet up to that day
+  snooze --until YYYY-MM-DD | --off       keep the health alert quiet up to that day (at most ${MAX_SNOOZE_DAYS} days ahead)
   credits-restored [--provider NAME]      wake every signup waiting for credits
   reenrich [--dry-run] [--limit N] [--budget N] [--wait]
                                           start the Salesforce re-enrichment of stale accounts now
@@ -110,7 +110,7 @@ async function admin<T>(config: Config, method: 'GET' | 'POST', path: string, bo
     res = await fetch(`${config.apiUrl}${path}`, {
       method,
       headers: {
-        authorization: `Bearer ${config.webhookSecret}`,
+        authorization: `Bearer ${config.adminToken}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -120,7 +120,8 @@ async function admin<T>(config: Config, method: 'GET' | 'POST', path: string, bo
     throw new CliError(`cannot reach the starter at ${config.apiUrl} (is npm start running? ENRICH_API_URL)`);
   }
   const answer = (await res.json().catch(() => ({}))) as T & { error?: string; issues?: { message: string }[] };
-  if (res.status === 401) throw new CliError('the starter refused the WEBHOOK_SECRET (401)');
+  if (res.status === 401)
+    throw new CliError('the starter refused the ADMIN_TOKEN (401): use the same one as the starter');
   if (!res.ok) {
     const detail = answer.issues?.map((i) => i.message).join('; ') ?? answer.error ?? `HTTP ${res.status}`;
     throw new CliError(`the starter answered ${res.status}: ${detail}`);
@@ -317,6 +318,9 @@ async function snooze(config: Config, args: string[]): Promise<void> {
   const { values } = options(args, { until: { type: 'string' }, off: { type: 'boolean' }, reason: { type: 'string' } });
   if (!values.off && !values.until) throw usage('snooze needs --until YYYY-MM-DD (or --off)');
   if (values.until && !isDay(values.until)) throw usage(`--until must be a day as YYYY-MM-DD (got "${values.until}")`);
+  if (values.until && values.until > latestSnoozeDay()) {
+    throw usage(`--until may be at most ${MAX_SNOOZE_DAYS} days ahead, ${latestSnoozeDay()} at the latest`);
+  }
   const until = values.off ? null : values.until;
   await admin(config, 'POST', '/admin/snooze', { until, reason: values.reason });
   console.log(until ? `health alert snoozed until ${until} (included)` : 'snooze lifted');

@@ -113,7 +113,13 @@ export function creditsRestored(fleet: SignupFleet, provider: string | undefined
 
 export class InputError extends Error {}
 
-/** Snoozes the alert up to and including `until` (a future day), or lifts the snooze with `undefined`. */
+/** The furthest a snooze reaches: a forgotten snooze must not silence the health alert for good. */
+export const MAX_SNOOZE_DAYS = 30;
+
+/** The last day `enrich snooze --until` accepts today. */
+export const latestSnoozeDay = (nowMs = Date.now()): string => addDays(utcDay(nowMs), MAX_SNOOZE_DAYS);
+
+/** Snoozes the alert up to and including `until` (a day from today to MAX_SNOOZE_DAYS ahead), or lifts the snooze. */
 export async function snoozeAlerts(
   ledger: Ledger,
   until: string | undefined,
@@ -122,6 +128,11 @@ export async function snoozeAlerts(
 ): Promise<void> {
   if (until !== undefined && (!isDay(until) || until < utcDay(nowMs))) {
     throw new InputError(`--until must be a day from today on, as YYYY-MM-DD (got "${until}")`);
+  }
+  if (until !== undefined && until > latestSnoozeDay(nowMs)) {
+    throw new InputError(
+      `--until may be at most ${MAX_SNOOZE_DAYS} days ahead, ${latestSnoozeDay(nowMs)} at the latest (got "${until}")`,
+    );
   }
   await ledger.health.setSnooze(until, reason);
 }

@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HealthRules } from '../domain/health';
 import { healthReport, InputError, pauseEnrichment, resumeEnrichment, snoozeAlerts } from '../health/operations';
 import type { Ledger } from '../ledger/ledger';
-import { isAuthorized } from './auth';
+import { requireBearer } from './auth';
 import { describeIssues } from './schemas';
 
 export interface AdminDeps {
@@ -13,7 +13,8 @@ export interface AdminDeps {
   /** The task queue of this deployment's signup workflows: pause and resume signal only those. */
   taskQueue: string;
   rules: HealthRules;
-  webhookSecret: string;
+  /** ADMIN_TOKEN: the only credential of this API (the webhook secret never opens it). */
+  adminToken: string;
 }
 
 const daysQuery = z.object({ days: z.coerce.number().int().min(1).max(365).default(7) });
@@ -28,14 +29,10 @@ const snoozeBody = z.object({
 
 /**
  * The operator API behind the `enrich` CLI (it owns the ledger, which the embedded database lets one process open):
- * the daily health table, pause, resume and snooze. Same bearer secret as the intake.
+ * the daily health table, pause, resume and snooze, behind a bearer token of their own (ADMIN_TOKEN).
  */
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  const authenticated = async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!isAuthorized(request.headers.authorization, deps.webhookSecret)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
-    }
-  };
+  const authenticated = requireBearer(deps.adminToken);
   const invalid = (issues: z.ZodError) => ({ error: 'invalid request', issues: describeIssues(issues) });
 
   app.get('/admin/health', { onRequest: authenticated }, async (request, reply) => {

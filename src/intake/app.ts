@@ -3,7 +3,7 @@ import type { ZodType } from 'zod';
 import { emailDomain } from '../domain/email';
 import type { Ledger } from '../ledger/ledger';
 import { registerAdminRoutes, type AdminDeps } from './admin';
-import { isAuthorized } from './auth';
+import { requireBearer } from './auth';
 import type { IntakeAnswer, IntakeMetrics } from './metrics';
 import {
   dedupeKeyFor,
@@ -21,7 +21,14 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface IntakeDeps {
   ledger: Ledger;
+  /** Bearer secret of the signup endpoints only. */
   webhookSecret: string;
+  /** Bearer token of the operator API (`/admin/*`). */
+  adminToken: string;
+  /** Bearer secret of Clay callbacks (`/webhooks/clay`); undefined refuses them all. */
+  clayCallbackSecret: string | undefined;
+  /** Bearer token of `/metrics`; undefined leaves it open (counts only, no personal data). */
+  metricsToken?: string;
   signupEvents: readonly string[];
   metrics: IntakeMetrics;
   /** Called after a signup is recorded, to start its workflow without waiting for the next outbox poll. */
@@ -33,7 +40,7 @@ export interface IntakeDeps {
   logger?: FastifyServerOptions['logger'];
   now?: () => Date;
   /** The operator API of the `enrich` CLI (`/admin/...`). */
-  admin?: Omit<AdminDeps, 'webhookSecret'>;
+  admin?: Omit<AdminDeps, 'adminToken'>;
 }
 
 type Answer =
@@ -82,12 +89,11 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
     );
   });
 
-  const authenticated = async (request: { headers: { authorization?: string }; url: string }, reply: FastifyReply) => {
-    if (!isAuthorized(request.headers.authorization, deps.webhookSecret)) {
-      deps.metrics.signups.inc({ source: sourceOf(request.url), answer: 'unauthorized' });
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
-    }
-  };
+  // Each caller its own secret: the webhook secret opens only the signup endpoints, never Clay's or the operator API.
+  const countRefused = (request: { url: string }) =>
+    deps.metrics.signups.inc({ source: sourceOf(request.url), answer: 'unauthorized' });
+  const authenticated = requireBearer(deps.webhookSecret, countRefused);
+  const clayAuthenticated = requireBearer(deps.clayCallbackSecret, countRefused);
 
   const parse = <T>(schema: ZodType<T>, body: unknown, reply: FastifyReply, source: string): T | undefined => {
     const parsed = schema.safeParse(body);
@@ -155,7 +161,7 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
   });
 
   // Results of our Clay table's HTTP API column: archived, then signalled to the workflow waiting for them.
-  app.post('/webhooks/clay', { onRequest: authenticated }, async (request, reply) => {
+  app.post('/webhooks/clay', { onRequest: clayAuthenticated }, async (request, reply) => {
     const result = parse(clayResultSchema, request.body, reply, 'clay');
     if (!result) return reply;
     const signup = await deps.ledger.getSignup(result.request_id);
@@ -180,7 +186,7 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
     return reply.code(202).send({ status: delivered ? 'delivered' : 'archived', signupId: signup.id });
   });
 
-  if (deps.admin) registerAdminRoutes(app, { ...deps.admin, webhookSecret: deps.webhookSecret });
+  if (deps.admin) registerAdminRoutes(app, { ...deps.admin, adminToken: deps.adminToken });
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 
@@ -194,7 +200,8 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  const metricsAuth = deps.metricsToken === undefined ? {} : { onRequest: requireBearer(deps.metricsToken) };
+  app.get('/metrics', metricsAuth, async (_request, reply) => {
     const body = await deps.metrics.registry.metrics();
     return reply.header('content-type', deps.metrics.registry.contentType).send(body);
   });

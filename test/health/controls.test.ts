@@ -5,12 +5,14 @@ import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
 import { addDays, utcDay } from '../../src/domain/health';
+import { MAX_SNOOZE_DAYS } from '../../src/health/operations';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createDataset } from '../../src/sandbox/dataset';
 import { createIntake, type Intake } from '../../src/starter';
 import { CreditExhaustionDetectorWorkflow } from '../../src/workflows/credit-exhaustion-detector';
 import { getStatusQuery } from '../../src/workflows/messages';
 import {
+  ADMIN_TOKEN,
   eventually,
   posthogSignup,
   SECRET,
@@ -69,7 +71,7 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
         env: {
           ...process.env,
           ENRICH_API_URL: base,
-          WEBHOOK_SECRET: SECRET,
+          ADMIN_TOKEN,
           TEMPORAL_ADDRESS: config.temporal.address,
           TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
         },
@@ -189,7 +191,8 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
   });
 
   it('keeps a snoozed alert quiet until its date, then alerts', async () => {
-    const first = addDays(utcDay(Date.now()), 30);
+    // Days of their own ahead of today (no other test seeds them), near enough for a snooze (MAX_SNOOZE_DAYS).
+    const first = addDays(utcDay(Date.now()), 20);
     const day = (n: number) => addDays(first, n);
     await seed([
       { day: day(0), signups: 10, writes: 10 },
@@ -199,6 +202,9 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
       { day: day(4), signups: 10, writes: 1 },
       { day: day(5), signups: 10, writes: 0 },
     ]);
+    const tooFar = await enrich('snooze', '--until', addDays(utcDay(Date.now()), MAX_SNOOZE_DAYS + 1));
+    expect(tooFar.code).toBe(2);
+    expect(tooFar.stderr).toContain(`--until may be at most ${MAX_SNOOZE_DAYS} days ahead`);
     const snoozed = await enrich('snooze', '--until', day(4));
     expect(snoozed).toMatchObject({ code: 0, stdout: `health alert snoozed until ${day(4)} (included)\n` });
 

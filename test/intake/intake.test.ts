@@ -5,6 +5,7 @@ import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
 import { getStatusQuery } from '../../src/workflows/messages';
 import {
+  CLAY_SECRET,
   eventually,
   posthogSignup,
   SECRET,
@@ -32,7 +33,7 @@ describe('intake', () => {
     worker = await startWorker(config, ledger);
     intake = createIntake(config, ledger, { outboxPollMs: 200 });
     base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
-    await sandbox.control('clay', { callbackUrl: `${base}/webhooks/clay`, callbackAuth: SECRET });
+    await sandbox.control('clay', { callbackUrl: `${base}/webhooks/clay`, callbackAuth: CLAY_SECRET });
     client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
   });
 
@@ -208,15 +209,18 @@ describe('intake', () => {
       workflow_id: 'signup-x',
       company_found: false,
     };
+    const clay = { auth: `Bearer ${CLAY_SECRET}` };
     expect((await post('/webhooks/clay', result, { auth: null })).status).toBe(401);
-    const invalid = await post('/webhooks/clay', { request_id: 'not-a-uuid', company_found: 'yes' });
+    // The signup endpoints' secret does not open Clay's.
+    expect((await post('/webhooks/clay', result)).status).toBe(401);
+    const invalid = await post('/webhooks/clay', { request_id: 'not-a-uuid', company_found: 'yes' }, clay);
     expect(invalid.status).toBe(400);
     expect((invalid.body.issues as { path: string }[]).map((i) => i.path).sort()).toEqual([
       'company_found',
       'request_id',
       'workflow_id',
     ]);
-    expect(await post('/webhooks/clay', result)).toMatchObject({ status: 404 });
+    expect(await post('/webhooks/clay', result, clay)).toMatchObject({ status: 404 });
   });
 
   it('ignores events that are not signups, without recording them', async () => {
