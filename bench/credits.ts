@@ -33,6 +33,7 @@ async function run(signups: number, cacheDays: number, cli: string) {
     SANDBOX_URL: sandboxUrl,
     PORT: String(port),
     WEBHOOK_SECRET: 'bench-secret',
+    CLAY_CALLBACK_SECRET: 'bench-clay-secret',
     DOMAIN_CACHE_DAYS: String(cacheDays),
     LOG_LEVEL: 'silent',
   });
@@ -46,7 +47,7 @@ async function run(signups: number, cacheDays: number, cli: string) {
   await fetch(`${sandboxUrl}/_control/clay`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ callbackUrl: `${base}/webhooks/clay`, callbackAuth: 'bench-secret' }),
+    body: JSON.stringify({ callbackUrl: `${base}/webhooks/clay`, callbackAuth: config.clayCallbackSecret }),
   });
 
   // A quarter of the companies sign up (about 750), so some send several people, each in an organization of its own.
