@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { dedupeKeyFor, fromDirect, fromPosthog, workflowIdFor } from '../../src/intake/normalize';
+import {
+  dedupeKeyFor,
+  fromDirect,
+  fromPosthog,
+  InvalidSignupError,
+  NO_EMAIL_REASON,
+  workflowIdFor,
+} from '../../src/intake/normalize';
 import { posthogWebhookSchema } from '../../src/intake/schemas';
 import { posthogSignup } from '../helpers';
 
@@ -29,8 +36,42 @@ describe('fromPosthog', () => {
   });
 
   it('reports a missing or invalid email instead of guessing', () => {
-    expect(parse(posthogSignup({ email: null })).emailProblem).toBe('missing');
-    expect(parse(posthogSignup({ email: 'not-an-email' })).emailProblem).toBe('invalid');
+    expect(parse(posthogSignup({ email: null })).emailProblem).toBe(NO_EMAIL_REASON);
+    expect(parse(posthogSignup({ email: 'not-an-email' })).emailProblem).toBe(
+      'the email address must contain exactly one @',
+    );
+    expect(parse(posthogSignup({ email: 'a@b@lumenforge.io' })).emailProblem).toMatch(/exactly one @/);
+    expect(parse(posthogSignup({ email: 'x@lumenforge.io?x=1' })).emailProblem).toMatch(/not a valid hostname/);
+  });
+
+  it('gives one company domain whatever form the email came in', () => {
+    const forms = ['ana@bücher.de', 'Ana@XN--BCHER-KVA.DE', 'ana@BÜCHER.de.'];
+    for (const email of forms) {
+      expect(parse(posthogSignup({ email })).email).toBe('ana@xn--bcher-kva.de');
+    }
+    expect(parse(posthogSignup({ email: 'ana@b\u200Bücher.de' })).emailProblem).toMatch(/invisible/);
+  });
+
+  it('refuses a field outside the limits, naming its path', () => {
+    const tooLate = posthogSignup();
+    tooLate.event.timestamp = '+275760-09-13T00:00:00Z';
+    expect(() => parse(tooLate)).toThrow(InvalidSignupError);
+    const named = posthogSignup() as { person: { properties: Record<string, unknown> } };
+    named.person.properties.name = 'Ada\u0007';
+    const groups = posthogSignup({ orgId: null }) as { event: { properties: Record<string, unknown> } };
+    groups.event.properties.$groups = { organization: 'o'.repeat(5000) };
+    for (const [body, path] of [
+      [tooLate, 'event.timestamp'],
+      [named, 'person.properties.name'],
+      [groups, 'event.properties.$groups.organization'],
+    ] as const) {
+      try {
+        parse(body);
+        expect.unreachable();
+      } catch (err) {
+        expect((err as InvalidSignupError).issues.map((i) => i.path)).toEqual([path]);
+      }
+    }
   });
 });
 
@@ -46,6 +87,13 @@ describe('workflowIdFor', () => {
     expect(id).not.toContain('priya');
     const direct = workflowIdFor(fromDirect({ email: 'priya.raman@lumenforge.io' }, now));
     expect(direct).toMatch(/^signup-p[0-9a-f]{24}$/);
+  });
+
+  it('hashes an organization id too long for a readable workflow id', () => {
+    const long = 'ö'.repeat(100);
+    const id = workflowIdFor(parse(posthogSignup({ orgId: long })));
+    expect(id).toMatch(/^signup-o[0-9a-f]{24}$/);
+    expect(workflowIdFor(parse(posthogSignup({ orgId: 'ö'.repeat(80) })))).toBe(`signup-${'ö'.repeat(80)}`);
   });
 });
 
