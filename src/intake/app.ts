@@ -5,11 +5,14 @@ import type { Ledger } from '../ledger/ledger';
 import { registerAdminRoutes, type AdminDeps } from './admin';
 import { requireBearer } from './auth';
 import type { IntakeAnswer, IntakeMetrics } from './metrics';
+import { INTAKE_SERVER_TIMEOUTS } from './timeouts';
+import { classifyLedgerError } from '../ledger/errors';
+import { INTAKE_LIMITS, readJsonBody, UnreadableBodyError } from './limits';
 import {
   dedupeKeyFor,
-  describeEmailProblem,
   fromDirect,
   fromPosthog,
+  InvalidSignupError,
   workflowIdFor,
   type NormalizedSignup,
 } from './normalize';
@@ -17,7 +20,9 @@ import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result
 import type { ClayResultMessage } from '../workflows/messages';
 import { describeIssues, directSignupSchema, posthogWebhookSchema } from './schemas';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
+export const MAX_BODY_BYTES = INTAKE_LIMITS.maxBodyBytes;
+/** Retry-After of a 503 while the ledger is unreachable. */
+const LEDGER_RETRY_AFTER_SECONDS = 5;
 
 export interface IntakeDeps {
   ledger: Ledger;
@@ -50,6 +55,7 @@ type Answer =
 
 export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
   const app = Fastify({
+    ...INTAKE_SERVER_TIMEOUTS,
     bodyLimit: MAX_BODY_BYTES,
     // Request logs carry method, url and status; pino's default serializers leave out bodies and headers, so
     // neither emails nor the bearer secret reach the log.
@@ -57,29 +63,57 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
   });
   const now = deps.now ?? (() => new Date());
 
-  // Parse every content type as JSON: a sender with a wrong Content-Type gets a 400 that says what is wrong.
+  // Every body is read by one parser, whatever its Content-Type: JSON in UTF-8 within the intake's limits, or a 4xx
+  // that says what is wrong (README, "Intake limits").
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, JSON.parse(body as string) as unknown);
+      done(null, readJsonBody(request.headers['content-type'], body as Buffer));
     } catch (err) {
-      done(
-        Object.assign(new Error(`body is not valid JSON: ${(err as Error).message}`), { statusCode: 400 }),
-        undefined,
-      );
+      done(err as Error, undefined);
     }
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
-      return reply.code(413).send({ error: `body larger than ${MAX_BODY_BYTES} bytes` });
+    const source = sourceOf(request.url);
+    const refuse = (status: number, body: object) => {
+      deps.metrics.signups.inc({ source, answer: 'invalid' });
+      return reply.code(status).send(body);
+    };
+    if (err instanceof UnreadableBodyError) {
+      return refuse(err.statusCode, { error: 'the body cannot be read', issues: err.issues });
     }
-    if (err.statusCode === 400 || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-      return reply.code(400).send({ error: 'invalid body', issues: [{ path: '(body)', message: err.message }] });
+    if (err instanceof InvalidSignupError) {
+      return refuse(400, { error: 'the signup is outside the intake limits', issues: err.issues });
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+      return refuse(413, { error: `body larger than ${MAX_BODY_BYTES} bytes` });
+    }
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return refuse(400, { error: 'the body cannot be read', issues: [{ path: '(body)', message: err.message }] });
+    }
+    const kind = classifyLedgerError(err);
+    if (kind === 'refused_value') {
+      // Our checks should have caught it; the database's own message may quote the value, so it stays in the log.
+      request.log.error({ err: { name: err.name, code: err.code } }, 'the ledger refused a value of a request');
+      return refuse(400, {
+        error: 'the body holds a value that cannot be stored',
+        issues: [{ path: '(body)', message: `refused by the database (SQLSTATE ${err.code ?? 'unknown'})` }],
+      });
+    }
+    if (kind === 'unavailable') {
+      request.log.warn({ err: { name: err.name, code: err.code } }, 'ledger unreachable; asked the sender to retry');
+      // Nothing was recorded: 503 asks the sender to send it again (PostHog retries), nothing is half-accepted.
+      return reply
+        .code(503)
+        .header('retry-after', String(LEDGER_RETRY_AFTER_SECONDS))
+        .send({ error: 'signup could not be recorded; retry later' });
+    }
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      return refuse(err.statusCode, { error: err.message });
     }
     request.log.error({ err: { name: err.name, message: err.message } }, 'intake request failed');
-    // A signup that could not be recorded must be re-sent: 503 asks the sender to retry, nothing is half-accepted.
-    return reply.code(503).header('retry-after', '5').send({ error: 'signup could not be recorded; retry later' });
+    return reply.code(500).send({ error: 'internal error' });
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -120,7 +154,7 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
       payload,
     };
     if (signup.emailProblem) {
-      const reason = describeEmailProblem(signup.emailProblem);
+      const reason = signup.emailProblem;
       const { signup: row } = await deps.ledger.recordSignup({
         ...base,
         workflowId: undefined,
