@@ -22,7 +22,7 @@ export interface Intake {
 export function createIntake(config: Config, ledger: Ledger, options: { outboxPollMs?: number } = {}): Intake {
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const metrics = createIntakeMetrics(() => ledger.countPendingStarts());
+  const metrics = createIntakeMetrics(ledger);
   const app = buildIntakeApp({
     ledger,
     webhookSecret: config.webhookSecret,

@@ -15,6 +15,7 @@ import type { PosthogClient } from '../integrations/posthog/client';
 import type { SlackClient } from '../integrations/slack/client';
 import type { BackfillCandidate, Incident } from '../ledger/health';
 import type { Ledger } from '../ledger/ledger';
+import { isPermanentStartError } from '../temporal/start-errors';
 import { serverNow } from './enrichment';
 
 export interface HealthDeps {
@@ -171,14 +172,22 @@ export const createHealthActivities = (deps: HealthDeps) => ({
       input.at,
     );
     for (const c of input.candidates) {
-      const handle = await client.workflow.signalWithStart('SignupEnrichmentWorkflow', {
-        workflowId: c.workflowId,
-        taskQueue,
-        args: [{ signupId: c.id }],
-        signal: 'signupReceived',
-        signalArgs: [{ signupId: c.id, rerun: true }],
-        priority: { priorityKey: BACKFILL_PRIORITY_KEY },
-      });
+      let handle;
+      try {
+        handle = await client.workflow.signalWithStart('SignupEnrichmentWorkflow', {
+          workflowId: c.workflowId,
+          taskQueue,
+          args: [{ signupId: c.id }],
+          signal: 'signupReceived',
+          signalArgs: [{ signupId: c.id, rerun: true }],
+          priority: { priorityKey: BACKFILL_PRIORITY_KEY },
+        });
+      } catch (err) {
+        // Refused for good: the signup stays dead-lettered and the backfill goes on with the others.
+        if (!isPermanentStartError(err)) throw err;
+        await deps.ledger.markStartDeadLettered(c.id, err instanceof Error ? err.message : String(err));
+        continue;
+      }
       await handle.signal('creditsRestored', { provider: undefined });
       Context.current().heartbeat(c.id);
     }

@@ -153,6 +153,11 @@ async function health(config: Config, args: string[]): Promise<void> {
   if (report.paused)
     console.log(`\nenrichment is PAUSED: ${report.paused.reason ?? 'no reason given'} (enrich resume)`);
   if (report.snoozedUntil) console.log(`alerts snoozed until ${report.snoozedUntil}`);
+  if (report.deadLettered > 0) {
+    console.log(
+      `${report.deadLettered} signup(s) dead-lettered: Temporal refused their workflow start (docs/runbook.md, "Dead-lettered signups")`,
+    );
+  }
   if (report.openIncident) {
     const i = report.openIncident;
     console.log(`open incident ${i.id} since ${i.firstDay}: ${i.cause?.summary ?? 'cause unknown'} (docs/runbook.md)`);

@@ -21,6 +21,8 @@ export interface HealthReport {
   paused: { reason: string | undefined } | undefined;
   snoozedUntil: string | undefined;
   openIncident: Incident | undefined;
+  /** Signups whose workflow could not be started (the outbox's dead letter), waiting for an operator. */
+  deadLettered: number;
 }
 
 /** The last `days` complete days and today, oldest first: stored checks where the detector ran, computed otherwise. */
@@ -61,6 +63,7 @@ export async function healthReport(
     paused: controls.paused ? { reason: controls.pauseReason } : undefined,
     snoozedUntil: controls.snoozedUntil,
     openIncident: await ledger.health.openIncident(),
+    deadLettered: await ledger.countDeadLettered(),
   };
 }
 

@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Ledger } from '../ledger/ledger';
 
 export type IntakeAnswer = 'accepted' | 'duplicate' | 'skipped' | 'ignored' | 'invalid' | 'unauthorized';
 
 /** The starter's Prometheus metrics, on a registry of its own (tests build several apps in one process). */
-export function createIntakeMetrics(pendingStarts: () => Promise<number>) {
+export function createIntakeMetrics(outbox: Pick<Ledger, 'countPendingStarts' | 'countDeadLettered'>) {
   const registry = new Registry();
   return {
     registry,
@@ -31,7 +32,15 @@ export function createIntakeMetrics(pendingStarts: () => Promise<number>) {
       help: 'Recorded signups whose workflow has not been started yet.',
       registers: [registry],
       async collect() {
-        this.set(await pendingStarts());
+        this.set(await outbox.countPendingStarts());
+      },
+    }),
+    deadLettered: new Gauge({
+      name: 'signup_outbox_dead_lettered',
+      help: 'Signups whose workflow start Temporal refused for good (status failed); see docs/runbook.md.',
+      registers: [registry],
+      async collect() {
+        this.set(await outbox.countDeadLettered());
       },
     }),
   };

@@ -1,5 +1,7 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { EnrichmentStatusKey, SignupAtKey } from '../domain/search-attributes';
+import { cutUtf8, TEMPORAL_LIMITS } from '../domain/temporal-limits';
+import { isPermanentStartError } from '../temporal/start-errors';
 import type { Ledger, PendingStart } from '../ledger/ledger';
 import { signupReceivedSignal } from '../workflows/messages';
 import type { SignupEnrichmentWorkflow } from '../workflows/signup-enrichment';
@@ -93,7 +95,10 @@ export class Outbox {
               { key: EnrichmentStatusKey, value: 'received' },
               { key: SignupAtKey, value: new Date(p.signedUpAt) },
             ],
-            staticSummary: `Signup enrichment · ${p.emailDomain ?? 'unknown domain'}`,
+            staticSummary: cutUtf8(
+              `Signup enrichment · ${p.emailDomain ?? 'unknown domain'}`,
+              TEMPORAL_LIMITS.summaryBytes,
+            ),
           },
         ),
       );
@@ -101,6 +106,16 @@ export class Outbox {
       this.o.metrics?.workflowStarts.inc({ result: 'started' });
       return true;
     } catch (err) {
+      if (isPermanentStartError(err)) {
+        // Refused for good (over a Temporal limit, a malformed value): a dead letter, never a retry loop.
+        await ledger.markStartDeadLettered(p.id, describe(err));
+        this.o.metrics?.workflowStarts.inc({ result: 'dead_lettered' });
+        this.o.log.warn(
+          { signupId: p.id, workflowId: p.workflowId, err: describe(err) },
+          'signup workflow start refused for good; signup marked failed (dead letter)',
+        );
+        return false;
+      }
       const delay = Math.min(1000 * 2 ** p.attempts, this.o.maxRetryDelayMs ?? 30_000);
       await ledger.markStartFailed(p.id, describe(err), delay);
       this.o.metrics?.workflowStarts.inc({ result: 'failed' });

@@ -95,6 +95,9 @@ interface SignupRow {
   enriched_at: Date | string | null;
 }
 
+/** The `failed` reason of a dead-lettered signup starts with this (docs/runbook.md, "Dead-lettered signups"). */
+export const DEAD_LETTER_REASON = 'workflow could not be started';
+
 const iso = (v: Date | string): string => new Date(v).toISOString();
 const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v));
 
@@ -252,6 +255,28 @@ export class Ledger {
     );
   }
 
+  /**
+   * The outbox's dead letter: Temporal refused the signup's workflow start for good. The signup is settled as `failed`
+   * with the refusal as its reason, and no longer polled; a backfill of its day re-runs it once the cause is fixed.
+   */
+  async markStartDeadLettered(id: string, error: string): Promise<void> {
+    await this.sql.query(
+      `UPDATE signups SET start_attempts = start_attempts + 1, last_start_error = $2, next_start_at = NULL,
+         status = 'failed', status_reason = $3, updated_at = now()
+       WHERE id = $1`,
+      [id, error.slice(0, 500), `${DEAD_LETTER_REASON}: ${error}`.slice(0, 500)],
+    );
+  }
+
+  /** Signups whose workflow start Temporal refused for good (the outbox's dead letter), still not re-run. */
+  async countDeadLettered(): Promise<number> {
+    const rows = await this.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM signups
+       WHERE workflow_started_at IS NULL AND workflow_id IS NOT NULL AND next_start_at IS NULL AND status = 'failed'`,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
   /** Signups by status, and how many of them have an enrichment written. */
   async statusCounts(): Promise<{ byStatus: Record<string, number>; enrichmentWrites: number }> {
     const rows = await this.sql.query<{ status: string; n: number; written: number }>(
@@ -265,7 +290,8 @@ export class Ledger {
 
   async countPendingStarts(): Promise<number> {
     const rows = await this.sql.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM signups WHERE workflow_started_at IS NULL AND workflow_id IS NOT NULL',
+      `SELECT count(*)::int AS n FROM signups
+       WHERE workflow_started_at IS NULL AND workflow_id IS NOT NULL AND next_start_at IS NOT NULL`,
     );
     return rows[0]?.n ?? 0;
   }

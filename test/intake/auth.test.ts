@@ -23,7 +23,7 @@ describe('intake authorization', () => {
       adminToken: ADMIN_TOKEN,
       ...secrets,
       signupEvents: ['user signed up'],
-      metrics: createIntakeMetrics(() => ledger.countPendingStarts()),
+      metrics: createIntakeMetrics(ledger),
       onRecorded: () => undefined,
       deliverClayResult: () => Promise.resolve(false),
       temporalReady: () => Promise.resolve(),
