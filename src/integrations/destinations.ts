@@ -58,6 +58,7 @@ export function createSalesforce(config: Config): SalesforceClient | undefined {
     clientSecret,
     username: config.credentials.SALESFORCE_USERNAME,
     password: config.credentials.SALESFORCE_PASSWORD,
+    timeoutMs: config.fanOut.timeoutMs,
   });
 }
 

@@ -1,4 +1,15 @@
+import { asyncLocalStorage as activityContext } from '@temporalio/activity';
 import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
+
+/**
+ * The most a provider or destination answer may hold. Their real answers are a few KB (a company, a save result, a
+ * page of HogQL rows); anything larger is not an answer to our call (a misrouted base URL, a proxy's error page, a
+ * runaway response) and is cut off rather than buffered in the worker.
+ */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** The deadline of one HTTP call when its client sets none (clients pass PROVIDER_ / DESTINATION_TIMEOUT_MS). */
+export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 
 /** What the provider clients need from an HTTP answer: status, headers and the body parsed when it is JSON. */
 export interface HttpAnswer {
@@ -9,13 +20,66 @@ export interface HttpAnswer {
 
 export type Fetch = typeof fetch;
 
+/** The call did not complete: connection refused or reset, DNS, the deadline, or an answer over MAX_RESPONSE_BYTES. */
 class NetworkError extends Error {
   override name = 'NetworkError';
 }
 
+/** A value that cannot be one URL path segment, whatever the encoding: empty, `.` or `..`. */
+export class UnsafePathSegmentError extends Error {
+  override name = 'UnsafePathSegmentError';
+}
+
 /**
- * One HTTP call with a deadline. Network failures and timeouts become NetworkError (callers map them to
- * `transient`); every HTTP status is returned, never thrown, so each client maps its provider's codes itself.
+ * One URL path segment from a value we do not control (an external id, a record id): percent-encoded, so `/`, `?`,
+ * `#` and `%` stay inside the segment. `.` and `..` are refused, not encoded: URL parsers (WHATWG's, used by fetch and
+ * node-fetch) collapse them even as `%2e%2e`, so no encoding keeps them in place. The error names no value (it may be
+ * an email).
+ */
+export function pathSegment(value: string): string {
+  if (value === '' || value === '.' || value === '..') {
+    throw new UnsafePathSegmentError(`an id that is empty, "." or ".." cannot name a record in a URL path`);
+  }
+  return encodeURIComponent(value);
+}
+
+/**
+ * The cancellation of the activity this call runs in, if any: every client call made from an activity is aborted
+ * when the activity is cancelled (or its worker shuts down) without a signal threaded through every client method.
+ */
+function activityCancellation(): AbortSignal | undefined {
+  return activityContext.getStore()?.cancellationSignal;
+}
+
+/** The body as text, refused past `maxBytes` (by Content-Length up front, else while it streams in). */
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new NetworkError(`answer of ${declared} bytes is over the ${maxBytes}-byte limit`);
+  }
+  if (!res.body) return '';
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new NetworkError(`answer over the ${maxBytes}-byte limit`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * One HTTP call with a deadline (covering the body too) and a size limit on the answer. Network failures, timeouts
+ * and oversized answers become NetworkError (callers map them to `transient`); the activity's cancellation is
+ * rethrown as it is, so a cancelled activity ends cancelled. Every HTTP status is returned, never thrown, so each
+ * client maps its provider's codes itself.
  */
 async function httpCall(
   url: string,
@@ -26,13 +90,17 @@ async function httpCall(
     /** The body exactly as sent (a signed payload); `body` is JSON-encoded otherwise. */
     rawBody?: string;
     timeoutMs?: number;
+    /** Aborts the call (besides the deadline and the current activity's cancellation). */
+    signal?: AbortSignal;
+    maxResponseBytes?: number;
     fetch?: Fetch;
   },
 ): Promise<HttpAnswer> {
   const doFetch = init.fetch ?? fetch;
-  let res: Response;
+  const cancellation = [activityCancellation(), init.signal].filter((s): s is AbortSignal => s !== undefined);
+  const signal = AbortSignal.any([AbortSignal.timeout(init.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS), ...cancellation]);
   try {
-    res = await doFetch(url, {
+    const res = await doFetch(url, {
       method: init.method ?? 'GET',
       headers: {
         accept: 'application/json',
@@ -40,17 +108,18 @@ async function httpCall(
         ...init.headers,
       },
       body: init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
-      signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
+      signal,
     });
+    const text = await readCapped(res, init.maxResponseBytes ?? MAX_RESPONSE_BYTES);
+    return { status: res.status, headers: res.headers, body: parseBody(text) };
   } catch (err) {
+    const cancelled = cancellation.find((s) => s.aborted);
+    if (cancelled) throw cancelled.reason;
     // The message names the host, never the query (it may carry an email) nor the credentials.
     const host = new URL(url).host;
-    throw new NetworkError(
-      `${host}: ${err instanceof Error ? err.name : 'error'} ${(err as Error).message ?? ''}`.trim(),
-    );
+    const reason = err instanceof NetworkError ? '' : `${err instanceof Error ? err.name : 'error'} `;
+    throw new NetworkError(`${host}: ${reason}${(err as Error).message ?? ''}`.trim());
   }
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: parseBody(text) };
 }
 
 function parseBody(text: string): unknown {

@@ -33,6 +33,19 @@ export interface SandboxOptions {
 }
 
 /**
+ * The server's limits. A request must arrive whole within `requestTimeout`; a connection is closed after
+ * `connectionTimeout` without traffic, which stays above the longest simulated latency (`latencyMs` ≤ 60 s) so a slow
+ * answer is never cut off. `maxParamLength` (Fastify's default 100 answers 404 past it) allows what the real services
+ * take in one path segment: a Salesforce external id of up to 255 characters, percent-encoded (up to 12 characters each).
+ */
+export const SANDBOX_SERVER_OPTIONS = {
+  requestTimeout: 30_000,
+  connectionTimeout: 120_000,
+  keepAliveTimeout: 5_000,
+  routerOptions: { maxParamLength: 255 * 12 },
+} as const satisfies FastifyServerOptions;
+
+/**
  * The sandbox: every simulated system under its own prefix with the real paths below it, plus the control plane
  * (`/_control/:system`, `/_inspect/:system`, `/_reset`, `/_fixtures`). See src/sandbox/README.md.
  */
@@ -40,7 +53,7 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   const seed = options.seed ?? DEFAULT_SEED;
   const dataset = createDataset(seed);
   const state = new SandboxState(seed, options.controls);
-  const app = Fastify({ logger: options.logger ?? false });
+  const app = Fastify({ logger: options.logger ?? false, ...SANDBOX_SERVER_OPTIONS });
 
   void app.register(clearbitPlugin, { prefix: '/clearbit', state, dataset });
   void app.register(harmonicPlugin, { prefix: '/harmonic', state, dataset });

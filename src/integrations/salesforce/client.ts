@@ -1,5 +1,6 @@
 import { Connection } from 'jsforce';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
+import { pathSegment, UnsafePathSegmentError } from '../http';
 import { accountFields, personFields, policyOf, type FieldWritePolicy } from './mapping';
 
 export interface SalesforceClientOptions {
@@ -24,6 +25,11 @@ export interface SalesforceClientOptions {
   fieldPolicy: Record<string, FieldWritePolicy>;
   /** How long REQUEST_LIMIT_EXCEEDED is waited out (the allowance is a rolling 24 h). */
   requestLimitWaitMs: number;
+  /**
+   * The deadline of each HTTP call jsforce makes (DESTINATION_TIMEOUT_MS), its own GET retries included; without it
+   * jsforce waits 30 minutes for an answer.
+   */
+  timeoutMs: number;
 }
 
 /** What jsforce throws for an API error: `errorCode` and the raw error in `data`. */
@@ -51,6 +57,16 @@ const COLLECTION_LIMIT = 200;
 const AUTH_ERRORS = new Set(['invalid_client', 'invalid_grant', 'invalid_client_id', 'unsupported_grant_type']);
 
 /**
+ * jsforce takes its HTTP deadline only per request (`options.timeout`, default 30 minutes) or process-wide
+ * (HTTP_TIMEOUT at import); none of its sObject, query or OAuth methods passes one. Every request goes through the
+ * connection's and the OAuth client's transport, so that is where the deadline is set.
+ */
+function withDeadline(transport: Connection['_transport'], timeoutMs: number): void {
+  const httpRequest = transport.httpRequest.bind(transport);
+  transport.httpRequest = (req, options) => httpRequest(req, { ...options, timeout: timeoutMs });
+}
+
+/**
  * Salesforce through jsforce: Account upserted by the company-domain external id, Contact by the person external id
  * and linked to its Account by that same domain key (no Id lookup), Lead for personal-email signups under the `lead`
  * policy. Fields under `fill_empty` are sent only when the existing record leaves them empty.
@@ -75,6 +91,8 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
         );
       },
     });
+    withDeadline(conn._transport, o.timeoutMs);
+    withDeadline(conn.oauth2._transport, o.timeoutMs);
     if (o.username && o.password) await conn.login(o.username, o.password);
     else await conn.authorize({ grant_type: 'client_credentials' });
     return conn;
@@ -126,6 +144,28 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
     );
   };
 
+  /**
+   * `PATCH sobjects/<type>/<field>/<value>` with every segment encoded. Not jsforce's `sobject().upsert`: it puts the
+   * external id into the path as it is, so a domain `victim.com?x=1` upserted victim.com's Account.
+   */
+  const patchByExternalId = (
+    conn: Connection,
+    type: string,
+    extIdField: string,
+    extId: string,
+    body: Record<string, unknown>,
+  ) =>
+    conn.request<{ id?: string; created?: boolean }>(
+      {
+        method: 'PATCH',
+        url: `/sobjects/${pathSegment(type)}/${pathSegment(extIdField)}/${pathSegment(extId)}`,
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      },
+      // Updates answer 204 without a body before API 46.0.
+      { noContentResponse: { success: true, errors: [] } },
+    );
+
   /** Upserts by external id; under the `adopt` duplicate policy a record the duplicate rule matched is adopted. */
   const upsert = async (
     conn: Connection,
@@ -134,18 +174,32 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
     extId: string,
     fields: Record<string, unknown>,
   ): Promise<string> => {
-    const record = { ...(await applyPolicy(conn, type, extIdField, extId, fields)), [extIdField]: extId };
+    // Refused before any call: the fill_empty query would otherwise run for a record that can never be written.
+    pathSegment(extId);
+    const record = await applyPolicy(conn, type, extIdField, extId, fields);
     try {
-      const r = await conn.sobject(type).upsert(record, extIdField);
-      return `${type} ${r.id ?? ''} ${(r as { created?: boolean }).created ? 'created' : 'updated'}`.replace('  ', ' ');
+      const r = await patchByExternalId(conn, type, extIdField, extId, record);
+      return `${type} ${r.id ?? ''} ${r.created ? 'created' : 'updated'}`.replace('  ', ' ');
     } catch (err) {
       const e = err as SalesforceApiError;
       if (e.errorCode !== 'DUPLICATES_DETECTED' || o.onDuplicate !== 'adopt') throw err;
       const matchId = e.data?.duplicateResult?.matchResults?.[0]?.matchRecords?.[0]?.record?.Id;
       if (!matchId) throw err;
-      await conn.sobject(type).update({ Id: matchId, [extIdField]: extId });
+      // Only a record without our external id is adopted: one that carries another value of it is another company's
+      // (or person's) record, and re-keying it would move that record to this signup.
+      const matched = await conn.query<Record<string, unknown>>(
+        `SELECT Id, ${extIdField} FROM ${type} WHERE Id = ${soqlString(matchId)} LIMIT 1`,
+      );
+      const owner = matched.records[0]?.[extIdField];
+      if (owner !== null && owner !== undefined && owner !== '') throw err;
+      await conn.request({
+        method: 'PATCH',
+        url: `/sobjects/${pathSegment(type)}/${pathSegment(matchId)}`,
+        body: JSON.stringify({ [extIdField]: extId }),
+        headers: { 'content-type': 'application/json' },
+      });
       const again = await applyPolicy(conn, type, extIdField, extId, fields);
-      await conn.sobject(type).upsert({ ...again, [extIdField]: extId }, extIdField);
+      await patchByExternalId(conn, type, extIdField, extId, again);
       return `${type} ${matchId} adopted (duplicate rule match)`;
     }
   };
@@ -207,19 +261,21 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
         });
         await conn.request({
           method: 'PUT',
-          url: `/jobs/ingest/${job.id}/batches`,
+          url: `/jobs/ingest/${pathSegment(job.id)}/batches`,
           body: csv,
           headers: { 'content-type': 'text/csv' },
         });
         await conn.request({
           method: 'PATCH',
-          url: `/jobs/ingest/${job.id}`,
+          url: `/jobs/ingest/${pathSegment(job.id)}`,
           body: JSON.stringify({ state: 'UploadComplete' }),
           headers: { 'content-type': 'application/json' },
         });
         const deadline = Date.now() + pollTimeoutMs;
         for (;;) {
-          const info = await conn.request<{ state: string; errorMessage?: string }>(`/jobs/ingest/${job.id}`);
+          const info = await conn.request<{ state: string; errorMessage?: string }>(
+            `/jobs/ingest/${pathSegment(job.id)}`,
+          );
           if (info.state === 'JobComplete') break;
           if (info.state === 'Failed' || info.state === 'Aborted') {
             throw Object.assign(new Error(`Bulk API job ${job.id} ${info.state}: ${info.errorMessage ?? ''}`), {
@@ -232,7 +288,7 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
         const csvRows = async (kind: string) => {
           const rows = await conn.request<Record<string, string>[] | string>({
             method: 'GET',
-            url: `/jobs/ingest/${job.id}/${kind}`,
+            url: `/jobs/ingest/${pathSegment(job.id)}/${kind}`,
             headers: { accept: 'text/csv' },
           });
           // jsforce hands back the text when it cannot parse it: never read that as "no failures".
@@ -313,6 +369,7 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
 
 /** Maps what jsforce threw to a write outcome; per-record errors carry Salesforce's code and message. */
 export function outcomeOfError(err: unknown, requestLimitWaitMs: number): WriteOutcome {
+  if (err instanceof UnsafePathSegmentError) return { kind: 'rejected', detail: `Salesforce: ${err.message}` };
   const e = err as SalesforceApiError;
   const code = e.data?.error ?? e.errorCode ?? e.name ?? 'Error';
   const message = (e.data?.error_description ?? e.message ?? String(err)).split('\n', 1)[0]!.slice(0, 300);
