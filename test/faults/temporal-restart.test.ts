@@ -20,7 +20,7 @@ const DURING = 6;
  * server was gone — must finish.
  */
 describe('the Temporal dev server restarted mid-workflow', () => {
-  const stops: (() => unknown)[] = [];
+  const stops: (() => Promise<unknown>)[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'signup-temporal-restart-'));
   const dbFile = path.join(dir, 'temporal.db');
   let port: number;
@@ -31,11 +31,11 @@ describe('the Temporal dev server restarted mid-workflow', () => {
   let base: string;
 
   beforeAll(async () => {
-    stops.push(() => rmSync(dir, { recursive: true, force: true }));
+    stops.push(async () => rmSync(dir, { recursive: true, force: true }));
     port = await freePort();
     server = await startDevServer({ cli: inject('temporalCli'), port, dbFile });
     // Whichever server is running at the end is stopped (the first one is killed by the test).
-    stops.push(() => server?.stop());
+    stops.push(async () => server?.stop());
     // Each Clearbit answer takes a while, so the server goes down with workflows in the middle of an activity.
     sandbox = await startSandbox({ clearbit: { latencyMs: 1500 } });
     stops.push(() => sandbox.close());
