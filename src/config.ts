@@ -94,6 +94,8 @@ const envSchema = z.object({
   DOMAIN_CACHE_DAYS: z.coerce.number().nonnegative().default(30),
   CREDITS_WAIT_MAX_DAYS: z.coerce.number().positive().default(7),
   QUEUED_FOLLOW_UP_HOURS: z.coerce.number().nonnegative().default(48),
+  // How long a provider may keep failing (5xx, timeouts, 429s) before a signup skips it for the next provider.
+  PROVIDER_FALLTHROUGH_MINUTES: z.coerce.number().positive().default(30),
   CLAY_RESULT_TIMEOUT_MINUTES: z.coerce.number().positive().default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   SALESFORCE_USERNAME: optionalString,
@@ -221,6 +223,8 @@ export interface Config {
     domainCacheDays: number;
     creditsWaitMaxDays: number;
     queuedFollowUpHours: number;
+    /** A provider failing longer than this is skipped for the signup (recorded as `provider_outage`). */
+    providerFallThroughMinutes: number;
   };
   /** Where enriched signups are written, and how a write that fails is retried. */
   fanOut: {
@@ -366,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       domainCacheDays: e.DOMAIN_CACHE_DAYS,
       creditsWaitMaxDays: e.CREDITS_WAIT_MAX_DAYS,
       queuedFollowUpHours: e.QUEUED_FOLLOW_UP_HOURS,
+      providerFallThroughMinutes: e.PROVIDER_FALLTHROUGH_MINUTES,
     },
     fanOut: {
       destinations: e.DESTINATIONS,

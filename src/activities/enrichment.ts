@@ -36,7 +36,9 @@ export type ProviderCallResult =
   | { kind: 'found'; fields: IcpFields; at: string }
   | { kind: 'not_found' }
   | { kind: 'queued'; pollToken: string | undefined; retryAfterMs: number | undefined }
-  | { kind: 'credits_exhausted'; detail: string };
+  | { kind: 'credits_exhausted'; detail: string }
+  /** A 4xx the client does not model: the provider refuses this lookup for good (its error type, when it names one). */
+  | { kind: 'rejected'; status: number; errorType: string | undefined; detail: string };
 
 /** How the waterfall runs, from the worker's configuration (read once per signup, so it is in the history). */
 export interface EnrichmentPolicy {
@@ -53,6 +55,12 @@ export interface EnrichmentPolicy {
   asyncResultTimeoutMinutes: number;
   /** How long a lookup the provider is still computing (Clearbit 202, Harmonic's urn) is followed up. */
   queuedFollowUpHours: number;
+  /**
+   * How long one provider call may keep failing (5xx, timeouts, connection refused, 429s) before the waterfall skips
+   * that provider for the signup (PROVIDER_FALLTHROUGH_MINUTES). Absent in policies recorded before it existed:
+   * those calls keep retrying as they did.
+   */
+  providerFallThroughMinutes?: number;
   /** Enrichment paused on purpose (`enrich pause`) when the policy was read. */
   paused?: { reason: string | undefined };
 }
@@ -96,7 +104,7 @@ function throwIfFailure(provider: ProviderName, outcome: ProviderOutcome): void 
       const attempt = Context.current().info.attempt;
       throw ApplicationFailure.create({
         type: ErrorType.ProviderUnavailable,
-        message: `${provider} unavailable: ${outcome.detail}`,
+        message: `${provider} unavailable: ${withoutEmails(outcome.detail)}`,
         nextRetryDelay: jitter(Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000)),
       });
     }
@@ -109,6 +117,8 @@ function throwIfFailure(provider: ProviderName, outcome: ProviderOutcome): void 
   }
 }
 
+/** A provider's message can echo what was looked up: emails never go into histories or the trace. */
+const withoutEmails = (text: string) => text.replace(/[^\s@<>"'(),;:]+@[^\s@<>"'(),;:]+/g, '<email>');
 const jitter = (ms: number) => Math.round(ms * (1 + Math.random() * 0.5));
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -187,6 +197,13 @@ export const createEnrichmentActivities = (deps: {
           return { kind: 'queued', pollToken: outcome.pollToken, retryAfterMs: outcome.retryAfterMs };
         case 'credits_exhausted':
           return { kind: 'credits_exhausted', detail: outcome.detail };
+        case 'rejected':
+          return {
+            kind: 'rejected',
+            status: outcome.status,
+            errorType: outcome.errorType,
+            detail: withoutEmails(outcome.detail),
+          };
         default:
           return { kind: 'not_found' };
       }
@@ -201,27 +218,36 @@ export const createEnrichmentActivities = (deps: {
       if (state === undefined) return 'not_found';
       if (typeof state === 'string') return state;
       throwIfFailure(input.provider, state);
-      return 'pending';
+      // A status call the provider refuses for good ends the follow-up, like an enrichment it could not complete.
+      return state.kind === 'rejected' ? 'not_found' : 'pending';
     },
 
     /**
-     * Archives a result that came back asynchronously (Clay, through `POST /webhooks/clay`) or never came (outcome
-     * `silent`: Clay out of credits or over its row limit) — the health check counts these.
+     * Archives an outcome the workflow observed rather than a call returned: a result that came back asynchronously
+     * (Clay, through `POST /webhooks/clay`), one that never came (`silent`: Clay out of credits or over its row
+     * limit), or a lookup skipped after the provider kept failing for the whole fall-through window (`outage`). The
+     * health check counts silent rows and outages.
      */
     async recordAsyncOutcome(input: {
       provider: ProviderName;
       signupId: string;
-      domain: string;
-      outcome: 'found' | 'not_found' | 'silent';
+      /** The company domain; absent for a person lookup (its email stays on the signup row). */
+      domain: string | undefined;
+      /** `company` unless said otherwise (outages happen to person lookups too). */
+      lookup?: 'company' | 'person';
+      outcome: 'found' | 'not_found' | 'silent' | 'outage';
+      /** An outage's last failure. */
+      detail?: string;
     }): Promise<void> {
+      const lookup = input.lookup ?? 'company';
       await deps.ledger.archiveProviderResponse({
         provider: input.provider,
-        lookup: 'company',
-        lookupKey: input.domain,
+        lookup,
+        lookupKey: lookup === 'company' && input.domain ? input.domain : `signup:${input.signupId}`,
         signupId: input.signupId,
         outcome: input.outcome,
         httpStatus: undefined,
-        body: undefined,
+        body: input.detail === undefined ? undefined : { detail: withoutEmails(input.detail) },
         receivedAt: serverNow(),
       });
     },

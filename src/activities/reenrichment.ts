@@ -266,6 +266,10 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
                   foundByProvider = true;
                 } else if (outcome.kind === 'queued') {
                   missedBecause.push(`${provider} still computing`);
+                } else if (outcome.kind === 'rejected') {
+                  missedBecause.push(
+                    `${provider} rejected the lookup: ${outcome.errorType ?? `HTTP ${outcome.status}`}`,
+                  );
                 }
               }
             }

@@ -36,6 +36,8 @@ export interface DayEvidence {
   creditsExhausted: Record<string, number>;
   /** Rows an asynchronous provider (Clay) never answered in time: no credits or the table's row limit. */
   silent: Record<string, number>;
+  /** Lookups skipped because the provider kept failing for the whole fall-through window, by provider. */
+  outages?: Record<string, number>;
   /** Signups of the day that are still not recorded (waiting for credits, paused, or still running). */
   unfinished: number;
   /** Destination writes that failed that day, by destination. */
@@ -79,7 +81,7 @@ export interface DayAssessment extends DayCounts {
 }
 
 export interface Cause {
-  kind: 'credits' | 'row_limit' | 'destination' | 'unknown';
+  kind: 'credits' | 'provider_outage' | 'row_limit' | 'destination' | 'unknown';
   /** The provider or destination to look at first. */
   system: string | undefined;
   summary: string;
@@ -155,7 +157,10 @@ export function assessDay(
 const snoozedUntil = (day: string, controls: Controls) =>
   controls.snoozedUntil !== undefined && day <= controls.snoozedUntil ? controls.snoozedUntil : undefined;
 
-/** The likeliest cause, strongest evidence first: a provider out of credits, a silent table, a failing destination. */
+/**
+ * The likeliest cause, strongest evidence first: a provider out of credits, a provider down, a silent table, a failing
+ * destination.
+ */
 export function likelyCause(e: DayEvidence): Cause {
   const top = (counts: Record<string, number>) =>
     Object.entries(counts)
@@ -167,6 +172,14 @@ export function likelyCause(e: DayEvidence): Cause {
       kind: 'credits',
       system: credits[0],
       summary: `${credits[0]} is out of credits (${credits[1]} answers "credits exhausted")`,
+    };
+  }
+  const outage = top(e.outages ?? {});
+  if (outage) {
+    return {
+      kind: 'provider_outage',
+      system: outage[0],
+      summary: `${outage[0]} was down: ${outage[1]} lookups skipped after failing for the whole fall-through window`,
     };
   }
   const silent = top(e.silent);

@@ -15,4 +15,10 @@ export type ProviderOutcome =
   | { kind: 'rate_limited'; provider: ProviderName; retryAfterMs: number }
   | { kind: 'credits_exhausted'; provider: ProviderName; detail: string }
   | { kind: 'auth_failed'; provider: ProviderName; status: number; detail: string }
+  /**
+   * A 4xx we do not model (400, 410, 422, ...): the provider refuses this lookup, and asking again sends the same
+   * request. Permanent for the lookup: the waterfall moves on. `errorType` is the provider's own (Clearbit
+   * `email_invalid`, a FastAPI validation `type` from Harmonic), when its body names one.
+   */
+  | { kind: 'rejected'; provider: ProviderName; status: number; errorType: string | undefined; detail: string }
   | { kind: 'transient'; provider: ProviderName; status: number | undefined; detail: string };

@@ -93,12 +93,15 @@ export class HealthLedger {
     });
   }
 
-  /** Why writes could be missing on `day`: providers out of credits or silent, unfinished signups, failed writes. */
+  /**
+   * Why writes could be missing on `day`: providers out of credits, silent or down (lookups that fell through),
+   * unfinished signups, failed writes.
+   */
   async dayEvidence(day: string): Promise<DayEvidence> {
     const range = [start(day), start(addDays(day, 1))];
     const answers = await this.sql.query<{ provider: string; outcome: string; n: number }>(
       `SELECT provider, outcome, count(*)::int AS n FROM provider_responses
-       WHERE received_at >= $1 AND received_at < $2 AND outcome IN ('credits_exhausted', 'silent')
+       WHERE received_at >= $1 AND received_at < $2 AND outcome IN ('credits_exhausted', 'silent', 'outage')
        GROUP BY provider, outcome`,
       range,
     );
@@ -117,6 +120,7 @@ export class HealthLedger {
     return {
       creditsExhausted: by('credits_exhausted'),
       silent: by('silent'),
+      outages: by('outage'),
       unfinished: unfinished[0]?.n ?? 0,
       failedWrites: Object.fromEntries(failed.map((f) => [f.destination, f.n])),
     };

@@ -25,6 +25,9 @@ import type { ProviderPluginOptions } from './state';
  *   `over_quota` are the sandbox's choice. The 202 body is not documented either: the sandbox sends the `queued`
  *   error object.
  * - Auth: HTTP Basic with the key as user name, or `Authorization: Bearer <key>`.
+ * - What Clearbit refuses as invalid beyond a malformed domain or email is not listed: the `invalidKeys` control names
+ *   domains and emails to answer with the same documented 422 (`params_invalid` for a domain, `email_invalid` for an
+ *   email), so a refusal can be provoked with input that passes the caller's own validation.
  *
  * Both hosts live under the one `/clearbit` prefix of the sandbox.
  */
@@ -125,7 +128,7 @@ export const clearbitPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
       reply,
       domain || null,
       () =>
-        domain && domain.includes('.')
+        domain && domain.includes('.') && !state.system('clearbit').isInvalidKey(domain)
           ? undefined
           : { status: 422, type: 'params_invalid', message: 'Missing or invalid parameter: domain' },
       () => {
@@ -145,7 +148,7 @@ export const clearbitPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
       reply,
       email || null,
       () =>
-        /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)
+        /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email) && !state.system('clearbit').isInvalidKey(email)
           ? undefined
           : { status: 422, type: 'email_invalid', message: 'Invalid email.' },
       () => {

@@ -25,7 +25,10 @@ import type { EnrichmentStatus, HarmonicEnrichment, ProviderPluginOptions } from
  * - 400 missing identifier, 402 over plan quota, 403 bad key, 429 over 10 requests/s (`Retry-After`), and 429 with
  *   `MONTHLY_QUOTA_INSUFFICIENT` in the body for the monthly quota (no `Retry-After`), 500 on failure.
  * - Error bodies are FastAPI-style `{"detail": ...}`, except the monthly-quota 429, which carries Harmonic's
- *   `{"error":"MONTHLY_QUOTA_INSUFFICIENT","needed","available","submitted"}` shape.
+ *   `{"error":"MONTHLY_QUOTA_INSUFFICIENT","needed","available","submitted"}` shape. Harmonic lists "422 - Validation
+ *   error" without saying which input fails it: the `invalidKeys` control names domains and emails answered with
+ *   FastAPI's validation shape `{"detail":[{"type","loc","msg","input"}]}` (the sandbox's choice of type:
+ *   `value_error`), so a refusal can be provoked with input that passes the caller's own validation.
  *
  * Field names of the company and person objects follow Harmonic's REST output (snake_case, `entity_urn`,
  * `website.domain`, `headcount`, `funding.funding_total`, `tags_v2`); tag `type` values and `role_type` are the
@@ -108,6 +111,17 @@ export const harmonicPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
     return answer(handle());
   };
 
+  /** FastAPI's 422 for a query parameter that fails validation (a key named by the `invalidKeys` control). */
+  const invalid = (param: string, key: string | undefined): Outcome | undefined =>
+    key !== undefined && state.system('harmonic').isInvalidKey(key)
+      ? {
+          status: 422,
+          body: {
+            detail: [{ type: 'value_error', loc: ['query', param], msg: `Value error, invalid ${param}`, input: key }],
+          },
+        }
+      : undefined;
+
   /** Harmonic schedules one enrichment per unknown identifier and hands out the same urn while it runs. */
   const scheduleEnrichment = (kind: 'company' | 'person', key: string): string => {
     const urn = `urn:harmonic:enrichment:${uuidFrom(`harmonic:${kind}:${key}`)}`;
@@ -128,7 +142,7 @@ export const harmonicPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
       {
         quota: true,
         missing: domain
-          ? undefined
+          ? invalid('website_domain', domain)
           : { status: 400, body: { detail: 'Bad request: one of website_domain or website_url is required.' } },
       },
       () => {
@@ -151,7 +165,7 @@ export const harmonicPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
       {
         quota: true,
         missing: key
-          ? undefined
+          ? invalid(linkedinUrl ? 'linkedin_url' : 'email', key)
           : { status: 400, body: { detail: 'Bad request: one of linkedin_url or email is required.' } },
       },
       () => {

@@ -19,10 +19,18 @@ const baseControl = {
   failureRate: z.number().min(0).max(1),
 };
 
+/**
+ * Lookup keys (domains, emails) the provider treats as invalid input, answered the way its docs describe invalid
+ * parameters (Clearbit 422 `params_invalid` / `email_invalid`, Harmonic 422 validation error): a way to provoke a
+ * vendor's refusal with input that our own intake would never let through. Compared case-insensitively.
+ */
+const invalidKeys = z.array(z.string().min(1).max(320)).max(1000);
+
 export const CONTROL_SCHEMAS = {
-  clearbit: z.object(baseControl),
+  clearbit: z.object({ ...baseControl, invalidKeys }),
   harmonic: z.object({
     ...baseControl,
+    invalidKeys,
     /** How an exhausted quota is answered: 402, or 429 with MONTHLY_QUOTA_INSUFFICIENT in the body. */
     quotaStyle: z.enum(['402', '429']),
     /** Status polls of an enrichment urn that answer IN_PROGRESS before the final COMPLETE / NOT_FOUND. */
@@ -61,10 +69,14 @@ export const SANDBOX_SYSTEMS = Object.keys(CONTROL_SCHEMAS) as SandboxSystem[];
 export type ControlFor<S extends SandboxSystem> = z.infer<(typeof CONTROL_SCHEMAS)[S]>;
 export type ControlPatches = { [S in SandboxSystem]?: Partial<ControlFor<S>> };
 
-/** The real services' limits where they are documented: Clearbit 600/min, Harmonic 10 req/s. Credits unlimited. */
+/**
+ * The real services' limits where they are documented: Clearbit 600/min, Harmonic 10 req/s. Credits unlimited. No
+ * input is refused beyond what the simulators' own validation refuses.
+ */
 export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
-  clearbit: { credits: null, rateLimitPerSecond: 10, latencyMs: 0, failureRate: 0 },
+  clearbit: { credits: null, rateLimitPerSecond: 10, latencyMs: 0, failureRate: 0, invalidKeys: [] },
   harmonic: {
+    invalidKeys: [],
     credits: null,
     rateLimitPerSecond: 10,
     latencyMs: 0,
@@ -164,6 +176,12 @@ export class SystemState<S extends SandboxSystem> {
 
   update(patch: Partial<ControlFor<S>>): void {
     this.control = { ...this.control, ...patch };
+  }
+
+  /** Whether the provider's `invalidKeys` control names this lookup key (providers with that control only). */
+  isInvalidKey(key: string): boolean {
+    const keys = (this.control as { invalidKeys?: string[] }).invalidKeys ?? [];
+    return keys.some((k) => k.toLowerCase() === key.toLowerCase());
   }
 
   hasCredits(): boolean {

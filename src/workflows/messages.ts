@@ -18,6 +18,10 @@ export interface TraceEntry {
   lookup: 'company' | 'person' | 'cache';
   outcome: string;
   filled: string[];
+  /** A lookup the provider refused (`rejected`): its error type (`email_invalid`), or `HTTP <status>` when unnamed. */
+  errorType?: string;
+  /** What the provider said (`rejected`), or the last failure before the lookup fell through (`provider_outage`). */
+  detail?: string;
 }
 
 export interface SignupProgress {

@@ -38,7 +38,7 @@ import {
   type SignupProgress,
 } from './messages';
 import { fanOut } from './fan-out';
-import { providerCall, runWaterfall } from './waterfall';
+import { callProviderWithin, checkScheduledWithin, describeShortfall, runWaterfall } from './waterfall';
 
 /** Workflows started before the fan-out existed replay without it; new ones write every outcome downstream. */
 const FAN_OUT_PATCH = 'fan-out-v1';
@@ -56,7 +56,6 @@ const ledgerCall: ActivityOptions = {
 
 const { screenSignup } = proxyActivities<LedgerActivities>(ledgerCall);
 const { getEnrichmentPolicy, lookupCachedCompany, saveEnrichment } = proxyActivities<EnrichmentActivities>(ledgerCall);
-const { callProvider, checkScheduledEnrichment } = proxyActivities<EnrichmentActivities>(providerCall);
 const { getEnrichmentControls } = proxyActivities<HealthActivities>(ledgerCall);
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -197,12 +196,14 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
           ? 'enriched'
           : result.companyFoundByProvider || cached
             ? 'partial'
-            : 'not_found';
+            : result.noCompanyAnswer
+              ? 'failed'
+              : 'not_found';
       const reason = !work
         ? screening.emailKind
         : result.missing.length === 0
           ? undefined
-          : `missing ${result.missing.join(', ')}${describeUnavailable(result.unavailable)}`;
+          : `missing ${result.missing.join(', ')}${describeShortfall(result)}`;
       const score = await saveEnrichment({
         signupId: signup.signupId,
         domain: work ? screening.domain : undefined,
@@ -270,12 +271,12 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   const followUp = async (f: FollowUp): Promise<boolean> => {
     if (Date.now() >= f.deadline) return true;
     if (f.token !== undefined) {
-      const state = await checkScheduledEnrichment({ provider: f.provider, token: f.token });
+      const state = await checkScheduledWithin(f.policy, { provider: f.provider, token: f.token });
       if (state === 'pending') return false;
-      if (state === 'not_found') return true;
+      if (state !== 'complete') return true;
     }
     await whileUnpaused(f.signup);
-    const result = await callProvider({
+    const result = await callProviderWithin(f.policy, {
       provider: f.provider,
       signupId: f.signup.signupId,
       workflowId: workflowInfo().workflowId,
@@ -343,14 +344,6 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     }
   }
   return snapshot();
-}
-
-function describeUnavailable(unavailable: { provider: string; outcome: string }[]): string {
-  if (unavailable.length === 0) return '';
-  const parts = unavailable.map(
-    (u) => `${u.provider} ${u.outcome === 'provider_silent' ? 'silent' : 'out of credits'}`,
-  );
-  return ` (${parts.join(', ')})`;
 }
 
 function isNew(s: SignupProgress): boolean {

@@ -1,5 +1,20 @@
-import { condition, proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import type { EnrichmentActivities, EnrichmentPolicy, ProviderCallResult } from '../activities/enrichment';
+import { RetryState, TimeoutType } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  patched,
+  proxyActivities,
+  TimeoutFailure,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type {
+  EnrichmentActivities,
+  EnrichmentPolicy,
+  ProviderCallInput,
+  ProviderCallResult,
+} from '../activities/enrichment';
 import { mergeFields, missingFields, type Provenance } from '../domain/enrichment/merge';
 import { COMPANY_FIELDS, PERSON_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
 import { ErrorType } from '../domain/errors';
@@ -10,6 +25,8 @@ import type { TraceEntry } from './messages';
  * Provider calls: no attempt limit, because throttling and outages must never fail a signup — a 429 is retried after
  * the delay the provider advertised, 5xx and timeouts with a backoff capped at 10 s (the activity sets
  * `nextRetryDelay`, jittered). A rejected API key is the one failure that stops the signup: an operator must fix it.
+ * What bounds the retrying is the policy's fall-through window, added per signup as `scheduleToCloseTimeout` (see
+ * `providerActivities`): past it the provider is skipped for that signup, recorded as `provider_outage`.
  */
 export const providerCall: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
@@ -21,11 +38,80 @@ export const providerCall: ActivityOptions = {
   },
 };
 
-const { callProvider } = proxyActivities<EnrichmentActivities>(providerCall);
+const unbounded = proxyActivities<EnrichmentActivities>(providerCall);
 const { recordAsyncOutcome } = proxyActivities<EnrichmentActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
+
+/**
+ * Executions that started before the fall-through window existed replay their provider calls without it (and a
+ * policy recorded back then has no window: those calls keep retrying as they did).
+ */
+const PROVIDER_FALL_THROUGH_PATCH = 'provider-fall-through-v1';
+
+/** A provider call given up after failing for the whole fall-through window; `detail` is its last failure. */
+export interface ProviderOutage {
+  kind: 'provider_outage';
+  detail: string;
+}
+
+/**
+ * The provider activities for calls made under `policy`: each call may keep retrying (outages and 429s alike) for
+ * the policy's fall-through window, then fails with a timeout, which `callProviderWithin` turns into an outage. A 429
+ * storm that lasts the whole window falls through too: a provider throttling every call for that long is as
+ * unavailable to this signup as one that is down, and each single 429 still waits its Retry-After (seconds).
+ */
+function providerActivities(policy: EnrichmentPolicy) {
+  const minutes = policy.providerFallThroughMinutes;
+  if (minutes === undefined || !patched(PROVIDER_FALL_THROUGH_PATCH)) return unbounded;
+  return proxyActivities<EnrichmentActivities>({ ...providerCall, scheduleToCloseTimeout: minutes * 60_000 });
+}
+
+/** The fall-through window running out, told apart from every other failure (those are rethrown as they are). */
+function outageOf(err: unknown): ProviderOutage | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const timedOut =
+    err.retryState === RetryState.TIMEOUT ||
+    (err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_CLOSE);
+  if (!timedOut) return undefined;
+  // The last attempt's failure: the server puts it under the timeout, or reports it directly.
+  const last = err.cause instanceof TimeoutFailure && err.cause.cause ? err.cause.cause : err.cause;
+  const what =
+    last instanceof ApplicationFailure
+      ? `${last.type ?? 'failure'}: ${last.message}`
+      : last instanceof TimeoutFailure
+        ? `${last.timeoutType ?? 'timeout'} timeout`
+        : (last?.message ?? 'no answer');
+  return { kind: 'provider_outage', detail: what.slice(0, 300) };
+}
+
+/** One provider call under `policy`'s fall-through window: its result, or the outage that ended it. */
+export async function callProviderWithin(
+  policy: EnrichmentPolicy,
+  input: ProviderCallInput,
+): Promise<ProviderCallResult | ProviderOutage> {
+  try {
+    return await providerActivities(policy).callProvider(input);
+  } catch (err) {
+    const outage = outageOf(err);
+    if (outage) return outage;
+    throw err;
+  }
+}
+
+/** Where a provider's scheduled enrichment stands, under `policy`'s fall-through window (an outage ends it). */
+export async function checkScheduledWithin(
+  policy: EnrichmentPolicy,
+  input: { provider: ProviderName; token: string },
+): Promise<'pending' | 'complete' | 'not_found' | 'provider_outage'> {
+  try {
+    return await providerActivities(policy).checkScheduledEnrichment(input);
+  } catch (err) {
+    if (outageOf(err)) return 'provider_outage';
+    throw err;
+  }
+}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** First wait for credits, doubled after each unsuccessful retry up to the cap. */
@@ -60,8 +146,21 @@ export interface WaterfallResult {
   companyFoundByProvider: boolean;
   /** Company lookups the provider is still computing (Clearbit 202, Harmonic's urn), to follow up later. */
   queued: { provider: ProviderName; token: string | undefined }[];
-  /** Providers still unavailable when the bounded wait ended, with why (`credits_exhausted`, `provider_silent`). */
+  /**
+   * Providers that could not answer, with why: still out of credits or silent when the bounded wait ended
+   * (`credits_exhausted`, `provider_silent`), or failing for the whole fall-through window (`provider_outage`).
+   * A backfill re-runs signups recorded with any.
+   */
   unavailable: { provider: ProviderName; outcome: string }[];
+  /** Lookups a provider refused for good (an unmodelled 4xx), with its error type: asking again would not help. */
+  rejected: { provider: ProviderName; lookup: 'company' | 'person'; errorType: string }[];
+  /**
+   * A work signup none of whose company providers answered — each was down for the whole window or refused the
+   * lookup — and which the cache did not cover: nothing is known, and "not found" would be untrue.
+   */
+  noCompanyAnswer: boolean;
+  /** The fall-through window the calls ran under, for the reason (undefined: unbounded, an older policy). */
+  fallThroughMinutes: number | undefined;
 }
 
 /**
@@ -78,6 +177,11 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
   const creditsSpent: Record<string, number> = {};
   let companyFoundByProvider = false;
   const queued = new Map<ProviderName, string | undefined>();
+  /** Providers skipped for this signup after failing for the whole window; not asked again in a later round. */
+  const outages = new Map<ProviderName, string>();
+  const rejected: WaterfallResult['rejected'] = [];
+  /** Company providers that gave an answer (found, not found, queued, out of credits, silent). */
+  const companyAnswered = new Set<ProviderName>();
 
   if (input.cached) {
     known = { fields: input.cached.fields, provenance: input.cached.provenance };
@@ -102,13 +206,33 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
   const ask = async (provider: ProviderName, lookup: 'company' | 'person') => {
     await input.whileUnpaused();
     if (provider === 'clay') input.forgetAsyncResult();
-    const result: ProviderCallResult = await callProvider({
+    const result = await callProviderWithin(policy, {
       provider,
       signupId: input.signupId,
       workflowId: workflowInfo().workflowId,
       lookup,
       domain: lookup === 'company' ? input.domain : undefined,
     });
+    if (result.kind === 'provider_outage') {
+      outages.set(provider, result.detail);
+      await recordAsyncOutcome({
+        provider,
+        signupId: input.signupId,
+        lookup,
+        domain: lookup === 'company' ? input.domain : undefined,
+        outcome: 'outage',
+        detail: result.detail,
+      });
+      trace.push({ source: provider, lookup, outcome: 'provider_outage', filled: [], detail: result.detail });
+      return result.kind;
+    }
+    if (result.kind === 'rejected') {
+      const errorType = result.errorType ?? `HTTP ${result.status}`;
+      rejected.push({ provider, lookup, errorType });
+      trace.push({ source: provider, lookup, outcome: 'rejected', filled: [], errorType, detail: result.detail });
+      return result.kind;
+    }
+    if (lookup === 'company') companyAnswered.add(provider);
     if (result.kind === 'found') {
       take(provider, lookup, result.fields, result.at);
       return 'found';
@@ -117,7 +241,7 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
       // Clay answers through POST /webhooks/clay; silence past the timeout means no credits or no rows left.
       const answer = await input.awaitAsyncResult(policy.asyncResultTimeoutMinutes * 60_000);
       if (answer === undefined) {
-        await recordAsyncOutcome({ provider, signupId: input.signupId, domain: input.domain!, outcome: 'silent' });
+        await recordAsyncOutcome({ provider, signupId: input.signupId, domain: input.domain, outcome: 'silent' });
         trace.push({ source: provider, lookup, outcome: 'provider_silent', filled: [] });
         return 'provider_silent';
       }
@@ -132,6 +256,7 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     trace.push({ source: provider, lookup, outcome: result.kind, filled: [] });
     return result.kind;
   };
+  const skipped = (provider: ProviderName) => outages.has(provider);
   const unavailable = (kind: string) => kind === 'credits_exhausted' || kind === 'provider_silent';
 
   const deadline = Date.now() + policy.creditsWaitMaxDays * DAY_MS;
@@ -143,12 +268,14 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     const exhausted = new Map<ProviderName, string>();
     for (const provider of policy.companyProviders) {
       if (!pendingCompany.has(provider) || missingFields(known.fields, wantedCompany).length === 0) continue;
+      if (skipped(provider)) continue;
       pendingCompany.delete(provider);
       const outcome = await ask(provider, 'company');
       if (unavailable(outcome)) exhausted.set(provider, outcome);
     }
     for (const provider of policy.personProviders) {
       if (!pendingPerson.has(provider) || missingFields(known.fields, wantedPerson).length === 0) continue;
+      if (skipped(provider)) continue;
       pendingPerson.delete(provider);
       const outcome = await ask(provider, 'person');
       if (unavailable(outcome) && !exhausted.has(provider)) exhausted.set(provider, outcome);
@@ -158,8 +285,14 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     const remainingMs = deadline - Date.now();
     if (missing.length === 0 || exhausted.size === 0 || remainingMs <= 0) {
       input.onWaiting(false, undefined);
-      const unavailableProviders = [...exhausted].map(([provider, outcome]) => ({ provider, outcome }));
+      const unavailableProviders = [
+        ...[...exhausted].map(([provider, outcome]) => ({ provider, outcome })),
+        ...[...outages.keys()]
+          .filter((provider) => !exhausted.has(provider))
+          .map((provider) => ({ provider, outcome: 'provider_outage' })),
+      ];
       const stillQueued = [...queued].map(([provider, token]) => ({ provider, token }));
+      const askedCompany = trace.some((t) => t.lookup === 'company');
       return {
         ...known,
         missing,
@@ -168,6 +301,9 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
         companyFoundByProvider,
         queued: stillQueued,
         unavailable: unavailableProviders,
+        rejected,
+        noCompanyAnswer: input.cached === undefined && askedCompany && companyAnswered.size === 0,
+        fallThroughMinutes: policy.providerFallThroughMinutes,
       };
     }
 
@@ -183,4 +319,22 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
       if (policy.personProviders.includes(provider)) pendingPerson.add(provider);
     }
   }
+}
+
+/**
+ * Why fields are still missing, for the signup's reason: ` (clearbit out of credits, harmonic down for 30 min,
+ * clay silent, clearbit rejected the person lookup: email_invalid)`, or '' when every provider answered.
+ */
+export function describeShortfall(r: Pick<WaterfallResult, 'unavailable' | 'rejected' | 'fallThroughMinutes'>): string {
+  const parts = [
+    ...r.unavailable.map((u) =>
+      u.outcome === 'provider_silent'
+        ? `${u.provider} silent`
+        : u.outcome === 'provider_outage'
+          ? `${u.provider} down for ${r.fallThroughMinutes ?? '?'} min`
+          : `${u.provider} out of credits`,
+    ),
+    ...r.rejected.map((x) => `${x.provider} rejected the ${x.lookup} lookup: ${x.errorType}`),
+  ];
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }

@@ -119,6 +119,21 @@ describe('Clearbit simulator', () => {
     expect(badEmail.json()).toMatchObject({ error: { type: 'email_invalid' } });
   });
 
+  it('answers the documented 422 for domains and emails named by invalidKeys, without charging', async () => {
+    await control(app, 'clearbit', { invalidKeys: ['Quorvalis.com', 'ada@quorvalis.com'] });
+    const domain = await company(FIXTURE_DOMAINS.clearbitComplete);
+    expect(domain.statusCode).toBe(422);
+    expect(domain.json()).toEqual({ error: { type: 'params_invalid', message: expect.any(String) as string } });
+    const email = await combined('Ada@quorvalis.com');
+    expect(email.statusCode).toBe(422);
+    expect(email.json()).toMatchObject({ error: { type: 'email_invalid' } });
+    // Other keys are answered as before.
+    expect((await company(FIXTURE_DOMAINS.clearbitWithoutIndustry)).statusCode).toBe(200);
+    const seen = await inspect(app, 'clearbit');
+    expect(seen.calls.map((c) => c.status)).toEqual([422, 422, 200]);
+    expect(seen.creditsSpent).toBe(1);
+  });
+
   it('accepts Bearer and Basic keys; refuses a missing key and bad-key with 401', async () => {
     const basic = { authorization: `Basic ${Buffer.from('sk_test:').toString('base64')}` };
     expect((await company(FIXTURE_DOMAINS.clearbitComplete, basic)).statusCode).toBe(200);

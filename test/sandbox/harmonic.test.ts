@@ -140,6 +140,28 @@ describe('Harmonic simulator', () => {
     expect(noUrns.statusCode).toBe(422);
   });
 
+  it('answers a FastAPI 422 for domains and emails named by invalidKeys, before the quota, without charging', async () => {
+    await control(app, 'harmonic', { invalidKeys: [FIXTURE_DOMAINS.harmonicOnly, 'ada@plumbrixa.ai'], credits: 0 });
+    const domain = await company(FIXTURE_DOMAINS.harmonicOnly);
+    expect(domain.statusCode).toBe(422);
+    expect(domain.json()).toEqual({
+      detail: [
+        {
+          type: 'value_error',
+          loc: ['query', 'website_domain'],
+          msg: expect.any(String) as string,
+          input: FIXTURE_DOMAINS.harmonicOnly,
+        },
+      ],
+    });
+    const email = await person('email=ada%40plumbrixa.ai');
+    expect(email.statusCode).toBe(422);
+    expect(email.json()).toMatchObject({ detail: [{ type: 'value_error', loc: ['query', 'email'] }] });
+    // Other keys reach the quota check as before.
+    expect((await company(FIXTURE_DOMAINS.clearbitComplete)).statusCode).toBe(402);
+    expect((await inspect(app, 'harmonic')).creditsSpent).toBe(0);
+  });
+
   it('refuses a missing key and bad-key with 403', async () => {
     for (const headers of <Record<string, string>[]>[{}, { apikey: 'bad-key' }, { apikey: '' }]) {
       const res = await company(FIXTURE_DOMAINS.harmonicOnly, headers);

@@ -1,5 +1,6 @@
 import type { ProviderOutcome } from '../../domain/provider-outcome';
 import { bodyMessage, providerCall, retryAfterMs, type Fetch } from '../http';
+import { unmodelledStatus } from '../provider-status';
 
 export interface ClayClientOptions {
   /** The table's webhook source URL (CLAY_WEBHOOK_URL). */
@@ -48,7 +49,8 @@ export function createClayClient(o: ClayClientOptions) {
         };
       }
       if (a.status === 429) return { kind: 'rate_limited', provider, retryAfterMs: retryAfterMs(a.headers, 1_000) };
-      return { kind: 'transient', provider, status: a.status, detail: bodyMessage(a.body) || `HTTP ${a.status}` };
+      // Any other 4xx (a row the table refuses) is permanent for this row; 5xx and timeouts are transient.
+      return unmodelledStatus(provider, a.status, { type: undefined, detail: bodyMessage(a.body) });
     },
   };
 }

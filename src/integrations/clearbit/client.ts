@@ -1,7 +1,8 @@
 import type { ProviderOutcome } from '../../domain/provider-outcome';
 import { bodyMessage, providerCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+import { unmodelledStatus } from '../provider-status';
 import { companyFields, personFields } from './mapping';
-import { clearbitCombinedSchema, clearbitCompanySchema } from './schemas';
+import { clearbitCombinedSchema, clearbitCompanySchema, clearbitErrorSchema } from './schemas';
 
 export interface ClearbitClientOptions {
   /** Company API host (live: https://company.clearbit.com). */
@@ -17,7 +18,8 @@ const provider = 'clearbit' as const;
 
 /**
  * Clearbit Enrichment API v2. Outcomes: 200 found, 202 queued (looked up in the background: ask again later),
- * 404 not found, 402 over quota, 429 throttled (600/min), 401 bad key, anything else transient.
+ * 404 not found, 402 over quota, 429 throttled (600/min), 401 bad key; any other 4xx (422 `params_invalid` or
+ * `email_invalid`, ...) rejects the lookup for good, with Clearbit's error type; 5xx and timeouts are transient.
  */
 export function createClearbitClient(o: ClearbitClientOptions) {
   const call = (url: string) =>
@@ -40,10 +42,14 @@ export function createClearbitClient(o: ClearbitClientOptions) {
       case 401:
       case 403:
         return { kind: 'auth_failed', provider, status: a.status, detail: bodyMessage(a.body) || 'API key rejected' };
-      default:
-        return a.status === 200
-          ? undefined
-          : { kind: 'transient', provider, status: a.status, detail: bodyMessage(a.body) || `HTTP ${a.status}` };
+      default: {
+        if (a.status === 200) return undefined;
+        const error = clearbitErrorSchema.safeParse(a.body);
+        return unmodelledStatus(provider, a.status, {
+          type: error.success ? error.data.error.type : undefined,
+          detail: bodyMessage(a.body),
+        });
+      }
     }
   };
 

@@ -55,3 +55,11 @@ export const clearbitCombinedSchema = z.looseObject({
 
 export type ClearbitCompany = z.infer<typeof clearbitCompanySchema>;
 export type ClearbitPerson = z.infer<typeof clearbitPersonSchema>;
+
+/**
+ * Clearbit's error body: `{ "error": { "type", "message" } }` with a documented type (params_invalid, unknown_record,
+ * unknown_route, queued, rate_limit, api_error; `email_invalid` for the Combined API's email).
+ */
+export const clearbitErrorSchema = z.looseObject({
+  error: z.looseObject({ type: z.string().min(1), message: z.string().nullish() }),
+});

@@ -1,11 +1,14 @@
 import type { ProviderOutcome } from '../../domain/provider-outcome';
 import { bodyMessage, providerCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+import { unmodelledStatus } from '../provider-status';
 import { companyFields, personFields } from './mapping';
 import {
+  harmonicCodedErrorSchema,
   harmonicCompanySchema,
   harmonicEnrichmentStatusSchema,
   harmonicNotFoundSchema,
   harmonicPersonSchema,
+  harmonicValidationErrorSchema,
 } from './schemas';
 
 export interface HarmonicClientOptions {
@@ -22,7 +25,8 @@ const provider = 'harmonic' as const;
 /**
  * Harmonic REST API. 200 found; 404 with an `enrichment_urn` = not known yet, enrichment scheduled (poll
  * `GET /enrichment_status`); 404 without one = not found; 402 over the plan's quota; 429 over 10 requests/s — except
- * a `MONTHLY_QUOTA_INSUFFICIENT` body, which is a quota problem, not a throttle; 401/403 bad key.
+ * a `MONTHLY_QUOTA_INSUFFICIENT` body, which is a quota problem, not a throttle; 401/403 bad key. Any other 4xx
+ * (400 missing identifier, 422 validation error, ...) rejects the lookup for good; 5xx and timeouts are transient.
  */
 export function createHarmonicClient(o: HarmonicClientOptions) {
   const call = (method: string, path: string) =>
@@ -52,7 +56,7 @@ export function createHarmonicClient(o: HarmonicClientOptions) {
     if (a.status === 401 || a.status === 403) {
       return { kind: 'auth_failed', provider, status: a.status, detail: bodyMessage(a.body) || 'API key rejected' };
     }
-    return { kind: 'transient', provider, status: a.status, detail: bodyMessage(a.body) || `HTTP ${a.status}` };
+    return unmodelledStatus(provider, a.status, harmonicError(a.body));
   };
 
   const malformed = (detail: string): ProviderOutcome => ({ kind: 'transient', provider, status: 200, detail });
@@ -103,3 +107,15 @@ export function createHarmonicClient(o: HarmonicClientOptions) {
 }
 
 export type HarmonicClient = ReturnType<typeof createHarmonicClient>;
+
+/** The error type and message of a Harmonic error body: a FastAPI validation list, a coded error, or a `detail`. */
+function harmonicError(body: unknown): { type: string | undefined; detail: string } {
+  const validation = harmonicValidationErrorSchema.safeParse(body);
+  if (validation.success) {
+    const first = validation.data.detail[0]!;
+    const where = first.loc?.join('.');
+    return { type: first.type, detail: [where, first.msg].filter(Boolean).join(': ') };
+  }
+  const coded = harmonicCodedErrorSchema.safeParse(body);
+  return { type: coded.success ? coded.data.error : undefined, detail: bodyMessage(body) };
+}

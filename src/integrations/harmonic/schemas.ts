@@ -45,5 +45,22 @@ export const harmonicEnrichmentStatusSchema = z.array(
     .refine((e) => Boolean(e.entity_urn ?? e.urn), 'entity_urn missing'),
 );
 
+/**
+ * Harmonic's FastAPI validation error (422): `{ "detail": [{ "loc", "msg", "type" }] }`. Other errors carry a string
+ * `detail`, or Harmonic's own `{ "error": "<CODE>", ... }` (the monthly quota).
+ */
+export const harmonicValidationErrorSchema = z.looseObject({
+  detail: z
+    .array(
+      z.looseObject({
+        type: z.string().min(1),
+        msg: z.string().nullish(),
+        loc: z.array(z.union([z.string(), z.number()])).nullish(),
+      }),
+    )
+    .min(1),
+});
+export const harmonicCodedErrorSchema = z.looseObject({ error: z.string().min(1) });
+
 export type HarmonicCompany = z.infer<typeof harmonicCompanySchema>;
 export type HarmonicPerson = z.infer<typeof harmonicPersonSchema>;
