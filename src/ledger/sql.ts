@@ -14,8 +14,32 @@ export interface Sql extends SqlExecutor {
   close(): Promise<void>;
 }
 
-export async function openPostgres(url: string): Promise<Sql> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+/**
+ * The ledger's deadlines on PostgreSQL (README, "Limits"). A ledger that stalls must fail fast, so that the intake
+ * answers 503 + Retry-After and activities retry, instead of holding requests and activity slots open: a connection
+ * within `connectMs`; a statement cancelled by the server after `statementMs` (SQLSTATE 57014); the client gives up
+ * on an answer after `queryMs` (above `statementMs`, so the server's clearer error normally comes first); a session
+ * left idle inside a transaction is ended after `idleInTransactionMs`.
+ */
+export const POSTGRES_TIMEOUTS = {
+  connectMs: 5_000,
+  statementMs: 15_000,
+  queryMs: 20_000,
+  idleInTransactionMs: 30_000,
+} as const;
+
+export type PostgresTimeouts = { -readonly [K in keyof typeof POSTGRES_TIMEOUTS]: number };
+
+export async function openPostgres(url: string, timeouts: Partial<PostgresTimeouts> = {}): Promise<Sql> {
+  const t = { ...POSTGRES_TIMEOUTS, ...timeouts };
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: t.connectMs,
+    statement_timeout: t.statementMs,
+    query_timeout: t.queryMs,
+    idle_in_transaction_session_timeout: t.idleInTransactionMs,
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   await pool.query('SELECT 1');
