@@ -109,6 +109,23 @@ describe('likelyCause', () => {
     });
     expect(likelyCause(none)).toMatchObject({ kind: 'unknown', system: undefined });
   });
+
+  it('names a provider that was down (lookups that fell through) after credits, before a silent table', () => {
+    const evidence = {
+      creditsExhausted: {},
+      silent: { clay: 40 },
+      outages: { clearbit: 2, harmonic: 12 },
+      unfinished: 0,
+      failedWrites: {},
+    };
+    expect(likelyCause(evidence)).toMatchObject({
+      kind: 'provider_outage',
+      system: 'harmonic',
+      summary: expect.stringContaining('12 lookups skipped') as string,
+    });
+    expect(likelyCause({ ...evidence, creditsExhausted: { clearbit: 1 } })).toMatchObject({ kind: 'credits' });
+    expect(likelyCause({ ...evidence, outages: {} })).toMatchObject({ kind: 'row_limit' });
+  });
 });
 
 describe('days', () => {
