@@ -71,6 +71,9 @@ const envSchema = z.object({
   DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   DATA_DIR: z.string().default('.data'),
   TEMPORAL_ADDRESS: optionalString,
+  // The dev server `npm start` runs when TEMPORAL_ADDRESS is unset: its gRPC and Web UI ports on 127.0.0.1.
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_DEV_UI_PORT: port.default(8233),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('signup-enrichment'),
   HOST: z.string().default('127.0.0.1'),
@@ -203,6 +206,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   temporal: { address: string; namespace: string; taskQueue: string; external: boolean };
+  /** The dev server `npm start` runs unless `temporal.external` (TEMPORAL_DEV_PORT, TEMPORAL_DEV_UI_PORT). */
+  devServer: { port: number; uiPort: number };
   http: { host: string; port: number };
   /** The starter's operator API, for the `enrich` CLI (ENRICH_API_URL, else this host's PORT). */
   apiUrl: string;
@@ -344,11 +349,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     temporal: {
-      address: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      address: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TEMPORAL_DEV_PORT}`,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       external: e.TEMPORAL_ADDRESS !== undefined,
     },
+    devServer: { port: e.TEMPORAL_DEV_PORT, uiPort: e.TEMPORAL_DEV_UI_PORT },
     http: { host: e.HOST, port: e.PORT },
     apiUrl: (e.ENRICH_API_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''),
     logLevel: e.LOG_LEVEL,

@@ -8,7 +8,7 @@ import { openLedger } from './ledger/ledger';
 import { ledgerDir, runMain } from './process';
 import { createIntake } from './starter';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-import { portInUse, startDevServer, type DevServer } from './tools/dev-server';
+import { portInUse, startDevServer, stopOrphanedDevServer, type DevServer } from './tools/dev-server';
 import { ensureTemporalBinaries } from './tools/temporal-binaries';
 import { buildSandbox } from './sandbox/server';
 import { applySchedules } from './temporal/schedules';
@@ -16,9 +16,6 @@ import { createWorker } from './worker';
 
 /** The Account table the sandbox's Salesforce is seeded with (the weekend re-enrichment's input). */
 const SANDBOX_ACCOUNTS = 2500;
-
-const TEMPORAL_PORT = 7233;
-const UI_PORT = 8233;
 
 /**
  * `npm start`: the whole pipeline on one machine. A Temporal dev server (unless TEMPORAL_ADDRESS points at one),
@@ -33,23 +30,37 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', abortStart);
   process.on('SIGTERM', abortStart);
+  stopWhenOrphaned();
   let server: DevServer | undefined;
   if (!config.temporal.external) {
     const { cli } = ensureTemporalBinaries();
-    if (await portInUse(TEMPORAL_PORT)) {
-      throw new Error(
-        `port ${TEMPORAL_PORT} is already in use: another Temporal server? Stop it, or use it with TEMPORAL_ADDRESS=127.0.0.1:${TEMPORAL_PORT}`,
-      );
-    }
+    const { port, uiPort } = config.devServer;
     mkdirSync(config.dataDir, { recursive: true });
+    const dbFile = path.resolve(config.dataDir, 'temporal.db');
+    const stateFile = path.resolve(config.dataDir, 'temporal-dev.json');
+    // A dev server a killed `npm start` left behind holds the port and the data file: stop it rather than fail.
+    const reclaimed = await stopOrphanedDevServer({ dbFile, stateFile, port });
+    if (reclaimed) console.log(reclaimed);
+    for (const [p, name] of [
+      [port, 'TEMPORAL_DEV_PORT'],
+      [uiPort, 'TEMPORAL_DEV_UI_PORT'],
+    ] as const) {
+      if (await portInUse(p)) {
+        throw new Error(
+          `port ${p} is already in use: another Temporal server? Stop it, use it with TEMPORAL_ADDRESS=127.0.0.1:${port}, ` +
+            `or run the dev server on another port with ${name}`,
+        );
+      }
+    }
     console.log('starting the Temporal dev server…');
     server = await startDevServer({
       cli,
-      port: TEMPORAL_PORT,
-      uiPort: UI_PORT,
-      dbFile: path.resolve(config.dataDir, 'temporal.db'),
+      port,
+      uiPort,
+      dbFile,
       namespace: config.temporal.namespace,
       output: 'inherit',
+      stateFile,
     });
   }
 
@@ -96,6 +107,21 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * `npm start` runs this file under tsx, which runs it in a child process: when that parent is killed outright, this
+ * process is adopted by another and would keep the whole stack running unseen. Stop as on SIGTERM instead.
+ */
+function stopWhenOrphaned(): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    console.error(`the parent process (pid ${parent}) is gone: stopping`);
+    process.kill(process.pid, 'SIGTERM');
+  }, 1000);
+  timer.unref();
+}
+
 function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, sandbox: boolean): void {
   const base = `http://${config.http.host}:${config.http.port}`;
   const secret = config.webhookSecret === DEV_WEBHOOK_SECRET ? DEV_WEBHOOK_SECRET : '$WEBHOOK_SECRET';
@@ -117,7 +143,7 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, s
       organization: { id: orgId, type: 'organization', index: 0, properties: { name: 'Northwind Analytics' } },
     },
   };
-  const ui = embedded ? `http://127.0.0.1:${UI_PORT}` : `(the Web UI of ${config.temporal.address})`;
+  const ui = embedded ? `http://127.0.0.1:${config.devServer.uiPort}` : `(the Web UI of ${config.temporal.address})`;
   console.log(`
 Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics

@@ -1,10 +1,12 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../src/tools/dev-server';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort, portInUse, type DevServerState } from '../src/tools/dev-server';
+import { eventually, privateDatabaseUrl } from './helpers';
 
 const root = path.resolve(__dirname, '..');
 
@@ -72,5 +74,142 @@ describe('the embedded stack (src/dev.ts)', () => {
       child.kill('SIGINT');
     }
     expect(await exited).toBe(0);
+  });
+});
+
+const alive = (pid: number | undefined): boolean => {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+// `npm start` with a dev server of its own (TEMPORAL_ADDRESS unset), on ports the OS picks, killed the hard way.
+describe.skipIf(process.platform === 'win32')('the embedded dev server after a kill (src/dev.ts)', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'signup-dev-kill-'));
+  const stateFile = path.join(dataDir, 'temporal-dev.json');
+  const children: ChildProcess[] = [];
+  /** Every dev server, watchdog and dev.ts process seen: all are killed in afterAll, whatever the tests did. */
+  const pids = new Set<number>();
+  let env: NodeJS.ProcessEnv;
+  let temporalPort: number;
+
+  beforeAll(async () => {
+    temporalPort = await freePort();
+    const { TEMPORAL_ADDRESS: _external, ...inherited } = process.env;
+    env = {
+      ...inherited,
+      DATA_DIR: dataDir,
+      TEMPORAL_DEV_PORT: String(temporalPort),
+      TEMPORAL_DEV_UI_PORT: String(await freePort()),
+      TEMPORAL_TASK_QUEUE: `dev-kill-${randomUUID()}`,
+      PORT: String(await freePort()),
+      SANDBOX_URL: `http://127.0.0.1:${await freePort()}`,
+      // PostgreSQL rather than the embedded ledger under DATA_DIR, which a killed process may leave half-written.
+      DATABASE_URL: await privateDatabaseUrl(),
+      LOG_LEVEL: 'warn',
+    };
+  });
+
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
+    for (const pid of pids) {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // Gone already, or not a group leader.
+        }
+      }
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** `npm start`'s program: as `node --import tsx` (one process) or through the tsx CLI (a parent and a child). */
+  const start = (how: 'node' | 'tsx', extra: NodeJS.ProcessEnv = {}) => {
+    const [command, args] =
+      how === 'node'
+        ? [process.execPath, ['--import', 'tsx', 'src/dev.ts']]
+        : [path.join(root, 'node_modules/.bin/tsx'), ['src/dev.ts']];
+    const child = spawn(command, args, { cwd: root, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    if (child.pid !== undefined) pids.add(child.pid);
+    const run = { child, output: '', exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
+    child.stdout.on('data', (chunk: Buffer) => (run.output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (run.output += chunk.toString()));
+    return run;
+  };
+
+  /** The dev server the state file records once it listens (other than `previous`); its processes noted for afterAll. */
+  const serverUp = (run: ReturnType<typeof start>, previous?: number) =>
+    eventually(async () => {
+      let state: DevServerState | undefined;
+      try {
+        state = JSON.parse(readFileSync(stateFile, 'utf8')) as DevServerState;
+      } catch {
+        return undefined;
+      }
+      for (const pid of [state.pid, state.watchdogPid, state.ownerPid]) if (pid !== undefined) pids.add(pid);
+      if (state.pid === previous || !(await portInUse(temporalPort))) return undefined;
+      return state;
+    }, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\n${run.output}`);
+    });
+
+  const gone = (pid: number | undefined) => eventually(async () => (alive(pid) ? undefined : true), 30_000);
+
+  it('a SIGKILLed npm start takes its dev server down; one left running (watchdog killed too) is stopped by the next start, which says so', async () => {
+    const first = start('node');
+    const orphan = await serverUp(first);
+    expect(orphan).toMatchObject({ port: temporalPort, dbFile: path.join(dataDir, 'temporal.db') });
+    // The worst case: the watchdog dies first, so the server outlives npm start and keeps port and data file.
+    process.kill(orphan.watchdogPid!, 'SIGKILL');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(alive(orphan.pid)).toBe(true);
+    expect(await portInUse(temporalPort)).toBe(true);
+
+    const second = start('node');
+    const server = await serverUp(second, orphan.pid);
+    expect(second.output).toContain(
+      `stopped the Temporal dev server an earlier npm start left running (pid ${orphan.pid}, data file ${orphan.dbFile})`,
+    );
+    expect(alive(orphan.pid)).toBe(false);
+
+    // With its watchdog alive, a SIGKILLed npm start leaves nothing behind.
+    second.child.kill('SIGKILL');
+    await second.exited;
+    await gone(server.pid);
+    await gone(server.watchdogPid);
+    expect(await portInUse(temporalPort)).toBe(false);
+  });
+
+  it('the tsx parent of npm start SIGKILLed: its child stops the stack and the dev server', async () => {
+    const run = start('tsx');
+    const server = await serverUp(run);
+    expect(server.ownerPid).not.toBe(run.child.pid);
+    run.child.kill('SIGKILL');
+    await gone(server.ownerPid);
+    await gone(server.pid);
+    expect(await portInUse(temporalPort)).toBe(false);
+  });
+
+  it('a port held by another program: an error naming the port and TEMPORAL_ADDRESS, no dev server', async () => {
+    const blocker = createServer();
+    const port = await new Promise<number>((resolve) =>
+      blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)),
+    );
+    try {
+      const run = start('node', { TEMPORAL_DEV_PORT: String(port) });
+      expect(await run.exited).toBe(1);
+      expect(run.output).toContain(`port ${port} is already in use`);
+      expect(run.output).toContain(`TEMPORAL_ADDRESS=127.0.0.1:${port}`);
+      expect(run.output).not.toContain('starting the Temporal dev server');
+    } finally {
+      blocker.close();
+    }
   });
 });

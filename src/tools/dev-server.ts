@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { devServerSearchAttributeFlags } from '../temporal/search-attributes';
@@ -14,7 +15,25 @@ export interface DevServerOptions {
   /** Where the server's own output goes: inherited (npm start) or discarded (tests). */
   output?: 'inherit' | 'ignore';
   readyTimeoutMs?: number;
+  /**
+   * Where to record the running server (`npm start`: `.data/temporal-dev.json`), so that the next start can stop a
+   * server this process left behind (see stopOrphanedDevServer). Removed by stop().
+   */
+  stateFile?: string;
 }
+
+/** What `stateFile` records: the server, its watchdog and the process that started it. */
+export interface DevServerState {
+  pid: number;
+  watchdogPid: number | undefined;
+  ownerPid: number;
+  port: number;
+  dbFile: string | undefined;
+  startedAt: string;
+}
+
+/** How long the server gets to stop after SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 10_000;
 
 export interface DevServer {
   address: string;
@@ -71,18 +90,34 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let dead = false;
   void exited.then(() => (dead = true));
-  // However this process exits (even process.exit() mid-start-up), the server does not outlive it.
+  // However this process exits (even process.exit() mid-start-up), the server does not outlive it; and when it is
+  // killed outright (SIGKILL, the OOM killer), the watchdog stops the server.
   const killOnExit = () => child.kill('SIGTERM');
   process.once('exit', killOnExit);
+  const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid);
+  if (o.stateFile && child.pid !== undefined) {
+    const state: DevServerState = {
+      pid: child.pid,
+      watchdogPid: watchdog?.pid,
+      ownerPid: process.pid,
+      port: o.port,
+      dbFile: o.dbFile,
+      startedAt: new Date().toISOString(),
+    };
+    writeFileSync(o.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+  }
 
   const address = `127.0.0.1:${o.port}`;
   const stop = async () => {
     process.removeListener('exit', killOnExit);
-    if (dead) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    if (!dead) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    watchdog?.kill('SIGKILL');
+    if (o.stateFile && readState(o.stateFile)?.pid === child.pid) rmSync(o.stateFile, { force: true });
   };
 
   const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
@@ -106,4 +141,168 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   throw new Error(
     `Temporal dev server exited with code ${String(await exited)} before it was ready (is port ${o.port} in use?)`,
   );
+}
+
+/**
+ * Node has no prctl(PR_SET_PDEATHSIG), and the server runs in a process group of its own (so that Ctrl-C reaches the
+ * worker first and the server stops last), so nothing stops it when this process is killed outright. The watchdog
+ * does: a small detached process reading a pipe from this one. Whatever ends this process, SIGKILL included, the
+ * kernel closes the pipe; the watchdog then stops the server's process group (SIGTERM, SIGKILL after the grace
+ * period) and exits. It also exits once the server is gone. Not on Windows (no process groups to signal).
+ */
+function startWatchdog(serverPid: number): ChildProcess | undefined {
+  if (process.platform === 'win32') return undefined;
+  const script = `
+    const group = -Number(process.argv[1]);
+    const alive = () => { try { process.kill(group, 0); return true; } catch { return false; } };
+    const signal = (name) => { try { process.kill(group, name); } catch {} };
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      signal('SIGTERM');
+      const deadline = Date.now() + ${STOP_GRACE_MS};
+      setInterval(() => {
+        if (!alive()) process.exit(0);
+        if (Date.now() > deadline) { signal('SIGKILL'); process.exit(0); }
+      }, 100);
+    };
+    process.stdin.on('end', stop).on('close', stop).on('error', stop).resume();
+    setInterval(() => { if (!stopping && !alive()) process.exit(0); }, 1000);
+    for (const s of ['SIGINT', 'SIGHUP']) process.on(s, () => {});
+  `;
+  const watchdog = spawn(process.execPath, ['-e', script, String(serverPid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  // Neither the watchdog nor its pipe keeps this process alive.
+  watchdog.unref();
+  (watchdog.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
+  watchdog.on('error', () => undefined);
+  watchdog.stdin?.on('error', () => undefined);
+  return watchdog;
+}
+
+function readState(file: string): DevServerState | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DevServerState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's arguments, or undefined when it is gone (or cannot be read). */
+function commandLine(pid: number): string[] | undefined {
+  try {
+    if (process.platform === 'linux') {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    }
+    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/);
+  } catch {
+    return undefined;
+  }
+}
+
+function parentPid(pid: number): number | undefined {
+  try {
+    if (process.platform === 'linux') {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    }
+    return Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+  } catch {
+    return undefined;
+  }
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Whether `args` are those of `temporal server start-dev` on `dbFile`. */
+const runsDevServerOn = (args: string[], dbFile: string): boolean =>
+  args.includes('start-dev') && args.some((a, i) => a === '--db-filename' && args[i + 1] === dbFile);
+
+/** Dev servers on `dbFile`: the one the state file records and, on Linux, any other found in /proc. */
+function devServersOn(dbFile: string, stateFile: string): number[] {
+  const pids = new Set<number>();
+  const recorded = readState(stateFile)?.pid;
+  if (recorded !== undefined) pids.add(recorded);
+  if (process.platform === 'linux') {
+    for (const entry of readdirSync('/proc')) if (/^\d+$/.test(entry)) pids.add(Number(entry));
+  }
+  return [...pids].filter((pid) => pid !== process.pid && runsDevServerOn(commandLine(pid) ?? [], dbFile));
+}
+
+/**
+ * Before `npm start` starts its dev server: stops one that an earlier `npm start` left running on the same data file
+ * (killed along with its watchdog, say), and says so. A server whose parent is a live `npm start` (src/dev.ts) is
+ * another session's: that is an error naming it. A server on this data file that nobody recorded and that still has
+ * its parent (started by hand) is left alone; the port check that follows names the port. Returns the line to print.
+ */
+export async function stopOrphanedDevServer(o: {
+  dbFile: string;
+  stateFile: string;
+  port: number;
+}): Promise<string | undefined> {
+  if (process.platform === 'win32') return undefined;
+  const recorded = readState(o.stateFile);
+  const stopped: number[] = [];
+  for (const pid of devServersOn(o.dbFile, o.stateFile)) {
+    const parent = parentPid(pid);
+    const parentArgs = parent === undefined || parent <= 1 ? undefined : commandLine(parent);
+    if (parentArgs?.some((a) => /(^|\/)src\/dev\.ts$/.test(a))) {
+      throw new Error(
+        `the Temporal dev server on ${o.dbFile} belongs to another running npm start (pid ${parent}): stop that one ` +
+          `first, or use its server with TEMPORAL_ADDRESS=127.0.0.1:${o.port}`,
+      );
+    }
+    // Orphaned: adopted by init, or (the one recorded) by a subreaper instead of the process that started it.
+    const orphaned =
+      parentArgs === undefined ||
+      (pid === recorded?.pid && parent !== recorded.ownerPid && !isAlive(recorded.ownerPid));
+    if (!orphaned) continue;
+    await stopProcessGroup(pid);
+    stopped.push(pid);
+  }
+  if (recorded && !isAlive(recorded.pid)) rmSync(o.stateFile, { force: true });
+  if (stopped.length === 0) return undefined;
+  // The port is free once the server's listener is closed, which may lag its exit by a moment.
+  for (const deadline = Date.now() + 5000; (await portInUse(o.port)) && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return `stopped the Temporal dev server an earlier npm start left running (pid ${stopped.join(', ')}, data file ${o.dbFile})`;
+}
+
+async function stopProcessGroup(pid: number): Promise<void> {
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, name);
+    } catch {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // Gone already.
+      }
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      signal('SIGKILL');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // A zombie its new parent has not reaped yet still answers kill(pid, 0): wait a little, not forever.
+  for (const end = Date.now() + 5000; isAlive(pid) && Date.now() < end;) await new Promise((r) => setTimeout(r, 100));
 }
