@@ -59,29 +59,37 @@ export function createVitallyClient(o: VitallyClientOptions) {
       fetch: o.fetch,
     });
 
+  /** The organization's account (its traits) and Vitally's id for it, from the answer. */
+  const upsertAccount = async (s: EnrichedSignup, organizationId: string) => {
+    const answer = await post('/resources/accounts', {
+      externalId: organizationId,
+      name: s.organizationName ?? s.fields.companyName ?? organizationId,
+      traits: enrichmentProperties(s, 'organization'),
+    });
+    const body = 'kind' in answer ? undefined : (answer.body as { id?: unknown } | undefined);
+    return { outcome: outcomeOf(answer, 'the account'), vitallyId: typeof body?.id === 'string' ? body.id : undefined };
+  };
+
   /** Only the organization's account traits (also after a re-enrichment of its company). */
   const writeAccount = async (s: EnrichedSignup): Promise<WriteOutcome> => {
     if (!s.organizationId) return { kind: 'written', detail: 'no organization: nothing to write to Vitally' };
-    return outcomeOf(
-      await post('/resources/accounts', {
-        externalId: s.organizationId,
-        name: s.organizationName ?? s.fields.companyName ?? s.organizationId,
-        traits: enrichmentProperties(s, 'organization'),
-      }),
-      'the account',
-    );
+    return (await upsertAccount(s, s.organizationId)).outcome;
   };
 
   return {
     writeAccount,
 
     async writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome> {
-      const account = await writeAccount(s);
-      if (!s.organizationId || account.kind !== 'written') return account;
+      if (!s.organizationId) return writeAccount(s);
+      const account = await upsertAccount(s, s.organizationId);
+      if (account.outcome.kind !== 'written') return account.outcome;
+      // The user joins the account by the id Vitally gave it ("Account IDs assigned by Vitally"), never by an
+      // organization id from input, which could equal another account's Vitally id.
+      if (!account.vitallyId) return { kind: 'transient', detail: 'Vitally answered the account without its id' };
       const user = outcomeOf(
         await post('/resources/users', {
           externalId: s.personKey,
-          accountIds: [s.organizationId],
+          accountIds: [account.vitallyId],
           ...(s.name ? { name: s.name } : {}),
           ...(s.email ? { email: s.email } : {}),
           traits: enrichmentProperties(s, 'person'),
