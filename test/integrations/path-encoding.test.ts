@@ -137,6 +137,32 @@ describe('ids from input in destination writes', () => {
     expect(await records('salesforce')).toEqual(before);
   });
 
+  it('still adopts a record a rep created by hand (no external id) when a duplicate rule matches', async () => {
+    await sandbox.control('salesforce', { duplicateRules: true });
+    const login = await fetch(`${sandbox.url}/salesforce/services/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_id=rep&client_secret=rep',
+    });
+    const { access_token: token } = (await login.json()) as { access_token: string };
+    const created = await fetch(`${sandbox.url}/salesforce/services/data/v62.0/sobjects/Account`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ Name: 'Repco (by hand)', Website: 'https://www.repco.io' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+
+    const outcome = await clients.salesforce!.writeEnrichment(signup('repco.io', 70, 'B'));
+    expect(outcome.kind).toBe('written');
+    expect(outcome.detail).toMatch(/adopted/);
+    const accounts = (await records('salesforce')).Account ?? [];
+    expect(accounts.filter((r) => r.id === id)[0]?.fields).toMatchObject({
+      Company_Domain__c: 'repco.io',
+      ICP_Score__c: 70,
+    });
+    expect(accounts.filter((r) => r.fields.Company_Domain__c === 'repco.io')).toHaveLength(1);
+  });
+
   it('encodes every character that would leave a path segment, and refuses dot segments', () => {
     expect(pathSegment('a/b?c#d%e f')).toBe('a%2Fb%3Fc%23d%25e%20f');
     expect(pathSegment('..a')).toBe('..a');
