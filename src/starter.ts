@@ -41,7 +41,10 @@ export function createIntake(config: Config, ledger: Ledger, options: { outboxPo
       } catch (err) {
         // A finished workflow (the result came after the wait ended) keeps the archived result: nothing is lost.
         if (err instanceof WorkflowNotFoundError) return false;
-        throw err;
+        // Temporal unreachable: the result is archived, and the workflow reads the archive when its wait ends.
+        // Clay sends a callback once: a 5xx would not bring it back, so the answer is 202 `archived`.
+        app.log.warn({ workflowId, err: { name: (err as Error).name } }, 'Clay result archived; signal not delivered');
+        return false;
       }
     },
     temporalReady: async () => {

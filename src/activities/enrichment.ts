@@ -6,6 +6,7 @@ import type { FieldPreference, Provenance } from '../domain/enrichment/merge';
 import { companyPart, type IcpField, type IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type IcpScore, type ScoringConfig } from '../domain/icp/scoring';
 import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
+import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result';
 import type { EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
 
@@ -250,6 +251,22 @@ export const createEnrichmentActivities = (deps: {
         body: input.detail === undefined ? undefined : { detail: withoutEmails(input.detail) },
         receivedAt: serverNow(),
       });
+    },
+
+    /**
+     * A Clay result `POST /webhooks/clay` archived but could not signal (Temporal was unreachable when it came):
+     * read when the wait for the signal ends, so the row is not called silent and sent (and paid for) again.
+     */
+    async findArchivedClayResult(input: {
+      signupId: string;
+    }): Promise<{ found: boolean; fields: IcpFields } | undefined> {
+      const archived = await deps.ledger.listProviderResponses(input.signupId);
+      for (const r of archived.reverse()) {
+        if (r.provider !== 'clay' || (r.outcome !== 'found' && r.outcome !== 'not_found')) continue;
+        const result = clayResultSchema.safeParse(r.body);
+        if (result.success) return { found: result.data.company_found, fields: clayCompanyFields(result.data) };
+      }
+      return undefined;
     },
 
     /** Scores the fields (scoring config of this worker), records the outcome, and caches the company part. */

@@ -39,10 +39,16 @@ export const providerCall: ActivityOptions = {
 };
 
 const unbounded = proxyActivities<EnrichmentActivities>(providerCall);
-const { recordAsyncOutcome } = proxyActivities<EnrichmentActivities>({
+const { recordAsyncOutcome, findArchivedClayResult } = proxyActivities<EnrichmentActivities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
+
+/**
+ * A Clay result that came while Temporal was unreachable is archived but never signalled: when the wait for it
+ * ends, newer executions read the archive before calling Clay silent; older ones replay without that read.
+ */
+const ARCHIVED_CLAY_RESULT_PATCH = 'archived-clay-result-v1';
 
 /**
  * Executions that started before the fall-through window existed replay their provider calls without it (and a
@@ -239,7 +245,9 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     }
     if (result.kind === 'queued' && provider === 'clay') {
       // Clay answers through POST /webhooks/clay; silence past the timeout means no credits or no rows left.
-      const answer = await input.awaitAsyncResult(policy.asyncResultTimeoutMinutes * 60_000);
+      const answer =
+        (await input.awaitAsyncResult(policy.asyncResultTimeoutMinutes * 60_000)) ??
+        (patched(ARCHIVED_CLAY_RESULT_PATCH) ? await findArchivedClayResult({ signupId: input.signupId }) : undefined);
       if (answer === undefined) {
         await recordAsyncOutcome({ provider, signupId: input.signupId, domain: input.domain, outcome: 'silent' });
         trace.push({ source: provider, lookup, outcome: 'provider_silent', filled: [] });

@@ -95,6 +95,7 @@ describe('SignupEnrichmentWorkflow', () => {
       recordAsyncOutcome: async ({ provider, outcome }) => {
         asyncOutcomes.push(`${provider}:${outcome}`);
       },
+      findArchivedClayResult: async () => undefined,
       lookupCachedCompany: async () => (mocks.cached ? { fields: mocks.cached, provenance: {} } : undefined),
       callProvider: async (input) => {
         calls.push(input);
