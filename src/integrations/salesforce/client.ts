@@ -371,6 +371,10 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
 export function outcomeOfError(err: unknown, requestLimitWaitMs: number): WriteOutcome {
   if (err instanceof UnsafePathSegmentError) return { kind: 'rejected', detail: `Salesforce: ${err.message}` };
   const e = err as SalesforceApiError;
+  // jsforce's own message for its deadline names a fixed "10 minutes", whatever the deadline was.
+  if (e.name === 'AbortError') {
+    return { kind: 'transient', detail: 'Salesforce unavailable (no answer within DESTINATION_TIMEOUT_MS)' };
+  }
   const code = e.data?.error ?? e.errorCode ?? e.name ?? 'Error';
   const message = (e.data?.error_description ?? e.message ?? String(err)).split('\n', 1)[0]!.slice(0, 300);
   if (AUTH_ERRORS.has(code) || code === 'INVALID_SESSION_ID' || code === 'INVALID_AUTH_HEADER') {
