@@ -400,6 +400,78 @@ describe('SignupEnrichmentWorkflow', () => {
     expect(result.signups[0]?.status).toBe('enriched');
   });
 
+  it('skips a provider down for the whole default window (30 min) and asks the next one', async () => {
+    const { result, calls, asyncOutcomes } = await run({
+      policy: { providerFallThroughMinutes: 30 },
+      provider: async (i) => {
+        if (i.provider === 'clearbit') {
+          throw ApplicationFailure.create({
+            type: ErrorType.ProviderUnavailable,
+            message: 'clearbit unavailable: HTTP 503',
+            nextRetryDelay: '10 seconds',
+          });
+        }
+        return found(full);
+      },
+    });
+    // Retried for the window (about 180 attempts at 10 s), once; its person lookup is not tried after that.
+    expect(calls.filter((c) => c.provider === 'clearbit').length).toBeGreaterThan(100);
+    expect(new Set(calls.filter((c) => c.provider === 'clearbit').map((c) => c.lookup))).toEqual(new Set(['company']));
+    expect(calls.filter((c) => c.provider === 'harmonic').map((c) => c.lookup)).toEqual(['company']);
+    expect(result.signups[0]?.trace?.map((t) => `${t.source}:${t.lookup}:${t.outcome}`)).toEqual([
+      'clearbit:company:provider_outage',
+      'harmonic:company:found',
+    ]);
+    expect(result.signups[0]?.trace?.[0]?.detail).toBe('ProviderUnavailable: clearbit unavailable: HTTP 503');
+    expect(asyncOutcomes).toEqual(['clearbit:outage']);
+    // Enriched without a person: the role was asked of the provider that is down only.
+    expect(result.signups[0]?.status).toBe('enriched');
+  });
+
+  it('lets a 429 storm that lasts the whole window fall through too', async () => {
+    const { result } = await run({
+      policy: { providerFallThroughMinutes: 30 },
+      provider: async (i) => {
+        if (i.provider === 'clearbit') {
+          throw ApplicationFailure.create({
+            type: ErrorType.ProviderRateLimited,
+            message: 'clearbit rate limit; retrying after 60000 ms',
+            nextRetryDelay: '1 minute',
+          });
+        }
+        return found(i.lookup === 'company' ? full : person);
+      },
+    });
+    expect(result.signups[0]?.trace?.map((t) => `${t.source}:${t.lookup}:${t.outcome}`)).toEqual([
+      'clearbit:company:provider_outage',
+      'harmonic:company:found',
+    ]);
+    expect(result.signups[0]?.trace?.[0]?.detail).toMatch(/^ProviderRateLimited: /);
+  });
+
+  it('moves on at once from a lookup the provider refuses, and fails a signup no company provider answered', async () => {
+    const { result, calls } = await run({
+      policy: { providerFallThroughMinutes: 30 },
+      provider: async () => ({ kind: 'rejected', status: 422, errorType: 'params_invalid', detail: 'Invalid domain' }),
+    });
+    expect(calls.map((c) => `${c.provider}:${c.lookup}`)).toEqual([
+      'clearbit:company',
+      'harmonic:company',
+      'clearbit:person',
+    ]);
+    expect(result.signups[0]?.trace?.[0]).toMatchObject({
+      outcome: 'rejected',
+      errorType: 'params_invalid',
+      detail: 'Invalid domain',
+    });
+    expect(result.signups[0]).toMatchObject({
+      status: 'failed',
+      reason:
+        'missing companyName, employees, industry, country (clearbit rejected the company lookup: params_invalid, ' +
+        'harmonic rejected the company lookup: params_invalid, clearbit rejected the person lookup: params_invalid)',
+    });
+  });
+
   it('handles later signups of the organization sent by signal, each once', async () => {
     const { result } = await run(
       {
