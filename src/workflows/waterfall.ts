@@ -92,7 +92,10 @@ function outageOf(err: unknown): ProviderOutage | undefined {
   return { kind: 'provider_outage', detail: what.slice(0, 300) };
 }
 
-/** One provider call under `policy`'s fall-through window: its result, or the outage that ended it. */
+/**
+ * One provider call under `policy`'s fall-through window: its result, or the outage that ended it — archived as an
+ * `outage` answer, which the health check counts (waterfall and follow-up calls alike).
+ */
 export async function callProviderWithin(
   policy: EnrichmentPolicy,
   input: ProviderCallInput,
@@ -101,8 +104,16 @@ export async function callProviderWithin(
     return await providerActivities(policy).callProvider(input);
   } catch (err) {
     const outage = outageOf(err);
-    if (outage) return outage;
-    throw err;
+    if (!outage) throw err;
+    await recordAsyncOutcome({
+      provider: input.provider,
+      signupId: input.signupId,
+      lookup: input.lookup,
+      domain: input.lookup === 'company' ? input.domain : undefined,
+      outcome: 'outage',
+      detail: outage.detail,
+    });
+    return outage;
   }
 }
 
@@ -221,14 +232,6 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     });
     if (result.kind === 'provider_outage') {
       outages.set(provider, result.detail);
-      await recordAsyncOutcome({
-        provider,
-        signupId: input.signupId,
-        lookup,
-        domain: lookup === 'company' ? input.domain : undefined,
-        outcome: 'outage',
-        detail: result.detail,
-      });
       trace.push({ source: provider, lookup, outcome: 'provider_outage', filled: [], detail: result.detail });
       return result.kind;
     }

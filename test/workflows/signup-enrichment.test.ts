@@ -428,6 +428,24 @@ describe('SignupEnrichmentWorkflow', () => {
     expect(result.signups[0]?.status).toBe('enriched');
   });
 
+  it('ends a follow-up whose provider is down for the whole window, and counts the outage', async () => {
+    const { result, asyncOutcomes } = await run({
+      policy: { providerFallThroughMinutes: 30 },
+      provider: async (i, n) => {
+        if (i.lookup === 'person') return found(person);
+        if (i.provider === 'harmonic') return { kind: 'not_found' };
+        if (n === 1) return { kind: 'queued', pollToken: undefined, retryAfterMs: undefined };
+        throw ApplicationFailure.create({ type: ErrorType.ProviderUnavailable, message: 'clearbit unavailable' });
+      },
+    });
+    expect(result.signups[0]?.status).toBe('not_found');
+    expect(result.signups[0]?.trace?.at(-1)).toMatchObject({
+      source: 'clearbit',
+      outcome: 'follow-up provider_outage',
+    });
+    expect(asyncOutcomes).toEqual(['clearbit:outage']);
+  });
+
   it('lets a 429 storm that lasts the whole window fall through too', async () => {
     const { result } = await run({
       policy: { providerFallThroughMinutes: 30 },
