@@ -101,6 +101,16 @@ describe('provider clients: answers we do not model', () => {
     expect(
       await harmonic(answering(429, { error: 'MONTHLY_QUOTA_INSUFFICIENT', needed: 1 })).enrichCompany('x.y'),
     ).toMatchObject({ kind: 'credits_exhausted' });
+    // 201 "enrichment triggered": data when the entity comes with it, else computed for later (never an error).
+    expect(
+      await harmonic(answering(201, { entity_urn: 'urn:harmonic:company:1', name: 'Acme' })).enrichCompany('acme.com'),
+    ).toMatchObject({ kind: 'found', fields: { companyName: 'Acme' } });
+    expect(await harmonic(answering(201, { message: 'Enrichment triggered' })).enrichCompany('acme.com')).toEqual({
+      kind: 'queued',
+      provider: 'harmonic',
+      pollToken: undefined,
+      retryAfterMs: undefined,
+    });
     // A status poll Harmonic refuses is an outcome, not a list of states.
     expect(await harmonic(answering(422, validation)).enrichmentStatus(['urn:x'])).toMatchObject({ kind: 'rejected' });
   });

@@ -27,6 +27,7 @@ const provider = 'harmonic' as const;
  * `GET /enrichment_status`); 404 without one = not found; 402 over the plan's quota; 429 over 10 requests/s — except
  * a `MONTHLY_QUOTA_INSUFFICIENT` body, which is a quota problem, not a throttle; 401/403 bad key. Any other 4xx
  * (400 missing identifier, 422 validation error, ...) rejects the lookup for good; 5xx and timeouts are transient.
+ * 201 ("enrichment triggered" for an entity it knows) is found when the entity came with it, else queued.
  */
 export function createHarmonicClient(o: HarmonicClientOptions) {
   const call = (method: string, path: string) =>
@@ -39,6 +40,13 @@ export function createHarmonicClient(o: HarmonicClientOptions) {
 
   const common = (a: HttpAnswer): ProviderOutcome | undefined => {
     if (a.status === 200) return undefined;
+    // "201 Enrichment Triggered": Harmonic knows the entity and refreshes it. With the entity in the body it is data;
+    // without, it is being computed: followed up later like a scheduled enrichment, never retried as an error.
+    if (a.status === 201) {
+      return entityBody(a.body)
+        ? undefined
+        : { kind: 'queued', provider, pollToken: undefined, retryAfterMs: undefined };
+    }
     if (a.status === 404) {
       const scheduled = harmonicNotFoundSchema.safeParse(a.body);
       return scheduled.success
@@ -118,4 +126,9 @@ function harmonicError(body: unknown): { type: string | undefined; detail: strin
   }
   const coded = harmonicCodedErrorSchema.safeParse(body);
   return { type: coded.success ? coded.data.error : undefined, detail: bodyMessage(body) };
+}
+
+/** Whether a body is an entity (a company or person object with its urn), not an error or an acknowledgement. */
+function entityBody(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && typeof (body as { entity_urn?: unknown }).entity_urn === 'string';
 }
