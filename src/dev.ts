@@ -9,6 +9,7 @@ import { ledgerDir, runMain } from './process';
 import { createIntake } from './starter';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { portInUse, startDevServer, stopOrphanedDevServer, type DevServer } from './tools/dev-server';
+import { whenLauncherGone } from './tools/processes';
 import { ensureTemporalBinaries } from './tools/temporal-binaries';
 import { buildSandbox } from './sandbox/server';
 import { applySchedules } from './temporal/schedules';
@@ -30,7 +31,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', abortStart);
   process.on('SIGTERM', abortStart);
-  stopWhenOrphaned();
+  // Killed outright, npm (or tsx) cannot pass it on: stop as on SIGTERM rather than run on, adopted and unseen.
+  whenLauncherGone((pid) => {
+    console.error(`the process that started npm start (pid ${pid}) is gone: stopping`);
+    process.kill(process.pid, 'SIGTERM');
+  });
   let server: DevServer | undefined;
   if (!config.temporal.external) {
     const { cli } = ensureTemporalBinaries();
@@ -105,21 +110,6 @@ async function main(): Promise<void> {
     await sandbox?.close();
     await server?.stop();
   }
-}
-
-/**
- * `npm start` runs this file under tsx, which runs it in a child process: when that parent is killed outright, this
- * process is adopted by another and would keep the whole stack running unseen. Stop as on SIGTERM instead.
- */
-function stopWhenOrphaned(): void {
-  const parent = process.ppid;
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
-    clearInterval(timer);
-    console.error(`the parent process (pid ${parent}) is gone: stopping`);
-    process.kill(process.pid, 'SIGTERM');
-  }, 1000);
-  timer.unref();
 }
 
 function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, sandbox: boolean): void {

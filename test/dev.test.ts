@@ -18,7 +18,8 @@ describe('the embedded stack (src/dev.ts)', () => {
   it('prints a curl that is accepted once and then duplicate, and stops cleanly on SIGINT', async () => {
     const port = await freePort();
     const sandboxPort = await freePort();
-    const child = spawn(path.join(root, 'node_modules/.bin/tsx'), ['src/dev.ts'], {
+    // As `npm start` runs it: one process (the tsx CLI relays Ctrl-C, and SIGKILLs a child slow to acknowledge it).
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev.ts'], {
       cwd: root,
       env: {
         ...process.env,
@@ -128,13 +129,24 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** `npm start`'s program: as `node --import tsx` (one process) or through the tsx CLI (a parent and a child). */
-  const start = (how: 'node' | 'tsx', extra: NodeJS.ProcessEnv = {}) => {
-    const [command, args] =
+  /**
+   * `npm start`'s program: as npm runs it (`node --import tsx`, one process), under a stand-in for npm (npm, then
+   * `sh -c`, then node: npm itself would reinstall modules in this shared checkout when the lock file is newer), or
+   * through the tsx CLI (a parent and a child).
+   */
+  const start = (how: 'node' | 'npm' | 'tsx', extra: NodeJS.ProcessEnv = {}) => {
+    const npm = `require('node:child_process').spawn('sh', ['-c', 'true && node --import tsx src/dev.ts'], { stdio: 'inherit' })`;
+    const [command, args, lifecycle] =
       how === 'node'
-        ? [process.execPath, ['--import', 'tsx', 'src/dev.ts']]
-        : [path.join(root, 'node_modules/.bin/tsx'), ['src/dev.ts']];
-    const child = spawn(command, args, { cwd: root, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+        ? [process.execPath, ['--import', 'tsx', 'src/dev.ts'], {}]
+        : how === 'npm'
+          ? [process.execPath, ['-e', npm], { npm_lifecycle_event: 'start' }]
+          : [path.join(root, 'node_modules/.bin/tsx'), ['src/dev.ts'], {}];
+    const child = spawn(command, args, {
+      cwd: root,
+      env: { ...env, ...lifecycle, ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(child);
     if (child.pid !== undefined) pids.add(child.pid);
     const run = { child, output: '', exited: new Promise<number | null>((r) => child.once('exit', (code) => r(code))) };
@@ -153,7 +165,9 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
         return undefined;
       }
       for (const pid of [state.pid, state.watchdogPid, state.ownerPid]) if (pid !== undefined) pids.add(pid);
-      if (state.pid === previous || !(await portInUse(temporalPort))) return undefined;
+      // A record a killed process left behind names processes that are gone: wait for the new one.
+      if (state.pid === previous || !alive(state.pid) || !alive(state.ownerPid)) return undefined;
+      if (!(await portInUse(temporalPort))) return undefined;
       return state;
     }, 60_000).catch((err: Error) => {
       throw new Error(`${err.message}\n${run.output}`);
@@ -195,6 +209,26 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
     await gone(server.ownerPid);
     await gone(server.pid);
     expect(await portInUse(temporalPort)).toBe(false);
+  });
+
+  it('npm itself SIGKILLed: npm start notices and stops the stack and the dev server', async () => {
+    const run = start('npm');
+    const server = await serverUp(run);
+    run.child.kill('SIGKILL');
+    await gone(server.ownerPid);
+    await gone(server.pid);
+    expect(await portInUse(temporalPort)).toBe(false);
+  });
+
+  it('a second npm start on the same data directory: an error naming the first, whose dev server is left alone', async () => {
+    const first = start('node');
+    const server = await serverUp(first);
+    const second = start('node', { PORT: String(await freePort()) });
+    expect(await second.exited).toBe(1);
+    expect(second.output).toContain(`belongs to another running npm start (pid ${server.ownerPid})`);
+    expect(alive(server.pid)).toBe(true);
+    first.child.kill('SIGKILL');
+    await gone(server.pid);
   });
 
   it('a port held by another program: an error naming the port and TEMPORAL_ADDRESS, no dev server', async () => {

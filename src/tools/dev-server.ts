@@ -1,8 +1,9 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { devServerSearchAttributeFlags } from '../temporal/search-attributes';
+import { commandLine, isAlive, parentPid } from './processes';
 
 export interface DevServerOptions {
   cli: string;
@@ -92,7 +93,13 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   void exited.then(() => (dead = true));
   // However this process exits (even process.exit() mid-start-up), the server does not outlive it; and when it is
   // killed outright (SIGKILL, the OOM killer), the watchdog stops the server.
-  const killOnExit = () => child.kill('SIGTERM');
+  const forget = () => {
+    if (o.stateFile && readState(o.stateFile)?.pid === child.pid) rmSync(o.stateFile, { force: true });
+  };
+  const killOnExit = () => {
+    child.kill('SIGTERM');
+    forget();
+  };
   process.once('exit', killOnExit);
   const watchdog = child.pid === undefined ? undefined : startWatchdog(child.pid);
   if (o.stateFile && child.pid !== undefined) {
@@ -117,7 +124,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
       clearTimeout(timer);
     }
     watchdog?.kill('SIGKILL');
-    if (o.stateFile && readState(o.stateFile)?.pid === child.pid) rmSync(o.stateFile, { force: true });
+    forget();
   };
 
   const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
@@ -190,42 +197,6 @@ function readState(file: string): DevServerState | undefined {
     return undefined;
   }
 }
-
-/** A process's arguments, or undefined when it is gone (or cannot be read). */
-function commandLine(pid: number): string[] | undefined {
-  try {
-    if (process.platform === 'linux') {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    }
-    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .split(/\s+/);
-  } catch {
-    return undefined;
-  }
-}
-
-function parentPid(pid: number): number | undefined {
-  try {
-    if (process.platform === 'linux') {
-      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    }
-    return Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
-  } catch {
-    return undefined;
-  }
-}
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** Whether `args` are those of `temporal server start-dev` on `dbFile`. */
 const runsDevServerOn = (args: string[], dbFile: string): boolean =>
