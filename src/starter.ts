@@ -19,7 +19,14 @@ export interface Intake {
  * The HTTP intake and its outbox. The Temporal connection is lazy: the starter comes up, records signups and answers
  * 202 while Temporal is down, and the outbox starts their workflows once it is reachable.
  */
-export function createIntake(config: Config, ledger: Ledger, options: { outboxPollMs?: number } = {}): Intake {
+export function createIntake(
+  config: Config,
+  ledger: Ledger,
+  options: {
+    outboxPollMs?: number;
+    /** The intake's clock (signup-time checks); tests on a skipped clock set it. */ now?: () => Date;
+  } = {},
+): Intake {
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = createIntakeMetrics(ledger);
@@ -30,6 +37,7 @@ export function createIntake(config: Config, ledger: Ledger, options: { outboxPo
     clayCallbackSecret: config.clayCallbackSecret,
     metricsToken: config.metricsToken,
     signupEvents: config.signupEvents,
+    now: options.now,
     metrics,
     onRecorded: () => outbox.kick(),
     deliverClayResult: async (workflowId, message) => {

@@ -66,7 +66,8 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
       CREDITS_WAIT_MAX_DAYS: '1',
     });
     worker = await startWorker(config, ledger);
-    intake = createIntake(config, ledger, { outboxPollMs: 200 });
+    // The intake checks signup times against its clock: it follows the test server's skipped clock.
+    intake = createIntake(config, ledger, { outboxPollMs: 200, now: () => new Date(Date.now() + clockOffsetMs) });
     base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
   });
 
@@ -77,6 +78,8 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
     await sandbox?.close();
     await env?.teardown();
   });
+
+  let clockOffsetMs = 0;
 
   /** Moves the server's clock to `hour`:00 UTC of `day`. */
   const sleepUntil = async (day: string, hour: number) => {
@@ -90,7 +93,9 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
     for (let i = 0; i < n; i++) {
       const company: Company = companies[nextCompany++]!;
       const payload = posthogSignup({ email: company.people[0]!.email });
-      payload.event.timestamp = new Date(await env.currentTimeMs()).toISOString();
+      const serverNow = await env.currentTimeMs();
+      clockOffsetMs = serverNow - Date.now();
+      payload.event.timestamp = new Date(serverNow).toISOString();
       const res = await fetch(`${base}/webhooks/posthog`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
