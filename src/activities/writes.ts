@@ -126,15 +126,19 @@ function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind
 }
 
 /**
- * Heartbeats every second while `fn` runs, so a worker that dies mid-call is noticed within the heartbeat timeout;
- * `details` (if given) is what a retry finds in `heartbeatDetails`.
+ * Heartbeats every second while `fn` runs, so a worker that dies mid-call is noticed within the heartbeat timeout
+ * and a cancellation reaches the activity; `details` (if given) is what a retry finds in `heartbeatDetails`. A
+ * cancelled activity ends at once: HTTP calls are aborted by their own signal (src/integrations/http.ts), and one that
+ * cannot be (jsforce's) is left to end at its deadline rather than hold the activity.
  */
 export async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): Promise<T> {
   const ctx = Context.current();
   ctx.heartbeat(details?.());
   const timer = setInterval(() => ctx.heartbeat(details?.()), 1000);
   try {
-    return await fn();
+    const work = fn();
+    work.catch(() => undefined);
+    return await Promise.race([work, ctx.cancelled]);
   } finally {
     clearInterval(timer);
   }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heartbeating } from '../../src/activities/writes';
 import { createSalesforceClient } from '../../src/integrations/salesforce/client';
 import { destinationCall, MAX_RESPONSE_BYTES, providerCall } from '../../src/integrations/http';
 import type { EnrichedSignup } from '../../src/domain/fan-out';
@@ -133,37 +134,14 @@ describe('limits on outside HTTP calls', () => {
   });
 
   it("gives jsforce's calls the client's deadline (login and org calls alike)", async () => {
-    const client = (loginUrl: string) =>
-      createSalesforceClient({
-        loginUrl,
-        apiVersion: '62.0',
-        clientId: 'id',
-        clientSecret: 'secret',
-        username: undefined,
-        password: undefined,
-        accountExternalIdField: 'Company_Domain__c',
-        contactExternalIdField: 'Signup_Person_Id__c',
-        leadExternalIdField: 'Signup_Person_Id__c',
-        personalEmailPolicy: 'skip',
-        onDuplicate: 'fail',
-        fieldPolicy: {},
-        requestLimitWaitMs: 60_000,
-        timeoutMs: 300,
-      });
-    const signup = {
-      signupId: 's-1',
-      personKey: 'p-1',
-      emailKind: 'work',
-      domain: 'acme.com',
-      fields: { companyName: 'Acme' },
-      provenance: {},
-    } as unknown as EnrichedSignup;
-
     // The login service never answers.
-    expect(await client(silent.url).writeEnrichment(signup)).toMatchObject({ kind: 'transient' });
+    expect(await salesforceClient(silent.url, 300).writeEnrichment(signup)).toEqual({
+      kind: 'transient',
+      detail: 'Salesforce unavailable (no answer within DESTINATION_TIMEOUT_MS)',
+    });
     // The session is granted, the org never answers.
     const before = salesforce.requests.length;
-    const outcome = client(salesforce.url).writeEnrichment(signup);
+    const outcome = salesforceClient(salesforce.url, 300).writeEnrichment(signup);
     const closed = closedByClient(await waitForRequest(salesforce, before + 2));
     expect(await outcome).toEqual({
       kind: 'transient',
@@ -171,4 +149,40 @@ describe('limits on outside HTTP calls', () => {
     });
     await closed;
   });
+
+  it('ends a cancelled write activity at once even while jsforce (which takes no signal) waits', async () => {
+    const before = salesforce.requests.length;
+    const env = new MockActivityEnvironment();
+    const write = env.run(() => heartbeating(() => salesforceClient(salesforce.url, 60_000).writeEnrichment(signup)));
+    await waitForRequest(salesforce, before + 2);
+    env.cancel();
+    await expect(write).rejects.toBeInstanceOf(CancelledFailure);
+  });
 });
+
+const signup = {
+  signupId: 's-1',
+  personKey: 'p-1',
+  emailKind: 'work',
+  domain: 'acme.com',
+  fields: { companyName: 'Acme' },
+  provenance: {},
+} as unknown as EnrichedSignup;
+
+const salesforceClient = (loginUrl: string, timeoutMs: number) =>
+  createSalesforceClient({
+    loginUrl,
+    apiVersion: '62.0',
+    clientId: 'id',
+    clientSecret: 'secret',
+    username: undefined,
+    password: undefined,
+    accountExternalIdField: 'Company_Domain__c',
+    contactExternalIdField: 'Signup_Person_Id__c',
+    leadExternalIdField: 'Signup_Person_Id__c',
+    personalEmailPolicy: 'skip',
+    onDuplicate: 'fail',
+    fieldPolicy: {},
+    requestLimitWaitMs: 60_000,
+    timeoutMs,
+  });
