@@ -5,11 +5,65 @@ import type { DayAssessment } from '../domain/health';
 import type { IcpFields } from '../domain/icp/fields';
 import type { ScoreStatus } from '../domain/icp/scoring';
 import type { ReEnrichmentSummary } from '../domain/reenrichment';
+import type { ProviderName } from '../domain/provider-outcome';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
+import type { EnrichmentPolicy } from '../activities/enrichment';
 
 export interface SignupEnrichmentInput {
   /** The ledger id of the signup that started this workflow. */
   signupId: string;
+  /** Lower limits at which a run continues as new, for tests and recorded histories; by default `RUN_LIMITS`. */
+  runLimits?: Partial<RunLimits>;
+  /** Carried over continue-as-new; not for callers. */
+  carried?: SignupEnrichmentCarried;
+}
+
+/** When a run of `SignupEnrichmentWorkflow` continues as new: at the first limit reached. */
+export interface RunLimits {
+  historyEvents: number;
+  historyBytes: number;
+  signupsHandled: number;
+  signalsReceived: number;
+}
+
+/** A company lookup a provider was still computing, as one run hands it to the next. */
+export interface CarriedFollowUp {
+  signupId: string;
+  domain: string;
+  provider: ProviderName;
+  token: string | undefined;
+  /** Index into `SignupEnrichmentCarried.policies` (one copy of the policy, not one per follow-up). */
+  policy: number;
+  /** When following up ends (epoch ms). */
+  deadline: number;
+}
+
+/**
+ * What a run of an organization's workflow hands to the next one when it continues as new, so that a burst of signups
+ * never brings one run near Temporal's history or signal limits. Ids and counts, not whole signups, where that does.
+ */
+export interface SignupEnrichmentCarried {
+  /** This run's number in the chain (the first run is 1). */
+  run: number;
+  companyDomain: string | undefined;
+  icp: { score: number | undefined; tier: string | undefined };
+  /** Enrichment paused on purpose when the run ended. */
+  pause: { reason: string | undefined } | undefined;
+  /**
+   * Signups still shown or still worked on: the organization's first work-email signup (it carries the organization's
+   * status), signups whose lookups are followed up, and signups whose writes had not settled. Without traces or writes.
+   */
+  signups: SignupProgress[];
+  /** Signups received but not handled yet, in arrival order. */
+  pending: string[];
+  followUps: CarriedFollowUp[];
+  policies: EnrichmentPolicy[];
+  /** Signups whose destination writes had not settled: written again (idempotently) by the next run. */
+  fanOuts: string[];
+  /** The most recently settled signups: a second delivery of one of them is not enriched again. */
+  recent: string[];
+  /** Signups settled in earlier runs, by status. */
+  settledEarlier: Partial<Record<EnrichmentStatus, number>>;
 }
 
 /** One step of the waterfall, for getStatus and the Web UI: who was asked what, and what it gave. */
@@ -46,6 +100,10 @@ export interface SignupEnrichmentStatus {
   icpScore: number | undefined;
   icpTier: string | undefined;
   signups: SignupProgress[];
+  /** After the workflow continued as new: this run's number in the chain (absent in the first run). */
+  run?: number;
+  /** After the workflow continued as new: signups settled in earlier runs (not in `signups`), by status. */
+  settledEarlier?: Partial<Record<EnrichmentStatus, number>>;
 }
 
 export type SignupEnrichmentResult = SignupEnrichmentStatus;
