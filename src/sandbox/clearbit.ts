@@ -109,10 +109,13 @@ export const clearbitPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
     return answer(result.status, result.body);
   };
 
-  /** The queued-once fixture answers 202 to its first lookup (by either endpoint), 200 afterwards. */
+  /** The queued fixture answers 202 to its first `queuedLookups` lookups (by either endpoint), 200 afterwards. */
   const queuedNow = (company: Company | undefined): boolean => {
-    if (!company?.quirks?.clearbitQueuedOnce || state.clearbitQueued.has(company.domain)) return false;
-    state.clearbitQueued.add(company.domain);
+    if (!company?.quirks?.clearbitQueuedOnce) return false;
+    const limit = state.system('clearbit').control.queuedLookups;
+    const answered = state.clearbitQueued.get(company.domain) ?? 0;
+    if (limit !== null && answered >= limit) return false;
+    state.clearbitQueued.set(company.domain, answered + 1);
     return true;
   };
   const queued = {

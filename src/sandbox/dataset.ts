@@ -16,7 +16,7 @@
  * - plumbrixa.ai    only Harmonic knows it.
  * - vantollo.co     only Clay knows it.
  * - grelmquist.dev  nobody knows it (Harmonic answers 404 + enrichment urn; the status poll ends NOT_FOUND).
- * - ostravine.com   Clearbit answers 202 queued to the first lookup, then 200; Clay knows it too.
+ * - ostravine.com   Clearbit answers 202 queued to the first lookup (`queuedLookups` of them), then 200; Clay knows it.
  * - fenwaro.io      Harmonic answers 404 + enrichment urn, the status poll ends COMPLETE, after which it is found.
  */
 

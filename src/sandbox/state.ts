@@ -27,7 +27,15 @@ const baseControl = {
 const invalidKeys = z.array(z.string().min(1).max(320)).max(1000);
 
 export const CONTROL_SCHEMAS = {
-  clearbit: z.object({ ...baseControl, invalidKeys }),
+  clearbit: z.object({
+    ...baseControl,
+    invalidKeys,
+    /**
+     * Lookups of the queued fixture answered 202 while Clearbit is still computing it ("retry the call after a few
+     * minutes"), by either endpoint, before its data is ready; null = still computing, whenever asked.
+     */
+    queuedLookups: z.number().int().min(0).max(1000).nullable(),
+  }),
   harmonic: z.object({
     ...baseControl,
     invalidKeys,
@@ -74,7 +82,7 @@ export type ControlPatches = { [S in SandboxSystem]?: Partial<ControlFor<S>> };
  * input is refused beyond what the simulators' own validation refuses.
  */
 export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
-  clearbit: { credits: null, rateLimitPerSecond: 10, latencyMs: 0, failureRate: 0, invalidKeys: [] },
+  clearbit: { credits: null, rateLimitPerSecond: 10, latencyMs: 0, failureRate: 0, invalidKeys: [], queuedLookups: 1 },
   harmonic: {
     invalidKeys: [],
     credits: null,
@@ -379,8 +387,8 @@ type Systems = { [S in SandboxSystem]: SystemState<S> };
 
 export class SandboxState {
   systems!: Systems;
-  /** Domains Clearbit already answered 202 for (the queued-once fixture answers 200 afterwards). */
-  clearbitQueued!: Set<string>;
+  /** How many lookups of each queued domain Clearbit answered 202 so far (200 after `queuedLookups` of them). */
+  clearbitQueued!: Map<string, number>;
   harmonicEnrichments!: Map<string, HarmonicEnrichment>;
   /** Domains and emails whose Harmonic enrichment completed: found from then on. */
   harmonicCompleted!: Set<string>;
@@ -454,7 +462,7 @@ export class SandboxState {
       DestinationSystem,
       RecordStore
     >;
-    this.clearbitQueued = new Set();
+    this.clearbitQueued = new Map();
     this.harmonicEnrichments = new Map();
     this.harmonicCompleted = new Set();
     this.clay = {

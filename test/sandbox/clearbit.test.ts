@@ -76,6 +76,20 @@ describe('Clearbit simulator', () => {
     expect(seen.creditsSpent).toBe(1);
   });
 
+  it('keeps computing the queued fixture for queuedLookups lookups by either endpoint, or for ever with null', async () => {
+    await control(app, 'clearbit', { queuedLookups: 3 });
+    const statuses = [
+      (await company(FIXTURE_DOMAINS.clearbitQueuedOnce)).statusCode,
+      (await combined('kemi.achebe@ostravine.com')).statusCode,
+      (await company(FIXTURE_DOMAINS.clearbitQueuedOnce)).statusCode,
+      (await company(FIXTURE_DOMAINS.clearbitQueuedOnce)).statusCode,
+    ];
+    expect(statuses).toEqual([202, 202, 202, 200]);
+    await control(app, 'clearbit', { queuedLookups: null });
+    expect((await company(FIXTURE_DOMAINS.clearbitQueuedOnce)).statusCode).toBe(202);
+    expect((await inspect(app, 'clearbit')).creditsSpent).toBe(1);
+  });
+
   it('combined lookup: person and company, company only, or 404', async () => {
     const both = await combined('ada.quillon@quorvalis.com');
     expect(both.statusCode).toBe(200);
