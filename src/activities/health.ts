@@ -15,7 +15,7 @@ import type { PosthogClient } from '../integrations/posthog/client';
 import type { SlackClient } from '../integrations/slack/client';
 import type { BackfillCandidate, Incident } from '../ledger/health';
 import type { Ledger } from '../ledger/ledger';
-import { isPermanentStartError } from '../temporal/start-errors';
+import { describeStartError, isPermanentStartError } from '../temporal/start-errors';
 import { serverNow } from './enrichment';
 
 export interface HealthDeps {
@@ -185,7 +185,7 @@ export const createHealthActivities = (deps: HealthDeps) => ({
       } catch (err) {
         // Refused for good: the signup stays dead-lettered and the backfill goes on with the others.
         if (!isPermanentStartError(err)) throw err;
-        await deps.ledger.markStartDeadLettered(c.id, err instanceof Error ? err.message : String(err));
+        await deps.ledger.markStartDeadLettered(c.id, describeStartError(err));
         continue;
       }
       await handle.signal('creditsRestored', { provider: undefined });

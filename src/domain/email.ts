@@ -11,7 +11,9 @@ const INVISIBLE =
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/u;
 /* eslint-enable no-misleading-character-class */
 // eslint-disable-next-line no-control-regex -- control characters are what this looks for
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+export const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F-\u009F]/;
+// Unicode tag characters (U+E0000–E007F): invisible, and a second spelling of the same address.
+const TAGS = /[\u{E0000}-\u{E007F}]/u;
 // Characters a URL parser reads as delimiters: `acme.com?x=1` must never become acme.com.
 const DELIMITER = /[\s/?#@:;,[\]\\%"<>()]/;
 const ASCII_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
@@ -25,8 +27,9 @@ export type CanonicalEmail = { email: string; domain: string } | { problem: stri
  */
 export function canonicalEmail(raw: string): CanonicalEmail {
   const trimmed = raw.trim();
-  if (CONTROL.test(trimmed)) return { problem: 'the email address contains control characters' };
-  if (INVISIBLE.test(trimmed)) return { problem: 'the email address contains invisible characters' };
+  if (CONTROL_CHARACTERS.test(trimmed)) return { problem: 'the email address contains control characters' };
+  if (INVISIBLE.test(trimmed) || TAGS.test(trimmed))
+    return { problem: 'the email address contains invisible characters' };
   const parts = trimmed.split('@');
   if (parts.length !== 2) return { problem: 'the email address must contain exactly one @' };
   const [local, rawDomain] = parts as [string, string];
@@ -47,7 +50,7 @@ export function canonicalEmail(raw: string): CanonicalEmail {
 export function canonicalDomain(raw: string): string | { problem: string } {
   const input = raw.trim().replace(/\.$/, '');
   const invalid = { problem: 'the email domain is not a valid hostname' };
-  if (input === '' || DELIMITER.test(input) || CONTROL.test(input) || INVISIBLE.test(input)) return invalid;
+  if (input === '' || DELIMITER.test(input) || CONTROL_CHARACTERS.test(input) || INVISIBLE.test(input)) return invalid;
   // Bound the work before IDNA processing: a punycode label is never much longer than its Unicode form.
   if (input.length > MAX_DOMAIN_LENGTH * 4) return domainTooLong();
   let ascii: string;
@@ -72,12 +75,6 @@ export function canonicalDomain(raw: string): string | { problem: string } {
 
 function domainTooLong() {
   return { problem: `the email domain is longer than ${MAX_DOMAIN_LENGTH} characters` };
-}
-
-/** Lower-cases and trims an address; returns undefined when it is not a usable `local@domain`. */
-export function normalizeEmail(raw: string): string | undefined {
-  const canonical = canonicalEmail(raw);
-  return 'email' in canonical ? canonical.email : undefined;
 }
 
 export function emailDomain(email: string): string {

@@ -1,9 +1,13 @@
+import { CONTROL_CHARACTERS } from '../domain/email';
+
 /**
  * The intake's limits, each stated once: README's "Intake limits" table lists them with what a sender gets.
  * A body outside them can never succeed, so it gets a 4xx at once — never a 5xx, which PostHog would retry until it
  * disables the destination.
  */
 export const INTAKE_LIMITS = {
+  /** An email as sent to `/signups`, before it is checked (an unusable one is recorded `skipped`): 400 above. */
+  maxRawEmailLength: 1024,
   /** Whole body (413 above). */
   maxBodyBytes: 1024 * 1024,
   /** Objects and arrays nested in one another; PostHog's own payloads stay under 10. */
@@ -24,8 +28,6 @@ export interface Issue {
   message: string;
 }
 
-// eslint-disable-next-line no-control-regex -- control characters are what this looks for
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 // A UTF-16 surrogate without its pair: JSON allows the escape, UTF-8 and PostgreSQL's jsonb cannot hold it.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -73,7 +75,7 @@ export function checkJsonLimits(body: unknown): Issue[] {
 
 /** Problems of one text field we read and store: control characters and length. */
 export function checkText(value: string, max: number): string | undefined {
-  if (CONTROL.test(value)) return 'contains control characters';
+  if (CONTROL_CHARACTERS.test(value)) return 'contains control characters';
   if (value.length > max) return `is longer than ${max} characters`;
   return undefined;
 }

@@ -132,7 +132,9 @@ export function fromDirect(body: DirectSignup, now: Date): NormalizedSignup {
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** An organization id longer than this (in UTF-8 bytes) is hashed into the workflow id (Temporal's limit: 1,000). */
-export const MAX_PLAIN_ORGANIZATION_ID_BYTES = 160;
+export const MAX_PLAIN_ORGANIZATION_ID_BYTES = 255;
+/** The shape of our hashed ids: an organization id that looks like one is hashed too, so ids never collide. */
+const HASHED_ID = /^[op][0-9a-f]{24}$/;
 
 /**
  * Workflow id of DESIGN.md 5.2: the PostHog organization id (hashed when very long), else a hash of the person's
@@ -141,7 +143,7 @@ export const MAX_PLAIN_ORGANIZATION_ID_BYTES = 160;
  */
 export function workflowIdFor(s: NormalizedSignup): string {
   if (s.organizationId) {
-    return Buffer.byteLength(s.organizationId) <= MAX_PLAIN_ORGANIZATION_ID_BYTES
+    return Buffer.byteLength(s.organizationId) <= MAX_PLAIN_ORGANIZATION_ID_BYTES && !HASHED_ID.test(s.organizationId)
       ? `signup-${s.organizationId}`
       : `signup-o${sha256(`org:${s.organizationId}`).slice(0, 24)}`;
   }

@@ -1,7 +1,7 @@
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { EnrichmentStatusKey, SignupAtKey } from '../domain/search-attributes';
 import { cutUtf8, TEMPORAL_LIMITS } from '../domain/temporal-limits';
-import { isPermanentStartError } from '../temporal/start-errors';
+import { describeStartError, isPermanentStartError } from '../temporal/start-errors';
 import type { Ledger, PendingStart } from '../ledger/ledger';
 import { signupReceivedSignal } from '../workflows/messages';
 import type { SignupEnrichmentWorkflow } from '../workflows/signup-enrichment';
@@ -49,7 +49,7 @@ export class Outbox {
     }
     this.running = this.drain()
       .then(() => undefined)
-      .catch((err: unknown) => this.o.log.warn({ err: describe(err) }, 'outbox pass failed; will retry'))
+      .catch((err: unknown) => this.o.log.warn({ err: describeStartError(err) }, 'outbox pass failed; will retry'))
       .finally(() => {
         this.running = undefined;
         if (this.again) {
@@ -108,26 +108,28 @@ export class Outbox {
     } catch (err) {
       if (isPermanentStartError(err)) {
         // Refused for good (over a Temporal limit, a malformed value): a dead letter, never a retry loop.
-        await ledger.markStartDeadLettered(p.id, describe(err));
+        await ledger.markStartDeadLettered(p.id, describeStartError(err));
         this.o.metrics?.workflowStarts.inc({ result: 'dead_lettered' });
         this.o.log.warn(
-          { signupId: p.id, workflowId: p.workflowId, err: describe(err) },
+          { signupId: p.id, workflowId: p.workflowId, err: describeStartError(err) },
           'signup workflow start refused for good; signup marked failed (dead letter)',
         );
         return false;
       }
       const delay = Math.min(1000 * 2 ** p.attempts, this.o.maxRetryDelayMs ?? 30_000);
-      await ledger.markStartFailed(p.id, describe(err), delay);
+      await ledger.markStartFailed(p.id, describeStartError(err), delay);
       this.o.metrics?.workflowStarts.inc({ result: 'failed' });
       this.o.log.warn(
-        { signupId: p.id, workflowId: p.workflowId, attempts: p.attempts + 1, retryInMs: delay, err: describe(err) },
+        {
+          signupId: p.id,
+          workflowId: p.workflowId,
+          attempts: p.attempts + 1,
+          retryInMs: delay,
+          err: describeStartError(err),
+        },
         'could not start signup workflow; kept in the outbox',
       );
       return false;
     }
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

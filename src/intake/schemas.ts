@@ -51,7 +51,7 @@ export const posthogWebhookSchema = z.looseObject({
 export type PosthogWebhook = z.infer<typeof posthogWebhookSchema>;
 
 export const directSignupSchema = z.strictObject({
-  email: z.string().min(1).max(1024),
+  email: z.string().min(1).max(INTAKE_LIMITS.maxRawEmailLength),
   name: name.optional(),
   organizationId: text(INTAKE_LIMITS.maxIdLength).pipe(z.string().min(1)).optional(),
   organizationName: name.optional(),

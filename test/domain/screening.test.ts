@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeEmail } from '../../src/domain/email';
+import { canonicalEmail } from '../../src/domain/email';
 import { screenEmail } from '../../src/domain/screening';
 
 describe('screenEmail', () => {
@@ -20,15 +20,18 @@ describe('screenEmail', () => {
   });
 });
 
-describe('normalizeEmail', () => {
+describe('canonicalEmail', () => {
   it('lower-cases and trims', () => {
-    expect(normalizeEmail('  Priya.Raman@LumenForge.IO ')).toBe('priya.raman@lumenforge.io');
+    expect(canonicalEmail('  Priya.Raman@LumenForge.IO ')).toEqual({
+      email: 'priya.raman@lumenforge.io',
+      domain: 'lumenforge.io',
+    });
   });
 
   it.each(['', 'no-at-sign', '@lumenforge.io', 'priya@', 'priya@localhost', 'pri ya@lumenforge.io'])(
     'rejects %j',
     (raw) => {
-      expect(normalizeEmail(raw)).toBeUndefined();
+      expect(canonicalEmail(raw)).toHaveProperty('problem');
     },
   );
 });

@@ -84,6 +84,7 @@ describe('canonicalEmail', () => {
     ['x@ac\u200Bme.com', /invisible/],
     ['x@acme.com\u202E', /invisible/],
     ['x\u0001@acme.com', /control/],
+    ['x\u{E0041}@acme.com', /invisible/],
     [`x@${'a'.repeat(64)}.com`, /longer than 63/],
     [`x@${Array.from({ length: 60 }, () => 'abcd').join('.')}.com`, /longer than 253/],
     [`${'x'.repeat(65)}@acme.com`, /longer than 64/],

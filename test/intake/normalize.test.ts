@@ -90,10 +90,12 @@ describe('workflowIdFor', () => {
   });
 
   it('hashes an organization id too long for a readable workflow id', () => {
-    const long = 'ö'.repeat(100);
+    const long = '株'.repeat(86);
     const id = workflowIdFor(parse(posthogSignup({ orgId: long })));
     expect(id).toMatch(/^signup-o[0-9a-f]{24}$/);
-    expect(workflowIdFor(parse(posthogSignup({ orgId: 'ö'.repeat(80) })))).toBe(`signup-${'ö'.repeat(80)}`);
+    expect(workflowIdFor(parse(posthogSignup({ orgId: '株'.repeat(85) })))).toBe(`signup-${'株'.repeat(85)}`);
+    // An organization id shaped like a hashed id is hashed too: it can never take another signup's workflow.
+    expect(workflowIdFor(parse(posthogSignup({ orgId: `p${'0'.repeat(24)}` })))).toMatch(/^signup-o[0-9a-f]{24}$/);
   });
 });
 
