@@ -6,6 +6,7 @@ import { createDestinationClients, createPosthog, createSalesforce } from './int
 import { createSlackClient } from './integrations/slack/client';
 import { createProviderClients } from './integrations/providers';
 import { openLedger, type Ledger } from './ledger/ledger';
+import { WORKER_POSTGRES_TIMEOUTS } from './ledger/sql';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { applySchedules } from './temporal/schedules';
 import { ensureSearchAttributes } from './temporal/search-attributes';
@@ -73,7 +74,11 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
 async function main(): Promise<void> {
   const config = loadConfig();
   requireSharedDatabase(config, 'worker');
-  const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
+  const ledger = await openLedger({
+    databaseUrl: config.databaseUrl,
+    dataDir: ledgerDir(config),
+    timeouts: WORKER_POSTGRES_TIMEOUTS,
+  });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   try {
     const added = await ensureSearchAttributes(connection, config.temporal.namespace);

@@ -5,7 +5,7 @@ import type { IcpScore } from '../domain/icp/scoring';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
 import { HealthLedger } from './health';
 import { migrate } from './migrations';
-import { openPglite, openPostgres, type Sql } from './sql';
+import { openPglite, openPostgres, type PostgresTimeouts, type Sql } from './sql';
 
 export interface NewSignup {
   source: 'posthog' | 'api';
@@ -348,6 +348,19 @@ export class Ledger {
     );
   }
 
+  /** One provider's archived answers for a signup, oldest first, with when each was received. */
+  async providerAnswers(
+    signupId: string,
+    provider: string,
+  ): Promise<{ lookup: string; outcome: string; body: unknown; receivedAt: string }[]> {
+    const rows = await this.sql.query<{ lookup: string; outcome: string; body: unknown; received_at: Date | string }>(
+      `SELECT lookup, outcome, body, received_at FROM provider_responses WHERE signup_id = $1 AND provider = $2
+       ORDER BY received_at`,
+      [signupId, provider],
+    );
+    return rows.map((r) => ({ lookup: r.lookup, outcome: r.outcome, body: r.body, receivedAt: iso(r.received_at) }));
+  }
+
   /** The cached company for `domain` if it was enriched at or after `freshSince`. */
   async getCachedCompany(
     domain: string,
@@ -489,9 +502,18 @@ export class Ledger {
   }
 }
 
-/** Opens PostgreSQL when a URL is given, else the embedded PGlite under `dataDir`, and applies migrations. */
-export async function openLedger(options: { databaseUrl: string | undefined; dataDir?: string }): Promise<Ledger> {
-  const sql = options.databaseUrl ? await openPostgres(options.databaseUrl) : await openPglite(options.dataDir);
+/**
+ * Opens PostgreSQL when a URL is given (with `timeouts`, by default the intake's short ones), else the embedded PGlite
+ * under `dataDir`, and applies migrations.
+ */
+export async function openLedger(options: {
+  databaseUrl: string | undefined;
+  dataDir?: string;
+  timeouts?: Partial<PostgresTimeouts>;
+}): Promise<Ledger> {
+  const sql = options.databaseUrl
+    ? await openPostgres(options.databaseUrl, options.timeouts)
+    : await openPglite(options.dataDir);
   try {
     await migrate(sql);
   } catch (err) {

@@ -1,6 +1,6 @@
 import type { Sql } from './sql';
 
-interface Migration {
+export interface Migration {
   id: number;
   name: string;
   sql: string;
@@ -146,21 +146,28 @@ export const MIGRATIONS: readonly Migration[] = [
 // Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.
 const MIGRATION_LOCK = 7_233_001;
 
-export async function migrate(sql: Sql): Promise<number[]> {
-  return sql.transaction(async (tx) => {
-    // Everything, even creating the bookkeeping table, under the lock: CREATE TABLE IF NOT EXISTS races otherwise.
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+/**
+ * Applies what has not run yet, in one transaction without the connection's statement deadline: an index build on a
+ * big table takes what it takes, and a deadline would fail start-up.
+ */
+export async function migrate(sql: Sql, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return sql.transaction(
+    async (tx) => {
+      // Everything, even creating the bookkeeping table, under the lock: CREATE TABLE IF NOT EXISTS races otherwise.
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set((await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => r.id));
-    const applied: number[] = [];
-    for (const m of MIGRATIONS.filter((m) => !done.has(m.id))) {
-      for (const statement of splitStatements(m.sql)) await tx.query(statement);
-      await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
-      applied.push(m.id);
-    }
-    return applied;
-  });
+      const done = new Set((await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => r.id));
+      const applied: number[] = [];
+      for (const m of migrations.filter((m) => !done.has(m.id))) {
+        for (const statement of splitStatements(m.sql)) await tx.query(statement);
+        await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+        applied.push(m.id);
+      }
+      return applied;
+    },
+    { statementMs: 0 },
+  );
 }
 
 // Extended-protocol queries take one statement each; migrations are plain DDL without semicolons in literals.

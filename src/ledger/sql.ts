@@ -10,8 +10,17 @@ export interface SqlExecutor {
 /** One query layer over PostgreSQL (`pg`) and the embedded PGlite. */
 export interface Sql extends SqlExecutor {
   readonly engine: 'postgres' | 'pglite';
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /**
+   * This transaction's statement deadline instead of the connection's, `0` for none (migrations: an index build on a
+   * big table takes what it takes). The client waits the same margin past it as past the connection's. PGlite has no
+   * deadlines at all.
+   */
+  statementMs?: number;
 }
 
 /**
@@ -19,7 +28,8 @@ export interface Sql extends SqlExecutor {
  * answers 503 + Retry-After and activities retry, instead of holding requests and activity slots open: a connection
  * within `connectMs`; a statement cancelled by the server after `statementMs` (SQLSTATE 57014); the client gives up
  * on an answer after `queryMs` (above `statementMs`, so the server's clearer error normally comes first); a session
- * left idle inside a transaction is ended after `idleInTransactionMs`.
+ * left idle inside a transaction is ended after `idleInTransactionMs`. These are the intake's (and the default); the
+ * worker's are `WORKER_POSTGRES_TIMEOUTS`, and migrations run without a statement deadline (`migrate`).
  */
 export const POSTGRES_TIMEOUTS = {
   connectMs: 5_000,
@@ -30,6 +40,20 @@ export const POSTGRES_TIMEOUTS = {
 
 export type PostgresTimeouts = { -readonly [K in keyof typeof POSTGRES_TIMEOUTS]: number };
 
+/**
+ * The worker's: its health-check and backfill scans read whole days of the ledger, in activities given one minute. A
+ * statement still ends before its activity does, so a retry never runs beside the query it replaces.
+ */
+export const WORKER_POSTGRES_TIMEOUTS: PostgresTimeouts = {
+  ...POSTGRES_TIMEOUTS,
+  statementMs: 50_000,
+  queryMs: 55_000,
+};
+
+// `query_timeout` per query (pg reads it from the query before the client's config) rather than on the pool, so that a
+// transaction without a statement deadline has no read deadline either; test/ledger/sql-timeouts.test.ts holds pg to it.
+type TimedQuery = pg.QueryConfig & { query_timeout?: number };
+
 export async function openPostgres(url: string, timeouts: Partial<PostgresTimeouts> = {}): Promise<Sql> {
   const t = { ...POSTGRES_TIMEOUTS, ...timeouts };
   const pool = new pg.Pool({
@@ -37,28 +61,39 @@ export async function openPostgres(url: string, timeouts: Partial<PostgresTimeou
     max: 10,
     connectionTimeoutMillis: t.connectMs,
     statement_timeout: t.statementMs,
-    query_timeout: t.queryMs,
     idle_in_transaction_session_timeout: t.idleInTransactionMs,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  await pool.query('SELECT 1');
+  const margin = Math.max(t.queryMs - t.statementMs, 0);
+  const timed = (text: string, values: unknown[], queryMs: number): TimedQuery => ({
+    text,
+    values,
+    query_timeout: queryMs > 0 ? queryMs : undefined,
+  });
+  await pool.query(timed('SELECT 1', [], t.queryMs));
   return {
     engine: 'postgres',
     async query<R>(text: string, params: unknown[] = []) {
-      return (await pool.query(text, params)).rows as R[];
+      return (await pool.query(timed(text, params, t.queryMs))).rows as R[];
     },
-    async transaction(fn) {
+    async transaction(fn, options = {}) {
+      const own = options.statementMs;
+      const queryMs = own === undefined ? t.queryMs : own > 0 ? own + margin : 0;
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
+        await client.query(timed('BEGIN', [], queryMs));
+        if (own !== undefined) {
+          await client.query(timed("SELECT set_config('statement_timeout', $1, true)", [String(own)], queryMs));
+        }
         const result = await fn({
-          query: async <R>(t: string, p: unknown[] = []) => (await client.query(t, p)).rows as R[],
+          query: async <R>(text: string, p: unknown[] = []) =>
+            (await client.query(timed(text, p, queryMs))).rows as R[],
         });
-        await client.query('COMMIT');
+        await client.query(timed('COMMIT', [], queryMs));
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query(timed('ROLLBACK', [], t.queryMs)).catch(() => undefined);
         throw err;
       } finally {
         client.release();

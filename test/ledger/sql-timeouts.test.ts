@@ -3,7 +3,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { classifyLedgerError } from '../../src/ledger/errors';
-import { openPostgres, POSTGRES_TIMEOUTS, type Sql } from '../../src/ledger/sql';
+import { migrate } from '../../src/ledger/migrations';
+import { openPostgres, POSTGRES_TIMEOUTS, WORKER_POSTGRES_TIMEOUTS, type Sql } from '../../src/ledger/sql';
+import { privateDatabaseUrl } from '../helpers';
 
 // The ledger's deadlines on a real PostgreSQL server: a stalled database fails a call with a clear error (which the
 // intake turns into 503 + Retry-After) instead of holding it open.
@@ -25,8 +27,8 @@ describe('PostgreSQL timeouts', () => {
     silent?.close();
   });
 
-  const open = async (timeouts: Parameters<typeof openPostgres>[1] = {}) => {
-    const sql = await openPostgres(inject('postgresUrl'), timeouts);
+  const open = async (timeouts: Parameters<typeof openPostgres>[1] = {}, url = inject('postgresUrl')) => {
+    const sql = await openPostgres(url, timeouts);
     pools.push(sql);
     return sql;
   };
@@ -41,6 +43,44 @@ describe('PostgreSQL timeouts', () => {
       statement: `${POSTGRES_TIMEOUTS.statementMs / 1000}s`,
       idle: `${POSTGRES_TIMEOUTS.idleInTransactionMs / 1000}s`,
     });
+  });
+
+  it("gives the worker's sessions the longer bound of its scans", async () => {
+    const sql = await open(WORKER_POSTGRES_TIMEOUTS);
+    const [row] = await sql.query<{ statement: string }>(`SELECT current_setting('statement_timeout') AS statement`);
+    expect(row?.statement).toBe(`${WORKER_POSTGRES_TIMEOUTS.statementMs / 1000}s`);
+    expect(WORKER_POSTGRES_TIMEOUTS.statementMs).toBeGreaterThan(POSTGRES_TIMEOUTS.statementMs);
+  });
+
+  it("runs a migration longer than the intake's bounds to the end, and keeps them for everything else", async () => {
+    // Bounds far below the migration's second, as an index build on a big table is far above the intake's 15 s.
+    const sql = await open({ statementMs: 200, queryMs: 400 }, await privateDatabaseUrl());
+    const slow = {
+      id: 1,
+      name: 'an index build on a big table',
+      sql: 'SELECT pg_sleep(1); CREATE TABLE built (id integer)',
+    };
+    expect(await migrate(sql, [slow])).toEqual([1]);
+    expect(await sql.query('SELECT id FROM schema_migrations')).toEqual([{ id: 1 }]);
+    expect(await sql.query('SELECT count(*)::int AS n FROM built')).toEqual([{ n: 0 }]);
+    // The lifted deadline ended with the migration's transaction.
+    expect(await sql.query(`SELECT current_setting('statement_timeout') AS s`)).toEqual([{ s: '200ms' }]);
+    expect(await sql.query('SELECT pg_sleep(1)').catch((e: unknown) => e)).toMatchObject({ code: '57014' });
+    expect(await sql.transaction((tx) => tx.query('SELECT pg_sleep(1)')).catch((e: unknown) => e)).toMatchObject({
+      code: '57014',
+    });
+  });
+
+  it('lets one transaction take a longer bound of its own, client read deadline included', async () => {
+    const sql = await open({ statementMs: 200, queryMs: 400 });
+    const rows = await sql.transaction((tx) => tx.query<{ ok: number }>('SELECT 1 AS ok FROM pg_sleep(1)'), {
+      statementMs: 2_000,
+    });
+    expect(rows).toEqual([{ ok: 1 }]);
+    const err = await sql
+      .transaction((tx) => tx.query('SELECT pg_sleep(30)'), { statementMs: 300 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '57014' });
   });
 
   it('has the server cancel a statement that runs past statement_timeout', async () => {
