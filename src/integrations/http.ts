@@ -4,7 +4,8 @@ import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
 /**
  * The most a provider or destination answer may hold. Their real answers are a few KB (a company, a save result, a
  * page of HogQL rows); anything larger is not an answer to our call (a misrouted base URL, a proxy's error page, a
- * runaway response) and is cut off rather than buffered in the worker.
+ * runaway response) and is cut off rather than buffered in the worker. Salesforce's answers go through jsforce, which
+ * reads them whole: only its call deadline (DESTINATION_TIMEOUT_MS) bounds them.
  */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
