@@ -9,6 +9,7 @@ import {
   workflowInfo,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   type ActivityInterfaceFor,
   type ActivityOptions,
@@ -68,6 +69,8 @@ export const RUN_LIMITS: RunLimits = {
 const FAN_OUT_DRAIN_MS = 60_000;
 /** How many settled signup ids the next run remembers, so that a second delivery of one is not enriched again. */
 const RECENT_SIGNUPS = 1_000;
+/** Signups handled in one workflow task, with nothing but local activities, before the task is ended on purpose. */
+const LOCAL_CHAIN_SIGNUPS = 25;
 /** How many signups the Web UI's current details list. */
 const DETAILS_SIGNUPS = 50;
 
@@ -416,9 +419,6 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     return true;
   };
 
-  // New signups first; then, while lookups are still being computed by a provider, poll them with a growing
-  // interval (1 min doubling to 1 h) until each settles or its follow-up window closes; and until every write has
-  // settled. A signup that arrives meanwhile is handled at once.
   /** Whether this run has grown enough to continue as new (checked between signups, never inside one). */
   const runIsFull = (): boolean => {
     const info = workflowInfo();
@@ -486,6 +486,19 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     };
   };
 
+  let chain = { historyLength: 0, signups: 0 };
+  /**
+   * Signups whose every call was a ledger call (screening failed, no person provider) run in one workflow task: after
+   * LOCAL_CHAIN_SIGNUPS of them, a 1 ms timer ends the task, so no task grows long enough to time out.
+   */
+  const endLongLocalChain = async () => {
+    const { historyLength } = workflowInfo();
+    if (historyLength !== chain.historyLength) chain = { historyLength, signups: 0 };
+    if (++chain.signups < LOCAL_CHAIN_SIGNUPS || !patched(LOCAL_LEDGER_PATCH)) return;
+    await sleep(1);
+    chain = { historyLength: workflowInfo().historyLength, signups: 0 };
+  };
+
   // Writes the previous run left unsettled: asked again under the same idempotency keys, so nothing is written twice.
   for (const id of carried?.fanOuts ?? []) {
     const signup = signups.find((s) => s.signupId === id);
@@ -493,12 +506,18 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   }
   if (carried) publish();
 
+  // New signups first; then, while lookups are still being computed by a provider, poll them with a growing
+  // interval (1 min doubling to 1 h) until each settles or its follow-up window closes; and until every write has
+  // settled. A signup that arrives meanwhile is handled at once.
+  // A run that grows too long continues as new between two signups, or before a round of follow-ups.
   let pollMs = 60_000;
   for (;;) {
     for (let next = signups.find(isNew); next; next = signups.find(isNew)) {
-      if (runIsFull()) await continueAsNewNow();
+      // Each run handles one signup at least: a run can never hand everything on without doing anything.
+      if (signupsHandled > 0 && runIsFull()) await continueAsNewNow();
       await handle(next);
       signupsHandled++;
+      await endLongLocalChain();
     }
     if (followUps.length === 0) {
       if (activeFanOuts === 0) break;

@@ -14,6 +14,7 @@ import {
   enrichmentResumedSignal,
   getStatusQuery,
   signupReceivedSignal,
+  type SignupEnrichmentCarried,
   type SignupEnrichmentInput,
 } from '../../src/workflows/messages';
 import { RUN_LIMITS, SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
@@ -40,6 +41,7 @@ const found = (fields: IcpFields): ProviderCallResult => ({ kind: 'found', field
 function mockActivities(o: {
   provider: (provider: string, lookup: 'company' | 'person', call: number) => ProviderCallResult;
   poll?: (call: number) => 'pending' | 'complete' | 'not_found';
+  policy?: Partial<EnrichmentPolicy>;
 }) {
   const saved: string[] = [];
   const calls: string[] = [];
@@ -54,7 +56,7 @@ function mockActivities(o: {
       signedUpAt: '2026-11-23T14:05:11.482Z',
       reason: undefined,
     }),
-    getEnrichmentPolicy: async () => policy,
+    getEnrichmentPolicy: async () => ({ ...policy, ...o.policy }),
     lookupCachedCompany: async () => (cached ? { fields: cached, provenance: {} } : undefined),
     callProvider: async ({ provider, lookup }) => {
       calls.push(`${provider}:${lookup}`);
@@ -106,6 +108,21 @@ async function runChain(client: Client, workflowId: string, firstRunId: string) 
   }
   return runs;
 }
+
+/** What a second run starts from when the first left nothing but what a test adds. */
+const emptyCarried = (): SignupEnrichmentCarried => ({
+  run: 2,
+  companyDomain: 'lumenforge.io',
+  icp: { score: 80, tier: 'A' },
+  pause: undefined,
+  signups: [],
+  pending: [],
+  followUps: [],
+  policies: [],
+  fanOuts: [],
+  recent: [],
+  settledEarlier: { enriched: 6 },
+});
 
 const signalCount = (h: History) => h.events?.filter((e) => e.workflowExecutionSignaledEventAttributes).length ?? 0;
 
@@ -273,18 +290,25 @@ describe('SignupEnrichmentWorkflow carries its state over continue-as-new', () =
     expect(earlier + result.signups.length).toBe(4);
   });
 
+  it('ends the workflow task after a long chain of signups that needed only the (local) ledger calls', async () => {
+    // No person provider and the company cached: nothing but local activities, signup after signup.
+    const mocks = mockActivities({ provider: () => found(full), policy: { personProviders: [] } });
+    // Sixty signups waiting when the run starts (as a continued run finds them): all handled in the first task.
+    const pending = Array.from({ length: 60 }, (_, i) => `s-${i + 1}`);
+    const carried = { ...emptyCarried(), pending };
+    const { result, runs } = await run(mocks, { signupId: 's-1', carried }, async () => undefined);
+    expect(new Set(mocks.saved).size).toBe(60);
+    expect(result.signups.every((s) => s.status === 'enriched')).toBe(true);
+    const timers = runs[0]!.history.events!.filter((e) => e.timerStartedEventAttributes).length;
+    expect(timers).toBe(2);
+  });
+
   it('keeps a pause across continue-as-new: the next run calls no provider until enrichment is resumed', async () => {
     const mocks = mockActivities({ provider: (_p, lookup) => found(lookup === 'company' ? full : person) });
-    const carried = {
-      run: 2,
-      companyDomain: 'lumenforge.io',
-      icp: { score: 80, tier: 'A' },
+    const carried: SignupEnrichmentCarried = {
+      ...emptyCarried(),
       pause: { reason: 'provider contract renewal' },
-      signups: [],
       pending: ['s-7'],
-      followUps: [],
-      policies: [],
-      fanOuts: [],
       recent: ['s-6'],
       settledEarlier: { enriched: 6 },
     };
