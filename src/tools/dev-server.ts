@@ -117,11 +117,9 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const address = `127.0.0.1:${o.port}`;
   const stop = async () => {
     process.removeListener('exit', killOnExit);
-    if (!dead) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    if (!dead && child.pid !== undefined) {
+      await stopProcessGroup(child.pid);
       await exited;
-      clearTimeout(timer);
     }
     watchdog?.kill('SIGKILL');
     forget();
@@ -253,6 +251,7 @@ export async function stopOrphanedDevServer(o: {
   return `stopped the Temporal dev server an earlier npm start left running (pid ${stopped.join(', ')}, data file ${o.dbFile})`;
 }
 
+/** SIGTERM to the server's process group, SIGKILL after STOP_GRACE_MS (the watchdog's script does the same inline). */
 async function stopProcessGroup(pid: number): Promise<void> {
   const signal = (name: NodeJS.Signals) => {
     try {
