@@ -4,7 +4,7 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import { Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
-import { creditsRestored, latestSnoozeDay, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
+import { creditsRestored, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
 import { applySchedules } from '../temporal/schedules';
 import { sumCounts, describeSummary, type ReEnrichmentInput, type ReEnrichmentSummary } from '../domain/reenrichment';
 import {
@@ -124,7 +124,8 @@ async function admin<T>(config: Config, method: 'GET' | 'POST', path: string, bo
     throw new CliError('the starter refused the ADMIN_TOKEN (401): use the same one as the starter');
   if (!res.ok) {
     const detail = answer.issues?.map((i) => i.message).join('; ') ?? answer.error ?? `HTTP ${res.status}`;
-    throw new CliError(`the starter answered ${res.status}: ${detail}`);
+    // A 400 is input the starter's checks refused (they live there only, e.g. the snooze bound): a usage error.
+    throw new CliError(`the starter answered ${res.status}: ${detail}`, res.status === 400 ? 2 : 1);
   }
   return answer;
 }
@@ -323,9 +324,6 @@ async function snooze(config: Config, args: string[]): Promise<void> {
   const { values } = options(args, { until: { type: 'string' }, off: { type: 'boolean' }, reason: { type: 'string' } });
   if (!values.off && !values.until) throw usage('snooze needs --until YYYY-MM-DD (or --off)');
   if (values.until && !isDay(values.until)) throw usage(`--until must be a day as YYYY-MM-DD (got "${values.until}")`);
-  if (values.until && values.until > latestSnoozeDay()) {
-    throw usage(`--until may be at most ${MAX_SNOOZE_DAYS} days ahead, ${latestSnoozeDay()} at the latest`);
-  }
   const until = values.off ? null : values.until;
   await admin(config, 'POST', '/admin/snooze', { until, reason: values.reason });
   console.log(until ? `health alert snoozed until ${until} (included)` : 'snooze lifted');

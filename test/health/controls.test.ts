@@ -284,7 +284,7 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
 
   it('answers bad input with one clear line and a non-zero exit', async () => {
     const past = await enrich('snooze', '--until', '2020-01-01');
-    expect(past.code).toBe(1);
+    expect(past.code).toBe(2);
     expect(past.stderr.trim()).toBe(
       'enrich: the starter answered 400: --until must be a day from today on, as YYYY-MM-DD (got "2020-01-01")',
     );
