@@ -145,20 +145,15 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
   };
 
   /**
-   * `PATCH sobjects/<type>/<field>/<value>` with every segment encoded. Not jsforce's `sobject().upsert`: it puts the
-   * external id into the path as it is, so a domain `victim.com?x=1` upserted victim.com's Account.
+   * `PATCH sobjects/<type>/<id>` (an update) or `sobjects/<type>/<field>/<value>` (an upsert by external id) with every
+   * segment encoded. Not jsforce's `sobject().upsert`: it puts the external id into the path as it is, so a domain
+   * `victim.com?x=1` upserted victim.com's Account.
    */
-  const patchByExternalId = (
-    conn: Connection,
-    type: string,
-    extIdField: string,
-    extId: string,
-    body: Record<string, unknown>,
-  ) =>
+  const patchSObject = (conn: Connection, segments: string[], body: Record<string, unknown>) =>
     conn.request<{ id?: string; created?: boolean }>(
       {
         method: 'PATCH',
-        url: `/sobjects/${pathSegment(type)}/${pathSegment(extIdField)}/${pathSegment(extId)}`,
+        url: `/sobjects/${segments.map(pathSegment).join('/')}`,
         body: JSON.stringify(body),
         headers: { 'content-type': 'application/json' },
       },
@@ -178,7 +173,7 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
     pathSegment(extId);
     const record = await applyPolicy(conn, type, extIdField, extId, fields);
     try {
-      const r = await patchByExternalId(conn, type, extIdField, extId, record);
+      const r = await patchSObject(conn, [type, extIdField, extId], record);
       return `${type} ${r.id ?? ''} ${r.created ? 'created' : 'updated'}`.replace('  ', ' ');
     } catch (err) {
       const e = err as SalesforceApiError;
@@ -192,14 +187,9 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
       );
       const owner = matched.records[0]?.[extIdField];
       if (owner !== null && owner !== undefined && owner !== '') throw err;
-      await conn.request({
-        method: 'PATCH',
-        url: `/sobjects/${pathSegment(type)}/${pathSegment(matchId)}`,
-        body: JSON.stringify({ [extIdField]: extId }),
-        headers: { 'content-type': 'application/json' },
-      });
+      await patchSObject(conn, [type, matchId], { [extIdField]: extId });
       const again = await applyPolicy(conn, type, extIdField, extId, fields);
-      await patchByExternalId(conn, type, extIdField, extId, again);
+      await patchSObject(conn, [type, extIdField, extId], again);
       return `${type} ${matchId} adopted (duplicate rule match)`;
     }
   };
