@@ -112,14 +112,29 @@ function throwIfFailure(provider: ProviderName, outcome: ProviderOutcome): void 
     case 'auth_failed':
       throw ApplicationFailure.create({
         type: ErrorType.ProviderAuthFailed,
-        message: `${provider} rejected the API key (HTTP ${outcome.status}); fix the credential`,
+        message:
+          outcome.status === 401 || outcome.status === 403
+            ? `${provider} rejected the API key (HTTP ${outcome.status}); fix the credential`
+            : `${provider} refused our configuration: ${withoutEmails(outcome.detail)}; an operator must fix it`,
         nonRetryable: true,
       });
   }
 }
 
-/** A provider's message can echo what was looked up: emails never go into histories or the trace. */
-const withoutEmails = (text: string) => text.replace(/[^\s@<>"'(),;:]+@[^\s@<>"'(),;:]+/g, '<email>');
+/**
+ * A provider's message can echo what was looked up: emails never go into histories or the trace — nor into the
+ * archive of an answer that is not data. URL-encoded ones too (`ana%40acme.com` from a query string, `%2540` twice).
+ */
+export const withoutEmails = (text: string): string =>
+  text.replace(/[^\s@<>"'(),;:=&?/]+(?:@|%40|%2540)[^\s@<>"'(),;:=&?/]+/gi, '<email>');
+/** An outcome as archived: the payload of data, or the outcome itself with any email in its message masked. */
+const archivable = (outcome: ProviderOutcome): unknown =>
+  outcome.kind === 'found'
+    ? outcome.raw
+    : 'detail' in outcome
+      ? { ...outcome, detail: withoutEmails(outcome.detail) }
+      : outcome;
+const HOUR_MS = 60 * 60 * 1000;
 const jitter = (ms: number) => Math.round(ms * (1 + Math.random() * 0.5));
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -132,6 +147,23 @@ export const createEnrichmentActivities = (deps: {
 }) => {
   const now = deps.now ?? (() => new Date());
   const configured = Object.keys(deps.providers) as ProviderName[];
+
+  /**
+   * The provider's last answer to this lookup, when it was a `reaskOnce` one (Harmonic's 201 without entity or urn)
+   * received within the follow-up window: how long until it may be asked again. Undefined otherwise (an answer of an
+   * earlier run, or any other answer): the lookup is asked as usual.
+   */
+  const reaskOnceAnswer = async (input: ProviderCallInput, nowMs: number) => {
+    const answers = await deps.ledger.providerAnswers(input.signupId, input.provider);
+    const last = answers.filter((a) => a.lookup === input.lookup).at(-1);
+    const body = last?.body as { reaskOnce?: unknown; retryAfterMs?: unknown } | null | undefined;
+    if (last?.outcome !== 'queued' || body?.reaskOnce !== true) return undefined;
+    const since = Date.parse(last.receivedAt);
+    if (nowMs - since > deps.enrichment.queuedFollowUpHours * HOUR_MS) return undefined;
+    const wait = typeof body.retryAfterMs === 'number' ? body.retryAfterMs : 0;
+    return { remainingMs: since + wait - nowMs };
+  };
+
   return {
     async getEnrichmentPolicy(): Promise<EnrichmentPolicy> {
       const controls = await deps.ledger.health.controls();
@@ -171,7 +203,13 @@ export const createEnrichmentActivities = (deps: {
         signupId: input.signupId,
         workflowId: input.workflowId ?? Context.current().info.workflowExecution?.workflowId ?? '',
       };
-      const outcome = input.lookup === 'company' ? await client?.company(key, ctx) : await client?.person?.(key);
+      const receivedAt = serverNow();
+      const earlier = await reaskOnceAnswer(input, Date.parse(receivedAt));
+      if (earlier && earlier.remainingMs > 0) {
+        // Asked again too soon (a follow-up polls every few minutes): no call, it is still being computed.
+        return { kind: 'queued', pollToken: undefined, retryAfterMs: earlier.remainingMs };
+      }
+      let outcome = input.lookup === 'company' ? await client?.company(key, ctx) : await client?.person?.(key);
       if (!outcome) {
         throw ApplicationFailure.create({
           type: ErrorType.ProviderAuthFailed,
@@ -179,25 +217,31 @@ export const createEnrichmentActivities = (deps: {
           nonRetryable: true,
         });
       }
+      if (earlier && outcome.kind === 'queued' && outcome.reaskOnce)
+        outcome = { kind: 'not_found', provider: input.provider };
+      const archive = (o: ProviderOutcome) =>
+        deps.ledger.archiveProviderResponse({
+          provider: input.provider,
+          lookup: input.lookup,
+          // Person lookups are archived under a hash: the email itself is already on the signup row.
+          lookupKey: input.lookup === 'person' ? sha256(key) : key,
+          signupId: input.signupId,
+          outcome: o.kind,
+          httpStatus: undefined,
+          body: archivable(o),
+          receivedAt,
+        });
+      // A refused key or configuration fails the signup: archived first, so the health check can name it.
+      if (outcome.kind === 'auth_failed') await archive(outcome);
       throwIfFailure(input.provider, outcome);
-      await deps.ledger.archiveProviderResponse({
-        provider: input.provider,
-        lookup: input.lookup,
-        // Person lookups are archived under a hash: the email itself is already on the signup row.
-        lookupKey: input.lookup === 'person' ? sha256(key) : key,
-        signupId: input.signupId,
-        outcome: outcome.kind,
-        httpStatus: undefined,
-        body: outcome.kind === 'found' ? outcome.raw : outcome,
-        receivedAt: serverNow(),
-      });
+      await archive(outcome);
       switch (outcome.kind) {
         case 'found':
           return { kind: 'found', fields: outcome.fields, at: now().toISOString() };
         case 'queued':
           return { kind: 'queued', pollToken: outcome.pollToken, retryAfterMs: outcome.retryAfterMs };
         case 'credits_exhausted':
-          return { kind: 'credits_exhausted', detail: outcome.detail };
+          return { kind: 'credits_exhausted', detail: withoutEmails(outcome.detail) };
         case 'rejected':
           return {
             kind: 'rejected',
@@ -231,11 +275,14 @@ export const createEnrichmentActivities = (deps: {
      */
     async recordAsyncOutcome(input: {
       provider: ProviderName;
-      signupId: string;
+      /** Absent for a status poll the caller did not tie to a signup (it is archived under its token). */
+      signupId: string | undefined;
       /** The company domain; absent for a person lookup (its email stays on the signup row). */
       domain: string | undefined;
-      /** `company` unless said otherwise (outages happen to person lookups too). */
-      lookup?: 'company' | 'person';
+      /** `company` unless said otherwise (outages happen to person lookups and status polls too). */
+      lookup?: 'company' | 'person' | 'enrichment_status';
+      /** The token a status poll asked about (Harmonic's enrichment urn). */
+      token?: string;
       outcome: 'found' | 'not_found' | 'silent' | 'outage';
       /** An outage's last failure. */
       detail?: string;
@@ -244,7 +291,12 @@ export const createEnrichmentActivities = (deps: {
       await deps.ledger.archiveProviderResponse({
         provider: input.provider,
         lookup,
-        lookupKey: lookup === 'company' && input.domain ? input.domain : `signup:${input.signupId}`,
+        lookupKey:
+          lookup === 'company' && input.domain
+            ? input.domain
+            : lookup === 'enrichment_status' && input.token
+              ? input.token
+              : `signup:${input.signupId ?? 'unknown'}`,
         signupId: input.signupId,
         outcome: input.outcome,
         httpStatus: undefined,
@@ -255,14 +307,20 @@ export const createEnrichmentActivities = (deps: {
 
     /**
      * A Clay result `POST /webhooks/clay` archived but could not signal (Temporal was unreachable when it came):
-     * read when the wait for the signal ends, so the row is not called silent and sent (and paid for) again.
+     * read when the wait for the signal ends, so the row is not called silent and sent (and paid for) again. Only a
+     * result received since the row was last sent (its archived `queued` answer) counts: on a re-run (a backfill)
+     * where Clay stays silent, an earlier run's result is not this row's.
      */
     async findArchivedClayResult(input: {
       signupId: string;
     }): Promise<{ found: boolean; fields: IcpFields } | undefined> {
-      const archived = await deps.ledger.listProviderResponses(input.signupId);
+      const archived = await deps.ledger.providerAnswers(input.signupId, 'clay');
+      const sent = archived.filter((r) => r.outcome === 'queued').at(-1);
+      if (!sent) return undefined;
+      const sentAt = Date.parse(sent.receivedAt);
       for (const r of archived.reverse()) {
-        if (r.provider !== 'clay' || (r.outcome !== 'found' && r.outcome !== 'not_found')) continue;
+        if (Date.parse(r.receivedAt) < sentAt) break;
+        if (r.outcome !== 'found' && r.outcome !== 'not_found') continue;
         const result = clayResultSchema.safeParse(r.body);
         if (result.success) return { found: result.data.company_found, fields: clayCompanyFields(result.data) };
       }

@@ -38,6 +38,10 @@ export interface DayEvidence {
   silent: Record<string, number>;
   /** Lookups skipped because the provider kept failing for the whole fall-through window, by provider. */
   outages?: Record<string, number>;
+  /** Lookups the provider refused for good (an unmodelled 4xx: `rejected`), by provider. */
+  rejected?: Record<string, number>;
+  /** Calls the provider refused our key or configuration on (`auth_failed`: the signup failed), by provider. */
+  authFailed?: Record<string, number>;
   /** Signups of the day that are still not recorded (waiting for credits, paused, or still running). */
   unfinished: number;
   /** Destination writes that failed that day, by destination. */
@@ -81,7 +85,8 @@ export interface DayAssessment extends DayCounts {
 }
 
 export interface Cause {
-  kind: 'credits' | 'provider_outage' | 'row_limit' | 'destination' | 'unknown';
+  kind:
+    'credits' | 'provider_auth' | 'provider_outage' | 'provider_rejecting' | 'row_limit' | 'destination' | 'unknown';
   /** The provider or destination to look at first. */
   system: string | undefined;
   summary: string;
@@ -158,8 +163,10 @@ const snoozedUntil = (day: string, controls: Controls) =>
   controls.snoozedUntil !== undefined && day <= controls.snoozedUntil ? controls.snoozedUntil : undefined;
 
 /**
- * The likeliest cause, strongest evidence first: a provider out of credits, a provider down, a silent table, a failing
- * destination.
+ * The likeliest cause, strongest evidence first: a provider out of credits, a provider refusing our key or
+ * configuration, a provider down, then a provider refusing lookups, a silent table or a failing destination. A few
+ * refused lookups are everyday noise (odd input): refusals are named only when they outnumber the silent rows and the
+ * failed writes — a provider refusing every lookup (a deleted Clay table, an API change) is then the cause.
  */
 export function likelyCause(e: DayEvidence): Cause {
   const top = (counts: Record<string, number>) =>
@@ -174,6 +181,14 @@ export function likelyCause(e: DayEvidence): Cause {
       summary: `${credits[0]} is out of credits (${credits[1]} answers "credits exhausted")`,
     };
   }
+  const auth = top(e.authFailed ?? {});
+  if (auth) {
+    return {
+      kind: 'provider_auth',
+      system: auth[0],
+      summary: `${auth[0]} refused our API key or configuration ${auth[1]} times (those signups failed): fix it, then backfill`,
+    };
+  }
   const outage = top(e.outages ?? {});
   if (outage) {
     return {
@@ -183,6 +198,17 @@ export function likelyCause(e: DayEvidence): Cause {
     };
   }
   const silent = top(e.silent);
+  const failed = top(e.failedWrites);
+  const rejected = top(e.rejected ?? {});
+  if (rejected && rejected[1] >= Math.max(silent?.[1] ?? 0, failed?.[1] ?? 0)) {
+    return {
+      kind: 'provider_rejecting',
+      system: rejected[0],
+      summary:
+        `${rejected[0]} refused ${rejected[1]} lookups (an unmodelled 4xx): a configuration or API change? ` +
+        `See provider_responses with outcome 'rejected'`,
+    };
+  }
   if (silent) {
     return {
       kind: 'row_limit',
@@ -190,7 +216,6 @@ export function likelyCause(e: DayEvidence): Cause {
       summary: `${silent[0]} did not answer ${silent[1]} rows in time: its credits or the table's row limit ran out`,
     };
   }
-  const failed = top(e.failedWrites);
   if (failed) {
     return { kind: 'destination', system: failed[0], summary: `${failed[1]} writes to ${failed[0]} failed` };
   }

@@ -10,8 +10,17 @@ export type ProviderName = (typeof COMPANY_PROVIDERS)[number];
 export type ProviderOutcome =
   | { kind: 'found'; provider: ProviderName; fields: IcpFields; raw: unknown }
   | { kind: 'not_found'; provider: ProviderName }
-  /** The provider is computing it; `pollToken` (Harmonic's enrichment urn) asks for it later. */
-  | { kind: 'queued'; provider: ProviderName; pollToken: string | undefined; retryAfterMs: number | undefined }
+  /**
+   * The provider is computing it; `pollToken` (Harmonic's enrichment urn) asks for it later. `reaskOnce`: no token and
+   * nothing to poll (Harmonic's 201 without the entity) — asked once more after `retryAfterMs`, then not found.
+   */
+  | {
+      kind: 'queued';
+      provider: ProviderName;
+      pollToken: string | undefined;
+      retryAfterMs: number | undefined;
+      reaskOnce?: true;
+    }
   | { kind: 'rate_limited'; provider: ProviderName; retryAfterMs: number }
   | { kind: 'credits_exhausted'; provider: ProviderName; detail: string }
   | { kind: 'auth_failed'; provider: ProviderName; status: number; detail: string }

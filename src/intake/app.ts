@@ -210,6 +210,8 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
       outcome: result.company_found ? 'found' : 'not_found',
       httpStatus: undefined,
       body: request.body,
+      // The intake's clock (a time-skipping test's own): compared with when the row was sent.
+      receivedAt: now().toISOString(),
     });
     // The workflow id comes from our ledger, not from the body: a result can only reach its own signup.
     const delivered = await deps.deliverClayResult(signup.workflowId, {

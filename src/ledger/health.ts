@@ -94,14 +94,15 @@ export class HealthLedger {
   }
 
   /**
-   * Why writes could be missing on `day`: providers out of credits, silent or down (lookups that fell through),
-   * unfinished signups, failed writes.
+   * Why writes could be missing on `day`: providers out of credits, silent, down (lookups that fell through),
+   * refusing lookups or our key or configuration, unfinished signups, failed writes.
    */
   async dayEvidence(day: string): Promise<DayEvidence> {
     const range = [start(day), start(addDays(day, 1))];
     const answers = await this.sql.query<{ provider: string; outcome: string; n: number }>(
       `SELECT provider, outcome, count(*)::int AS n FROM provider_responses
-       WHERE received_at >= $1 AND received_at < $2 AND outcome IN ('credits_exhausted', 'silent', 'outage')
+       WHERE received_at >= $1 AND received_at < $2
+         AND outcome IN ('credits_exhausted', 'silent', 'outage', 'rejected', 'auth_failed')
        GROUP BY provider, outcome`,
       range,
     );
@@ -121,6 +122,8 @@ export class HealthLedger {
       creditsExhausted: by('credits_exhausted'),
       silent: by('silent'),
       outages: by('outage'),
+      rejected: by('rejected'),
+      authFailed: by('auth_failed'),
       unfinished: unfinished[0]?.n ?? 0,
       failedWrites: Object.fromEntries(failed.map((f) => [f.destination, f.n])),
     };

@@ -130,7 +130,10 @@ function alertText(a: DayAssessment, firstDay: string): string {
     '2. Paused on purpose? `npx enrich resume` when it should run again',
     provider
       ? `3. Fix the cause: top up ${provider}, then \`npx enrich credits-restored --provider ${provider}\``
-      : '3. Fix the cause (provider credits, API keys, the PostHog webhook destination)',
+      : a.cause?.kind === 'provider_auth' || a.cause?.kind === 'provider_rejecting'
+        ? `3. Fix what ${a.cause.system ?? 'the provider'} refuses: its API key or configuration (e.g. CLAY_WEBHOOK_URL), ` +
+          'or our client after an API change (archived bodies in provider_responses)'
+        : '3. Fix the cause (provider credits, API keys, the PostHog webhook destination)',
     `4. The window is backfilled when writes recover (or now: \`npx enrich backfill --from ${firstDay} --to ${a.day}\`)`,
     '5. Quiet until a date: `npx enrich snooze --until YYYY-MM-DD`',
   ].join('\n');

@@ -56,6 +56,9 @@ const ARCHIVED_CLAY_RESULT_PATCH = 'archived-clay-result-v1';
  */
 const PROVIDER_FALL_THROUGH_PATCH = 'provider-fall-through-v1';
 
+/** A status poll's outage is archived too (a command after the timed-out activity). */
+const SCHEDULED_OUTAGE_PATCH = 'scheduled-check-outage-v1';
+
 /** A provider call given up after failing for the whole fall-through window; `detail` is its last failure. */
 export interface ProviderOutage {
   kind: 'provider_outage';
@@ -117,16 +120,33 @@ export async function callProviderWithin(
   }
 }
 
-/** Where a provider's scheduled enrichment stands, under `policy`'s fall-through window (an outage ends it). */
+/**
+ * Where a provider's scheduled enrichment stands, under `policy`'s fall-through window: an outage ends it, archived
+ * like `callProviderWithin`'s (under the token, and the signup when the caller names it) for the health check.
+ */
 export async function checkScheduledWithin(
   policy: EnrichmentPolicy,
-  input: { provider: ProviderName; token: string },
+  input: { provider: ProviderName; token: string; signupId?: string },
 ): Promise<'pending' | 'complete' | 'not_found' | 'provider_outage'> {
   try {
-    return await providerActivities(policy).checkScheduledEnrichment(input);
+    return await providerActivities(policy).checkScheduledEnrichment({ provider: input.provider, token: input.token });
   } catch (err) {
-    if (outageOf(err)) return 'provider_outage';
-    throw err;
+    const outage = outageOf(err);
+    if (!outage) throw err;
+    // Only the fall-through window (itself patched) ends a status poll this way; executions that got here before the
+    // outage was archived replay without the call.
+    if (patched(SCHEDULED_OUTAGE_PATCH)) {
+      await recordAsyncOutcome({
+        provider: input.provider,
+        signupId: input.signupId,
+        domain: undefined,
+        lookup: 'enrichment_status',
+        token: input.token,
+        outcome: 'outage',
+        detail: outage.detail,
+      });
+    }
+    return 'provider_outage';
   }
 }
 

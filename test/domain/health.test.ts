@@ -126,6 +126,46 @@ describe('likelyCause', () => {
     expect(likelyCause({ ...evidence, creditsExhausted: { clearbit: 1 } })).toMatchObject({ kind: 'credits' });
     expect(likelyCause({ ...evidence, outages: {} })).toMatchObject({ kind: 'row_limit' });
   });
+
+  it('names a provider refusing every lookup (a deleted Clay table, an API change), not a few odd inputs', () => {
+    const quiet = { creditsExhausted: {}, silent: {}, unfinished: 0, failedWrites: {} };
+    // Clay's table is gone: every row refused, nothing silent, nothing else wrong.
+    expect(likelyCause({ ...quiet, rejected: { clay: 280, clearbit: 2 } })).toEqual({
+      kind: 'provider_rejecting',
+      system: 'clay',
+      summary:
+        "clay refused 280 lookups (an unmodelled 4xx): a configuration or API change? See provider_responses with outcome 'rejected'",
+    });
+    // Two odd emails refused while Clay is silent for 40 rows, or Salesforce fails 30 writes: those are the cause.
+    expect(likelyCause({ ...quiet, rejected: { clearbit: 2 }, silent: { clay: 40 } })).toMatchObject({
+      kind: 'row_limit',
+    });
+    expect(likelyCause({ ...quiet, rejected: { clearbit: 2 }, failedWrites: { salesforce: 30 } })).toMatchObject({
+      kind: 'destination',
+    });
+    // Credits and outages stay stronger evidence.
+    expect(likelyCause({ ...quiet, rejected: { clay: 280 }, outages: { harmonic: 1 } })).toMatchObject({
+      kind: 'provider_outage',
+    });
+  });
+
+  it('names a provider refusing our key or configuration (the signups failed) right after credits', () => {
+    const evidence = {
+      creditsExhausted: {},
+      silent: {},
+      outages: { harmonic: 5 },
+      rejected: { clearbit: 9 },
+      authFailed: { clay: 120 },
+      unfinished: 0,
+      failedWrites: {},
+    };
+    expect(likelyCause(evidence)).toMatchObject({
+      kind: 'provider_auth',
+      system: 'clay',
+      summary: expect.stringContaining('clay refused our API key or configuration 120 times') as string,
+    });
+    expect(likelyCause({ ...evidence, creditsExhausted: { clearbit: 3 } })).toMatchObject({ kind: 'credits' });
+  });
 });
 
 describe('days', () => {

@@ -1,12 +1,12 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnrichmentActivities, type ProviderClients } from '../../src/activities/enrichment';
+import { createEnrichmentActivities, withoutEmails, type ProviderClients } from '../../src/activities/enrichment';
 import { loadConfig } from '../../src/config';
 import type { ProviderOutcome } from '../../src/domain/provider-outcome';
 import { createClayClient } from '../../src/integrations/clay/client';
 import { createClearbitClient } from '../../src/integrations/clearbit/client';
-import { createHarmonicClient } from '../../src/integrations/harmonic/client';
+import { createHarmonicClient, HARMONIC_REASK_AFTER_MS } from '../../src/integrations/harmonic/client';
 import type { Ledger } from '../../src/ledger/ledger';
 import { FIXTURE_DOMAINS } from '../../src/sandbox/dataset';
 import { testSandbox } from '../sandbox/helpers';
@@ -105,11 +105,23 @@ describe('provider clients: answers we do not model', () => {
     expect(
       await harmonic(answering(201, { entity_urn: 'urn:harmonic:company:1', name: 'Acme' })).enrichCompany('acme.com'),
     ).toMatchObject({ kind: 'found', fields: { companyName: 'Acme' } });
+    // Without the entity: polled by its enrichment urn when the body has one, else asked once more in a few hours.
+    expect(
+      await harmonic(
+        answering(201, { detail: { message: 'Enrichment triggered', enrichment_urn: 'urn:harmonic:enrichment:1' } }),
+      ).enrichCompany('acme.com'),
+    ).toEqual({
+      kind: 'queued',
+      provider: 'harmonic',
+      pollToken: 'urn:harmonic:enrichment:1',
+      retryAfterMs: undefined,
+    });
     expect(await harmonic(answering(201, { message: 'Enrichment triggered' })).enrichCompany('acme.com')).toEqual({
       kind: 'queued',
       provider: 'harmonic',
       pollToken: undefined,
-      retryAfterMs: undefined,
+      retryAfterMs: HARMONIC_REASK_AFTER_MS,
+      reaskOnce: true,
     });
     // A status poll Harmonic refuses is an outcome, not a list of states.
     expect(await harmonic(answering(422, validation)).enrichmentStatus(['urn:x'])).toMatchObject({ kind: 'rejected' });
@@ -125,6 +137,17 @@ describe('provider clients: answers we do not model', () => {
     });
     expect(await clay(answering(500)).addRow(row)).toMatchObject({ kind: 'transient', status: 500 });
     expect(await clay(answering(200, {})).addRow(row)).toMatchObject({ kind: 'queued' });
+  });
+
+  it('Clay: 404, 405 or 410 from the webhook URL is our configuration (a deleted table), not a row: auth_failed', async () => {
+    for (const status of [404, 405, 410]) {
+      expect(await clay(answering(status, { message: 'Not Found' })).addRow(row)).toEqual({
+        kind: 'auth_failed',
+        provider: 'clay',
+        status,
+        detail: `the table's webhook URL answered HTTP ${status} (table or webhook source deleted, or a wrong CLAY_WEBHOOK_URL): Not Found`,
+      });
+    }
   });
 });
 
@@ -176,6 +199,7 @@ describe('callProvider: a rejected lookup is an answer, archived, never retried'
       archived.push(r);
       return Promise.resolve('id');
     },
+    providerAnswers: () => Promise.resolve([]),
   } as unknown as Ledger;
   const activities = (outcome: ProviderOutcome) => {
     const providers: ProviderClients = {
@@ -225,5 +249,180 @@ describe('callProvider: a rejected lookup is an answer, archived, never retried'
     expect(loadConfig({}).enrichment.providerFallThroughMinutes).toBe(30);
     expect(loadConfig({ PROVIDER_FALLTHROUGH_MINUTES: '0.1' }).enrichment.providerFallThroughMinutes).toBe(0.1);
     expect(() => loadConfig({ PROVIDER_FALLTHROUGH_MINUTES: '0' })).toThrow(/PROVIDER_FALLTHROUGH_MINUTES/);
+  });
+});
+
+interface Archived {
+  provider: string;
+  lookup: string;
+  signupId: string | undefined;
+  outcome: string;
+  body: unknown;
+  receivedAt: string;
+}
+
+/** The activities over an in-memory archive, each call at a chosen server time (the attempt's scheduled time). */
+function archiveOnly(providers: ProviderClients) {
+  const rows: Archived[] = [];
+  const ledger = {
+    getSignup: () => Promise.resolve({ email: 'ada@example.com' }),
+    archiveProviderResponse: (r: Archived) => {
+      rows.push(r);
+      return Promise.resolve('id');
+    },
+    providerAnswers: (signupId: string, provider: string) =>
+      Promise.resolve(
+        rows
+          .filter((r) => r.signupId === signupId && r.provider === provider)
+          .sort((a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt)),
+      ),
+  } as unknown as Ledger;
+  const config = loadConfig({});
+  const activities = createEnrichmentActivities({
+    ledger,
+    providers,
+    scoring: config.scoring,
+    enrichment: { ...config.enrichment, asyncResultTimeoutMinutes: 60, queuedFollowUpHours: 48 },
+  });
+  const at = (ms: number) => new MockActivityEnvironment({ currentAttemptScheduledTimestampMs: ms });
+  return { rows, activities, at };
+}
+
+const T0 = Date.parse('2026-11-20T10:00:00.000Z');
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+describe('withoutEmails', () => {
+  it('masks plain, URL-encoded and twice-encoded addresses, and nothing around them', () => {
+    expect(withoutEmails('ana@acme.com is not valid')).toBe('<email> is not valid');
+    expect(withoutEmails('GET /v2/combined/find?email=ana%40acme.com&x=1: 422')).toBe(
+      'GET /v2/combined/find?email=<email>&x=1: 422',
+    );
+    expect(withoutEmails('ANA%2Bsales%40Acme.com and b%2540c.io')).toBe('<email> and <email>');
+    expect(withoutEmails('over quota (402)')).toBe('over quota (402)');
+  });
+});
+
+describe('callProvider: what reaches the history and the archive', () => {
+  it('masks emails in an out-of-credits message, in the result and the archive', async () => {
+    const outcome: ProviderOutcome = {
+      kind: 'credits_exhausted',
+      provider: 'clearbit',
+      detail: 'quota spent on ana%40acme.com (ana@acme.com)',
+    };
+    const { rows, activities, at } = archiveOnly({ clearbit: { company: () => Promise.resolve(outcome) } });
+    const result = await at(T0).run(() =>
+      activities.callProvider({ provider: 'clearbit', signupId: 's-1', lookup: 'company', domain: 'acme.com' }),
+    );
+    expect(result).toEqual({ kind: 'credits_exhausted', detail: 'quota spent on <email> (<email>)' });
+    expect(rows[0]?.body).toMatchObject({ detail: 'quota spent on <email> (<email>)' });
+  });
+
+  it('a refused Clay webhook URL fails the signup for an operator to fix, archived for the health check', async () => {
+    const { rows, activities, at } = archiveOnly({
+      clay: { company: () => clay(answering(410, { message: 'Gone' })).addRow(row) },
+    });
+    await expect(
+      at(T0).run(() =>
+        activities.callProvider({
+          provider: 'clay',
+          signupId: 's-1',
+          workflowId: 'w',
+          lookup: 'company',
+          domain: 'x.io',
+        }),
+      ),
+    ).rejects.toMatchObject({
+      type: 'ProviderAuthFailed',
+      nonRetryable: true,
+      message: expect.stringMatching(/^clay refused our configuration: .*HTTP 410.*CLAY_WEBHOOK_URL/) as string,
+    });
+    expect(rows.map((r) => r.outcome)).toEqual(['auth_failed']);
+  });
+});
+
+describe("Harmonic's 201 without entity or urn: asked once more after a few hours, then not found", () => {
+  const harmonicAnswering = (answers: (() => Response)[]) => {
+    const calls: string[] = [];
+    const client = harmonic(() => {
+      calls.push('POST /companies');
+      return Promise.resolve(answers[Math.min(calls.length - 1, answers.length - 1)]!());
+    });
+    return { calls, providers: { harmonic: { company: (d: string) => client.enrichCompany(d) } } };
+  };
+  const triggered = () => new Response(JSON.stringify({ message: 'Enrichment triggered' }), { status: 201 });
+  const input = { provider: 'harmonic', signupId: 's-1', lookup: 'company', domain: 'acme.com' } as const;
+
+  it('follow-ups before the delay call nobody; the one after it is the last', async () => {
+    const { calls, providers } = harmonicAnswering([triggered]);
+    const { rows, activities, at } = archiveOnly(providers);
+    expect(await at(T0).run(() => activities.callProvider(input))).toMatchObject({ kind: 'queued' });
+    // The workflow's follow-ups: 1 min, 3 min, 7 min, … up to hourly.
+    for (const ms of [MINUTE, 3 * MINUTE, 63 * MINUTE, 123 * MINUTE]) {
+      expect(await at(T0 + ms).run(() => activities.callProvider(input))).toEqual({
+        kind: 'queued',
+        pollToken: undefined,
+        retryAfterMs: HARMONIC_REASK_AFTER_MS - ms,
+      });
+    }
+    expect(calls).toHaveLength(1);
+    expect(await at(T0 + 183 * MINUTE).run(() => activities.callProvider(input))).toEqual({ kind: 'not_found' });
+    expect(calls).toHaveLength(2);
+    expect(rows.map((r) => r.outcome)).toEqual(['queued', 'not_found']);
+    // A later run (a backfill) asks as usual.
+    expect(await at(T0 + 200 * MINUTE).run(() => activities.callProvider(input))).toMatchObject({ kind: 'queued' });
+    expect(calls).toHaveLength(3);
+  });
+
+  it('data on the second ask is taken; an answer older than the follow-up window does not count', async () => {
+    const found = () =>
+      new Response(JSON.stringify({ entity_urn: 'urn:harmonic:company:1', name: 'Acme' }), { status: 200 });
+    const { providers } = harmonicAnswering([triggered, found]);
+    const { activities, at } = archiveOnly(providers);
+    await at(T0).run(() => activities.callProvider(input));
+    expect(await at(T0 + HARMONIC_REASK_AFTER_MS).run(() => activities.callProvider(input))).toMatchObject({
+      kind: 'found',
+      fields: { companyName: 'Acme' },
+    });
+
+    const again = harmonicAnswering([triggered]);
+    const stale = archiveOnly(again.providers);
+    await stale.at(T0).run(() => stale.activities.callProvider(input));
+    expect(await stale.at(T0 + 49 * HOUR).run(() => stale.activities.callProvider(input))).toMatchObject({
+      kind: 'queued',
+    });
+    expect(again.calls).toHaveLength(2);
+  });
+});
+
+describe('findArchivedClayResult: only a result received since the row was sent', () => {
+  const signupId = '5b8f2a52-3c1e-4f0a-9a57-1f0e8a3c2d10';
+  const result = (name: string) => ({
+    request_id: signupId,
+    workflow_id: 'signup-org',
+    company_found: true,
+    company_name: name,
+  });
+  const archive = (rows: Archived[], outcome: string, body: unknown, ms: number) =>
+    rows.push({ provider: 'clay', lookup: 'company', signupId, outcome, body, receivedAt: new Date(ms).toISOString() });
+
+  it("ignores an earlier run's result; takes the one that came after this row", async () => {
+    const { rows, activities, at } = archiveOnly({});
+    archive(rows, 'queued', {}, T0);
+    archive(rows, 'found', result('Old Name'), T0 + MINUTE);
+    // A backfill re-runs the signup a day later and sends the row again; Clay stays silent.
+    archive(rows, 'queued', {}, T0 + 24 * HOUR);
+    expect(await at(T0 + 25 * HOUR).run(() => activities.findArchivedClayResult({ signupId }))).toBeUndefined();
+    archive(rows, 'found', result('New Name'), T0 + 24 * HOUR + MINUTE);
+    expect(await at(T0 + 25 * HOUR).run(() => activities.findArchivedClayResult({ signupId }))).toMatchObject({
+      found: true,
+      fields: { companyName: 'New Name' },
+    });
+  });
+
+  it('finds nothing when no row was sent', async () => {
+    const { rows, activities, at } = archiveOnly({});
+    archive(rows, 'found', result('Old Name'), T0);
+    expect(await at(T0).run(() => activities.findArchivedClayResult({ signupId }))).toBeUndefined();
   });
 });

@@ -100,9 +100,31 @@ describe.each([
       body: undefined,
       receivedAt: at,
     });
+    for (const [provider, outcome] of [
+      ['clay', 'rejected'],
+      ['clay', 'rejected'],
+      ['clearbit', 'rejected'],
+      ['clay', 'auth_failed'],
+      ['harmonic', 'outage'],
+      ['clearbit', 'found'],
+    ] as const) {
+      await ledger.archiveProviderResponse({
+        provider,
+        lookup: 'company',
+        lookupKey: 'x.example',
+        signupId: id,
+        outcome,
+        httpStatus: undefined,
+        body: undefined,
+        receivedAt: at,
+      });
+    }
     expect(await ledger.health.dayEvidence(day(5))).toMatchObject({
       creditsExhausted: { clearbit: 2, harmonic: 1 },
       silent: { clay: 1 },
+      outages: { harmonic: 1 },
+      rejected: { clay: 2, clearbit: 1 },
+      authFailed: { clay: 1 },
       unfinished: 1,
     });
   });

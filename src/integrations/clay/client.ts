@@ -21,6 +21,12 @@ export interface ClayRow {
 const provider = 'clay' as const;
 
 /**
+ * Answers about the webhook URL itself, not the row: no such source (404), not a webhook (405), gone (410). Every row
+ * would get the same, so they stop the signup like a rejected token: an operator must fix CLAY_WEBHOOK_URL.
+ */
+const CONFIGURATION_STATUSES = [404, 405, 410];
+
+/**
  * Clay as an asynchronous provider: a row POSTed to the table's webhook is accepted (200) and its result arrives
  * later through the table's HTTP API column at `POST /webhooks/clay`. A 200 therefore means `queued`, never data.
  * Clay's failure mode is silence — out of credits or over the table's row limit it still answers 200 — so the
@@ -46,6 +52,17 @@ export function createClayClient(o: ClayClientOptions) {
           provider,
           status: a.status,
           detail: bodyMessage(a.body) || 'webhook token rejected',
+        };
+      }
+      if (CONFIGURATION_STATUSES.includes(a.status)) {
+        const message = bodyMessage(a.body);
+        return {
+          kind: 'auth_failed',
+          provider,
+          status: a.status,
+          detail:
+            `the table's webhook URL answered HTTP ${a.status} (table or webhook source deleted, or a wrong ` +
+            `CLAY_WEBHOOK_URL)${message ? `: ${message}` : ''}`,
         };
       }
       if (a.status === 429) return { kind: 'rate_limited', provider, retryAfterMs: retryAfterMs(a.headers, 1_000) };

@@ -6,7 +6,7 @@ import {
   harmonicCodedErrorSchema,
   harmonicCompanySchema,
   harmonicEnrichmentStatusSchema,
-  harmonicNotFoundSchema,
+  harmonicEnrichmentUrnSchema,
   harmonicPersonSchema,
   harmonicValidationErrorSchema,
 } from './schemas';
@@ -22,12 +22,16 @@ export type EnrichmentState = 'pending' | 'complete' | 'not_found';
 
 const provider = 'harmonic' as const;
 
+/** When a 201 without entity or urn is asked once more: Harmonic says to "check back in few hours". */
+export const HARMONIC_REASK_AFTER_MS = 3 * 60 * 60 * 1000;
+
 /**
  * Harmonic REST API. 200 found; 404 with an `enrichment_urn` = not known yet, enrichment scheduled (poll
  * `GET /enrichment_status`); 404 without one = not found; 402 over the plan's quota; 429 over 10 requests/s — except
  * a `MONTHLY_QUOTA_INSUFFICIENT` body, which is a quota problem, not a throttle; 401/403 bad key. Any other 4xx
  * (400 missing identifier, 422 validation error, ...) rejects the lookup for good; 5xx and timeouts are transient.
- * 201 ("enrichment triggered" for an entity it knows) is found when the entity came with it, else queued.
+ * 201 ("enrichment triggered" for an entity it knows) is found when the entity came with it, else queued: polled by
+ * its enrichment urn if the body has one, else asked once more after HARMONIC_REASK_AFTER_MS.
  */
 export function createHarmonicClient(o: HarmonicClientOptions) {
   const call = (method: string, path: string) =>
@@ -40,15 +44,18 @@ export function createHarmonicClient(o: HarmonicClientOptions) {
 
   const common = (a: HttpAnswer): ProviderOutcome | undefined => {
     if (a.status === 200) return undefined;
-    // "201 Enrichment Triggered": Harmonic knows the entity and refreshes it. With the entity in the body it is data;
-    // without, it is being computed: followed up later like a scheduled enrichment, never retried as an error.
+    // "201 Enrichment Triggered": Harmonic knows the entity and refreshes it ("check back in few hours"). With the
+    // entity in the body it is data; with an enrichment urn, polled like a 404's; with neither (its docs show no
+    // body), nothing to poll: asked once more after a few hours, then not found — never re-POSTed every follow-up.
     if (a.status === 201) {
-      return entityBody(a.body)
-        ? undefined
-        : { kind: 'queued', provider, pollToken: undefined, retryAfterMs: undefined };
+      if (entityBody(a.body)) return undefined;
+      const urn = harmonicEnrichmentUrnSchema.safeParse(a.body);
+      return urn.success
+        ? { kind: 'queued', provider, pollToken: urn.data, retryAfterMs: undefined }
+        : { kind: 'queued', provider, pollToken: undefined, retryAfterMs: HARMONIC_REASK_AFTER_MS, reaskOnce: true };
     }
     if (a.status === 404) {
-      const scheduled = harmonicNotFoundSchema.safeParse(a.body);
+      const scheduled = harmonicEnrichmentUrnSchema.safeParse(a.body);
       return scheduled.success
         ? { kind: 'queued', provider, pollToken: scheduled.data, retryAfterMs: undefined }
         : { kind: 'not_found', provider };

@@ -29,10 +29,10 @@ export const harmonicPersonSchema = z.looseObject({
 });
 
 /**
- * 404 body when Harmonic does not know the company yet and has scheduled its enrichment. The urn sits under
- * `detail` (FastAPI-style errors); a top-level one is accepted too.
+ * 404 body when Harmonic does not know the company yet and has scheduled its enrichment (and a 201's, should one
+ * carry an urn). The urn sits under `detail` (FastAPI-style errors); a top-level one is accepted too.
  */
-export const harmonicNotFoundSchema = z.union([
+export const harmonicEnrichmentUrnSchema = z.union([
   z
     .looseObject({ detail: z.looseObject({ enrichment_urn: z.string().min(1) }) })
     .transform((b) => b.detail.enrichment_urn),
