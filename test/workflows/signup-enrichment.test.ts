@@ -446,6 +446,22 @@ describe('SignupEnrichmentWorkflow', () => {
     expect(asyncOutcomes).toEqual(['clearbit:outage']);
   });
 
+  it('ends a status poll whose provider is down for the whole window, and counts that outage too', async () => {
+    const { result, asyncOutcomes, polls } = await run({
+      policy: { providerFallThroughMinutes: 30 },
+      poll: () =>
+        Promise.reject(ApplicationFailure.create({ type: ErrorType.ProviderUnavailable, message: 'harmonic down' })),
+      provider: async (i) => {
+        if (i.lookup === 'person') return found(person);
+        if (i.provider === 'harmonic') return { kind: 'queued', pollToken: 'urn:x', retryAfterMs: undefined };
+        return { kind: 'not_found' };
+      },
+    });
+    expect(polls.length).toBeGreaterThan(1);
+    expect(result.signups[0]?.status).toBe('not_found');
+    expect(asyncOutcomes).toEqual(['harmonic:outage']);
+  });
+
   it('lets a 429 storm that lasts the whole window fall through too', async () => {
     const { result } = await run({
       policy: { providerFallThroughMinutes: 30 },
