@@ -105,6 +105,32 @@ describe.each([
     expect(await ledger.getCachedCompany(domain, '2026-11-22T00:00:00.000Z')).toBeUndefined();
   });
 
+  it("lists one provider's answers for a signup, oldest first, with when each came", async () => {
+    const { signup: row } = await ledger.recordSignup(signup());
+    const archive = (provider: string, outcome: string, receivedAt?: string) =>
+      ledger.archiveProviderResponse({
+        provider,
+        lookup: 'company',
+        lookupKey: 'lumenforge.io',
+        signupId: row.id,
+        outcome,
+        httpStatus: undefined,
+        body: { outcome },
+        receivedAt,
+      });
+    // Received now (the database's clock), then two answers with the server time of their activity attempt.
+    await archive('clay', 'found');
+    await archive('clay', 'queued', '2026-11-20T10:00:00.000Z');
+    await archive('clearbit', 'not_found', '2026-11-20T09:00:00.000Z');
+    const answers = await ledger.providerAnswers(row.id, 'clay');
+    expect(answers.map((a) => [a.outcome, a.body])).toEqual([
+      ['queued', { outcome: 'queued' }],
+      ['found', { outcome: 'found' }],
+    ]);
+    expect(answers[0]?.receivedAt).toBe('2026-11-20T10:00:00.000Z');
+    expect(Date.parse(answers[1]!.receivedAt)).toBeGreaterThan(Date.parse('2026-11-21T00:00:00.000Z'));
+  });
+
   it('archives provider responses and records the enrichment on the signup', async () => {
     const { signup: row } = await ledger.recordSignup(signup());
     await ledger.archiveProviderResponse({

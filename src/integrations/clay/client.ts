@@ -30,7 +30,8 @@ const CONFIGURATION_STATUSES = [404, 405, 410];
  * Clay as an asynchronous provider: a row POSTed to the table's webhook is accepted (200) and its result arrives
  * later through the table's HTTP API column at `POST /webhooks/clay`. A 200 therefore means `queued`, never data.
  * Clay's failure mode is silence — out of credits or over the table's row limit it still answers 200 — so the
- * workflow treats a result that does not arrive in time as `provider_silent`.
+ * workflow treats a result that does not arrive in time as `provider_silent`. A refused token (401/403) or URL
+ * (404/405/410) is `auth_failed`: every row would get it, an operator must fix it.
  */
 export function createClayClient(o: ClayClientOptions) {
   return {
