@@ -9,6 +9,7 @@ import type { LedgerActivities } from '../../src/activities/ledger';
 import type { WriteActivities } from '../../src/activities/writes';
 import type { IcpFields } from '../../src/domain/icp/fields';
 import type { IcpScore } from '../../src/domain/icp/scoring';
+import { EnrichmentStatusKey, SignupAtKey } from '../../src/domain/search-attributes';
 import { addSearchAttributes } from '../../src/temporal/search-attributes';
 import {
   enrichmentResumedSignal,
@@ -168,8 +169,13 @@ describe('SignupEnrichmentWorkflow continues as new under a burst', () => {
             signal: signupReceivedSignal,
             signalArgs: [{ signupId }],
             workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+            typedSearchAttributes: [
+              { key: EnrichmentStatusKey, value: 'received' },
+              { key: SignupAtKey, value: new Date('2026-11-23T14:05:11.482Z') },
+            ],
+            staticSummary: 'Signup enrichment · lumenforge.io',
           });
-        // The first delivery starts the workflow; the rest arrive as fast as 20 outbox-like senders can send them.
+        // As the outbox sends them: the first delivery starts the workflow; the rest arrive as fast as 20 senders can.
         const first = await deliver(ids[0]!);
         const queue = ids.slice(1);
         await Promise.all(
@@ -181,8 +187,9 @@ describe('SignupEnrichmentWorkflow continues as new under a burst', () => {
         return { firstRunId: first.signaledRunId, result };
       });
 
-      // Every signup enriched exactly once; the company paid for once, then served from the domain cache.
-      expect(saved).toHaveLength(N);
+      // Every signup recorded (the ledger calls are local activities: at least once, and idempotent — a workflow task
+      // lost under load runs them again); every provider call exactly once: the company paid for once, then served
+      // from the domain cache, and one person lookup per signup.
       expect(new Set(saved)).toEqual(new Set(ids));
       expect(calls.filter((c) => c === 'clearbit:company')).toHaveLength(1);
       expect(calls.filter((c) => c === 'clearbit:person')).toHaveLength(N);
@@ -281,7 +288,8 @@ describe('SignupEnrichmentWorkflow carries its state over continue-as-new', () =
     });
     // s-1 and s-2 in the first run; then s-3 and s-4 in the second; the follow-up of s-1 is carried along.
     expect(runs.length).toBeGreaterThanOrEqual(2);
-    expect(mocks.saved.filter((id) => id === 's-1')).toHaveLength(2);
+    // s-1 recorded when handled, and again when its follow-up found the company (in the second run).
+    expect(mocks.saved.filter((id) => id === 's-1').length).toBeGreaterThanOrEqual(2);
     expect(new Set(mocks.saved)).toEqual(new Set(['s-1', 's-2', 's-3', 's-4']));
     const s1 = result.signups.find((s) => s.signupId === 's-1');
     expect(s1).toMatchObject({ status: 'enriched', fields: { industry: 'Developer Tools' } });
