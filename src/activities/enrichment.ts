@@ -187,7 +187,8 @@ export const createEnrichmentActivities = (deps: {
     /**
      * One provider call. Answers that are data (found, not found, queued, out of credits) are returned and archived;
      * throttling and outages are thrown as retryable failures (after the advertised delay); a rejected key is thrown
-     * as non-retryable, so the signup fails fast with a reason instead of retrying forever.
+     * as non-retryable, so the signup fails fast with a reason instead of retrying forever. A `reaskOnce` answer
+     * (Harmonic's 201 with nothing to poll) is not asked again before its delay, and is not found after it.
      */
     async callProvider(input: ProviderCallInput): Promise<ProviderCallResult> {
       const client = deps.providers[input.provider];
@@ -217,8 +218,10 @@ export const createEnrichmentActivities = (deps: {
           nonRetryable: true,
         });
       }
-      if (earlier && outcome.kind === 'queued' && outcome.reaskOnce)
+      if (earlier && outcome.kind === 'queued' && outcome.reaskOnce) {
+        // Still "enrichment triggered" hours later, with nothing to poll: this lookup ends here.
         outcome = { kind: 'not_found', provider: input.provider };
+      }
       const archive = (o: ProviderOutcome) =>
         deps.ledger.archiveProviderResponse({
           provider: input.provider,
