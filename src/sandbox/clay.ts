@@ -68,6 +68,9 @@ export const clayPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, { 
       return reply.code(status).send(body);
     };
 
+    // A deleted source is gone before its token can be checked. The body is the sandbox's choice: Clay documents none.
+    if (sys.control.sourceDeleted)
+      return answer(404, { error: 'Not Found', message: 'Webhook source not found.' }, null);
     const token = request.headers['x-clay-webhook-auth'];
     if (typeof token !== 'string' || token.trim() === '' || token === 'bad-key') {
       return answer(401, { error: 'Unauthorized', message: 'Invalid or missing x-clay-webhook-auth token.' }, null);

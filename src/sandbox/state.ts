@@ -54,6 +54,8 @@ export const CONTROL_SCHEMAS = {
     callbackAuth: z.string().min(1).nullable(),
     /** Time between a row arriving and its callback. */
     resultDelayMs: z.number().int().min(0).max(600_000),
+    /** The table (or its webhook source) was deleted: every row is answered 404, nothing stored. */
+    sourceDeleted: z.boolean(),
   }),
   posthog: z.object(baseControl),
   salesforce: z.object({
@@ -101,6 +103,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     callbackUrl: null,
     callbackAuth: null,
     resultDelayMs: 500,
+    sourceDeleted: false,
   },
   // Destinations: credits are not used; rate limits only where a test sets them.
   posthog: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },

@@ -189,6 +189,21 @@ describe('provider clients against the sandbox: the vendors’ documented refusa
     // Keys not named are answered as before.
     expect(await cb.findCompany(FIXTURE_DOMAINS.clearbitWithoutIndustry)).toMatchObject({ kind: 'found' });
   });
+
+  it("maps the 404 of a deleted Clay table's webhook source to auth_failed (CLAY_WEBHOOK_URL)", async () => {
+    const deleted = testSandbox({ clay: { sourceDeleted: true } });
+    try {
+      const base = await deleted.listen({ host: '127.0.0.1', port: 0 });
+      const client = createClayClient({ webhookUrl: `${base}/clay/v3/sources/webhook/gone`, webhookAuth: 'token' });
+      expect(await client.addRow(row)).toMatchObject({
+        kind: 'auth_failed',
+        status: 404,
+        detail: expect.stringContaining('CLAY_WEBHOOK_URL') as string,
+      });
+    } finally {
+      await deleted.close();
+    }
+  });
 });
 
 describe('callProvider: a rejected lookup is an answer, archived, never retried', () => {

@@ -147,6 +147,16 @@ describe('Clay simulator', () => {
     expect((await sendRow({ email: 'greta.lindqvist@vantollo.co' })).statusCode).toBe(200);
   });
 
+  it('answers every row 404 while its source is deleted, and stores nothing', async () => {
+    await control(app, 'clay', { sourceDeleted: true });
+    const res = await sendRow({ domain: 'vantollo.co' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({ error: 'Not Found', message: 'Webhook source not found.' });
+    await control(app, 'clay', { sourceDeleted: false });
+    expect((await sendRow({ domain: 'vantollo.co' })).statusCode).toBe(200);
+    expect((await inspect(app, 'clay')).rows).toMatchObject({ rowsReceived: 1 });
+  });
+
   it('refuses a missing or bad x-clay-webhook-auth with 401 and stores nothing', async () => {
     for (const headers of <Record<string, string>[]>[{}, { 'x-clay-webhook-auth': 'bad-key' }]) {
       const res = await sendRow({ email: 'greta.lindqvist@vantollo.co' }, headers);
