@@ -356,6 +356,27 @@ describe('callProvider: what reaches the history and the archive', () => {
   });
 });
 
+describe('recordAsyncOutcome: a status poll given up after the fall-through window', () => {
+  it('is archived as an outage under its token, with the signup when the caller names it', async () => {
+    const { rows, activities, at } = archiveOnly({});
+    const outage = {
+      provider: 'harmonic',
+      domain: undefined,
+      lookup: 'enrichment_status',
+      token: 'urn:harmonic:enrichment:1',
+      outcome: 'outage',
+      detail: 'ProviderUnavailable: harmonic unavailable for ana%40acme.com',
+    } as const;
+    await at(T0).run(() => activities.recordAsyncOutcome({ ...outage, signupId: undefined }));
+    await at(T0).run(() => activities.recordAsyncOutcome({ ...outage, signupId: 's-1' }));
+    expect(rows).toMatchObject([
+      { lookup: 'enrichment_status', lookupKey: 'urn:harmonic:enrichment:1', signupId: undefined, outcome: 'outage' },
+      { lookup: 'enrichment_status', lookupKey: 'urn:harmonic:enrichment:1', signupId: 's-1', outcome: 'outage' },
+    ]);
+    expect(rows[0]?.body).toEqual({ detail: 'ProviderUnavailable: harmonic unavailable for <email>' });
+  });
+});
+
 describe("Harmonic's 201 without entity or urn: asked once more after a few hours, then not found", () => {
   const harmonicAnswering = (answers: (() => Response)[]) => {
     const calls: string[] = [];
