@@ -103,8 +103,8 @@ const remoteLedger = ledgerCalls(
   proxyActivities<EnrichmentActivities>(ledgerCall),
 );
 // A burst of one organization's signups is handled one after another: without a round trip through the server for
-// each ledger call it goes several times faster, with fewer history events per signup. (Each signup's provider calls
-// stay activities, so a workflow task never runs a long chain of local activities.)
+// each ledger call it goes several times faster, with fewer history events per signup. Provider calls stay activities
+// and end the workflow task; signups that need none are cut into tasks by endLongLocalChain.
 const localLedger = ledgerCalls(
   proxyLocalActivities<LedgerActivities>(ledgerCall),
   proxyLocalActivities<EnrichmentActivities>(ledgerCall),
