@@ -57,6 +57,8 @@ export interface SignupEnrichmentCarried {
   /** Signups received but not handled yet, in arrival order. */
   pending: string[];
   followUps: CarriedFollowUp[];
+  /** The follow-ups' current polling interval (it grows from 1 minute to 1 hour); absent = 1 minute. */
+  followUpPollMs?: number;
   policies: EnrichmentPolicy[];
   /** Signups whose destination writes had not settled: written again (idempotently) by the next run. */
   fanOuts: string[];

@@ -479,6 +479,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
         policy: policyIndex(f.policy),
         deadline: f.deadline,
       })),
+      followUpPollMs: pollMs,
       policies,
       fanOuts: [...fanningOut.keys()].map((s) => s.signupId),
       recent: [...(carried?.recent ?? []), ...settled].slice(-RECENT_SIGNUPS),
@@ -510,7 +511,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   // interval (1 min doubling to 1 h) until each settles or its follow-up window closes; and until every write has
   // settled. A signup that arrives meanwhile is handled at once.
   // A run that grows too long continues as new between two signups, or before a round of follow-ups.
-  let pollMs = 60_000;
+  let pollMs = carried?.followUpPollMs ?? 60_000;
   for (;;) {
     for (let next = signups.find(isNew); next; next = signups.find(isNew)) {
       // Each run handles one signup at least: a run can never hand everything on without doing anything.
