@@ -69,6 +69,11 @@ export const RUN_LIMITS: RunLimits = {
 const FAN_OUT_DRAIN_MS = 60_000;
 /** How many settled signup ids the next run remembers, so that a second delivery of one is not enriched again. */
 const RECENT_SIGNUPS = 1_000;
+/**
+ * Follow-ups a run hands on at most (each carries its signup's fields and provenance, about 1 KB): a burst of one
+ * organization whose company is still being computed must not make the next run's input too large to start.
+ */
+const MAX_CARRIED_FOLLOW_UPS = 300;
 /** Signups handled in one workflow task, with nothing but local activities, before the task is ended on purpose. */
 const LOCAL_CHAIN_SIGNUPS = 25;
 /** How many signups the Web UI's current details list. */
@@ -443,7 +448,9 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
 
   const carry = (): SignupEnrichmentCarried => {
     const lead = signups.find((s) => s.emailKind === 'work');
-    const followed = new Set(followUps.map((f) => f.signup));
+    // Beyond the cap a follow-up ends here: its signup stays as recorded (partial or not_found), which a backfill re-runs.
+    const carriedFollowUps = followUps.slice(0, MAX_CARRIED_FOLLOW_UPS);
+    const followed = new Set(carriedFollowUps.map((f) => f.signup));
     const policies: EnrichmentPolicy[] = [];
     const policyIndex = (policy: EnrichmentPolicy): number => {
       const json = JSON.stringify(policy);
@@ -455,10 +462,13 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     const settled: string[] = [];
     for (const s of signups) {
       if (isNew(s)) continue;
-      if (s === lead || followed.has(s) || fanningOut.has(s)) {
+      if (s === lead || followed.has(s)) {
         // Traces and write states stay in this run's history; the next run shows what it does itself.
         const { trace: _trace, writes: _writes, ...slim } = s;
         kept.push(slim);
+      } else if (fanningOut.has(s)) {
+        // Its writes are planned again from the ledger: the id and status are all the next run needs.
+        kept.push({ signupId: s.signupId, status: s.status, emailKind: s.emailKind, reason: s.reason });
       } else {
         settledEarlier[s.status] = (settledEarlier[s.status] ?? 0) + 1;
         settled.push(s.signupId);
@@ -471,7 +481,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       pause,
       signups: kept,
       pending: signups.filter(isNew).map((s) => s.signupId),
-      followUps: followUps.map((f): CarriedFollowUp => ({
+      followUps: carriedFollowUps.map((f): CarriedFollowUp => ({
         signupId: f.signup.signupId,
         domain: f.domain,
         provider: f.provider,
