@@ -369,7 +369,11 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   const followUp = async (f: FollowUp): Promise<boolean> => {
     if (Date.now() >= f.deadline) return true;
     if (f.token !== undefined) {
-      const state = await checkScheduledWithin(f.policy, { provider: f.provider, token: f.token });
+      const state = await checkScheduledWithin(f.policy, {
+        provider: f.provider,
+        token: f.token,
+        signupId: f.signup.signupId,
+      });
       if (state === 'pending') return false;
       if (state !== 'complete') return true;
     }
