@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Config } from '../../src/config';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createDataset, type Company } from '../../src/sandbox/dataset';
@@ -81,13 +81,17 @@ describe('enrichment through the sandbox under faults', () => {
     );
 
   it('credits running out mid-batch: signups wait, and all complete once credits are restored', async () => {
-    const { base } = await stack();
+    const { base, config } = await stack();
     const batch = clearbitCompanies.slice(0, 12);
     const first = await Promise.all(batch.slice(0, 6).map((c) => post(base, c)));
     for (const s of first) expect((await resultOf(s.workflowId)).status).toBe('enriched');
 
     await sandbox.control('clearbit', { credits: 0 });
     await sandbox.control('harmonic', { credits: 0 });
+    onTestFinished(async () => {
+      await sandbox.control('clearbit', { credits: null });
+      await sandbox.control('harmonic', { credits: null });
+    });
     const second = await Promise.all(batch.slice(6).map((c) => post(base, c)));
     for (const s of second) {
       await eventually(async () => {
@@ -95,11 +99,15 @@ describe('enrichment through the sandbox under faults', () => {
         return status.status === 'waiting_for_credits' ? true : undefined;
       });
     }
-    const waiting: string[] = [];
-    for await (const wf of client.workflow.list({ query: `EnrichmentStatus = 'waiting_for_credits'` })) {
-      waiting.push(wf.workflowId);
-    }
-    expect(waiting.sort()).toEqual(second.map((s) => s.workflowId).sort());
+    // Visibility follows the search attributes a moment later: wait until the list shows all six.
+    const expected = second.map((s) => s.workflowId).sort();
+    const query = `EnrichmentStatus = 'waiting_for_credits' AND TaskQueue = '${config.temporal.taskQueue}'`;
+    const waiting = await eventually(async () => {
+      const ids: string[] = [];
+      for await (const wf of client.workflow.list({ query })) ids.push(wf.workflowId);
+      return ids.length >= expected.length ? ids.sort() : undefined;
+    });
+    expect(waiting).toEqual(expected);
 
     await sandbox.control('clearbit', { credits: null });
     await sandbox.control('harmonic', { credits: null });
