@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
+import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../src/config';
+import { buildIntakeApp } from '../src/intake/app';
+import { createIntakeMetrics } from '../src/intake/metrics';
 import { openLedger, type Ledger } from '../src/ledger/ledger';
 import { openPostgres } from '../src/ledger/sql';
 import type { ControlPatches } from '../src/sandbox/state';
@@ -18,6 +21,25 @@ export const SECRET = 'test-webhook-secret';
 /** The operator API's token (`/admin/*`, the `enrich` CLI) and our Clay table's callback secret in tests. */
 export const ADMIN_TOKEN = 'test-admin-token';
 export const CLAY_SECRET = 'test-clay-callback-secret';
+
+/**
+ * The intake alone over real HTTP on a ledger of its own (no outbox, no Temporal): what it answers and what it
+ * records. `signupEvents` as the PostHog fixture sends them.
+ */
+export async function startBareIntake(ledger: Ledger): Promise<{ app: FastifyInstance; base: string }> {
+  const app = buildIntakeApp({
+    ledger,
+    webhookSecret: SECRET,
+    adminToken: ADMIN_TOKEN,
+    clayCallbackSecret: CLAY_SECRET,
+    signupEvents: ['user signed up'],
+    metrics: createIntakeMetrics(ledger),
+    onRecorded: () => undefined,
+    deliverClayResult: () => Promise.resolve(false),
+    temporalReady: () => Promise.resolve(),
+  });
+  return { app, base: await app.listen({ host: '127.0.0.1', port: 0 }) };
+}
 
 /** A configuration as `loadConfig` would build it, pointed at the run's Temporal server and a task queue of its own. */
 export function testConfig(env: Record<string, string> = {}): Config {

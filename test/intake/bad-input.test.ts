@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIntakeApp } from '../../src/intake/app';
-import { createIntakeMetrics } from '../../src/intake/metrics';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
-import { CLAY_SECRET, posthogSignup, SECRET } from '../helpers';
+import { posthogSignup, SECRET, startBareIntake } from '../helpers';
 
 // The inputs the hardening issue reproduced, one by one: each gets a 4xx naming the problem, and nothing is stored.
 describe('the intake on bad input', () => {
@@ -13,18 +11,7 @@ describe('the intake on bad input', () => {
 
   beforeAll(async () => {
     ledger = await openLedger({ databaseUrl: undefined });
-    app = buildIntakeApp({
-      ledger,
-      webhookSecret: SECRET,
-      adminToken: 'bad-input-test-admin-token',
-      clayCallbackSecret: CLAY_SECRET,
-      signupEvents: ['user signed up'],
-      metrics: createIntakeMetrics(ledger),
-      onRecorded: () => undefined,
-      deliverClayResult: () => Promise.resolve(false),
-      temporalReady: () => Promise.resolve(),
-    });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ app, base } = await startBareIntake(ledger));
   });
 
   afterAll(async () => {

@@ -2,8 +2,6 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIntakeApp } from '../../src/intake/app';
-import { createIntakeMetrics } from '../../src/intake/metrics';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
 import {
@@ -11,6 +9,7 @@ import {
   eventually,
   posthogSignup,
   SECRET,
+  startBareIntake,
   startSandbox,
   startWorker,
   testConfig,
@@ -297,18 +296,7 @@ describe(`intake fuzzing (${RUNS} bodies, seed ${SEED})`, () => {
   beforeAll(async () => {
     ledger = await openLedger({ databaseUrl: undefined });
     // The intake alone (no outbox): recorded signups stay in the ledger, where their count is checked.
-    app = buildIntakeApp({
-      ledger,
-      webhookSecret: SECRET,
-      adminToken: 'fuzz-admin-token-not-used-here',
-      clayCallbackSecret: CLAY_SECRET,
-      signupEvents: [SIGNUP_EVENT],
-      metrics: createIntakeMetrics(ledger),
-      onRecorded: () => undefined,
-      deliverClayResult: () => Promise.resolve(false),
-      temporalReady: () => Promise.resolve(),
-    });
-    base = await app.listen({ host: '127.0.0.1', port: 0 });
+    ({ app, base } = await startBareIntake(ledger));
   });
 
   afterAll(async () => {
