@@ -64,7 +64,7 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
   const now = deps.now ?? (() => new Date());
 
   // Every body is read by one parser, whatever its Content-Type: JSON in UTF-8 within the intake's limits, or a 4xx
-  // that says what is wrong (README, "Intake limits").
+  // that says what is wrong (docs/http-api.md, "Intake limits").
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
     try {

@@ -1,7 +1,7 @@
 import { CONTROL_CHARACTERS } from '../domain/email';
 
 /**
- * The intake's limits, each stated once: README's "Intake limits" table lists them with what a sender gets.
+ * The intake's limits, each stated once: docs/http-api.md, "Intake limits", lists them with what a sender gets.
  * A body outside them can never succeed, so it gets a 4xx at once — never a 5xx, which PostHog would retry until it
  * disables the destination.
  */

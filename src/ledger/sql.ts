@@ -24,7 +24,8 @@ export interface TransactionOptions {
 }
 
 /**
- * The ledger's deadlines on PostgreSQL (README, "Limits"). A ledger that stalls must fail fast, so that the intake
+ * The ledger's deadlines on PostgreSQL (docs/configuration.md, "Timeouts and size limits"). A ledger that stalls
+ * must fail fast, so that the intake
  * answers 503 + Retry-After and activities retry, instead of holding requests and activity slots open: a connection
  * within `connectMs`; a statement cancelled by the server after `statementMs` (SQLSTATE 57014); the client gives up
  * on an answer after `queryMs` (above `statementMs`, so the server's clearer error normally comes first); a session

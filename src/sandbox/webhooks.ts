@@ -4,7 +4,7 @@ import type { ProviderPluginOptions } from './state';
 
 /**
  * A receiver of the project's own signed outgoing webhooks: what a customer's endpoint configured to receive the
- * enriched signups would do. The scheme is ours (described in the project README), not a third party's:
+ * enriched signups would do. The scheme is ours (described in docs/destinations.md), not a third party's:
  *
  * - `POST /webhooks/:endpoint` (any endpoint name), JSON body (the enriched signup), headers
  *   `X-Enrichment-Delivery: <delivery id>` (the same for every retry of one delivery), `X-Enrichment-Event: <event

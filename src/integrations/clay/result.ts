@@ -7,7 +7,7 @@ const n = z.number().nullish();
 
 /**
  * The body our Clay table's HTTP API column sends to `POST /webhooks/clay`: the row's own fields echoed back plus
- * the enrichment columns. The column template is ours to define in Clay; the README shows it.
+ * the enrichment columns. The column template is ours to define in Clay; docs/http-api.md shows it.
  */
 export const clayResultSchema = z.looseObject({
   request_id: z.uuid(),

@@ -12,7 +12,7 @@ export function signatureHeader(secret: string, body: string, unixSeconds: numbe
   return `t=${unixSeconds},v1=${mac}`;
 }
 
-/** The receiving side (the README's snippet does the same): valid signature and a timestamp within `toleranceS`. */
+/** The receiving side (as docs/destinations.md's snippet does): valid signature and a timestamp within `toleranceS`. */
 export function verifySignature(
   secret: string,
   body: string,
