@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-/** The search attributes of DESIGN.md 5.2, registered on the dev server and checked by the worker at start-up. */
+/** The search attributes (docs/architecture.md), registered on the dev server and checked by the worker at start-up. */
 export const EnrichmentStatusKey = defineSearchAttributeKey('EnrichmentStatus', SearchAttributeType.KEYWORD);
 export const IcpScoreKey = defineSearchAttributeKey('IcpScore', SearchAttributeType.INT);
 export const IcpTierKey = defineSearchAttributeKey('IcpTier', SearchAttributeType.KEYWORD);

@@ -1,4 +1,4 @@
-/** The `EnrichmentStatus` vocabulary of DESIGN.md 5.3, shared by the ledger, workflows and search attributes. */
+/** The `EnrichmentStatus` vocabulary (docs/architecture.md), shared by the ledger, workflows and search attributes. */
 export const ENRICHMENT_STATUSES = [
   'received',
   'enriching',

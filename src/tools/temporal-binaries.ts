@@ -49,7 +49,7 @@ function onPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
   return undefined;
 }
 
-/** The lookup order of DESIGN.md 5.7: explicit variable, PATH, then the project-local venv `.tools/`. */
+/** The lookup order (README, "Quick start"): explicit variable, PATH, then the project-local venv `.tools/`. */
 function find(spec: BinarySpec, env: NodeJS.ProcessEnv, toolsDir = TOOLS_DIR): string | undefined {
   const explicit = env[spec.envVar];
   if (explicit) {

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { createDataset, type Company } from '../../src/sandbox/dataset';
 import { posthogSignup, SECRET, type PosthogPayload } from '../helpers';
 
-/** Statuses a signup ends in (DESIGN.md 5.3): everything but the ones of a signup still on its way. */
+/** Statuses a signup ends in (docs/architecture.md): everything but the ones of a signup still on its way. */
 export const UNSETTLED = ['received', 'enriching', 'waiting_for_credits', 'paused'];
 
 const dataset = createDataset();

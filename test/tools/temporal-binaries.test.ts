@@ -15,7 +15,7 @@ function fakeBinary(folder: string, name = 'temporal'): string {
   return file;
 }
 
-describe('Temporal CLI lookup (DESIGN.md 5.7)', () => {
+describe('Temporal CLI lookup (README, Quick start)', () => {
   const explicit = fakeBinary(path.join(dir, 'explicit'));
   const onPath = fakeBinary(path.join(dir, 'path'));
   const tools = path.join(dir, 'tools');
