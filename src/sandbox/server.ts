@@ -6,8 +6,7 @@ import { clearbitPlugin } from './clearbit';
 import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
 import { harmonicPlugin } from './harmonic';
 import { posthogPlugin } from './posthog';
-import { salesforcePlugin, seedSalesforceAccounts } from './salesforce';
-import { accountTable } from './salesforce-accounts';
+import { accountTable, salesforcePlugin, seedSalesforceAccounts } from './salesforce';
 import { slackPlugin } from './slack';
 import { vitallyPlugin } from './vitally';
 import { webhooksPlugin } from './webhooks';
@@ -54,6 +53,7 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   const dataset = createDataset(seed);
   const state = new SandboxState(seed, options.controls);
   const app = Fastify({ logger: options.logger ?? false, ...SANDBOX_SERVER_OPTIONS });
+  app.decorate('sandboxState', state);
 
   void app.register(clearbitPlugin, { prefix: '/clearbit', state, dataset });
   void app.register(harmonicPlugin, { prefix: '/harmonic', state, dataset });

@@ -1,5 +1,7 @@
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createRng, hash32, type Dataset } from './dataset';
+import { createSalesforceOrg, type OrgState as SalesforceOrgState } from './salesforce/org';
 
 /**
  * Control state and call log of every simulated system. A system is one entry in CONTROL_SCHEMAS and
@@ -398,6 +400,8 @@ export class SandboxState {
   clay!: ClayCounters;
   /** What each destination holds (see RecordStore); shown by `/_inspect/:system` as `records`. */
   records!: Record<DestinationSystem, RecordStore>;
+  /** What the Salesforce org keeps beside `records.salesforce`: ids, API usage, query cursors, locks, Bulk jobs. */
+  salesforceOrg!: SalesforceOrgState;
   private clayTimers = new Set<NodeJS.Timeout>();
   private clayInflight = new Set<Promise<void>>();
   private generation = 0;
@@ -465,6 +469,7 @@ export class SandboxState {
       DestinationSystem,
       RecordStore
     >;
+    this.salesforceOrg = createSalesforceOrg();
     this.clearbitQueued = new Map();
     this.harmonicEnrichments = new Map();
     this.harmonicCompleted = new Set();
@@ -477,6 +482,21 @@ export class SandboxState {
       callbacksFailed: 0,
     };
   }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set by `buildSandbox` on the instance it returns, so test helpers can take that instance. */
+    sandboxState?: SandboxState;
+  }
+}
+
+/** The state behind `target`: the state itself, or the Fastify instance `buildSandbox` returned. */
+export function sandboxStateOf(target: SandboxState | FastifyInstance, caller: string): SandboxState {
+  if (target instanceof SandboxState) return target;
+  const state = target.sandboxState;
+  if (!state) throw new Error(`${caller}: this Fastify instance is not one buildSandbox returned`);
+  return state;
 }
 
 /** What each simulator plugin is registered with. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sumCounts, type ReEnrichmentInput, type ReEnrichmentSummary } from '../../src/domain/reenrichment';
 import type { Ledger } from '../../src/ledger/ledger';
 import { createDataset } from '../../src/sandbox/dataset';
-import { accountTable } from '../../src/sandbox/salesforce-accounts';
+import { accountTable } from '../../src/sandbox/salesforce';
 import { getReEnrichmentProgressQuery } from '../../src/workflows/messages';
 import { SalesforceReEnrichmentWorkflow } from '../../src/workflows/salesforce-reenrichment';
 import { eventually, isolatedStack, spawnWorker, startSandbox, startWorker, type RunningSandbox } from '../helpers';

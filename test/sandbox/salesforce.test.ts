@@ -3,7 +3,7 @@ import { Connection } from 'jsforce';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDataset } from '../../src/sandbox/dataset';
 import { LOCKED, parseSoql, seedSalesforceAccounts, seedSalesforceRecords } from '../../src/sandbox/salesforce';
-import { accountTable } from '../../src/sandbox/salesforce-accounts';
+import { accountTable } from '../../src/sandbox/salesforce';
 import { control, inspect, testSandbox } from './helpers';
 
 /**

@@ -1,5 +1,5 @@
-import { createRng, type Company, type Dataset } from './dataset';
-import { LOCKED } from './salesforce';
+import { createRng, type Company, type Dataset } from '../dataset';
+import { LOCKED } from './seed';
 
 /** What kind of Account a seeded row is; `SandboxAccountKind` is in the row's `Sandbox_Kind__c` for inspection. */
 export type SandboxAccountKind = 'stale' | 'fresh' | 'missing_fields' | 'never_enriched' | 'personal' | 'no_website';
