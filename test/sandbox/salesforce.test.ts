@@ -2,8 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Connection } from 'jsforce';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDataset } from '../../src/sandbox/dataset';
-import { LOCKED, parseSoql, seedSalesforceAccounts, seedSalesforceRecords } from '../../src/sandbox/salesforce';
-import { accountTable } from '../../src/sandbox/salesforce';
+import { accountTable, LOCKED, seedSalesforceAccounts, seedSalesforceRecords } from '../../src/sandbox/salesforce';
 import { control, inspect, testSandbox } from './helpers';
 
 /**
@@ -648,34 +647,6 @@ describe('Salesforce simulator: SOQL', () => {
     expect(type.errorCode).toBe('INVALID_TYPE');
     const relationship = await failure(conn.query('SELECT Foo.Name FROM Contact'));
     expect(relationship.errorCode).toBe('INVALID_FIELD');
-  });
-
-  it('parses the subset into a tree (tokenizer and parser, no regexes over the whole text)', () => {
-    const query = parseSoql(
-      "SELECT Name, Account.Name FROM Contact WHERE (Email LIKE '%\\_x%' OR NOT LastName IN ('a', 'b')) AND CreatedDate > LAST_N_DAYS:30 ORDER BY Name DESC NULLS LAST LIMIT 10",
-      Date.UTC(2026, 10, 24, 9),
-    );
-    expect(query.from.name).toBe('Contact');
-    expect(query.select).toEqual([
-      { parts: ['Name'], text: 'Name', pos: 7 },
-      { parts: ['Account', 'Name'], text: 'Account.Name', pos: 13 },
-    ]);
-    expect(query.limit).toBe(10);
-    expect(query.orderBy).toEqual([{ field: containing({ text: 'Name' }), desc: true, nullsLast: true }]);
-    expect(query.where).toMatchObject({
-      kind: 'and',
-      items: [
-        { kind: 'or', items: [{ kind: 'like' }, { kind: 'not', item: { kind: 'in', negated: false } }] },
-        {
-          kind: 'cmp',
-          op: '>',
-          value: { kind: 'range', start: Date.UTC(2026, 9, 25), end: Date.UTC(2026, 10, 25) },
-        },
-      ],
-    });
-    const like = (query.where as { items: { items: { pattern: RegExp }[] }[] }).items[0]?.items[0]?.pattern;
-    expect(like?.test('a_x@b')).toBe(true);
-    expect(like?.test('abx@b')).toBe(false);
   });
 });
 
