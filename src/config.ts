@@ -8,6 +8,7 @@ import type { HealthRules } from './domain/health';
 import { DESTINATIONS, type Destination, type HighValueRule } from './domain/fan-out';
 import { COMPANY_PROVIDERS, type ProviderName } from './domain/provider-outcome';
 import type { FieldWritePolicy } from './integrations/salesforce/mapping';
+import { DEFAULT_TASK_QUEUE } from './workflows/messages';
 
 const SYSTEMS = ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack'] as const;
 export type ExternalSystem = (typeof SYSTEMS)[number];
@@ -75,7 +76,7 @@ const envSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_DEV_UI_PORT: port.default(8233),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('signup-enrichment'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(3000),
   SANDBOX_URL: z.url().default(DEFAULT_SANDBOX_URL),

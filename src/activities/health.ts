@@ -1,5 +1,4 @@
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import {
@@ -16,6 +15,8 @@ import type { SlackClient } from '../integrations/slack/client';
 import type { BackfillCandidate, Incident } from '../ledger/health';
 import type { Ledger } from '../ledger/ledger';
 import { describeStartError, isPermanentStartError } from '../temporal/start-errors';
+import { startSignup, type SignupFleet } from '../temporal/signups';
+import { BACKFILL_PRIORITY, creditsRestoredSignal } from '../workflows/messages';
 import { serverNow } from './enrichment';
 
 export interface HealthDeps {
@@ -31,7 +32,7 @@ export interface HealthDeps {
   posthog: PosthogClient | undefined;
   alerts: { slack: SlackClient; webhookUrl: string | undefined };
   /** The Temporal client backfills re-enqueue signups with (created on first use). */
-  temporal: () => Promise<{ client: Client; taskQueue: string }>;
+  temporal: () => Promise<SignupFleet>;
 }
 
 export interface ReenqueueInput {
@@ -40,9 +41,6 @@ export interface ReenqueueInput {
   /** The backfill workflow's time: signups recorded after it count as done. */
   at: string;
 }
-
-/** Re-enqueued signups run below live ones (Temporal task priority: 1 highest, 5 lowest; the default is 3). */
-export const BACKFILL_PRIORITY_KEY = 5;
 
 /** The signup id of writes that belong to no signup (alerts, summaries). */
 export const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
@@ -165,30 +163,29 @@ export const createHealthActivities = (deps: HealthDeps) => ({
    * credits. Idempotent: a signup already in its running workflow is not added twice.
    */
   async reenqueueSignups(input: ReenqueueInput): Promise<void> {
-    const { client, taskQueue } = await deps.temporal();
-    await deps.ledger.health.markBackfilled(
+    const fleet = await deps.temporal();
+    const marked = await deps.ledger.health.markBackfilled(
       input.candidates.map((c) => c.id),
       input.backfillId,
       input.at,
     );
+    const recorded = new Map(marked.map((m) => [m.id, m]));
     for (const c of input.candidates) {
       let handle;
       try {
-        handle = await client.workflow.signalWithStart('SignupEnrichmentWorkflow', {
-          workflowId: c.workflowId,
-          taskQueue,
-          args: [{ signupId: c.id }],
-          signal: 'signupReceived',
-          signalArgs: [{ signupId: c.id, rerun: true }],
-          priority: { priorityKey: BACKFILL_PRIORITY_KEY },
-        });
+        const row = recorded.get(c.id);
+        handle = await startSignup(
+          fleet,
+          { id: c.id, workflowId: c.workflowId, signedUpAt: row?.signedUpAt, emailDomain: row?.emailDomain },
+          { rerun: true, priority: BACKFILL_PRIORITY },
+        );
       } catch (err) {
         // Refused for good: the signup stays dead-lettered and the backfill goes on with the others.
         if (!isPermanentStartError(err)) throw err;
         await deps.ledger.markStartDeadLettered(c.id, describeStartError(err));
         continue;
       }
-      await handle.signal('creditsRestored', { provider: undefined });
+      await handle.signal(creditsRestoredSignal, { provider: undefined });
       Context.current().heartbeat(c.id);
     }
   },

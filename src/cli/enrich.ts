@@ -6,13 +6,17 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
 import { applySchedules } from '../temporal/schedules';
-import { sumCounts, describeSummary, type ReEnrichmentInput, type ReEnrichmentSummary } from '../domain/reenrichment';
+import { sumCounts, describeSummary, type ReEnrichmentInput } from '../domain/reenrichment';
 import {
   getBackfillProgressQuery,
   getReEnrichmentProgressQuery,
+  REENRICHMENT_PRIORITY,
+  WorkflowType,
   type BackfillInput,
   type BackfillProgress,
 } from '../workflows/messages';
+import type { BackfillOutageWindowWorkflow } from '../workflows/backfill-outage-window';
+import type { SalesforceReEnrichmentWorkflow } from '../workflows/salesforce-reenrichment';
 
 const USAGE = `usage: enrich <command> [options]
 
@@ -188,7 +192,7 @@ async function backfill(config: Config, args: string[]): Promise<void> {
     const workflowId = dryRun ? `backfill-dry-run-${from}-${to}-${Date.now()}` : `backfill-${from}-${to}`;
     let handle;
     try {
-      handle = await client.workflow.start('BackfillOutageWindowWorkflow', {
+      handle = await client.workflow.start<typeof BackfillOutageWindowWorkflow>(WorkflowType.backfillOutageWindow, {
         workflowId,
         taskQueue: config.temporal.taskQueue,
         args: [input],
@@ -196,7 +200,7 @@ async function backfill(config: Config, args: string[]): Promise<void> {
       console.log(`started ${workflowId}${dryRun ? ' (dry run)' : ''}`);
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      handle = client.workflow.getHandle(workflowId);
+      handle = client.workflow.getHandle<typeof BackfillOutageWindowWorkflow>(workflowId);
       console.log(`${workflowId} is already running; following it`);
     }
     if (!dryRun && !values.wait) {
@@ -206,7 +210,7 @@ async function backfill(config: Config, args: string[]): Promise<void> {
       return;
     }
     const bar = progressBar();
-    const done = handle.result() as Promise<BackfillProgress>;
+    const done = handle.result();
     let finished = false;
     void done.finally(() => (finished = true)).catch(() => undefined);
     while (!finished) {
@@ -272,22 +276,25 @@ async function reenrich(config: Config, args: string[]): Promise<void> {
   };
   await withClient(config, async (client) => {
     const workflowId = `salesforce-reenrichment-manual-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
-    const handle = await client.workflow.start('SalesforceReEnrichmentWorkflow', {
-      workflowId,
-      taskQueue: config.temporal.taskQueue,
-      args: [input],
-      // Lowest task priority, as its activities: live signups and backfills go first.
-      priority: { priorityKey: 5 },
-      staticSummary: `Salesforce re-enrichment${input.dryRun ? ' (dry run)' : ''} · started by enrich reenrich`,
-    });
+    const handle = await client.workflow.start<typeof SalesforceReEnrichmentWorkflow>(
+      WorkflowType.salesforceReEnrichment,
+      {
+        workflowId,
+        taskQueue: config.temporal.taskQueue,
+        args: [input],
+        // As its activities: live signups and backfills go first.
+        priority: REENRICHMENT_PRIORITY,
+        staticSummary: `Salesforce re-enrichment${input.dryRun ? ' (dry run)' : ''} · started by enrich reenrich`,
+      },
+    );
     console.log(`started ${workflowId}${input.dryRun ? ' (dry run)' : ''}`);
     if (!values.wait) {
       console.log(
-        `follow it: the Web UI (workflow ${workflowId}), or temporal workflow query --workflow-id ${workflowId} --type getReEnrichmentProgress`,
+        `follow it: the Web UI (workflow ${workflowId}), or temporal workflow query --workflow-id ${workflowId} --type ${getReEnrichmentProgressQuery.name}`,
       );
       return;
     }
-    const done = handle.result() as Promise<ReEnrichmentSummary>;
+    const done = handle.result();
     let finished = false;
     void done.finally(() => (finished = true)).catch(() => undefined);
     let last = '';

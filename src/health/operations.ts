@@ -1,7 +1,9 @@
-import type { Client } from '@temporalio/client';
+import { EnrichmentStatusKey } from '../domain/search-attributes';
 import { addDays, assessDay, isDay, utcDay, type DayAssessment, type HealthRules } from '../domain/health';
 import type { Incident } from '../ledger/health';
 import type { Ledger } from '../ledger/ledger';
+import { signalSignups, type SignupFleet } from '../temporal/signups';
+import { creditsRestoredSignal, enrichmentPausedSignal, enrichmentResumedSignal } from '../workflows/messages';
 
 /** One row of `enrich health`: a day's numbers, how it was (or would be) classified, and its incident. */
 export interface HealthRow {
@@ -67,51 +69,26 @@ export async function healthReport(
   };
 }
 
-/** Where the signup workflows of this deployment run: the Temporal client and the task queue its workers poll. */
-export interface SignupFleet {
-  client: Client;
-  taskQueue: string;
-}
-
-/**
- * Signals every running signup workflow of this deployment's task queue matching `filter` (a visibility query on
- * top of "running signup workflows"), as `temporal workflow signal --query` would; returns how many were signalled.
- */
-export async function signalSignupWorkflows(
-  { client, taskQueue }: SignupFleet,
-  signal: string,
-  args: unknown[],
-  filter?: string,
-): Promise<number> {
-  let n = 0;
-  const running = `WorkflowType = 'SignupEnrichmentWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`;
-  const query = filter ? `${running} AND ${filter}` : running;
-  for await (const execution of client.workflow.list({ query })) {
-    try {
-      await client.workflow.getHandle(execution.workflowId, execution.runId).signal(signal, ...args);
-      n++;
-    } catch {
-      // Finished between the listing and the signal: nothing to wake.
-    }
-  }
-  return n;
-}
-
 /** Pauses enrichment: the flag in the ledger (new signups read it) and a signal to every running signup workflow. */
 export async function pauseEnrichment(ledger: Ledger, fleet: SignupFleet, reason: string): Promise<number> {
   await ledger.health.setPaused(true, reason);
-  return signalSignupWorkflows(fleet, 'enrichmentPaused', [{ reason }]);
+  return signalSignups(fleet, enrichmentPausedSignal, [{ reason }]);
 }
 
 /** Resumes enrichment: paused signups continue and those waiting for credits retry now. */
 export async function resumeEnrichment(ledger: Ledger, fleet: SignupFleet): Promise<number> {
   await ledger.health.setPaused(false, undefined);
-  return signalSignupWorkflows(fleet, 'enrichmentResumed', []);
+  return signalSignups(fleet, enrichmentResumedSignal, []);
 }
 
 /** Wakes signups waiting for credits (all of them; the provider is passed on for the record). */
 export function creditsRestored(fleet: SignupFleet, provider: string | undefined): Promise<number> {
-  return signalSignupWorkflows(fleet, 'creditsRestored', [{ provider }], `EnrichmentStatus = 'waiting_for_credits'`);
+  return signalSignups(
+    fleet,
+    creditsRestoredSignal,
+    [{ provider }],
+    `${EnrichmentStatusKey.name} = 'waiting_for_credits'`,
+  );
 }
 
 export class InputError extends Error {}
@@ -140,4 +117,4 @@ export async function snoozeAlerts(
   await ledger.health.setSnooze(until, reason);
 }
 
-export type { DayAssessment };
+export type { DayAssessment, SignupFleet };

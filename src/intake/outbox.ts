@@ -1,10 +1,7 @@
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { EnrichmentStatusKey, SignupAtKey } from '../domain/search-attributes';
-import { cutUtf8, TEMPORAL_LIMITS } from '../domain/temporal-limits';
+import type { Client } from '@temporalio/client';
 import { describeStartError, isPermanentStartError } from '../temporal/start-errors';
+import { startSignup } from '../temporal/signups';
 import type { Ledger, PendingStart } from '../ledger/ledger';
-import { signupReceivedSignal } from '../workflows/messages';
-import type { SignupEnrichmentWorkflow } from '../workflows/signup-enrichment';
 import type { IntakeMetrics } from './metrics';
 
 export interface OutboxOptions {
@@ -82,25 +79,7 @@ export class Outbox {
     try {
       // Signal-with-start: starts the organization's workflow, or hands this signup to the one already running.
       await client.connection.withDeadline(Date.now() + (this.o.startTimeoutMs ?? 5000), () =>
-        client.workflow.signalWithStart<typeof SignupEnrichmentWorkflow, [{ signupId: string }]>(
-          'SignupEnrichmentWorkflow',
-          {
-            workflowId: p.workflowId,
-            taskQueue: this.o.taskQueue,
-            args: [{ signupId: p.id }],
-            signal: signupReceivedSignal,
-            signalArgs: [{ signupId: p.id }],
-            workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-            typedSearchAttributes: [
-              { key: EnrichmentStatusKey, value: 'received' },
-              { key: SignupAtKey, value: new Date(p.signedUpAt) },
-            ],
-            staticSummary: cutUtf8(
-              `Signup enrichment · ${p.emailDomain ?? 'unknown domain'}`,
-              TEMPORAL_LIMITS.summaryBytes,
-            ),
-          },
-        ),
+        startSignup({ client, taskQueue: this.o.taskQueue }, p),
       );
       await ledger.markWorkflowStarted(p.id);
       this.o.metrics?.workflowStarts.inc({ result: 'started' });

@@ -264,12 +264,23 @@ export class HealthLedger {
     return rows.map((r) => ({ id: r.id, workflowId: r.workflow_id, status: r.status, reason: r.status_reason }));
   }
 
-  async markBackfilled(ids: string[], backfillId: string, at: string): Promise<void> {
-    if (ids.length === 0) return;
-    await this.sql.query(
-      'UPDATE signups SET backfill_id = $2, backfilled_at = $3, updated_at = now() WHERE id = ANY($1::uuid[])',
+  /** Marks signups re-enqueued by a backfill; returns what their workflow start needs (signup time, email domain). */
+  async markBackfilled(
+    ids: string[],
+    backfillId: string,
+    at: string,
+  ): Promise<{ id: string; signedUpAt: string; emailDomain: string | null }[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.sql.query<{ id: string; signed_up_at: Date | string; email_domain: string | null }>(
+      `UPDATE signups SET backfill_id = $2, backfilled_at = $3, updated_at = now() WHERE id = ANY($1::uuid[])
+       RETURNING id, signed_up_at, email_domain`,
       [ids, backfillId, at],
     );
+    return rows.map((r) => ({
+      id: r.id,
+      signedUpAt: new Date(r.signed_up_at).toISOString(),
+      emailDomain: r.email_domain,
+    }));
   }
 
   /** Where re-enqueued signups stand: recorded since `since` (with their status), or not yet. */

@@ -6,6 +6,7 @@ import {
   type ScheduleUpdateOptions,
 } from '@temporalio/client';
 import type { Config } from '../config';
+import { WorkflowType } from '../workflows/messages';
 
 export const HEALTH_SCHEDULE_ID = 'enrichment-health-daily';
 export const REENRICHMENT_SCHEDULE_ID = 'salesforce-weekend-reenrichment';
@@ -19,7 +20,7 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
       spec: { calendars: [{ hour: 9, minute: 0 }] },
       action: {
         type: 'startWorkflow',
-        workflowType: 'CreditExhaustionDetectorWorkflow',
+        workflowType: WorkflowType.creditExhaustionDetector,
         workflowId: 'enrichment-health',
         taskQueue: config.temporal.taskQueue,
         args: [{}],
@@ -33,7 +34,7 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
       spec: { calendars: [{ dayOfWeek: 'SATURDAY', hour: 2, minute: 0 }] },
       action: {
         type: 'startWorkflow',
-        workflowType: 'SalesforceReEnrichmentWorkflow',
+        workflowType: WorkflowType.salesforceReEnrichment,
         workflowId: 'salesforce-reenrichment',
         taskQueue: config.temporal.taskQueue,
         args: [{}],

@@ -9,6 +9,32 @@ import type { ProviderName } from '../domain/provider-outcome';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
 import type { EnrichmentPolicy } from '../activities/enrichment';
 
+/*
+ * The contract of everything Temporal-facing: workflow types, signals, queries, the default task queue, task
+ * priorities, and each workflow's input and result. Client code (outbox, backfill, CLI, operator API, schedules)
+ * refers to these definitions, never to a name retyped as a string (test/temporal/contract.test.ts holds it); workflow
+ * code imports them too, so this module stays pure. A name here is part of every running workflow and recorded
+ * history: renaming one breaks them.
+ */
+
+/** Workflow type names, as exported by `src/workflows/index.ts` (a test checks they match the functions). */
+export const WorkflowType = {
+  signupEnrichment: 'SignupEnrichmentWorkflow',
+  creditExhaustionDetector: 'CreditExhaustionDetectorWorkflow',
+  backfillOutageWindow: 'BackfillOutageWindowWorkflow',
+  salesforceReEnrichment: 'SalesforceReEnrichmentWorkflow',
+} as const;
+
+/** The task queue when TEMPORAL_TASK_QUEUE is not set. */
+export const DEFAULT_TASK_QUEUE = 'signup-enrichment';
+
+/** Temporal task priority: 1 highest, 5 lowest; unset is the default, 3 (live signups). */
+const LOWEST_PRIORITY_KEY = 5;
+/** Re-enqueued signups of a backfill run below live ones. */
+export const BACKFILL_PRIORITY = { priorityKey: LOWEST_PRIORITY_KEY } as const;
+/** The Salesforce re-enrichment and its activities: live signups and backfills go first. */
+export const REENRICHMENT_PRIORITY = { priorityKey: LOWEST_PRIORITY_KEY } as const;
+
 export interface SignupEnrichmentInput {
   /** The ledger id of the signup that started this workflow. */
   signupId: string;

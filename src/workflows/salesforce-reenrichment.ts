@@ -22,10 +22,8 @@ import {
   sumCounts,
   withRefusals,
 } from '../domain/reenrichment';
-import { getReEnrichmentProgressQuery } from './messages';
+import { getReEnrichmentProgressQuery, REENRICHMENT_PRIORITY } from './messages';
 
-/** The lowest task priority (1 highest, 5 lowest; default 3): live signups and backfills go first. */
-const LOWEST_PRIORITY = { priorityKey: 5 };
 const DAY_MS = 86_400_000;
 
 /**
@@ -35,7 +33,7 @@ const DAY_MS = 86_400_000;
 const salesforceCall: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
-  priority: LOWEST_PRIORITY,
+  priority: REENRICHMENT_PRIORITY,
   retry: {
     initialInterval: '1 second',
     maximumInterval: '10 seconds',
@@ -55,7 +53,7 @@ const salesforceCall: ActivityOptions = {
 const pageOfLookups: ActivityOptions = {
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '10 seconds',
-  priority: LOWEST_PRIORITY,
+  priority: REENRICHMENT_PRIORITY,
   retry: {
     initialInterval: '1 second',
     maximumInterval: '1 minute',
@@ -71,7 +69,7 @@ const { fetchAccountPage, writeBackAccounts } = proxyActivities<ReEnrichmentActi
 const { reEnrichAccounts } = proxyActivities<ReEnrichmentActivities>(pageOfLookups);
 const { propagateToOrganizations } = proxyActivities<ReEnrichmentActivities>({
   startToCloseTimeout: '10 minutes',
-  priority: LOWEST_PRIORITY,
+  priority: REENRICHMENT_PRIORITY,
   retry: { maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 const { postReEnrichmentSummary } = proxyActivities<ReEnrichmentActivities>({
