@@ -462,6 +462,29 @@ describe('SignupEnrichmentWorkflow', () => {
     expect(asyncOutcomes).toEqual(['harmonic:outage']);
   });
 
+  it('ends a follow-up refused for good for its signup alone, with the reason, and completes the workflow', async () => {
+    const { result, polls } = await run({
+      poll: () =>
+        Promise.reject(
+          ApplicationFailure.create({
+            type: ErrorType.ProviderAuthFailed,
+            message: 'harmonic rejected the API key (HTTP 403)',
+            nonRetryable: true,
+          }),
+        ),
+      provider: async (i) => {
+        if (i.lookup === 'person') return found(person);
+        if (i.provider === 'harmonic') return { kind: 'queued', pollToken: 'urn:x', retryAfterMs: undefined };
+        return { kind: 'not_found' };
+      },
+    });
+    expect(polls).toEqual(['urn:x']);
+    expect(result.signups[0]).toMatchObject({
+      status: 'not_found',
+      reason: expect.stringMatching(/^follow-up stopped: .*harmonic rejected the API key/) as unknown,
+    });
+  });
+
   it('lets a 429 storm that lasts the whole window fall through too', async () => {
     const { result } = await run({
       policy: { providerFallThroughMinutes: 30 },
