@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createRng, hash32, type Dataset } from './dataset';
+import { createPosthogProject, type ProjectState as PosthogProjectState } from './posthog/project';
 import { createSalesforceOrg, type OrgState as SalesforceOrgState } from './salesforce/org';
 
 /**
@@ -402,6 +403,8 @@ export class SandboxState {
   records!: Record<DestinationSystem, RecordStore>;
   /** What the Salesforce org keeps beside `records.salesforce`: ids, API usage, query cursors, locks, Bulk jobs. */
   salesforceOrg!: SalesforceOrgState;
+  /** What the PostHog project keeps beside `records.posthog`: the event sequence and the group types. */
+  posthogProject!: PosthogProjectState;
   private clayTimers = new Set<NodeJS.Timeout>();
   private clayInflight = new Set<Promise<void>>();
   private generation = 0;
@@ -470,6 +473,7 @@ export class SandboxState {
       RecordStore
     >;
     this.salesforceOrg = createSalesforceOrg();
+    this.posthogProject = createPosthogProject();
     this.clearbitQueued = new Map();
     this.harmonicEnrichments = new Map();
     this.harmonicCompleted = new Set();
