@@ -1,10 +1,8 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { createActivityDeps } from './composition';
 import { loadConfig, type Config } from './config';
-import { createDestinationClients, createPosthog, createSalesforce } from './integrations/destinations';
-import { createSlackClient } from './integrations/slack/client';
-import { createProviderClients } from './integrations/providers';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { WORKER_POSTGRES_TIMEOUTS } from './ledger/sql';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
@@ -26,7 +24,6 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const client = deps.client ?? new Client({ connection: deps.connection, namespace: config.temporal.namespace });
   const temporal = () => Promise.resolve({ client, taskQueue: config.temporal.taskQueue });
-  const destinations = createDestinationClients(deps.config);
   return Worker.create({
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
@@ -34,40 +31,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({
-      ledger: deps.ledger,
-      providers: createProviderClients(deps.config),
-      scoring: deps.config.scoring,
-      enrichment: { ...deps.config.enrichment, asyncResultTimeoutMinutes: deps.config.clay.resultTimeoutMinutes },
-      destinations,
-      retry: deps.config.fanOut.retry,
-      health: {
-        rules: config.health.rules,
-        posthogSignupEvents: config.health.posthogCheck ? config.signupEvents : undefined,
-        autoBackfill: config.health.autoBackfill,
-        backfillConcurrency: config.health.backfillConcurrency,
-      },
-      posthog: config.health.posthogCheck ? createPosthog(config) : undefined,
-      alerts: {
-        slack: createSlackClient({ timeoutMs: config.fanOut.timeoutMs }),
-        webhookUrl: config.slack.alertWebhookUrl,
-      },
-      temporal,
-      reenrichment: {
-        ...config.reenrichment,
-        requiredFields: config.enrichment.requiredFields,
-        fieldPreference: config.enrichment.fieldPreference,
-        domainCacheDays: config.enrichment.domainCacheDays,
-        fieldPolicy: config.salesforce.fieldPolicy,
-        outageRetry: { initialMs: config.fanOut.retry.initialMs, maxMs: config.fanOut.retry.maxMs },
-      },
-      // Changed company data reaches the organizations in the destinations the fan-out writes to.
-      reenrichmentClients: {
-        salesforce: destinations.salesforce ?? createSalesforce(config),
-        posthog: destinations.posthog,
-        vitally: destinations.vitally,
-      },
-    }),
+    activities: createActivities(createActivityDeps(config, { ledger: deps.ledger, temporal })),
   });
 }
 

@@ -1,25 +1,17 @@
-import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import type { FieldPreference, Provenance } from '../domain/enrichment/merge';
 import { companyPart, type IcpField, type IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type IcpScore, type ScoringConfig } from '../domain/icp/scoring';
+import type { ProviderClients } from '../domain/ports';
 import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
+import { HOUR_MS } from '../domain/time';
+import { sha256 } from '../hash';
 import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result';
 import type { EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
-
-/** One provider as the waterfall sees it: a company lookup by domain, and optionally a person lookup by email. */
-export interface CompanyProvider {
-  /** `ctx` identifies the signup for asynchronous providers (Clay echoes it back with the result). */
-  company(domain: string, ctx: { signupId: string; workflowId: string }): Promise<ProviderOutcome>;
-  person?(email: string): Promise<ProviderOutcome>;
-  /** Where a scheduled enrichment stands (Harmonic's enrichment urn), for providers that hand out such tokens. */
-  poll?(token: string): Promise<'pending' | 'complete' | 'not_found' | ProviderOutcome>;
-}
-
-export type ProviderClients = Partial<Record<ProviderName, CompanyProvider>>;
+import { cappedBackoffMs, jitter, serverNow } from './support';
 
 export interface ProviderCallInput {
   provider: ProviderName;
@@ -83,10 +75,8 @@ export interface SaveEnrichmentInput {
   recordedAt?: string;
 }
 
-/** The server's time of this attempt: the wall clock in production, the skipped clock in time-skipping tests. */
-export function serverNow(): string {
-  return new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
-}
+/** Provider retries spread by up to 50 % of their delay. */
+const PROVIDER_JITTER = 0.5;
 
 /**
  * Throttling and outages become retryable failures with our own jittered delay (after the provider's Retry-After
@@ -99,14 +89,14 @@ function throwIfFailure(provider: ProviderName, outcome: ProviderOutcome): void 
       throw ApplicationFailure.create({
         type: ErrorType.ProviderRateLimited,
         message: `${provider} rate limit; retrying after ${outcome.retryAfterMs} ms`,
-        nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100)),
+        nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100), PROVIDER_JITTER),
       });
     case 'transient': {
       const attempt = Context.current().info.attempt;
       throw ApplicationFailure.create({
         type: ErrorType.ProviderUnavailable,
         message: `${provider} unavailable: ${withoutEmails(outcome.detail)}`,
-        nextRetryDelay: jitter(Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000)),
+        nextRetryDelay: jitter(cappedBackoffMs(attempt), PROVIDER_JITTER),
       });
     }
     case 'auth_failed':
@@ -134,9 +124,6 @@ const archivable = (outcome: ProviderOutcome): unknown =>
     : 'detail' in outcome
       ? { ...outcome, detail: withoutEmails(outcome.detail) }
       : outcome;
-const HOUR_MS = 60 * 60 * 1000;
-const jitter = (ms: number) => Math.round(ms * (1 + Math.random() * 0.5));
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export const createEnrichmentActivities = (deps: {
   ledger: Ledger;
@@ -234,24 +221,10 @@ export const createEnrichmentActivities = (deps: {
           body: archivable(o),
           receivedAt,
         });
-      // The call is made (and maybe paid for): a ledger hiccup while archiving its answer must not fail this attempt,
-      // whose retry would pay again or send Clay a second row. The answer goes on to the workflow either way.
-      const archiveAfterCall = async (o: ProviderOutcome) => {
-        try {
-          await archive(o);
-        } catch (err) {
-          Context.current().log.warn('provider answer not archived', {
-            provider: input.provider,
-            lookup: input.lookup,
-            outcome: o.kind,
-            error: err instanceof Error ? err.name : 'unknown',
-          });
-        }
-      };
       // A refused key or configuration fails the signup: archived first, so the health check can name it.
-      if (outcome.kind === 'auth_failed') await archiveAfterCall(outcome);
+      if (outcome.kind === 'auth_failed') await archive(outcome);
       throwIfFailure(input.provider, outcome);
-      await archiveAfterCall(outcome);
+      await archive(outcome);
       switch (outcome.kind) {
         case 'found':
           return { kind: 'found', fields: outcome.fields, at: now().toISOString() };

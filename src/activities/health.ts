@@ -1,6 +1,4 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../domain/errors';
 import {
   addDays,
   assessDay,
@@ -9,15 +7,15 @@ import {
   type DayEvidence,
   type HealthRules,
   type Cause,
+  type BackfillCandidate,
 } from '../domain/health';
-import type { PosthogClient } from '../integrations/posthog/client';
-import type { SlackClient } from '../integrations/slack/client';
-import type { BackfillCandidate, Incident } from '../ledger/health';
+import type { PosthogPort, SlackPort } from '../domain/ports';
+import type { Incident } from '../ledger/health';
 import type { Ledger } from '../ledger/ledger';
 import { describeStartError, isPermanentStartError } from '../temporal/start-errors';
 import { startSignup, type SignupFleet } from '../temporal/signups';
 import { BACKFILL_PRIORITY, creditsRestoredSignal } from '../workflows/messages';
-import { serverNow } from './enrichment';
+import { postAlertOnce, serverNow, type AlertResult } from './support';
 
 export interface HealthDeps {
   ledger: Ledger;
@@ -29,8 +27,8 @@ export interface HealthDeps {
     autoBackfill: boolean;
     backfillConcurrency: number;
   };
-  posthog: PosthogClient | undefined;
-  alerts: { slack: SlackClient; webhookUrl: string | undefined };
+  posthog: PosthogPort | undefined;
+  alerts: { slack: SlackPort; webhookUrl: string | undefined };
   /** The Temporal client backfills re-enqueue signups with (created on first use). */
   temporal: () => Promise<SignupFleet>;
 }
@@ -40,42 +38,6 @@ export interface ReenqueueInput {
   candidates: Pick<BackfillCandidate, 'id' | 'workflowId'>[];
   /** The backfill workflow's time: signups recorded after it count as done. */
   at: string;
-}
-
-/** The signup id of writes that belong to no signup (alerts, summaries). */
-export const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
-
-export type AlertResult = 'posted' | 'already posted' | 'not configured';
-
-/**
- * Posts `text` to the alert channel at most once per `key` (a retried activity does not post twice; an attempt cut
- * off mid-post is not repeated). Without an alert webhook it is only logged. Shared by every alert and summary.
- */
-export async function postAlertOnce(
-  deps: Pick<HealthDeps, 'ledger' | 'alerts'>,
-  key: string,
-  text: string,
-  what: string,
-): Promise<AlertResult> {
-  const url = deps.alerts.webhookUrl;
-  if (!url) {
-    Context.current().log.warn(`${what} (no SLACK_ALERT_WEBHOOK_URL)`, { key, text });
-    return 'not configured';
-  }
-  const before = await deps.ledger.claimDestinationWrite('slack_alert', key, NO_SIGNUP);
-  if (before !== undefined && before !== 'failed') return 'already posted';
-  const outcome = await deps.alerts.slack.post(url, { text });
-  if (outcome.kind === 'written') {
-    await deps.ledger.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'done', outcome.detail);
-    return 'posted';
-  }
-  await deps.ledger.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'failed', outcome.detail);
-  throw ApplicationFailure.create({
-    type: outcome.kind === 'auth_failed' ? ErrorType.DestinationAuthFailed : ErrorType.DestinationUnavailable,
-    message: `${what} not posted: ${outcome.detail}`,
-    nonRetryable: outcome.kind === 'auth_failed' || outcome.kind === 'rejected',
-    nextRetryDelay: outcome.kind === 'rate_limited' ? outcome.retryAfterMs : undefined,
-  });
 }
 
 export const createHealthActivities = (deps: HealthDeps) => ({

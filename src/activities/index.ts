@@ -1,10 +1,11 @@
 import type { ScoringConfig } from '../domain/icp/scoring';
+import type { DestinationClients, ProviderClients } from '../domain/ports';
 import type { Ledger } from '../ledger/ledger';
-import { createEnrichmentActivities, type EnrichmentPolicy, type ProviderClients } from './enrichment';
+import { createEnrichmentActivities, type EnrichmentPolicy } from './enrichment';
 import { createHealthActivities, type HealthDeps } from './health';
 import { createLedgerActivities } from './ledger';
 import { createReEnrichmentActivities, type ReEnrichmentDeps } from './reenrichment';
-import { createWriteActivities, type DestinationClients, type WriteRetryPolicy } from './writes';
+import { createWriteActivities, type WriteRetryPolicy } from './writes';
 
 export interface ActivityDeps {
   ledger: Ledger;

@@ -1,16 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import { mergeFields, missingFields, type Provenance } from '../domain/enrichment/merge';
 import { COMPANY_FIELDS, companyPart, type IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type ScoringConfig } from '../domain/icp/scoring';
+import type { PosthogPort, ProviderClients, SalesforcePort, SlackPort, VitallyPort } from '../domain/ports';
 import type { ProviderName } from '../domain/provider-outcome';
+import { DAY_MS } from '../domain/time';
+import { sha256 } from '../hash';
 import { accountDomain, exclusionOf } from '../domain/account-domain';
 import { sumCounts, type AccountOutcome, type AccountToRefresh, type ReEnrichmentPolicy } from '../domain/reenrichment';
-import type { PosthogClient } from '../integrations/posthog/client';
-import { outcomeOfError, type SalesforceClient } from '../integrations/salesforce/client';
+import { outcomeOfError } from '../integrations/salesforce/client';
 import { ACCOUNT_FIELD_OF } from '../integrations/salesforce/mapping';
 import {
   accountUpdate,
@@ -20,13 +21,8 @@ import {
   selectionSoql,
   type SelectionOptions,
 } from '../integrations/salesforce/reenrichment';
-import type { SlackClient } from '../integrations/slack/client';
-import type { VitallyClient } from '../integrations/vitally/client';
 import type { Ledger } from '../ledger/ledger';
-import type { ProviderClients } from './enrichment';
-import { serverNow } from './enrichment';
-import { NO_SIGNUP, postAlertOnce } from './health';
-import { enrichedSignup, heartbeating } from './writes';
+import { enrichedSignup, heartbeating, NO_SIGNUP, postAlertOnce, serverNow } from './support';
 
 export interface ReEnrichmentDeps {
   ledger: Ledger;
@@ -35,8 +31,8 @@ export interface ReEnrichmentDeps {
   /** The policy of every run, from the configuration. */
   reenrichment: ReEnrichmentPolicy;
   /** Salesforce, PostHog and Vitally clients (a missing one: re-enrichment fails, or skips that propagation). */
-  reenrichmentClients: { salesforce?: SalesforceClient; posthog?: PosthogClient; vitally?: VitallyClient };
-  alerts: { slack: SlackClient; webhookUrl: string | undefined };
+  reenrichmentClients: { salesforce?: SalesforcePort; posthog?: PosthogPort; vitally?: VitallyPort };
+  alerts: { slack: SlackPort; webhookUrl: string | undefined };
 }
 
 export interface AccountPage {
@@ -75,8 +71,6 @@ interface Checkpoint {
 
 /** How long a Bulk API 2.0 job is polled before the write-back attempt fails (and is retried). */
 const BULK_POLL_TIMEOUT_MS = 4 * 60_000;
-const DAY_MS = 86_400_000;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A Salesforce error as the failure the workflow understands (an outage is waited out, credentials fail the run). */
 function salesforceFailure(err: unknown, what: string): ApplicationFailure {
@@ -110,7 +104,7 @@ function salesforceFailure(err: unknown, what: string): ApplicationFailure {
 }
 
 export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
-  const salesforce = (): SalesforceClient => {
+  const salesforce = (): SalesforcePort => {
     const client = deps.reenrichmentClients.salesforce;
     if (!client) {
       throw ApplicationFailure.create({

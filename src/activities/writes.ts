@@ -1,34 +1,12 @@
-import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
-import {
-  isHighValue,
-  type Destination,
-  type EnrichedSignup,
-  type HighValueRule,
-  type WriteOutcome,
-} from '../domain/fan-out';
-import type { PosthogClient } from '../integrations/posthog/client';
-import type { SalesforceClient } from '../integrations/salesforce/client';
-import { signupMessage, type SlackClient } from '../integrations/slack/client';
-import type { VitallyClient } from '../integrations/vitally/client';
-import type { WebhookClient } from '../integrations/webhooks/client';
-import type { Ledger, SignupRecord } from '../ledger/ledger';
-
-/** The destination clients of DESTINATIONS; a destination without one is skipped. */
-export interface DestinationClients {
-  posthog?: PosthogClient;
-  salesforce?: SalesforceClient;
-  vitally?: VitallyClient;
-  slack?: {
-    client: SlackClient;
-    webhookUrl: string | undefined;
-    quietWebhookUrl: string | undefined;
-    highValue: HighValueRule;
-  };
-  webhooks?: { client: WebhookClient; urls: string[] };
-}
+import { isHighValue, type Destination, type EnrichedSignup, type WriteOutcome } from '../domain/fan-out';
+import type { DestinationClients } from '../domain/ports';
+import { sha256 } from '../hash';
+import { signupMessage } from '../integrations/slack/client';
+import type { Ledger } from '../ledger/ledger';
+import { cappedBackoffMs, enrichedSignup, heartbeating, jitter } from './support';
 
 export interface WriteRetryPolicy {
   /** First wait after a round of attempts failed; doubles up to `maxMs`. */
@@ -56,8 +34,6 @@ export interface WriteResult {
 
 export const WEBHOOK_EVENT = 'signup.enriched';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
 /** What the record says, without when it was written: equal content gives equal idempotency keys. */
 function contentHash(s: EnrichedSignup): string {
   const score = s.score && {
@@ -70,29 +46,8 @@ function contentHash(s: EnrichedSignup): string {
   return sha256(JSON.stringify({ status: s.status, fields, score })).slice(0, 16);
 }
 
-/** A ledger signup as the destinations' clients take it. */
-export function enrichedSignup(r: SignupRecord): EnrichedSignup {
-  return {
-    signupId: r.id,
-    personKey: r.distinctId ?? r.personId ?? r.id,
-    distinctId: r.distinctId ?? undefined,
-    email: r.email ?? undefined,
-    name: r.name ?? undefined,
-    emailKind: r.emailKind ?? undefined,
-    domain: r.emailKind === 'work' ? (r.emailDomain ?? undefined) : undefined,
-    organizationId: r.organizationId ?? undefined,
-    organizationName: r.organizationName ?? undefined,
-    signedUpAt: r.signedUpAt,
-    status: r.status,
-    reason: r.statusReason ?? undefined,
-    fields: r.icpFields ?? {},
-    provenance: r.provenance ?? {},
-    score: r.score ?? undefined,
-    enrichedAt: r.enrichedAt ?? undefined,
-  };
-}
-
-const jitter = (ms: number) => Math.round(ms * (1 + Math.random() * 0.25));
+/** Destination retries spread by up to 25 % of their delay. */
+const DESTINATION_JITTER = 0.25;
 
 /** A failed outcome as the failure the retry policies and the workflow understand. */
 function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind: 'written' }>): ApplicationFailure {
@@ -102,7 +57,7 @@ function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind
       return ApplicationFailure.create({
         type: ErrorType.DestinationRateLimited,
         message,
-        nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100)),
+        nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100), DESTINATION_JITTER),
       });
     case 'quota_exceeded':
       return ApplicationFailure.create({
@@ -119,28 +74,9 @@ function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind
       return ApplicationFailure.create({
         type: ErrorType.DestinationUnavailable,
         message: `${destination}: ${message}`,
-        nextRetryDelay: jitter(Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000)),
+        nextRetryDelay: jitter(cappedBackoffMs(attempt), DESTINATION_JITTER),
       });
     }
-  }
-}
-
-/**
- * Heartbeats every second while `fn` runs, so a worker that dies mid-call is noticed within the heartbeat timeout
- * and a cancellation reaches the activity; `details` (if given) is what a retry finds in `heartbeatDetails`. A
- * cancelled activity ends at once: HTTP calls are aborted by their own signal (src/integrations/http.ts), and one that
- * cannot be (jsforce's) is left to end at its deadline rather than hold the activity.
- */
-export async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): Promise<T> {
-  const ctx = Context.current();
-  ctx.heartbeat(details?.());
-  const timer = setInterval(() => ctx.heartbeat(details?.()), 1000);
-  try {
-    const work = fn();
-    work.catch(() => undefined);
-    return await Promise.race([work, ctx.cancelled]);
-  } finally {
-    clearInterval(timer);
   }
 }
 

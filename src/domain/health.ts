@@ -1,9 +1,10 @@
+import type { EnrichmentStatus } from './status';
+import { DAY_MS } from './time';
+
 /**
  * The daily health rules of the RevOps handbook, as pure code: compare one complete day's signups with its enrichment
  * writes, tell an enrichment incident from a traffic drop, a deliberate pause or a snooze, and name the likely cause.
  */
-
-export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** `YYYY-MM-DD` of a UTC instant. */
 export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
@@ -18,6 +19,14 @@ export const isDay = (value: string): boolean => {
   const ms = Date.parse(`${value}T00:00:00Z`);
   return /^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(ms) && utcDay(ms) === value;
 };
+
+/** A signup a backfill of a window may re-enqueue: its workflow id and where it stands. */
+export interface BackfillCandidate {
+  id: string;
+  workflowId: string;
+  status: EnrichmentStatus;
+  reason: string | null;
+}
 
 /** What the ledger knows about one UTC day. */
 export interface DayCounts {

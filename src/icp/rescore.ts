@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { scoreIcp, type ScoringConfig } from '../domain/icp/scoring';
+import { sha256 } from '../hash';
 import type { Ledger } from '../ledger/ledger';
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /**
  * Rescores every enriched signup from the fields stored in the ledger — no provider is called, no credit spent.

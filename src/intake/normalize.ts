@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { canonicalEmail } from '../domain/email';
+import { sha256 } from '../hash';
 import { checkSignupTime, checkText, INTAKE_LIMITS, type Issue } from './limits';
 import type { DirectSignup, PosthogWebhook } from './schemas';
 
@@ -128,8 +128,6 @@ export function fromDirect(body: DirectSignup, now: Date): NormalizedSignup {
     signedUpAt: signedUpAt ?? now.toISOString(),
   });
 }
-
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** An organization id longer than this (in UTF-8 bytes) is hashed into the workflow id (Temporal's limit: 1,000). */
 export const MAX_PLAIN_ORGANIZATION_ID_BYTES = 255;

@@ -1,5 +1,6 @@
 import {
   addDays,
+  type BackfillCandidate,
   type Cause,
   type Controls,
   type DayAssessment,
@@ -50,13 +51,6 @@ const toIncident = (r: IncidentRow): Incident => ({
   backfill: r.backfill ?? undefined,
   recovery: r.recovery ?? undefined,
 });
-
-export interface BackfillCandidate {
-  id: string;
-  workflowId: string;
-  status: EnrichmentStatus;
-  reason: string | null;
-}
 
 const start = (day: string) => `${day}T00:00:00.000Z`;
 /** Statuses that say nothing was recorded yet: the signup is still being worked on (or stuck). */

@@ -9,8 +9,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { HealthActivities } from '../activities/health';
-import { isDay } from '../domain/health';
-import type { BackfillCandidate } from '../ledger/health';
+import { isDay, type BackfillCandidate } from '../domain/health';
 import { getBackfillProgressQuery, type BackfillInput, type BackfillProgress, type BackfillResult } from './messages';
 
 const ledgerCall: ActivityOptions = {

@@ -7,7 +7,8 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { HealthActivities } from '../activities/health';
-import { DAY_MS, isDay, percent, utcDay, type DayAssessment } from '../domain/health';
+import { isDay, percent, utcDay, type DayAssessment } from '../domain/health';
+import { DAY_MS } from '../domain/time';
 import { ErrorType } from '../domain/errors';
 import { BackfillOutageWindowWorkflow } from './backfill-outage-window';
 import type { DetectorInput, DetectorResult } from './messages';

@@ -22,9 +22,8 @@ import {
   sumCounts,
   withRefusals,
 } from '../domain/reenrichment';
+import { DAY_MS } from '../domain/time';
 import { getReEnrichmentProgressQuery, REENRICHMENT_PRIORITY } from './messages';
-
-const DAY_MS = 86_400_000;
 
 /**
  * Salesforce calls try three times quickly; an outage beyond that is waited out by the workflow (state

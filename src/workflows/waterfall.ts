@@ -19,6 +19,7 @@ import { mergeFields, missingFields, type Provenance } from '../domain/enrichmen
 import { COMPANY_FIELDS, PERSON_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
 import { ErrorType } from '../domain/errors';
 import type { ProviderName } from '../domain/provider-outcome';
+import { DAY_MS } from '../domain/time';
 import type { TraceEntry } from './messages';
 
 /**
@@ -150,7 +151,6 @@ export async function checkScheduledWithin(
   }
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** First wait for credits, doubled after each unsuccessful retry up to the cap. */
 const FIRST_CREDIT_WAIT_MS = 15 * 60 * 1000;
 const MAX_CREDIT_WAIT_MS = 12 * 60 * 60 * 1000;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHealthActivities } from '../../src/activities/health';
-import { createPosthog } from '../../src/integrations/destinations';
+import { createPosthog } from '../../src/composition';
 import { createSlackClient } from '../../src/integrations/slack/client';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { startSandbox, testConfig, type RunningSandbox } from '../helpers';

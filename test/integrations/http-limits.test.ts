@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heartbeating } from '../../src/activities/writes';
+import { heartbeating } from '../../src/activities/support';
 import { createSalesforceClient } from '../../src/integrations/salesforce/client';
 import { destinationCall, MAX_RESPONSE_BYTES, providerCall } from '../../src/integrations/http';
 import type { EnrichedSignup } from '../../src/domain/fan-out';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrichedSignup, WriteOutcome } from '../../src/domain/fan-out';
-import { createDestinationClients } from '../../src/integrations/destinations';
+import { createDestinationClients } from '../../src/composition';
 import { pathSegment, UnsafePathSegmentError } from '../../src/integrations/http';
 import { startSandbox, testConfig, type RunningSandbox } from '../helpers';
 import type { Inspection } from '../sandbox/helpers';

@@ -1,7 +1,8 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEnrichmentActivities, withoutEmails, type ProviderClients } from '../../src/activities/enrichment';
+import { createEnrichmentActivities, withoutEmails } from '../../src/activities/enrichment';
+import type { ProviderClients } from '../../src/domain/ports';
 import { loadConfig } from '../../src/config';
 import type { ProviderOutcome } from '../../src/domain/provider-outcome';
 import { createClayClient } from '../../src/integrations/clay/client';

@@ -1,0 +1,97 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../domain/errors';
+import type { EnrichedSignup } from '../domain/fan-out';
+import type { SlackPort } from '../domain/ports';
+import type { Ledger, SignupRecord } from '../ledger/ledger';
+
+/** The server's time of this attempt: the wall clock in production, the skipped clock in time-skipping tests. */
+export function serverNow(): string {
+  return new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
+}
+
+/**
+ * `ms` lengthened by a random share of up to `spread` of itself (0.25: up to 25 % longer), so that retries of many
+ * activities throttled at once do not come back at once.
+ */
+export const jitter = (ms: number, spread: number): number => Math.round(ms * (1 + Math.random() * spread));
+
+/** The wait before retrying attempt `attempt` (1-based) after an outage: 1 s, doubling, at most 10 s. */
+export const cappedBackoffMs = (attempt: number): number => Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000);
+
+/**
+ * Heartbeats every second while `fn` runs, so a worker that dies mid-call is noticed within the heartbeat timeout
+ * and a cancellation reaches the activity; `details` (if given) is what a retry finds in `heartbeatDetails`. A
+ * cancelled activity ends at once: HTTP calls are aborted by their own signal (src/integrations/http.ts), and one that
+ * cannot be (jsforce's) is left to end at its deadline rather than hold the activity.
+ */
+export async function heartbeating<T>(fn: () => Promise<T>, details?: () => unknown): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat(details?.());
+  const timer = setInterval(() => ctx.heartbeat(details?.()), 1000);
+  try {
+    const work = fn();
+    work.catch(() => undefined);
+    return await Promise.race([work, ctx.cancelled]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A ledger signup as the destinations' clients take it. */
+export function enrichedSignup(r: SignupRecord): EnrichedSignup {
+  return {
+    signupId: r.id,
+    personKey: r.distinctId ?? r.personId ?? r.id,
+    distinctId: r.distinctId ?? undefined,
+    email: r.email ?? undefined,
+    name: r.name ?? undefined,
+    emailKind: r.emailKind ?? undefined,
+    domain: r.emailKind === 'work' ? (r.emailDomain ?? undefined) : undefined,
+    organizationId: r.organizationId ?? undefined,
+    organizationName: r.organizationName ?? undefined,
+    signedUpAt: r.signedUpAt,
+    status: r.status,
+    reason: r.statusReason ?? undefined,
+    fields: r.icpFields ?? {},
+    provenance: r.provenance ?? {},
+    score: r.score ?? undefined,
+    enrichedAt: r.enrichedAt ?? undefined,
+  };
+}
+
+/** The signup id of writes that belong to no signup (alerts, summaries). */
+export const NO_SIGNUP = '00000000-0000-0000-0000-000000000000';
+
+export type AlertResult = 'posted' | 'already posted' | 'not configured';
+
+export interface AlertDeps {
+  ledger: Ledger;
+  alerts: { slack: SlackPort; webhookUrl: string | undefined };
+}
+
+/**
+ * Posts `text` to the alert channel at most once per `key` (a retried activity does not post twice; an attempt cut
+ * off mid-post is not repeated). Without an alert webhook it is only logged. Shared by every alert and summary.
+ */
+export async function postAlertOnce(deps: AlertDeps, key: string, text: string, what: string): Promise<AlertResult> {
+  const url = deps.alerts.webhookUrl;
+  if (!url) {
+    Context.current().log.warn(`${what} (no SLACK_ALERT_WEBHOOK_URL)`, { key, text });
+    return 'not configured';
+  }
+  const before = await deps.ledger.claimDestinationWrite('slack_alert', key, NO_SIGNUP);
+  if (before !== undefined && before !== 'failed') return 'already posted';
+  const outcome = await deps.alerts.slack.post(url, { text });
+  if (outcome.kind === 'written') {
+    await deps.ledger.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'done', outcome.detail);
+    return 'posted';
+  }
+  await deps.ledger.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'failed', outcome.detail);
+  throw ApplicationFailure.create({
+    type: outcome.kind === 'auth_failed' ? ErrorType.DestinationAuthFailed : ErrorType.DestinationUnavailable,
+    message: `${what} not posted: ${outcome.detail}`,
+    nonRetryable: outcome.kind === 'auth_failed' || outcome.kind === 'rejected',
+    nextRetryDelay: outcome.kind === 'rate_limited' ? outcome.retryAfterMs : undefined,
+  });
+}

@@ -1,0 +1,171 @@
+import type { ActivityDeps } from './activities';
+import type { Config } from './config';
+import type { CompanyProvider, DestinationClients, ProviderClients } from './domain/ports';
+import type { ProviderOutcome } from './domain/provider-outcome';
+import { createClayClient } from './integrations/clay/client';
+import { createClearbitClient } from './integrations/clearbit/client';
+import { createHarmonicClient } from './integrations/harmonic/client';
+import { createPosthogClient } from './integrations/posthog/client';
+import { createSalesforceClient, type SalesforceClient } from './integrations/salesforce/client';
+import { createSlackClient } from './integrations/slack/client';
+import { createVitallyClient } from './integrations/vitally/client';
+import { createWebhookClient } from './integrations/webhooks/client';
+import type { Ledger } from './ledger/ledger';
+
+/*
+ * The composition root: the one place that reads the configuration to build the clients of the outside systems and
+ * hands them, as the domain's ports, to the activity factories.
+ */
+
+// The sandbox accepts any key but `bad-key`; live mode has every key checked at start-up by loadConfig.
+const SANDBOX_KEY = 'sandbox-key';
+
+/** Every activity dependency of the worker, from the configuration. */
+export function createActivityDeps(
+  config: Config,
+  deps: { ledger: Ledger; temporal: ActivityDeps['temporal'] },
+): ActivityDeps {
+  const destinations = createDestinationClients(config);
+  return {
+    ledger: deps.ledger,
+    providers: createProviderClients(config),
+    scoring: config.scoring,
+    enrichment: { ...config.enrichment, asyncResultTimeoutMinutes: config.clay.resultTimeoutMinutes },
+    destinations,
+    retry: config.fanOut.retry,
+    health: {
+      rules: config.health.rules,
+      posthogSignupEvents: config.health.posthogCheck ? config.signupEvents : undefined,
+      autoBackfill: config.health.autoBackfill,
+      backfillConcurrency: config.health.backfillConcurrency,
+    },
+    posthog: config.health.posthogCheck ? createPosthog(config) : undefined,
+    alerts: {
+      slack: createSlackClient({ timeoutMs: config.fanOut.timeoutMs }),
+      webhookUrl: config.slack.alertWebhookUrl,
+    },
+    temporal: deps.temporal,
+    reenrichment: {
+      ...config.reenrichment,
+      requiredFields: config.enrichment.requiredFields,
+      fieldPreference: config.enrichment.fieldPreference,
+      domainCacheDays: config.enrichment.domainCacheDays,
+      fieldPolicy: config.salesforce.fieldPolicy,
+      outageRetry: { initialMs: config.fanOut.retry.initialMs, maxMs: config.fanOut.retry.maxMs },
+    },
+    // Changed company data reaches the organizations in the destinations the fan-out writes to.
+    reenrichmentClients: {
+      salesforce: destinations.salesforce ?? createSalesforce(config),
+      posthog: destinations.posthog,
+      vitally: destinations.vitally,
+    },
+  };
+}
+
+/** The enrichment providers of ENRICHMENT_PROVIDERS that have a client, wired from the configuration. */
+export function createProviderClients(config: Config, fetchImpl?: typeof fetch): ProviderClients {
+  const key = (name: string) => config.credentials[name] ?? SANDBOX_KEY;
+  const clearbit = createClearbitClient({
+    companyBaseUrl: config.systems.clearbit.baseUrl,
+    personBaseUrl: config.clearbitPersonBaseUrl,
+    apiKey: key('CLEARBIT_API_KEY'),
+    timeoutMs: config.providerTimeoutMs,
+    fetch: fetchImpl,
+  });
+  const harmonic = createHarmonicClient({
+    baseUrl: config.systems.harmonic.baseUrl,
+    apiKey: key('HARMONIC_API_KEY'),
+    timeoutMs: config.providerTimeoutMs,
+    fetch: fetchImpl,
+  });
+  const clay = createClayClient({
+    webhookUrl: config.clay.webhookUrl,
+    webhookAuth: config.clay.webhookAuth,
+    timeoutMs: config.providerTimeoutMs,
+    fetch: fetchImpl,
+  });
+  const all: ProviderClients = {
+    clay: {
+      company: (d, ctx) => clay.addRow({ request_id: ctx.signupId, workflow_id: ctx.workflowId, company_domain: d }),
+    },
+    clearbit: { company: (d) => clearbit.findCompany(d), person: (e) => clearbit.findPerson(e) },
+    harmonic: {
+      company: (d) => harmonic.enrichCompany(d),
+      person: (e) => harmonic.enrichPerson(e),
+      poll: async (urn) => {
+        const states = await harmonic.enrichmentStatus([urn]);
+        return 'kind' in states ? (states as ProviderOutcome) : (states[urn] ?? 'pending');
+      },
+    },
+  };
+  return Object.fromEntries(
+    config.providers.filter((p) => all[p] !== undefined).map((p) => [p, all[p] as CompanyProvider]),
+  );
+}
+
+/** The destinations of DESTINATIONS, wired from the configuration. */
+export function createDestinationClients(config: Config, fetchImpl?: typeof fetch): DestinationClients {
+  const key = (name: string) => config.credentials[name] ?? SANDBOX_KEY;
+  const enabled = new Set(config.fanOut.destinations);
+  const timeoutMs = config.fanOut.timeoutMs;
+  const clients: DestinationClients = {};
+  if (enabled.has('posthog')) clients.posthog = createPosthog(config, fetchImpl);
+  if (enabled.has('salesforce')) clients.salesforce = createSalesforce(config);
+  if (enabled.has('vitally')) {
+    clients.vitally = createVitallyClient({
+      baseUrl: config.systems.vitally.baseUrl,
+      apiKey: key('VITALLY_API_KEY'),
+      timeoutMs,
+      fetch: fetchImpl,
+    });
+  }
+  if (enabled.has('slack')) {
+    clients.slack = {
+      client: createSlackClient({ timeoutMs, fetch: fetchImpl }),
+      webhookUrl: config.slack.webhookUrl,
+      quietWebhookUrl: config.slack.quietWebhookUrl,
+      highValue: config.slack.highValue,
+    };
+  }
+  if (enabled.has('webhooks')) {
+    clients.webhooks = {
+      client: createWebhookClient({ secret: config.webhooks.secret, timeoutMs, fetch: fetchImpl }),
+      urls: config.webhooks.urls,
+    };
+  }
+  return clients;
+}
+
+/**
+ * The Salesforce client (the fan-out's and the weekend re-enrichment's); undefined in live mode without a client id,
+ * which only a configuration without Salesforce in DESTINATIONS allows.
+ */
+export function createSalesforce(config: Config): SalesforceClient | undefined {
+  const key = (name: string) => config.credentials[name] ?? (config.mode === 'live' ? undefined : SANDBOX_KEY);
+  const clientId = key('SALESFORCE_CLIENT_ID');
+  const clientSecret = key('SALESFORCE_CLIENT_SECRET');
+  if (!clientId || !clientSecret) return undefined;
+  return createSalesforceClient({
+    ...config.salesforce,
+    loginUrl: config.systems.salesforce.baseUrl,
+    clientId,
+    clientSecret,
+    username: config.credentials.SALESFORCE_USERNAME,
+    password: config.credentials.SALESFORCE_PASSWORD,
+    timeoutMs: config.fanOut.timeoutMs,
+  });
+}
+
+/** PostHog's capture and query client (the health check uses the query API even when PostHog is not written to). */
+export function createPosthog(config: Config, fetchImpl?: typeof fetch) {
+  return createPosthogClient({
+    captureBaseUrl: config.systems.posthog.baseUrl,
+    apiBaseUrl: config.posthog.apiBaseUrl,
+    projectApiKey: config.credentials.POSTHOG_PROJECT_API_KEY ?? SANDBOX_KEY,
+    personalApiKey: config.credentials.POSTHOG_PERSONAL_API_KEY ?? SANDBOX_KEY,
+    projectId: config.posthog.projectId,
+    organizationGroupIndex: config.posthog.organizationGroupIndex,
+    timeoutMs: config.fanOut.timeoutMs,
+    fetch: fetchImpl,
+  });
+}

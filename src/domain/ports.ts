@@ -1,0 +1,90 @@
+import type { EnrichedSignup, HighValueRule, WriteOutcome } from './fan-out';
+import type { ProviderName, ProviderOutcome } from './provider-outcome';
+
+/*
+ * The ports: what the activities need from the outside systems, as the activities see them. The clients in
+ * src/integrations/ implement them; src/composition.ts builds the clients from the configuration and hands them over.
+ */
+
+/** One provider as the waterfall sees it: a company lookup by domain, and optionally a person lookup by email. */
+export interface CompanyProvider {
+  /** `ctx` identifies the signup for asynchronous providers (Clay echoes it back with the result). */
+  company(domain: string, ctx: { signupId: string; workflowId: string }): Promise<ProviderOutcome>;
+  person?(email: string): Promise<ProviderOutcome>;
+  /** Where a scheduled enrichment stands (Harmonic's enrichment urn), for providers that hand out such tokens. */
+  poll?(token: string): Promise<'pending' | 'complete' | 'not_found' | ProviderOutcome>;
+}
+
+/** The enrichment providers of ENRICHMENT_PROVIDERS that have a client. */
+export type ProviderClients = Partial<Record<ProviderName, CompanyProvider>>;
+
+/** PostHog: the enriched signup and organization as captured events, and the queries of the health check. */
+export interface PosthogPort {
+  writeEnrichment(s: EnrichedSignup, idempotencyKey: string): Promise<WriteOutcome>;
+  writeOrganization(s: EnrichedSignup, idempotencyKey: string): Promise<WriteOutcome>;
+  dailyEventCounts(
+    events: string[],
+    from: string,
+    to: string,
+  ): Promise<{ day: string; event: string; count: number }[]>;
+  organizationsWithoutEnrichment(
+    from: string,
+    to: string,
+    limit?: number,
+  ): Promise<{ key: string; createdAt: string }[]>;
+}
+
+/** An Account update or any record by id, as Salesforce's update calls take it. */
+export type SalesforceRecordUpdate = { Id: string } & Record<string, unknown>;
+
+/** Salesforce: the fan-out's Account and Contact (or Lead), and the weekend re-enrichment's query and updates. */
+export interface SalesforcePort {
+  readonly personalEmailPolicy: 'skip' | 'lead';
+  readonly accountExternalIdField: string;
+  writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome>;
+  queryPage<T extends Record<string, unknown>>(
+    from: { soql: string } | { locator: string },
+    batchSize: number,
+  ): Promise<{ records: T[]; totalSize: number; next: string | undefined }>;
+  updateRecords(type: string, records: SalesforceRecordUpdate[]): Promise<{ id: string; error: string | undefined }[]>;
+  updateRecordsBulk(
+    type: string,
+    records: SalesforceRecordUpdate[],
+    pollTimeoutMs: number,
+  ): Promise<{ id: string; error: string | undefined }[]>;
+}
+
+/** Vitally: the account and user of a signup, or the account alone. */
+export interface VitallyPort {
+  writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome>;
+  writeAccount(s: EnrichedSignup): Promise<WriteOutcome>;
+}
+
+/** A Slack message as an incoming webhook takes it. */
+export interface SlackMessage {
+  text: string;
+  blocks?: unknown[];
+}
+
+export interface SlackPort {
+  post(webhookUrl: string, message: SlackMessage): Promise<WriteOutcome>;
+}
+
+/** Outgoing webhooks: one signed delivery, deduplicated by the consumer on its delivery id. */
+export interface WebhookPort {
+  deliver(url: string, event: string, deliveryId: string, payload: unknown): Promise<WriteOutcome>;
+}
+
+/** The destination clients of DESTINATIONS; a destination without one is skipped. */
+export interface DestinationClients {
+  posthog?: PosthogPort;
+  salesforce?: SalesforcePort;
+  vitally?: VitallyPort;
+  slack?: {
+    client: SlackPort;
+    webhookUrl: string | undefined;
+    quietWebhookUrl: string | undefined;
+    highValue: HighValueRule;
+  };
+  webhooks?: { client: WebhookPort; urls: string[] };
+}
