@@ -145,16 +145,30 @@ export const MIGRATIONS: readonly Migration[] = [
 
 // Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.
 const MIGRATION_LOCK = 7_233_001;
+/**
+ * How long a migration's statement may wait for a table lock. A DDL statement queued behind a running transaction
+ * blocks every later query on that table (the intake would answer 503 for as long): past this, the migration rolls
+ * back and start-up fails with SQLSTATE 55P03, to be retried, instead of holding the table.
+ */
+export const MIGRATION_LOCK_TIMEOUT_MS = 10_000;
 
 /**
  * Applies what has not run yet, in one transaction without the connection's statement deadline: an index build on a
  * big table takes what it takes, and a deadline would fail start-up.
  */
-export async function migrate(sql: Sql, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+export async function migrate(
+  sql: Sql,
+  migrations: readonly Migration[] = MIGRATIONS,
+  options: { lockTimeoutMs?: number } = {},
+): Promise<number[]> {
   return sql.transaction(
     async (tx) => {
       // Everything, even creating the bookkeeping table, under the lock: CREATE TABLE IF NOT EXISTS races otherwise.
+      // (A second start-up waits here for the first one's migrations, however long they take.)
       await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await tx.query("SELECT set_config('lock_timeout', $1, true)", [
+        `${options.lockTimeoutMs ?? MIGRATION_LOCK_TIMEOUT_MS}ms`,
+      ]);
       await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
       const done = new Set((await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => r.id));

@@ -71,6 +71,31 @@ describe('PostgreSQL timeouts', () => {
     });
   });
 
+  it('gives up a migration whose DDL waits for a table lock, rather than holding the table for every query', async () => {
+    const url = await privateDatabaseUrl();
+    const sql = await open({}, url);
+    await sql.query('CREATE TABLE busy (id integer)');
+    const reader = await open({}, url);
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // A long transaction (an intake query, a backfill scan) holding a lock on the table.
+    const holding = reader.transaction(async (tx) => {
+      await tx.query('LOCK TABLE busy IN ACCESS SHARE MODE');
+      await held;
+    });
+    try {
+      const alter = { id: 1, name: 'a column on a busy table', sql: 'ALTER TABLE busy ADD COLUMN note text' };
+      expect(await migrate(sql, [alter], { lockTimeoutMs: 300 }).catch((e: unknown) => e)).toMatchObject({
+        code: '55P03',
+      });
+      expect(await sql.query("SELECT to_regclass('schema_migrations') IS NOT NULL AS kept")).toEqual([{ kept: false }]);
+    } finally {
+      release();
+      await holding;
+    }
+    expect(await migrate(sql, [{ id: 1, name: 'again', sql: 'ALTER TABLE busy ADD COLUMN note text' }])).toEqual([1]);
+  });
+
   it('lets one transaction take a longer bound of its own, client read deadline included', async () => {
     const sql = await open({ statementMs: 200, queryMs: 400 });
     const rows = await sql.transaction((tx) => tx.query<{ ok: number }>('SELECT 1 AS ok FROM pg_sleep(1)'), {
