@@ -221,10 +221,24 @@ export const createEnrichmentActivities = (deps: {
           body: archivable(o),
           receivedAt,
         });
+      // The call is made (and maybe paid for): a ledger hiccup while archiving its answer must not fail this attempt,
+      // whose retry would pay again or send Clay a second row. The answer goes on to the workflow either way.
+      const archiveAfterCall = async (o: ProviderOutcome) => {
+        try {
+          await archive(o);
+        } catch (err) {
+          Context.current().log.warn('provider answer not archived', {
+            provider: input.provider,
+            lookup: input.lookup,
+            outcome: o.kind,
+            error: err instanceof Error ? err.name : 'unknown',
+          });
+        }
+      };
       // A refused key or configuration fails the signup: archived first, so the health check can name it.
-      if (outcome.kind === 'auth_failed') await archive(outcome);
+      if (outcome.kind === 'auth_failed') await archiveAfterCall(outcome);
       throwIfFailure(input.provider, outcome);
-      await archive(outcome);
+      await archiveAfterCall(outcome);
       switch (outcome.kind) {
         case 'found':
           return { kind: 'found', fields: outcome.fields, at: now().toISOString() };

@@ -1,5 +1,6 @@
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { RetryState, type SearchAttributeUpdatePair } from '@temporalio/common';
 import {
+  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -10,9 +11,11 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  TimeoutFailure,
   upsertSearchAttributes,
   type ActivityInterfaceFor,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { EnrichmentActivities, EnrichmentPolicy } from '../activities/enrichment';
 import { mergeFields, missingFields } from '../domain/enrichment/merge';
@@ -111,10 +114,32 @@ const remoteLedger = ledgerCalls(
 // A burst of one organization's signups is handled one after another: without a round trip through the server for
 // each ledger call it goes several times faster, with fewer history events per signup. Provider calls stay activities
 // and end the workflow task; signups that need none are cut into tasks by endLongLocalChain.
-const localLedger = ledgerCalls(
-  proxyLocalActivities<LedgerActivities>(ledgerCall),
-  proxyLocalActivities<EnrichmentActivities>(ledgerCall),
+// A local activity is retried inside the workflow task, adding task events while it waits: during a ledger outage it
+// gives up after a minute and the same call goes on as a regular activity, which waits without growing the history.
+const localLedgerCall: LocalActivityOptions = { ...ledgerCall, scheduleToCloseTimeout: '1 minute' };
+const local = ledgerCalls(
+  proxyLocalActivities<LedgerActivities>(localLedgerCall),
+  proxyLocalActivities<EnrichmentActivities>(localLedgerCall),
 );
+const orRemote =
+  <A extends unknown[], R>(localCall: (...args: A) => Promise<R>, remoteCall: (...args: A) => Promise<R>) =>
+  async (...args: A): Promise<R> => {
+    try {
+      return await localCall(...args);
+    } catch (err) {
+      const timedOut =
+        err instanceof ActivityFailure &&
+        (err.retryState === RetryState.TIMEOUT || err.cause instanceof TimeoutFailure);
+      if (!timedOut) throw err;
+      return remoteCall(...args);
+    }
+  };
+const localLedger: LedgerCalls = {
+  screenSignup: orRemote(local.screenSignup, remoteLedger.screenSignup),
+  getEnrichmentPolicy: orRemote(local.getEnrichmentPolicy, remoteLedger.getEnrichmentPolicy),
+  lookupCachedCompany: orRemote(local.lookupCachedCompany, remoteLedger.lookupCachedCompany),
+  saveEnrichment: orRemote(local.saveEnrichment, remoteLedger.saveEnrichment),
+};
 /** The ledger calls: local activities, except in histories recorded before they were. */
 const ledger = (): LedgerCalls => (patched(LOCAL_LEDGER_PATCH) ? localLedger : remoteLedger);
 const { getEnrichmentControls } = proxyActivities<HealthActivities>(ledgerCall);
@@ -365,7 +390,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
    * A lookup the provider was still computing: ask again (Harmonic: once its scheduled enrichment is complete) and,
    * if it now has data, fill what is still missing and record the signup again. Returns whether it is settled.
    */
-  const followUp = async (f: FollowUp): Promise<boolean> => {
+  const followUpOnce = async (f: FollowUp): Promise<boolean> => {
     if (Date.now() >= f.deadline) return true;
     if (f.token !== undefined) {
       const state = await checkScheduledWithin(f.policy, {
@@ -425,6 +450,20 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     publishScore(true, score);
     startFanOut(s);
     return true;
+  };
+
+  /**
+   * A follow-up that fails for good (a provider refusing our key mid-window, the ledger row gone) ends for its signup
+   * alone, with the reason: the organization's other signups and follow-ups go on.
+   */
+  const followUp = async (f: FollowUp): Promise<boolean> => {
+    try {
+      return await followUpOnce(f);
+    } catch (err) {
+      f.signup.reason = `follow-up stopped: ${failureReason(err)}`;
+      publish();
+      return true;
+    }
   };
 
   /** Whether this run has grown enough to continue as new (checked between signups, never inside one). */
