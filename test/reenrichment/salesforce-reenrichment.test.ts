@@ -245,7 +245,7 @@ describe('Salesforce weekend re-enrichment', () => {
     }
   });
 
-  it('waits out a Salesforce outage mid-run and finishes when it is back', async () => {
+  it('waits out a Salesforce outage mid-run and finishes when it is back', { timeout: 180_000 }, async () => {
     const p = await pipeline();
     await p.sandbox.control('clearbit', { latencyMs: 10 });
     const handle = await p.run({});
