@@ -10,6 +10,7 @@ import { sumCounts, describeSummary, type ReEnrichmentInput } from '../domain/re
 import {
   getBackfillProgressQuery,
   getReEnrichmentProgressQuery,
+  backfillWorkflowId,
   REENRICHMENT_PRIORITY,
   WorkflowType,
   type BackfillInput,
@@ -189,7 +190,7 @@ async function backfill(config: Config, args: string[]): Promise<void> {
     concurrency: positiveInt(values.concurrency, '--concurrency', config.health.backfillConcurrency),
   };
   await withClient(config, async (client) => {
-    const workflowId = dryRun ? `backfill-dry-run-${from}-${to}-${Date.now()}` : `backfill-${from}-${to}`;
+    const workflowId = dryRun ? `backfill-dry-run-${from}-${to}-${Date.now()}` : backfillWorkflowId(from, to);
     let handle;
     try {
       handle = await client.workflow.start<typeof BackfillOutageWindowWorkflow>(WorkflowType.backfillOutageWindow, {

@@ -11,7 +11,7 @@ import { isDay, percent, utcDay, type DayAssessment } from '../domain/health';
 import { DAY_MS } from '../domain/time';
 import { ErrorType } from '../domain/errors';
 import { BackfillOutageWindowWorkflow } from './backfill-outage-window';
-import type { DetectorInput, DetectorResult } from './messages';
+import { backfillWorkflowId, type DetectorInput, type DetectorResult } from './messages';
 
 /** Ledger reads and writes, and PostHog's query API in live mode: quick, retried patiently. */
 const healthCall: ActivityOptions = {
@@ -88,7 +88,7 @@ export async function CreditExhaustionDetectorWorkflow(input: DetectorInput = {}
 
   const open = await openIncident();
   if (!open) return result;
-  const backfillId = `backfill-${open.firstDay}-${open.lastDay}`;
+  const backfillId = backfillWorkflowId(open.firstDay, open.lastDay);
   if (policy.autoBackfill) {
     try {
       await startChild(BackfillOutageWindowWorkflow, {

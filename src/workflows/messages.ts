@@ -35,6 +35,12 @@ export const BACKFILL_PRIORITY = { priorityKey: LOWEST_PRIORITY_KEY } as const;
 /** The Salesforce re-enrichment and its activities: live signups and backfills go first. */
 export const REENRICHMENT_PRIORITY = { priorityKey: LOWEST_PRIORITY_KEY } as const;
 
+/**
+ * The workflow id of a window's backfill, the same whether the detector or `enrich backfill` starts it: a second start
+ * of the same window finds the first one running.
+ */
+export const backfillWorkflowId = (from: string, to: string): string => `backfill-${from}-${to}`;
+
 export interface SignupEnrichmentInput {
   /** The ledger id of the signup that started this workflow. */
   signupId: string;
