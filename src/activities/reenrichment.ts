@@ -22,7 +22,7 @@ import {
   type SelectionOptions,
 } from '../integrations/salesforce/reenrichment';
 import type { Ledger } from '../ledger/ledger';
-import { enrichedSignup, heartbeating, NO_SIGNUP, postAlertOnce, serverNow } from './support';
+import { cappedBackoffMs, enrichedSignup, heartbeating, NO_SIGNUP, postAlertOnce, serverNow } from './support';
 
 export interface ReEnrichmentDeps {
   ledger: Ledger;
@@ -136,7 +136,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
             message: `${provider} unavailable: ${outcome.detail}`,
           });
         }
-        await sleep(1000 * 2 ** (attempt - 1));
+        await sleep(cappedBackoffMs(attempt));
         continue;
       }
       if (outcome.kind === 'auth_failed') {

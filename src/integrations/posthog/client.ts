@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
+import { sha256 } from '../../hash';
 import { bodyMessage, destinationCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
 import { enrichedEventProperties, enrichmentProperties } from './properties';
 
@@ -28,7 +28,7 @@ const GROUP_TYPE = 'organization';
  * leaves one event.
  */
 export function eventUuid(key: string, index: number): string {
-  const h = createHash('sha256').update(`${key}#${index}`).digest('hex');
+  const h = sha256(`${key}#${index}`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
