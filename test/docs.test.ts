@@ -64,9 +64,9 @@ function linksOf(markdown: string): string[] {
   const links: string[] = [];
   for (const line of proseLines(markdown)) {
     const prose = line.replace(/`[^`]*`/g, '');
-    for (const m of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+["'(][^)]*)?\)/g)) links.push(m[1]);
+    for (const m of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+["'(][^)]*)?\)/g)) links.push(m[1]!);
     const def = /^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s.*)?$/.exec(prose);
-    if (def) links.push(def[1]);
+    if (def) links.push(def[1]!);
   }
   return links;
 }
