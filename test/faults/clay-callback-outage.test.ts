@@ -10,7 +10,7 @@ import type { Ledger } from '../../src/ledger/ledger';
 import { createIntake } from '../../src/starter';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server';
 import type { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import { CLAY_SECRET, eventually, isolatedStack, startSandbox, startWorker, type RunningSandbox } from '../helpers';
+import { CLAY_SECRET, eventually, isolatedStack, startSandbox, type RunningSandbox } from '../helpers';
 import { clayOnlyCompanies, deliver, signupOf, UNSETTLED } from './helpers';
 
 interface ClayInspection {
@@ -108,10 +108,8 @@ describe('a Clay callback arriving during a Temporal outage', () => {
         CLAY_RESULT_TIMEOUT_MINUTES: '0.5',
         DESTINATIONS: '',
       },
-      { stops, worker: false },
+      { stops },
     ));
-    const worker = await startWorker(config, ledger);
-    stops.push(() => worker.shutdown());
     const intake = createIntake(config, ledger, { outboxPollMs: 200 });
     stops.push(() => intake.close());
     base = await intake.app.listen({ host: '127.0.0.1', port: 0 });

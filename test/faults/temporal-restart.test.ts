@@ -7,7 +7,7 @@ import type { Config } from '../../src/config';
 import type { Ledger } from '../../src/ledger/ledger';
 import { createIntake } from '../../src/starter';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server';
-import { eventually, isolatedStack, startSandbox, startWorker, type RunningSandbox } from '../helpers';
+import { eventually, isolatedStack, startSandbox, type RunningSandbox } from '../helpers';
 import { clearbitCompanies, deliver, runsOf, signupOf, UNSETTLED } from './helpers';
 
 const BEFORE = 12;
@@ -41,10 +41,8 @@ describe('the Temporal dev server restarted mid-workflow', () => {
     stops.push(() => sandbox.close());
     ({ config, ledger } = await isolatedStack(
       { TEMPORAL_ADDRESS: server.address, SANDBOX_URL: sandbox.url },
-      { stops, worker: false },
+      { stops },
     ));
-    const worker = await startWorker(config, ledger);
-    stops.push(() => worker.shutdown());
     const intake = createIntake(config, ledger, { outboxPollMs: 200 });
     stops.push(() => intake.close());
     base = await intake.app.listen({ host: '127.0.0.1', port: 0 });

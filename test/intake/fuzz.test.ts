@@ -222,6 +222,15 @@ const contentType = fc.oneof(
 );
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v) ?? 'null');
+/** A body already written as bytes, to the direct or the PostHog endpoint. */
+const raw =
+  (kind: string) =>
+  ({ body, direct }: { body: Buffer; direct: boolean }): Delivery => ({
+    kind,
+    path: direct ? '/signups' : '/webhooks/posthog',
+    contentType: 'application/json',
+    body,
+  });
 const delivery: fc.Arbitrary<Delivery> = fc.oneof(
   {
     weight: 10,
@@ -247,36 +256,9 @@ const delivery: fc.Arbitrary<Delivery> = fc.oneof(
       .tuple(fc.jsonValue(), fc.constantFrom('/webhooks/posthog', '/signups', '/webhooks/clay'))
       .map(([b, path]) => ({ kind: 'generic-json', path, contentType: 'application/json', body: json(b) })),
   },
-  {
-    weight: 1,
-    arbitrary: prototypeKeys.map(
-      ({ body, direct }) =>
-        ({
-          kind: 'prototype-keys',
-          path: direct ? '/signups' : '/webhooks/posthog',
-          contentType: 'application/json',
-          body,
-        }) as const,
-    ),
-  },
-  {
-    weight: 1,
-    arbitrary: deep.map(
-      (b) => ({ kind: 'deep', path: '/webhooks/posthog', contentType: 'application/json', body: json(b) }) as const,
-    ),
-  },
-  {
-    weight: 3,
-    arbitrary: mutatedBytes.map(
-      ({ body, direct }) =>
-        ({
-          kind: 'bytes',
-          path: direct ? '/signups' : '/webhooks/posthog',
-          contentType: 'application/json',
-          body,
-        }) as const,
-    ),
-  },
+  { weight: 1, arbitrary: prototypeKeys.map(raw('prototype-keys')) },
+  { weight: 1, arbitrary: deep.map((body) => raw('deep')({ body, direct: false })) },
+  { weight: 3, arbitrary: mutatedBytes.map(raw('bytes')) },
 );
 
 // ---- the run ------------------------------------------------------------------------------------------------
