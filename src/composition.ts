@@ -39,7 +39,7 @@ export function createActivityDeps(
       autoBackfill: config.health.autoBackfill,
       backfillConcurrency: config.health.backfillConcurrency,
     },
-    posthog: config.health.posthogCheck ? createPosthog(config) : undefined,
+    posthog: config.health.posthogCheck ? (destinations.posthog ?? createPosthog(config)) : undefined,
     alerts: {
       slack: createSlackClient({ timeoutMs: config.fanOut.timeoutMs }),
       webhookUrl: config.slack.alertWebhookUrl,

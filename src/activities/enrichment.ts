@@ -11,7 +11,9 @@ import { sha256 } from '../hash';
 import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result';
 import type { EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
-import { cappedBackoffMs, jitter, serverNow } from './support';
+import { cappedBackoffMs, jitter, serverNow, withoutEmails } from './support';
+
+export { withoutEmails };
 
 export interface ProviderCallInput {
   provider: ProviderName;
@@ -111,12 +113,6 @@ function throwIfFailure(provider: ProviderName, outcome: ProviderOutcome): void 
   }
 }
 
-/**
- * A provider's message can echo what was looked up: emails never go into histories or the trace — nor into the
- * archive of an answer that is not data. URL-encoded ones too (`ana%40acme.com` from a query string, `%2540` twice).
- */
-export const withoutEmails = (text: string): string =>
-  text.replace(/[^\s@<>"'(),;:=&?/]+(?:@|%40|%2540)[^\s@<>"'(),;:=&?/]+/gi, '<email>');
 /** An outcome as archived: the payload of data, or the outcome itself with any email in its message masked. */
 const archivable = (outcome: ProviderOutcome): unknown =>
   outcome.kind === 'found'

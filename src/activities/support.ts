@@ -95,3 +95,10 @@ export async function postAlertOnce(deps: AlertDeps, key: string, text: string, 
     nextRetryDelay: outcome.kind === 'rate_limited' ? outcome.retryAfterMs : undefined,
   });
 }
+
+/**
+ * A provider's or destination's message can echo what was sent: emails never go into histories, failures or the
+ * trace — nor into the archive of an answer that is not data. URL-encoded ones too (`ana%40acme.com` from a query string, `%2540` twice).
+ */
+export const withoutEmails = (text: string): string =>
+  text.replace(/[^\s@<>"'(),;:=&?/]+(?:@|%40|%2540)[^\s@<>"'(),;:=&?/]+/gi, '<email>');

@@ -6,7 +6,7 @@ import type { DestinationClients } from '../domain/ports';
 import { sha256 } from '../hash';
 import { signupMessage } from '../integrations/slack/client';
 import type { Ledger } from '../ledger/ledger';
-import { cappedBackoffMs, enrichedSignup, heartbeating, jitter } from './support';
+import { cappedBackoffMs, enrichedSignup, heartbeating, jitter, withoutEmails } from './support';
 
 export interface WriteRetryPolicy {
   /** First wait after a round of attempts failed; doubles up to `maxMs`. */
@@ -51,7 +51,8 @@ const DESTINATION_JITTER = 0.25;
 
 /** A failed outcome as the failure the retry policies and the workflow understand. */
 function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind: 'written' }>): ApplicationFailure {
-  const message = outcome.detail;
+  // A destination's refusal can quote what we sent: the message goes into the workflow's history.
+  const message = withoutEmails(outcome.detail);
   switch (outcome.kind) {
     case 'rate_limited':
       return ApplicationFailure.create({

@@ -1,17 +1,14 @@
 /**
- * Temporal's size limits we stay under, stated once. The server refuses a start whose summary or a search-attribute
- * value is too long; a workflow whose details grow past their limit fails its task. Values in UTF-8 bytes, with a
- * margin below the server defaults (summary 400, details 20,000, Keyword 2,048; workflow id 1,000).
+ * Temporal's size limits we stay under, stated once, in UTF-8 bytes with a margin below the server defaults
+ * (a workflow's summary: 400). Workflow ids are bounded where they are made (`workflowIdFor`).
  */
 export const TEMPORAL_LIMITS = {
   summaryBytes: 200,
-  detailsBytes: 16_000,
-  keywordBytes: 1_024,
 } as const;
 
 const utf8Bytes = (codePoint: number) => (codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4);
 
-/** `text` cut to at most `maxBytes` of UTF-8 on a code-point boundary, with `…` when cut. Pure: workflows use it. */
+/** `text` cut to at most `maxBytes` of UTF-8 on a code-point boundary, with `…` when cut. */
 export function cutUtf8(text: string, maxBytes: number): string {
   const chars = Array.from(text);
   const size = (ch: string) => utf8Bytes(ch.codePointAt(0)!);

@@ -154,14 +154,13 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
       payload,
     };
     if (signup.emailProblem) {
-      const reason = signup.emailProblem;
       const { signup: row } = await deps.ledger.recordSignup({
         ...base,
         workflowId: undefined,
         status: 'skipped',
-        statusReason: reason,
+        statusReason: signup.emailProblem,
       });
-      return { status: 'skipped', reason, signupId: row.id };
+      return { status: 'skipped', reason: signup.emailProblem, signupId: row.id };
     }
     const workflowId = workflowIdFor(signup);
     const { duplicate, signup: row } = await deps.ledger.recordSignup({

@@ -65,9 +65,10 @@ export function checkJsonLimits(body: unknown): Issue[] {
       continue;
     }
     for (const [key, v] of Object.entries(value)) {
-      if (key === '__proto__') report('proto', [...path, key], 'the key "__proto__" is not allowed');
-      checkString(key, [...path, key], 'a key');
-      stack.push({ value: v, path: [...path, key], depth: depth + 1 });
+      const at = [...path, key];
+      if (key === '__proto__') report('proto', at, 'the key "__proto__" is not allowed');
+      checkString(key, at, 'a key');
+      stack.push({ value: v, path: at, depth: depth + 1 });
     }
   }
   return issues;
@@ -80,13 +81,16 @@ export function checkText(value: string, max: number): string | undefined {
   return undefined;
 }
 
+const EARLIEST_SIGNUP_MS = Date.parse(INTAKE_LIMITS.earliestSignupAt);
+// Fatal: invalid bytes throw instead of becoming U+FFFD. Without `stream`, decode() keeps no state between calls.
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** A signup time within the plausible range, as an ISO string; or why it is not one. */
 export function checkSignupTime(value: string, now: Date): { iso: string } | { problem: string } {
   const t = Date.parse(value);
   if (Number.isNaN(t)) return { problem: 'is not an ISO 8601 date-time' };
-  const earliest = Date.parse(INTAKE_LIMITS.earliestSignupAt);
   const latest = now.getTime() + INTAKE_LIMITS.maxClockSkewMs;
-  if (t < earliest || t > latest) {
+  if (t < EARLIEST_SIGNUP_MS || t > latest) {
     return { problem: `is outside the plausible range (${INTAKE_LIMITS.earliestSignupAt} to 1 day from now)` };
   }
   return { iso: new Date(t).toISOString() };
@@ -132,7 +136,7 @@ export function readJsonBody(contentType: string | undefined, raw: Buffer): unkn
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(raw);
+    text = UTF8.decode(raw);
   } catch {
     throw new UnreadableBodyError(400, [{ path: '(body)', message: 'body is not valid UTF-8' }]);
   }

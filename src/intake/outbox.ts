@@ -85,18 +85,19 @@ export class Outbox {
       this.o.metrics?.workflowStarts.inc({ result: 'started' });
       return true;
     } catch (err) {
+      const reason = describeStartError(err);
       if (isPermanentStartError(err)) {
         // Refused for good (over a Temporal limit, a malformed value): a dead letter, never a retry loop.
-        await ledger.markStartDeadLettered(p.id, describeStartError(err));
+        await ledger.markStartDeadLettered(p.id, reason);
         this.o.metrics?.workflowStarts.inc({ result: 'dead_lettered' });
         this.o.log.warn(
-          { signupId: p.id, workflowId: p.workflowId, err: describeStartError(err) },
+          { signupId: p.id, workflowId: p.workflowId, err: reason },
           'signup workflow start refused for good; signup marked failed (dead letter)',
         );
         return false;
       }
       const delay = Math.min(1000 * 2 ** p.attempts, this.o.maxRetryDelayMs ?? 30_000);
-      await ledger.markStartFailed(p.id, describeStartError(err), delay);
+      await ledger.markStartFailed(p.id, reason, delay);
       this.o.metrics?.workflowStarts.inc({ result: 'failed' });
       this.o.log.warn(
         {
@@ -104,7 +105,7 @@ export class Outbox {
           workflowId: p.workflowId,
           attempts: p.attempts + 1,
           retryInMs: delay,
-          err: describeStartError(err),
+          err: reason,
         },
         'could not start signup workflow; kept in the outbox',
       );

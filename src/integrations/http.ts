@@ -10,7 +10,7 @@ import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 /** The deadline of one HTTP call when its client sets none (clients pass PROVIDER_ / DESTINATION_TIMEOUT_MS). */
-export const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
+const DEFAULT_HTTP_TIMEOUT_MS = 10_000;
 
 /** What the provider clients need from an HTTP answer: status, headers and the body parsed when it is JSON. */
 export interface HttpAnswer {
@@ -91,15 +91,13 @@ async function httpCall(
     /** The body exactly as sent (a signed payload); `body` is JSON-encoded otherwise. */
     rawBody?: string;
     timeoutMs?: number;
-    /** Aborts the call (besides the deadline and the current activity's cancellation). */
-    signal?: AbortSignal;
-    maxResponseBytes?: number;
     fetch?: Fetch;
   },
 ): Promise<HttpAnswer> {
   const doFetch = init.fetch ?? fetch;
-  const cancellation = [activityCancellation(), init.signal].filter((s): s is AbortSignal => s !== undefined);
-  const signal = AbortSignal.any([AbortSignal.timeout(init.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS), ...cancellation]);
+  const cancellation = activityCancellation();
+  const deadline = AbortSignal.timeout(init.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS);
+  const signal = cancellation ? AbortSignal.any([deadline, cancellation]) : deadline;
   try {
     const res = await doFetch(url, {
       method: init.method ?? 'GET',
@@ -111,11 +109,10 @@ async function httpCall(
       body: init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
       signal,
     });
-    const text = await readCapped(res, init.maxResponseBytes ?? MAX_RESPONSE_BYTES);
+    const text = await readCapped(res, MAX_RESPONSE_BYTES);
     return { status: res.status, headers: res.headers, body: parseBody(text) };
   } catch (err) {
-    const cancelled = cancellation.find((s) => s.aborted);
-    if (cancelled) throw cancelled.reason;
+    if (cancellation?.aborted) throw cancellation.reason;
     // The message names the host, never the query (it may carry an email) nor the credentials.
     const host = new URL(url).host;
     const reason = err instanceof NetworkError ? '' : `${err instanceof Error ? err.name : 'error'} `;

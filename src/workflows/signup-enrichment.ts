@@ -353,7 +353,6 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     }
   };
 
-  let activeFanOuts = 0;
   /** The signups whose writes are in flight (a follow-up may start a second fan-out of the same signup). */
   const fanningOut = new Map<SignupProgress, number>();
   /** Writes the recorded outcome to every destination, in the background: the next signup does not wait for it. */
@@ -361,7 +360,6 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     if (!patched(FAN_OUT_PATCH)) return;
     const writes: NonNullable<SignupProgress['writes']> = {};
     signup.writes = writes;
-    activeFanOuts++;
     fanningOut.set(signup, (fanningOut.get(signup) ?? 0) + 1);
     fanOut(signup.signupId, writes, () => publish())
       .catch((err: unknown) => {
@@ -370,7 +368,6 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
         publish();
       })
       .finally(() => {
-        activeFanOuts--;
         const left = (fanningOut.get(signup) ?? 1) - 1;
         if (left > 0) fanningOut.set(signup, left);
         else fanningOut.delete(signup);
@@ -481,7 +478,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
 
   /** Hands the organization's state to a new run: the writes in flight settle (or are carried), signals are drained. */
   const continueAsNewNow = async (): Promise<never> => {
-    if (activeFanOuts > 0) await condition(() => activeFanOuts === 0, FAN_OUT_DRAIN_MS);
+    if (fanningOut.size > 0) await condition(() => fanningOut.size === 0, FAN_OUT_DRAIN_MS);
     await condition(allHandlersFinished);
     const next = carry();
     setCurrentDetails(`${describe(view())}\n\n**Continued as new:** run ${next.run} takes over`);
@@ -573,8 +570,8 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       await endLongLocalChain();
     }
     if (followUps.length === 0) {
-      if (activeFanOuts === 0) break;
-      await condition(() => signups.some(isNew) || activeFanOuts === 0);
+      if (fanningOut.size === 0) break;
+      await condition(() => signups.some(isNew) || fanningOut.size === 0);
       continue;
     }
     if (await condition(() => signups.some(isNew), pollMs)) continue;

@@ -249,23 +249,22 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
           body: JSON.stringify({ object: type, operation: 'update', contentType: 'CSV', lineEnding: 'LF' }),
           headers: { 'content-type': 'application/json' },
         });
+        const jobUrl = `/jobs/ingest/${pathSegment(job.id)}`;
         await conn.request({
           method: 'PUT',
-          url: `/jobs/ingest/${pathSegment(job.id)}/batches`,
+          url: `${jobUrl}/batches`,
           body: csv,
           headers: { 'content-type': 'text/csv' },
         });
         await conn.request({
           method: 'PATCH',
-          url: `/jobs/ingest/${pathSegment(job.id)}`,
+          url: jobUrl,
           body: JSON.stringify({ state: 'UploadComplete' }),
           headers: { 'content-type': 'application/json' },
         });
         const deadline = Date.now() + pollTimeoutMs;
         for (;;) {
-          const info = await conn.request<{ state: string; errorMessage?: string }>(
-            `/jobs/ingest/${pathSegment(job.id)}`,
-          );
+          const info = await conn.request<{ state: string; errorMessage?: string }>(jobUrl);
           if (info.state === 'JobComplete') break;
           if (info.state === 'Failed' || info.state === 'Aborted') {
             throw Object.assign(new Error(`Bulk API job ${job.id} ${info.state}: ${info.errorMessage ?? ''}`), {
@@ -278,7 +277,7 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
         const csvRows = async (kind: string) => {
           const rows = await conn.request<Record<string, string>[] | string>({
             method: 'GET',
-            url: `/jobs/ingest/${pathSegment(job.id)}/${kind}`,
+            url: `${jobUrl}/${kind}`,
             headers: { accept: 'text/csv' },
           });
           // jsforce hands back the text when it cannot parse it: never read that as "no failures".
