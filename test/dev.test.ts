@@ -6,7 +6,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, portInUse, type DevServerState } from '../src/tools/dev-server';
-import { eventually, privateDatabaseUrl } from './helpers';
+import { privateDatabaseUrl } from './support/config';
+import { eventually } from './support/eventually';
 
 const root = path.resolve(__dirname, '..');
 

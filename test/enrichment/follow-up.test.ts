@@ -8,15 +8,10 @@ import { createIntake } from '../../src/starter';
 import { addSearchAttributes } from '../../src/temporal/search-attributes';
 import { createWorker } from '../../src/worker';
 import type { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import {
-  eventually,
-  posthogSignup,
-  privateDatabaseUrl,
-  SECRET,
-  startSandbox,
-  testConfig,
-  type RunningSandbox,
-} from '../helpers';
+import { privateDatabaseUrl, SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
 
 const HOUR = 3_600_000;
 

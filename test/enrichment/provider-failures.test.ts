@@ -6,7 +6,11 @@ import { createDataset, type Company } from '../../src/sandbox/dataset';
 import { createIntake } from '../../src/starter';
 import type { TraceEntry } from '../../src/workflows/messages';
 import type { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import { eventually, isolatedStack, posthogSignup, SECRET, startSandbox, type RunningSandbox } from '../helpers';
+import { SECRET } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { isolatedStack } from '../support/stack';
 
 interface Inspection {
   calls: { path: string; key: string | null; status: number }[];

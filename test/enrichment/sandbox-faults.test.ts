@@ -6,16 +6,11 @@ import { createDataset, type Company } from '../../src/sandbox/dataset';
 import { createIntake, type Intake } from '../../src/starter';
 import { creditsRestoredSignal, getStatusQuery } from '../../src/workflows/messages';
 import type { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import {
-  eventually,
-  posthogSignup,
-  SECRET,
-  startSandbox,
-  startWorker,
-  testConfig,
-  type RunningSandbox,
-  type RunningWorker,
-} from '../helpers';
+import { SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { type RunningWorker, startWorker } from '../support/stack';
 
 interface Inspection {
   calls: { path: string; key: string | null; status: number; creditsCharged: number }[];

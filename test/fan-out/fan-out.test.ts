@@ -5,16 +5,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createIntake, type Intake } from '../../src/starter';
 import { getStatusQuery, type SignupEnrichmentStatus } from '../../src/workflows/messages';
 import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import {
-  eventually,
-  isolatedStack,
-  posthogSignup,
-  SECRET,
-  spawnWorker,
-  startSandbox,
-  startWorker,
-  type RunningSandbox,
-} from '../helpers';
+import { SECRET } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { isolatedStack, spawnWorker, startWorker } from '../support/stack';
 
 interface StoredRecord {
   key: string;

@@ -10,8 +10,11 @@ import type { Ledger } from '../../src/ledger/ledger';
 import { createIntake } from '../../src/starter';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server';
 import type { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import { CLAY_SECRET, eventually, isolatedStack, startSandbox, type RunningSandbox } from '../helpers';
-import { clayOnlyCompanies, deliver, signupOf, UNSETTLED } from './helpers';
+import { CLAY_SECRET } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { clayOnlyCompanies, deliver, signupOf, UNSETTLED } from '../support/signups';
+import { isolatedStack } from '../support/stack';
 
 interface ClayInspection {
   calls: { kind: string; status: number; creditsCharged: number; note?: string }[];

@@ -4,8 +4,10 @@ import type { Config } from '../../src/config';
 import type { Ledger } from '../../src/ledger/ledger';
 import { createIntake } from '../../src/starter';
 import { signupReceivedSignal } from '../../src/workflows/messages';
-import { eventually, isolatedStack, startSandbox, type RunningSandbox } from '../helpers';
-import { clearbitCompanies, deliver, runsOf, signupOf, UNSETTLED, type Delivery } from './helpers';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { clearbitCompanies, deliver, type Delivery, runsOf, signupOf, UNSETTLED } from '../support/signups';
+import { isolatedStack } from '../support/stack';
 
 const COPIES = 50;
 

@@ -5,8 +5,18 @@ import { openPostgres } from '../../src/ledger/sql';
 import { createIntake } from '../../src/starter';
 import { freePort } from '../../src/tools/dev-server';
 import { ensurePostgresInstalled, startTempPostgres, type TempPostgres } from '../../src/tools/postgres';
-import { eventually, startSandbox, startWorker, testConfig, type PosthogPayload } from '../helpers';
-import { clearbitCompanies, deliver, signupOf, UNSETTLED, type Delivery } from './helpers';
+import { testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { startSandbox } from '../support/sandbox';
+import {
+  clearbitCompanies,
+  deliver,
+  type Delivery,
+  type PosthogPayload,
+  signupOf,
+  UNSETTLED,
+} from '../support/signups';
+import { startWorker } from '../support/stack';
 
 const SIGNUPS = 40;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,8 +7,10 @@ import type { Config } from '../../src/config';
 import type { Ledger } from '../../src/ledger/ledger';
 import { createIntake } from '../../src/starter';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server';
-import { eventually, isolatedStack, startSandbox, type RunningSandbox } from '../helpers';
-import { clearbitCompanies, deliver, runsOf, signupOf, UNSETTLED } from './helpers';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { clearbitCompanies, deliver, runsOf, signupOf, UNSETTLED } from '../support/signups';
+import { isolatedStack } from '../support/stack';
 
 const BEFORE = 12;
 const DURING = 6;

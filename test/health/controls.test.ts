@@ -11,17 +11,11 @@ import { createDataset } from '../../src/sandbox/dataset';
 import { createIntake, type Intake } from '../../src/starter';
 import { CreditExhaustionDetectorWorkflow } from '../../src/workflows/credit-exhaustion-detector';
 import { getStatusQuery } from '../../src/workflows/messages';
-import {
-  ADMIN_TOKEN,
-  eventually,
-  posthogSignup,
-  SECRET,
-  startSandbox,
-  startWorker,
-  testConfig,
-  type RunningSandbox,
-  type RunningWorker,
-} from '../helpers';
+import { ADMIN_TOKEN, SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { type RunningWorker, startWorker } from '../support/stack';
 
 const root = path.resolve(__dirname, '../..');
 

@@ -10,16 +10,11 @@ import { addSearchAttributes } from '../../src/temporal/search-attributes';
 import { BackfillOutageWindowWorkflow } from '../../src/workflows/backfill-outage-window';
 import { CreditExhaustionDetectorWorkflow } from '../../src/workflows/credit-exhaustion-detector';
 import { creditsRestoredSignal, type BackfillResult } from '../../src/workflows/messages';
-import {
-  eventually,
-  posthogSignup,
-  SECRET,
-  startSandbox,
-  startWorker,
-  testConfig,
-  type RunningSandbox,
-  type RunningWorker,
-} from '../helpers';
+import { SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { type RunningWorker, startWorker } from '../support/stack';
 
 interface SlackMessage {
   fields: { text?: string; body?: { text?: string } };

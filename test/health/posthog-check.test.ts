@@ -5,7 +5,8 @@ import { createHealthActivities } from '../../src/activities/health';
 import { createPosthog } from '../../src/composition';
 import { createSlackClient } from '../../src/integrations/slack/client';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
-import { startSandbox, testConfig, type RunningSandbox } from '../helpers';
+import { testConfig } from '../support/config';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
 
 /**
  * Live mode's extra evidence, against the sandbox's PostHog (capture and HogQL over real HTTP): PostHog counted many

@@ -7,7 +7,8 @@ import { MAX_SNOOZE_DAYS } from '../../src/health/operations';
 import { buildIntakeApp } from '../../src/intake/app';
 import { createIntakeMetrics } from '../../src/intake/metrics';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
-import { ADMIN_TOKEN, CLAY_SECRET, posthogSignup, SECRET } from '../helpers';
+import { ADMIN_TOKEN, CLAY_SECRET, SECRET } from '../support/config';
+import { posthogSignup } from '../support/signups';
 
 const METRICS_TOKEN = 'test-metrics-token';
 

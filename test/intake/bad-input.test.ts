@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
-import { posthogSignup, SECRET, startBareIntake } from '../helpers';
+import { SECRET } from '../support/config';
+import { posthogSignup } from '../support/signups';
+import { startBareIntake } from '../support/stack';
 
 // The inputs the hardening issue reproduced, one by one: each gets a 4xx naming the problem, and nothing is stored.
 describe('the intake on bad input', () => {

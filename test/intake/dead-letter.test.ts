@@ -4,7 +4,9 @@ import type { Config } from '../../src/config';
 import { healthReport } from '../../src/health/operations';
 import { DEAD_LETTER_REASON, openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
-import { eventually, posthogSignup, SECRET, testConfig } from '../helpers';
+import { SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { posthogSignup } from '../support/signups';
 
 // The outbox against the run's real Temporal server, with no worker: these tests are about starting workflows.
 describe('the outbox dead letter', () => {

@@ -4,18 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
-import {
-  CLAY_SECRET,
-  eventually,
-  posthogSignup,
-  SECRET,
-  startBareIntake,
-  startSandbox,
-  startWorker,
-  testConfig,
-  type RunningSandbox,
-  type RunningWorker,
-} from '../helpers';
+import { CLAY_SECRET, SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { type RunningWorker, startBareIntake, startWorker } from '../support/stack';
 
 /**
  * Property-based fuzzing of the three intake endpoints over real HTTP: every body gets a 2xx or a 4xx, the process

@@ -4,17 +4,11 @@ import type { Config } from '../../src/config';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
 import { getStatusQuery } from '../../src/workflows/messages';
-import {
-  CLAY_SECRET,
-  eventually,
-  posthogSignup,
-  SECRET,
-  startSandbox,
-  startWorker,
-  testConfig,
-  type RunningSandbox,
-  type RunningWorker,
-} from '../helpers';
+import { CLAY_SECRET, SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { type RunningWorker, startWorker } from '../support/stack';
 
 // The intake over real HTTP, with the real outbox, worker and Temporal server behind it.
 describe('intake', () => {

@@ -8,7 +8,7 @@ import {
   workflowIdFor,
 } from '../../src/intake/normalize';
 import { posthogWebhookSchema } from '../../src/intake/schemas';
-import { posthogSignup } from '../helpers';
+import { posthogSignup } from '../support/signups';
 
 const now = new Date('2026-11-24T00:00:00Z');
 const parse = (body: unknown) => fromPosthog(posthogWebhookSchema.parse(body), now);

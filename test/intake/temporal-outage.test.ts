@@ -3,17 +3,11 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createIntake, type Intake } from '../../src/starter';
 import { freePort, startDevServer, type DevServer } from '../../src/tools/dev-server';
-import {
-  eventually,
-  posthogSignup,
-  privateDatabaseUrl,
-  SECRET,
-  startSandbox,
-  startWorker,
-  testConfig,
-  type RunningSandbox,
-  type RunningWorker,
-} from '../helpers';
+import { privateDatabaseUrl, SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { type RunningWorker, startWorker } from '../support/stack';
 
 // A server of this file's own, so it can be stopped and started without disturbing the other test files.
 describe('a signup posted while Temporal is down', () => {

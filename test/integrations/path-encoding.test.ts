@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrichedSignup, WriteOutcome } from '../../src/domain/fan-out';
 import { createDestinationClients } from '../../src/composition';
 import { pathSegment, UnsafePathSegmentError } from '../../src/integrations/http';
-import { startSandbox, testConfig, type RunningSandbox } from '../helpers';
-import type { Inspection } from '../sandbox/helpers';
+import { testConfig } from '../support/config';
+import { type Inspection, type RunningSandbox, startSandbox } from '../support/sandbox';
 
 type Records = NonNullable<Inspection['records']>;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrichedSignup } from '../../src/domain/fan-out';
 import { createPosthogClient, ENRICHED_EVENT, PosthogQueryError } from '../../src/integrations/posthog/client';
-import { startSandbox, type RunningSandbox } from '../helpers';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
 
 const signup = (orgId: string, distinctId: string, enrichedAt: string): EnrichedSignup => ({
   signupId: `s-${distinctId}`,

@@ -10,7 +10,7 @@ import { createClearbitClient } from '../../src/integrations/clearbit/client';
 import { createHarmonicClient, HARMONIC_REASK_AFTER_MS } from '../../src/integrations/harmonic/client';
 import type { Ledger } from '../../src/ledger/ledger';
 import { FIXTURE_DOMAINS } from '../../src/sandbox/dataset';
-import { testSandbox } from '../sandbox/helpers';
+import { testSandbox } from '../support/sandbox';
 
 /** A fetch that answers every request with `status` and `body` (JSON when not a string). */
 const answering =

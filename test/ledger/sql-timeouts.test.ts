@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { classifyLedgerError } from '../../src/ledger/errors';
 import { migrate } from '../../src/ledger/migrations';
 import { openPostgres, POSTGRES_TIMEOUTS, WORKER_POSTGRES_TIMEOUTS, type Sql } from '../../src/ledger/sql';
-import { privateDatabaseUrl } from '../helpers';
+import { privateDatabaseUrl } from '../support/config';
 
 // The ledger's deadlines on a real PostgreSQL server: a stalled database fails a call with a clear error (which the
 // intake turns into 503 + Retry-After) instead of holding it open.

@@ -8,7 +8,9 @@ import { createDataset } from '../../src/sandbox/dataset';
 import { accountTable } from '../../src/sandbox/salesforce';
 import { getReEnrichmentProgressQuery } from '../../src/workflows/messages';
 import { SalesforceReEnrichmentWorkflow } from '../../src/workflows/salesforce-reenrichment';
-import { eventually, isolatedStack, spawnWorker, startSandbox, startWorker, type RunningSandbox } from '../helpers';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { isolatedStack, spawnWorker, startWorker } from '../support/stack';
 
 interface AccountRecord {
   id: string;

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { control, inspect, testSandbox, waitFor } from './helpers';
+import { waitFor } from '../support/eventually';
+import { control, inspect, testSandbox } from '../support/sandbox';
 
 const WEBHOOK = '/clay/v3/sources/webhook/pull-in-data-from-a-webhook-0c9a6d3e-sandbox';
 const AUTH = { 'x-clay-webhook-auth': 'clay-table-token' };

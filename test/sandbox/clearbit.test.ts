@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIXTURE_DOMAINS } from '../../src/sandbox/dataset';
-import { control, inspect, testSandbox } from './helpers';
+import { control, inspect, testSandbox } from '../support/sandbox';
 
 const KEY = { authorization: 'Bearer sk_test' };
 let app: FastifyInstance;

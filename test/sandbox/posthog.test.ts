@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seedPosthogEvents, type PosthogEventInput } from '../../src/sandbox/posthog';
-import { control, inspect, testSandbox } from './helpers';
+import { control, inspect, testSandbox } from '../support/sandbox';
 
 const API_KEY = 'phc_sandbox';
 const PERSONAL = { authorization: 'Bearer phx_sandbox' };

@@ -3,7 +3,7 @@ import { Connection } from 'jsforce';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDataset } from '../../src/sandbox/dataset';
 import { accountTable, LOCKED, seedSalesforceAccounts, seedSalesforceRecords } from '../../src/sandbox/salesforce';
-import { control, inspect, testSandbox } from './helpers';
+import { control, inspect, testSandbox } from '../support/sandbox';
 
 /**
  * The Salesforce simulator driven by the real client library (jsforce 3.10.16) over real HTTP: OAuth token

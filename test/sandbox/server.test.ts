@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { FIXTURE_DOMAINS } from '../../src/sandbox/dataset';
 import { buildSandbox } from '../../src/sandbox/server';
 import { DEFAULT_CONTROLS } from '../../src/sandbox/state';
-import { control, inspect, testSandbox } from './helpers';
+import { control, inspect, testSandbox } from '../support/sandbox';
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {

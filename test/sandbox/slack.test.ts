@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/sandbox/slack';
-import { control, inspect, testSandbox } from './helpers';
+import { control, inspect, testSandbox } from '../support/sandbox';
 
 const HOOK = '/slack/services/T0001/B0001/XXXXsecret';
 let app: FastifyInstance;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONTROLS } from '../../src/sandbox/state';
 import { parseSignatureHeader, signatureHeader } from '../../src/sandbox/webhooks';
-import { control, inspect, testSandbox } from './helpers';
+import { control, inspect, testSandbox } from '../support/sandbox';
 
 const SECRET = DEFAULT_CONTROLS.webhooks.signingSecret;
 const SIGNUP = { email: 'ada.quillon@quorvalis.com', company: { domain: 'quorvalis.com', employees: 1850 } };

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EnrichmentStatusKey, SignupAtKey } from '../../src/domain/search-attributes';
 import { signalSignups, startSignup, type SignupFleet } from '../../src/temporal/signups';
 import { BACKFILL_PRIORITY, enrichmentPausedSignal, signupReceivedSignal } from '../../src/workflows/messages';
-import { eventually } from '../helpers';
+import { eventually } from '../support/eventually';
 
 // No worker polls this task queue: the workflows only record what they were started and signalled with.
 describe('startSignup and signalSignups', () => {

@@ -19,7 +19,7 @@ import {
   type SignupEnrichmentInput,
 } from '../../src/workflows/messages';
 import { RUN_LIMITS, SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import '../helpers';
+import '../support/config';
 
 type History = temporal.api.history.v1.IHistory;
 type Activities = LedgerActivities & EnrichmentActivities & WriteActivities;

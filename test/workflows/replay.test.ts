@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
-import '../helpers';
+import '../support/config';
 
 const dir = path.join(__dirname, '../fixtures/histories');
 const histories = readdirSync(dir).filter((f) => f.endsWith('.json'));

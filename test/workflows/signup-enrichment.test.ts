@@ -23,7 +23,7 @@ import {
   signupReceivedSignal,
 } from '../../src/workflows/messages';
 import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import '../helpers';
+import '../support/config';
 
 // Workflow logic on the time-skipping test server (days of waiting take milliseconds), with typed activity mocks.
 describe('SignupEnrichmentWorkflow', () => {

@@ -1,6 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { createDataset, type Company } from '../../src/sandbox/dataset';
-import { posthogSignup, SECRET, type PosthogPayload } from '../helpers';
+import { SECRET } from './config';
+
+type Json = Record<string, unknown>;
+
+export interface PosthogPayload extends Json {
+  event: Json & { uuid: string; event: string; distinct_id: string; properties: Json };
+  person: Json & { properties: Json };
+  groups: Json & { organization: Json & { id: string } };
+}
+
+/** The recorded PostHog "user signed up" delivery, with fresh ids (and any overrides) so tests do not collide. */
+export function posthogSignup(
+  overrides: { email?: string | null; orgId?: string | null; event?: string } = {},
+): PosthogPayload {
+  const payload = JSON.parse(
+    readFileSync(path.join(__dirname, '../fixtures/posthog/user-signed-up.json'), 'utf8'),
+  ) as PosthogPayload;
+  const orgId = overrides.orgId === undefined ? `org-${randomUUID()}` : overrides.orgId;
+  payload.event.uuid = randomUUID();
+  payload.event.distinct_id = randomUUID();
+  if (overrides.event) payload.event.event = overrides.event;
+  if (orgId === null) {
+    delete (payload as Partial<PosthogPayload>).groups;
+    delete payload.event.properties.$groups;
+  } else {
+    payload.groups.organization.id = orgId;
+    payload.event.properties.$groups = { organization: orgId };
+  }
+  if (overrides.email === null) {
+    delete payload.person.properties.email;
+    delete payload.event.properties.$set;
+  } else if (overrides.email) {
+    payload.person.properties.email = overrides.email;
+  }
+  return payload;
+}
 
 /** Statuses a signup ends in (docs/architecture.md): everything but the ones of a signup still on its way. */
 export const UNSETTLED = ['received', 'enriching', 'waiting_for_credits', 'paused'];

@@ -49,13 +49,36 @@ export async function control(app: FastifyInstance, system: string, body: unknow
   return app.inject({ method: 'POST', url: `/_control/${system}`, payload: body as object });
 }
 
-/** Polls `check` until it returns a value; for results that arrive asynchronously (Clay's callbacks). */
-export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('waitFor: timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export interface RunningSandbox {
+  url: string;
+  control(system: string, patch: Record<string, unknown>): Promise<void>;
+  inspect<T = Record<string, unknown>>(system: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * The sandbox on a port of its own (the providers' real wire formats over real HTTP), without the providers' default
+ * rate limits unless a test sets them. `clayCallbackUrl` is where its Clay table posts results.
+ */
+export async function startSandbox(
+  controls: ControlPatches = {},
+  options: { salesforceAccounts?: number } = {},
+): Promise<RunningSandbox> {
+  const app = testSandbox(controls, options);
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    async control(system, patch) {
+      const res = await fetch(`${url}/_control/${system}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(patch),
+      });
+      if (res.status !== 200) throw new Error(`sandbox control ${system}: ${res.status} ${await res.text()}`);
+    },
+    async inspect<T>(system: string) {
+      return (await (await fetch(`${url}/_inspect/${system}`)).json()) as T;
+    },
+    close: () => app.close(),
+  };
 }

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config';
+import { openPostgres } from '../../src/ledger/sql';
+
+// Test workers (every file that configures one imports this module) log warnings and errors only; the bundle and state-change chatter drowns the test output.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+export const SECRET = 'test-webhook-secret';
+/** The operator API's token (`/admin/*`, the `enrich` CLI) and our Clay table's callback secret in tests. */
+export const ADMIN_TOKEN = 'test-admin-token';
+export const CLAY_SECRET = 'test-clay-callback-secret';
+
+/** A configuration as `loadConfig` would build it, pointed at the run's Temporal server and a task queue of its own. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    WEBHOOK_SECRET: SECRET,
+    ADMIN_TOKEN,
+    CLAY_CALLBACK_SECRET: CLAY_SECRET,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+/**
+ * A schema of its own on the run's PostgreSQL, as a DATABASE_URL: test files run in parallel, and an outbox polling
+ * a shared `signups` table would start (or fail to start) another file's signups.
+ */
+export async function privateDatabaseUrl(): Promise<string> {
+  const base = inject('postgresUrl');
+  const schema = `t_${randomUUID().replaceAll('-', '')}`;
+  const admin = await openPostgres(base);
+  try {
+    await admin.query(`CREATE SCHEMA ${schema}`);
+  } finally {
+    await admin.close();
+  }
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return url.toString();
+}
