@@ -11,7 +11,7 @@ import { sha256 } from '../hash';
 import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result';
 import type { EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
-import { cappedBackoffMs, jitter, serverNow, withoutEmails } from './support';
+import { PROVIDER_JITTER, retryDelayMs, serverNow, withoutEmails } from './support';
 
 export { withoutEmails };
 
@@ -77,13 +77,9 @@ export interface SaveEnrichmentInput {
   recordedAt?: string;
 }
 
-/** Provider retries spread by up to 50 % of their delay. */
-const PROVIDER_JITTER = 0.5;
-
 /**
- * Throttling and outages become retryable failures with our own jittered delay (after the provider's Retry-After
- * for a 429; capped backoff for 5xx and timeouts — 429s count as attempts too, so the policy's exponential
- * interval would otherwise leave a signup idle for minutes after one 5xx). A rejected key is non-retryable.
+ * Throttling and outages become retryable failures with the delay of our one retry policy (`retryDelayMs`). A
+ * rejected key is non-retryable.
  */
 function throwIfFailure(provider: ProviderName, outcome: ProviderOutcome): void {
   switch (outcome.kind) {
@@ -91,14 +87,13 @@ function throwIfFailure(provider: ProviderName, outcome: ProviderOutcome): void 
       throw ApplicationFailure.create({
         type: ErrorType.ProviderRateLimited,
         message: `${provider} rate limit; retrying after ${outcome.retryAfterMs} ms`,
-        nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100), PROVIDER_JITTER),
+        nextRetryDelay: retryDelayMs(outcome, Context.current().info.attempt, PROVIDER_JITTER),
       });
     case 'transient': {
-      const attempt = Context.current().info.attempt;
       throw ApplicationFailure.create({
         type: ErrorType.ProviderUnavailable,
         message: `${provider} unavailable: ${withoutEmails(outcome.detail)}`,
-        nextRetryDelay: jitter(cappedBackoffMs(attempt), PROVIDER_JITTER),
+        nextRetryDelay: retryDelayMs(outcome, Context.current().info.attempt, PROVIDER_JITTER),
       });
     }
     case 'auth_failed':

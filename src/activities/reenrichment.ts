@@ -3,14 +3,15 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import { mergeFields, missingFields, type Provenance } from '../domain/enrichment/merge';
-import { COMPANY_FIELDS, companyPart, type IcpFields } from '../domain/icp/fields';
+import { nextProvider, wantedFields, withCredit, withinBudget } from '../domain/enrichment/waterfall';
+import { companyPart, type IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type ScoringConfig } from '../domain/icp/scoring';
 import type { PosthogPort, ProviderClients, SalesforcePort, SlackPort, VitallyPort } from '../domain/ports';
 import type { ProviderName } from '../domain/provider-outcome';
 import { DAY_MS } from '../domain/time';
 import { sha256 } from '../hash';
 import { accountDomain, exclusionOf } from '../domain/account-domain';
-import { sumCounts, type AccountOutcome, type AccountToRefresh, type ReEnrichmentPolicy } from '../domain/reenrichment';
+import { type AccountOutcome, type AccountToRefresh, type ReEnrichmentPolicy } from '../domain/reenrichment';
 import { outcomeOfError } from '../integrations/salesforce/client';
 import { ACCOUNT_FIELD_OF } from '../integrations/salesforce/mapping';
 import {
@@ -22,7 +23,15 @@ import {
   type SelectionOptions,
 } from '../integrations/salesforce/reenrichment';
 import type { Ledger } from '../ledger/ledger';
-import { cappedBackoffMs, enrichedSignup, heartbeating, NO_SIGNUP, postAlertOnce, serverNow } from './support';
+import {
+  enrichedSignup,
+  heartbeating,
+  NO_SIGNUP,
+  postAlertOnce,
+  PROVIDER_JITTER,
+  retryDelayMs,
+  serverNow,
+} from './support';
 
 export interface ReEnrichmentDeps {
   ledger: Ledger;
@@ -103,6 +112,9 @@ function salesforceFailure(err: unknown, what: string): ApplicationFailure {
   }
 }
 
+/** Tries of one lookup during an outage before the page's activity fails (and is retried by Temporal). */
+const LOOKUP_ATTEMPTS = 3;
+
 export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
   const salesforce = (): SalesforcePort => {
     const client = deps.reenrichmentClients.salesforce;
@@ -117,8 +129,9 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
   };
 
   /**
-   * One company lookup with throttling and outages handled here (the activity is long): a 429 waits its
-   * Retry-After, a 5xx is tried three times; a rejected key fails the run.
+   * One company lookup with throttling and outages handled here, by the one retry policy (`retryDelayMs`), because
+   * the activity is long: a 429 waits its Retry-After, an outage is tried three times before the page's activity is
+   * retried (resuming after its last recorded account); a rejected key fails the run.
    */
   const lookup = async (provider: ProviderName, domain: string, runId: string) => {
     const client = deps.providers[provider];
@@ -126,17 +139,17 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
     for (let attempt = 1; ; attempt++) {
       const outcome = await client.company(domain, { signupId: NO_SIGNUP, workflowId: runId });
       if (outcome.kind === 'rate_limited') {
-        await sleep(Math.max(outcome.retryAfterMs, 100));
+        await sleep(retryDelayMs(outcome, attempt, PROVIDER_JITTER));
         continue;
       }
       if (outcome.kind === 'transient') {
-        if (attempt >= 3) {
+        if (attempt >= LOOKUP_ATTEMPTS) {
           throw ApplicationFailure.create({
             type: ErrorType.ProviderUnavailable,
             message: `${provider} unavailable: ${outcome.detail}`,
           });
         }
-        await sleep(cappedBackoffMs(attempt));
+        await sleep(retryDelayMs(outcome, attempt, PROVIDER_JITTER));
         continue;
       }
       if (outcome.kind === 'auth_failed') {
@@ -223,7 +236,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
       const resumed = ctx.info.heartbeatDetails as Checkpoint | undefined;
       const state: Checkpoint = resumed ?? { outcomes: [], creditsSpent: {}, exhausted: [...input.exhausted] };
       const notReached: string[] = [];
-      const wanted = policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f));
+      const wanted = wantedFields(policy.requiredFields, true).company;
 
       await heartbeating(
         async () => {
@@ -240,13 +253,16 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
             let budgetSpent = false;
             const missedBecause: string[] = [];
             if (!input.dryRun) {
-              for (const provider of policy.providers) {
-                if (missingFields(known.fields, wanted).length === 0) break;
+              // In cost order while a wanted field is missing, each provider once (the signup waterfall's decision).
+              const tried = new Set<ProviderName>();
+              const next = () => nextProvider(policy.providers, known.fields, wanted, (p) => !tried.has(p));
+              for (let provider = next(); provider; provider = next()) {
+                tried.add(provider);
                 if (state.exhausted.includes(provider)) {
                   missedBecause.push(`${provider} out of credits`);
                   continue;
                 }
-                if (sumCounts(state.creditsSpent) >= input.creditsLeft) {
+                if (!withinBudget(state.creditsSpent, input.creditsLeft)) {
                   budgetSpent = true;
                   break;
                 }
@@ -256,7 +272,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
                   missedBecause.push(`${provider} out of credits`);
                 } else if (outcome.kind === 'found') {
                   known = mergeFields(known, outcome.fields, { source: provider, at: now }, policy.fieldPreference);
-                  state.creditsSpent[provider] = (state.creditsSpent[provider] ?? 0) + 1;
+                  state.creditsSpent = withCredit(state.creditsSpent, provider);
                   foundByProvider = true;
                 } else if (outcome.kind === 'queued') {
                   missedBecause.push(`${provider} still computing`);

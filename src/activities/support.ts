@@ -10,14 +10,28 @@ export function serverNow(): string {
   return new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
 }
 
-/**
- * `ms` lengthened by a random share of up to `spread` of itself (0.25: up to 25 % longer), so that retries of many
- * activities throttled at once do not come back at once.
- */
-export const jitter = (ms: number, spread: number): number => Math.round(ms * (1 + Math.random() * spread));
+/** Provider retries spread by up to 50 % of their delay; destination retries by up to 25 %. */
+export const PROVIDER_JITTER = 0.5;
+export const DESTINATION_JITTER = 0.25;
 
-/** The wait before retrying attempt `attempt` (1-based) after an outage: 1 s, doubling, at most 10 s. */
-export const cappedBackoffMs = (attempt: number): number => Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000);
+/**
+ * The one retry policy of our outside calls, providers and destinations alike: the wait before trying again after
+ * attempt `attempt` (1-based) failed. A 429 waits what the vendor asked (at least 100 ms); an outage backs off from
+ * 1 s, doubling, to at most 10 s — 429s count as attempts too, so Temporal's exponential interval would otherwise
+ * leave a call idle for minutes after one 5xx. The wait is lengthened by a random share of up to `spread` of itself,
+ * so that many calls throttled at once do not come back at once.
+ */
+export function retryDelayMs(
+  failure: { kind: 'rate_limited'; retryAfterMs: number } | { kind: 'transient' },
+  attempt: number,
+  spread: number,
+): number {
+  const ms =
+    failure.kind === 'rate_limited'
+      ? Math.max(failure.retryAfterMs, 100)
+      : Math.min(1000 * 2 ** Math.min(attempt - 1, 4), 10_000);
+  return Math.round(ms * (1 + Math.random() * spread));
+}
 
 /**
  * Heartbeats every second while `fn` runs, so a worker that dies mid-call is noticed within the heartbeat timeout

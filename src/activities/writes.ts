@@ -6,7 +6,7 @@ import type { DestinationClients } from '../domain/ports';
 import { sha256 } from '../hash';
 import { signupMessage } from '../integrations/slack/client';
 import type { Ledger } from '../ledger/ledger';
-import { cappedBackoffMs, enrichedSignup, heartbeating, jitter, withoutEmails } from './support';
+import { DESTINATION_JITTER, enrichedSignup, heartbeating, retryDelayMs, withoutEmails } from './support';
 
 export interface WriteRetryPolicy {
   /** First wait after a round of attempts failed; doubles up to `maxMs`. */
@@ -46,9 +46,6 @@ function contentHash(s: EnrichedSignup): string {
   return sha256(JSON.stringify({ status: s.status, fields, score })).slice(0, 16);
 }
 
-/** Destination retries spread by up to 25 % of their delay. */
-const DESTINATION_JITTER = 0.25;
-
 /** A failed outcome as the failure the retry policies and the workflow understand. */
 function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind: 'written' }>): ApplicationFailure {
   // A destination's refusal can quote what we sent: the message goes into the workflow's history.
@@ -58,7 +55,7 @@ function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind
       return ApplicationFailure.create({
         type: ErrorType.DestinationRateLimited,
         message,
-        nextRetryDelay: jitter(Math.max(outcome.retryAfterMs, 100), DESTINATION_JITTER),
+        nextRetryDelay: retryDelayMs(outcome, Context.current().info.attempt, DESTINATION_JITTER),
       });
     case 'quota_exceeded':
       return ApplicationFailure.create({
@@ -71,11 +68,10 @@ function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind
     case 'rejected':
       return ApplicationFailure.create({ type: ErrorType.DestinationRejected, message, nonRetryable: true });
     case 'transient': {
-      const attempt = Context.current().info.attempt;
       return ApplicationFailure.create({
         type: ErrorType.DestinationUnavailable,
         message: `${destination}: ${message}`,
-        nextRetryDelay: jitter(cappedBackoffMs(attempt), DESTINATION_JITTER),
+        nextRetryDelay: retryDelayMs(outcome, Context.current().info.attempt, DESTINATION_JITTER),
       });
     }
   }

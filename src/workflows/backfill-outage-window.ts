@@ -6,25 +6,14 @@ import {
   setCurrentDetails,
   setHandler,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { HealthActivities } from '../activities/health';
 import { isDay, type BackfillCandidate } from '../domain/health';
+import { enqueueCall, ledgerScan } from './activity-options';
 import { getBackfillProgressQuery, type BackfillInput, type BackfillProgress, type BackfillResult } from './messages';
 
-const ledgerCall: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-};
-/** Signal-with-start of a page of signups: heartbeats per signup, retried (it is idempotent). */
-const enqueueCall: ActivityOptions = {
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-};
-
 const { listBackfillCandidates, backfillStates, posthogOrganizationsWithoutEnrichment } =
-  proxyActivities<HealthActivities>(ledgerCall);
+  proxyActivities<HealthActivities>(ledgerScan);
 const { reenqueueSignups } = proxyActivities<HealthActivities>(enqueueCall);
 
 const PAGE = 100;

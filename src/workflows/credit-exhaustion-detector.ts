@@ -1,33 +1,11 @@
-import {
-  ApplicationFailure,
-  ParentClosePolicy,
-  proxyActivities,
-  startChild,
-  type ActivityOptions,
-} from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { HealthActivities } from '../activities/health';
 import { isDay, percent, utcDay, type DayAssessment } from '../domain/health';
 import { DAY_MS } from '../domain/time';
-import { ErrorType } from '../domain/errors';
+import { alertCall, ledgerScan } from './activity-options';
 import { BackfillOutageWindowWorkflow } from './backfill-outage-window';
 import { backfillWorkflowId, type DetectorInput, type DetectorResult } from './messages';
-
-/** Ledger reads and writes, and PostHog's query API in live mode: quick, retried patiently. */
-const healthCall: ActivityOptions = {
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-};
-/** The Slack alert: at most once per key (the activity guards it); a dead webhook URL is not retried. */
-const alertCall: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '5 seconds',
-    maximumInterval: '5 minutes',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: [ErrorType.DestinationAuthFailed],
-  },
-};
 
 const {
   checkDay,
@@ -37,7 +15,7 @@ const {
   recordIncidentDay,
   resolveIncident,
   setIncidentRecovery,
-} = proxyActivities<HealthActivities>(healthCall);
+} = proxyActivities<HealthActivities>(ledgerScan);
 const { postHealthAlert } = proxyActivities<HealthActivities>(alertCall);
 
 /**

@@ -1,56 +1,15 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  proxyActivities,
-  sleep,
-  type ActivityOptions,
-  type RetryPolicy,
-} from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@temporalio/workflow';
 import type { WriteActivities, WriteInput, WriteResult, WriteRetryPolicy } from '../activities/writes';
 import { ErrorType } from '../domain/errors';
+import {
+  fanOutPlanning,
+  posthogWrite,
+  salesforceWrite,
+  slackNotify,
+  vitallyWrite,
+  webhookDelivery,
+} from './activity-options';
 import type { Destination, WriteProgress } from '../domain/fan-out';
-
-/**
- * Each write activity tries a few times quickly (a blip, a 429 after its Retry-After); if the destination is still
- * failing, the workflow takes over with a long, visible backoff (`retrying` in getStatus) so a destination that is
- * down for hours neither burns attempts nor hides its state.
- */
-const quickRetries: RetryPolicy = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '10 seconds',
-  maximumAttempts: 3,
-  nonRetryableErrorTypes: [
-    ErrorType.SignupNotFound,
-    ErrorType.DestinationAuthFailed,
-    ErrorType.DestinationRejected,
-    ErrorType.DestinationQuotaExceeded,
-  ],
-};
-
-/** The activities heartbeat every second while they wait on the destination: a dead worker is noticed in 10 s. */
-const write = (startToCloseTimeout: ActivityOptions['startToCloseTimeout']): ActivityOptions => ({
-  startToCloseTimeout,
-  heartbeatTimeout: '10 seconds',
-  retry: quickRetries,
-});
-
-export const posthogWrite = write('30 seconds');
-/** Login, a query per fill-only field set, then two upserts: the slowest destination. */
-export const salesforceWrite = write('2 minutes');
-export const vitallyWrite = write('30 seconds');
-export const slackNotify = write('30 seconds');
-/** One delivery per configured URL. */
-export const webhookDelivery = write('2 minutes');
-
-const fanOutPlanning: ActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [ErrorType.SignupNotFound],
-  },
-};
 
 const { planFanOut } = proxyActivities<WriteActivities>(fanOutPlanning);
 const { writeToPosthog } = proxyActivities<WriteActivities>(posthogWrite);

@@ -8,7 +8,6 @@ import {
   setHandler,
   sleep,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { AccountPage, ReEnrichmentActivities } from '../activities/reenrichment';
 import { ErrorType } from '../domain/errors';
@@ -23,58 +22,14 @@ import {
   withRefusals,
 } from '../domain/reenrichment';
 import { DAY_MS } from '../domain/time';
-import { getReEnrichmentProgressQuery, REENRICHMENT_PRIORITY } from './messages';
+import { pageOfLookups, policyRead, propagation, salesforceCall, summaryPost } from './activity-options';
+import { getReEnrichmentProgressQuery } from './messages';
 
-/**
- * Salesforce calls try three times quickly; an outage beyond that is waited out by the workflow (state
- * `waiting_for_salesforce`), so the run pauses and resumes instead of failing.
- */
-const salesforceCall: ActivityOptions = {
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '30 seconds',
-  priority: REENRICHMENT_PRIORITY,
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '10 seconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: [
-      ErrorType.DestinationAuthFailed,
-      ErrorType.DestinationRejected,
-      ErrorType.QueryLocatorExpired,
-    ],
-  },
-};
-
-/**
- * A page of provider lookups: long, heartbeating its progress; a retry resumes after the last recorded account. The
- * SDK sends heartbeats at most every 80 % of the timeout: 10 s keeps the progress a dead worker loses short.
- */
-const pageOfLookups: ActivityOptions = {
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '10 seconds',
-  priority: REENRICHMENT_PRIORITY,
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [ErrorType.ProviderAuthFailed],
-  },
-};
-
-const { getReEnrichmentPolicy } = proxyActivities<ReEnrichmentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumInterval: '1 minute' },
-});
+const { getReEnrichmentPolicy } = proxyActivities<ReEnrichmentActivities>(policyRead);
 const { fetchAccountPage, writeBackAccounts } = proxyActivities<ReEnrichmentActivities>(salesforceCall);
 const { reEnrichAccounts } = proxyActivities<ReEnrichmentActivities>(pageOfLookups);
-const { propagateToOrganizations } = proxyActivities<ReEnrichmentActivities>({
-  startToCloseTimeout: '10 minutes',
-  priority: REENRICHMENT_PRIORITY,
-  retry: { maximumInterval: '1 minute', maximumAttempts: 10 },
-});
-const { postReEnrichmentSummary } = proxyActivities<ReEnrichmentActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+const { propagateToOrganizations } = proxyActivities<ReEnrichmentActivities>(propagation);
+const { postReEnrichmentSummary } = proxyActivities<ReEnrichmentActivities>(summaryPost);
 
 /**
  * The weekend refresh of Salesforce Accounts: selected by SOQL (stale or incomplete, most valuable first), paged

@@ -1,28 +1,23 @@
-import { RetryState, type SearchAttributeUpdatePair } from '@temporalio/common';
+import { TemporalFailure, type SearchAttributeUpdatePair } from '@temporalio/common';
 import {
-  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   workflowInfo,
   setCurrentDetails,
   setHandler,
   sleep,
-  TimeoutFailure,
   upsertSearchAttributes,
-  type ActivityInterfaceFor,
-  type ActivityOptions,
-  type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { EnrichmentActivities, EnrichmentPolicy } from '../activities/enrichment';
+import type { EnrichmentPolicy, SaveEnrichmentInput } from '../activities/enrichment';
+import type { HealthActivities } from '../activities/health';
 import { mergeFields, missingFields } from '../domain/enrichment/merge';
+import { describeShortfall, missingReason, recordedStatus, withCredit } from '../domain/enrichment/waterfall';
+import type { IcpFields } from '../domain/icp/fields';
 import type { IcpScore } from '../domain/icp/scoring';
 import type { ProviderName } from '../domain/provider-outcome';
-import type { LedgerActivities } from '../activities/ledger';
-import { ErrorType } from '../domain/errors';
 import {
   CompanyDomainKey,
   EnrichmentStatusKey,
@@ -30,10 +25,9 @@ import {
   IcpTierKey,
   SignupAtKey,
 } from '../domain/search-attributes';
-import type { IcpFields } from '../domain/icp/fields';
-import type { EnrichmentStatus } from '../domain/status';
 import { DAY_MS, HOUR_MS } from '../domain/time';
-import type { HealthActivities } from '../activities/health';
+import { ledgerCall } from './activity-options';
+import { fanOut } from './fan-out';
 import {
   clayResultSignal,
   creditsRestoredSignal,
@@ -48,9 +42,11 @@ import {
   type SignupEnrichmentResult,
   type SignupEnrichmentStatus,
   type SignupProgress,
+  type TraceEntry,
 } from './messages';
-import { fanOut } from './fan-out';
-import { callProviderWithin, checkScheduledWithin, describeShortfall, runWaterfall } from './waterfall';
+import { LOCAL_LEDGER_PATCH, signupLedger } from './signup-ledger';
+import { describe, failureReason, isNew, isRecorded, overallStatus, RERUNNABLE, transition } from './signup-state';
+import { callProviderWithin, checkScheduledWithin, runWaterfall } from './waterfall';
 
 /** Workflows started before the fan-out existed replay without it; new ones write every outcome downstream. */
 const FAN_OUT_PATCH = 'fan-out-v1';
@@ -80,72 +76,8 @@ const RECENT_SIGNUPS = 1_000;
 const MAX_CARRIED_FOLLOW_UPS = 300;
 /** Signups handled in one workflow task, with nothing but local activities, before the task is ended on purpose. */
 const LOCAL_CHAIN_SIGNUPS = 25;
-/** How many signups the Web UI's current details list. */
-const DETAILS_SIGNUPS = 50;
 
-/** Ledger reads and writes: quick, local, retried patiently because the database may be restarting. */
-const ledgerCall: ActivityOptions = {
-  startToCloseTimeout: '10 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [ErrorType.SignupNotFound],
-  },
-};
-
-/** Workflows started before the ledger calls ran as local activities replay them as activities. */
-const LOCAL_LEDGER_PATCH = 'ledger-local-activities-v1';
-type LedgerCalls = Pick<LedgerActivities, 'screenSignup'> &
-  Pick<EnrichmentActivities, 'getEnrichmentPolicy' | 'lookupCachedCompany' | 'saveEnrichment'>;
-const ledgerCalls = (
-  ledger: ActivityInterfaceFor<LedgerActivities>,
-  enrichment: ActivityInterfaceFor<EnrichmentActivities>,
-): LedgerCalls => ({
-  screenSignup: ledger.screenSignup,
-  getEnrichmentPolicy: enrichment.getEnrichmentPolicy,
-  lookupCachedCompany: enrichment.lookupCachedCompany,
-  saveEnrichment: enrichment.saveEnrichment,
-});
-const remoteLedger = ledgerCalls(
-  proxyActivities<LedgerActivities>(ledgerCall),
-  proxyActivities<EnrichmentActivities>(ledgerCall),
-);
-// A burst of one organization's signups is handled one after another: without a round trip through the server for
-// each ledger call it goes several times faster, with fewer history events per signup. Provider calls stay activities
-// and end the workflow task; signups that need none are cut into tasks by endLongLocalChain.
-// A local activity is retried inside the workflow task, adding task events while it waits: during a ledger outage it
-// gives up after a minute and the same call goes on as a regular activity, which waits without growing the history.
-const localLedgerCall: LocalActivityOptions = { ...ledgerCall, scheduleToCloseTimeout: '1 minute' };
-const local = ledgerCalls(
-  proxyLocalActivities<LedgerActivities>(localLedgerCall),
-  proxyLocalActivities<EnrichmentActivities>(localLedgerCall),
-);
-const orRemote =
-  <A extends unknown[], R>(localCall: (...args: A) => Promise<R>, remoteCall: (...args: A) => Promise<R>) =>
-  async (...args: A): Promise<R> => {
-    try {
-      return await localCall(...args);
-    } catch (err) {
-      const timedOut =
-        err instanceof ActivityFailure &&
-        (err.retryState === RetryState.TIMEOUT || err.cause instanceof TimeoutFailure);
-      if (!timedOut) throw err;
-      return remoteCall(...args);
-    }
-  };
-const localLedger: LedgerCalls = {
-  screenSignup: orRemote(local.screenSignup, remoteLedger.screenSignup),
-  getEnrichmentPolicy: orRemote(local.getEnrichmentPolicy, remoteLedger.getEnrichmentPolicy),
-  lookupCachedCompany: orRemote(local.lookupCachedCompany, remoteLedger.lookupCachedCompany),
-  saveEnrichment: orRemote(local.saveEnrichment, remoteLedger.saveEnrichment),
-};
-/** The ledger calls: local activities, except in histories recorded before they were. */
-const ledger = (): LedgerCalls => (patched(LOCAL_LEDGER_PATCH) ? localLedger : remoteLedger);
 const { getEnrichmentControls } = proxyActivities<HealthActivities>(ledgerCall);
-
-/** Recorded without every required field: what a backfill may enrich again. */
-const RERUNNABLE: readonly EnrichmentStatus[] = ['partial', 'not_found', 'failed'];
 
 /** A company lookup a provider was still computing when the signup was recorded. */
 interface FollowUp {
@@ -219,7 +151,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     } else if (rerun && RERUNNABLE.includes(known.status)) {
       // A backfill while this run still follows lookups up: enrich it again now, and stop the old follow-up.
       for (const f of followUps.filter((x) => x.signup === known)) followUps.splice(followUps.indexOf(f), 1);
-      Object.assign(known, { status: 'received', emailKind: undefined, reason: undefined });
+      transition(known, { to: 'rerun' });
     }
   });
   setHandler(creditsRestoredSignal, () => {
@@ -231,7 +163,7 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   setHandler(enrichmentPausedSignal, ({ reason }) => {
     pause = { reason };
     const waiting = signups.filter((s) => s.status === 'waiting_for_credits');
-    for (const s of waiting) Object.assign(s, { status: 'paused', reason: pausedReason() });
+    for (const s of waiting) transition(s, { to: 'paused', reason: pausedReason() });
     if (waiting.length > 0) publish();
   });
   setHandler(enrichmentResumedSignal, () => {
@@ -243,15 +175,14 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
   const whileUnpaused = async (signup: SignupProgress) => {
     if (!pause) return;
     const before = { status: signup.status, reason: signup.reason };
-    Object.assign(signup, { status: 'paused', reason: pausedReason() });
+    transition(signup, { to: 'paused', reason: pausedReason() });
     publish();
     while (pause) {
       if (await condition(() => pause === undefined, '1 hour')) break;
       if (!(await getEnrichmentControls()).paused) pause = undefined;
     }
     // A follow-up of a recorded signup goes back to its recorded status; one being enriched goes on enriching.
-    const recorded = !['received', 'enriching', 'waiting_for_credits', 'paused'].includes(before.status);
-    Object.assign(signup, recorded ? before : { status: 'enriching', reason: undefined });
+    transition(signup, isRecorded(before.status) ? { to: 'resumed_recorded', ...before } : { to: 'enriching' });
     publish();
   };
   const asyncResults = new Map<string, { found: boolean; fields: IcpFields }>();
@@ -261,9 +192,9 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
 
   const handle = async (signup: SignupProgress): Promise<void> => {
     try {
-      const { screenSignup, getEnrichmentPolicy, lookupCachedCompany, saveEnrichment } = ledger();
+      const { screenSignup, getEnrichmentPolicy, lookupCachedCompany } = signupLedger();
       const screening = await screenSignup({ signupId: signup.signupId });
-      Object.assign(signup, { emailKind: screening.emailKind, domain: screening.domain, status: 'enriching' });
+      transition(signup, { to: 'screened', emailKind: screening.emailKind, domain: screening.domain });
       const work = screening.emailKind === 'work';
       if (work && companyDomain === undefined) {
         companyDomain = screening.domain;
@@ -298,59 +229,74 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
         whileUnpaused: () => whileUnpaused(signup),
         onWaiting: (waiting, reason) => {
           if (waiting === (signup.status === 'waiting_for_credits')) return;
-          Object.assign(signup, { status: waiting ? 'waiting_for_credits' : 'enriching', reason });
+          transition(signup, waiting ? { to: 'waiting_for_credits', reason: reason ?? '' } : { to: 'enriching' });
           publish();
         },
       });
 
       // Free-mail and disposable signups get person data only: `skipped` for company data.
-      const status: EnrichmentStatus = !work
-        ? 'skipped'
-        : result.missing.length === 0
-          ? 'enriched'
-          : result.companyFoundByProvider || cached
-            ? 'partial'
-            : result.noCompanyAnswer
-              ? 'failed'
-              : 'not_found';
-      const reason = !work
-        ? screening.emailKind
-        : result.missing.length === 0
-          ? undefined
-          : `missing ${result.missing.join(', ')}${describeShortfall(result)}`;
-      const score = await saveEnrichment({
-        signupId: signup.signupId,
-        domain: work ? screening.domain : undefined,
-        status,
-        reason,
-        fields: result.fields,
-        provenance: result.provenance,
-        creditsSpent: result.creditsSpent,
-        cacheCompany: work && result.companyFoundByProvider,
-        unavailableProviders: result.unavailable.map((u) => u.provider),
-        recordedAt: new Date(Date.now()).toISOString(),
+      const status = recordedStatus({
+        work,
+        missing: result.missing,
+        companyKnown: result.companyFoundByProvider || cached !== undefined,
+        noCompanyAnswer: result.noCompanyAnswer,
       });
-      Object.assign(signup, {
-        status,
-        reason,
-        fields: result.fields,
-        provenance: result.provenance,
-        missingFields: result.missing,
-        creditsSpent: result.creditsSpent,
-        trace: result.trace,
-        score: { status: score.status, score: score.score, tier: score.tier },
-      });
-      publishScore(work, score);
-      startFanOut(signup);
+      await record(
+        signup,
+        work,
+        {
+          signupId: signup.signupId,
+          domain: work ? screening.domain : undefined,
+          status,
+          reason: work ? missingReason(result.missing, describeShortfall(result)) : screening.emailKind,
+          fields: result.fields,
+          provenance: result.provenance,
+          creditsSpent: result.creditsSpent,
+          cacheCompany: work && result.companyFoundByProvider,
+          unavailableProviders: result.unavailable.map((u) => u.provider),
+          recordedAt: new Date(Date.now()).toISOString(),
+        },
+        { missing: result.missing, trace: result.trace },
+      );
       if (work && result.missing.length > 0) {
         const deadline = Date.now() + policy.queuedFollowUpHours * HOUR_MS;
         for (const q of result.queued) followUps.push({ signup, domain: screening.domain, policy, deadline, ...q });
       }
     } catch (err) {
-      // Only non-retryable failures get here: the ledger lost the row, or a provider rejected our API key.
-      Object.assign(signup, { status: 'failed', reason: failureReason(err) });
+      // Only non-retryable failures end a signup: the ledger lost the row, or a provider rejected our API key. A bug
+      // in this code (a TypeError) fails the workflow task instead, retried until a deploy fixes it.
+      if (!(err instanceof TemporalFailure)) throw err;
+      transition(signup, { to: 'failed', reason: failureReason(err) });
       publish();
     }
+  };
+
+  /**
+   * Saves a signup's outcome in the ledger (which scores it), then shows it, publishes the score and writes it to
+   * every destination: the one way an outcome is recorded, for a first enrichment and a follow-up alike.
+   */
+  const record = async (
+    signup: SignupProgress,
+    work: boolean,
+    save: SaveEnrichmentInput,
+    found: { missing: string[]; trace?: TraceEntry[] },
+  ): Promise<void> => {
+    const score = await signupLedger().saveEnrichment(save);
+    transition(signup, {
+      to: 'recorded',
+      outcome: {
+        status: save.status,
+        reason: save.reason,
+        fields: save.fields,
+        provenance: save.provenance,
+        missingFields: found.missing,
+        creditsSpent: save.creditsSpent,
+        trace: found.trace,
+        score: { status: score.status, score: score.score, tier: score.tier },
+      },
+    });
+    publishScore(work, score);
+    startFanOut(signup);
   };
 
   /** The signups whose writes are in flight (a follow-up may start a second fan-out of the same signup). */
@@ -363,8 +309,9 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     fanningOut.set(signup, (fanningOut.get(signup) ?? 0) + 1);
     fanOut(signup.signupId, writes, () => publish())
       .catch((err: unknown) => {
-        // Only a signup missing from the ledger gets here (planning is retried otherwise).
-        signup.reason = `fan-out not planned: ${failureReason(err)}`;
+        // Only a signup missing from the ledger gets here (planning is retried otherwise); a bug fails the task.
+        if (!(err instanceof TemporalFailure)) throw err;
+        transition(signup, { to: 'noted', reason: `fan-out not planned: ${failureReason(err)}` });
         publish();
       })
       .finally(() => {
@@ -420,32 +367,23 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       f.policy.fieldPreference,
     );
     const missing = missingFields(merged.fields, f.policy.requiredFields);
-    const status: EnrichmentStatus = missing.length === 0 ? 'enriched' : 'partial';
-    const creditsSpent = { ...s.creditsSpent, [f.provider]: (s.creditsSpent?.[f.provider] ?? 0) + 1 };
     s.trace.at(-1)!.filled = merged.filled;
-    const reason = missing.length === 0 ? undefined : `missing ${missing.join(', ')}`;
-    const score = await ledger().saveEnrichment({
-      signupId: s.signupId,
-      domain: f.domain,
-      status,
-      reason,
-      fields: merged.fields,
-      provenance: merged.provenance,
-      creditsSpent,
-      cacheCompany: true,
-      recordedAt: new Date(Date.now()).toISOString(),
-    });
-    Object.assign(s, {
-      status,
-      reason,
-      fields: merged.fields,
-      provenance: merged.provenance,
-      missingFields: missing,
-      creditsSpent,
-      score: { status: score.status, score: score.score, tier: score.tier },
-    });
-    publishScore(true, score);
-    startFanOut(s);
+    await record(
+      s,
+      true,
+      {
+        signupId: s.signupId,
+        domain: f.domain,
+        status: recordedStatus({ work: true, missing, companyKnown: true, noCompanyAnswer: false }),
+        reason: missingReason(missing),
+        fields: merged.fields,
+        provenance: merged.provenance,
+        creditsSpent: withCredit(s.creditsSpent ?? {}, f.provider),
+        cacheCompany: true,
+        recordedAt: new Date(Date.now()).toISOString(),
+      },
+      { missing },
+    );
     return true;
   };
 
@@ -457,7 +395,8 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     try {
       return await followUpOnce(f);
     } catch (err) {
-      f.signup.reason = `follow-up stopped: ${failureReason(err)}`;
+      if (!(err instanceof TemporalFailure)) throw err;
+      transition(f.signup, { to: 'noted', reason: `follow-up stopped: ${failureReason(err)}` });
       publish();
       return true;
     }
@@ -582,61 +521,4 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     }
   }
   return snapshot();
-}
-
-function isNew(s: SignupProgress): boolean {
-  return s.emailKind === undefined && s.status === 'received';
-}
-
-function failureReason(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
-}
-
-/** The organization's status: a work-email signup carries it; only when every signup was skipped is it skipped. */
-function overallStatus(signups: SignupProgress[]): EnrichmentStatus {
-  const work = signups.find((s) => s.emailKind === 'work');
-  if (work) return work.status;
-  const active = signups.find((s) => s.status === 'enriching' || s.status === 'waiting_for_credits');
-  if (active) return active.status;
-  if (signups.some((s) => s.status === 'failed')) return 'failed';
-  return signups.every((s) => s.status === 'skipped') ? 'skipped' : 'received';
-}
-
-function describe(s: SignupEnrichmentStatus): string {
-  const lines = [
-    `**Status:** ${s.status}`,
-    `**Company:** ${s.companyDomain ?? '—'}`,
-    `**ICP:** ${s.icpScore === undefined ? '—' : `${s.icpScore} (tier ${s.icpTier ?? '?'})`}`,
-  ];
-  if (s.run !== undefined) {
-    const earlier = Object.entries(s.settledEarlier ?? {});
-    const total = earlier.reduce((n, [, count]) => n + count, 0);
-    const byStatus = earlier.map(([status, count]) => `${count} ${status}`).join(', ');
-    lines.push(
-      `**Run:** ${s.run} (continued as new; ${total} signups settled in earlier runs${total ? `: ${byStatus}` : ''})`,
-    );
-  }
-  lines.push('', '**Signups:**');
-  // A burst lists thousands: the Web UI gets the latest handled ones and counts for the rest (getStatus has them all).
-  const waiting = s.signups.length > DETAILS_SIGNUPS ? s.signups.filter(isNew).length : 0;
-  const handled = waiting > 0 ? s.signups.filter((p) => !isNew(p)) : s.signups;
-  const listed = handled.slice(-DETAILS_SIGNUPS);
-  if (listed.length < handled.length) lines.push(`- … ${handled.length - listed.length} earlier signups of this run`);
-  for (const p of listed) {
-    const credits = Object.entries(p.creditsSpent ?? {})
-      .map(([provider, n]) => `${provider} ${n}`)
-      .join(', ');
-    lines.push(
-      `- ${p.signupId}: ${p.status}${p.reason ? ` (${p.reason})` : ''}${p.emailKind ? ` · ${p.emailKind}` : ''}` +
-        `${p.fields?.companyName ? ` · ${p.fields.companyName}` : ''}${credits ? ` · credits: ${credits}` : ''}`,
-    );
-    const writes = Object.entries(p.writes ?? {}).map(
-      ([destination, w]) =>
-        `${destination} ${w.state}${w.state === 'retrying' || w.state === 'failed' ? ` (${w.reason ?? ''})` : ''}`,
-    );
-    if (writes.length > 0) lines.push(`  - writes: ${writes.join(' · ')}`);
-  }
-  if (waiting > 0) lines.push(`- … ${waiting} received, waiting their turn`);
-  return lines.join('\n');
 }

@@ -7,7 +7,6 @@ import {
   proxyActivities,
   TimeoutFailure,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type {
   EnrichmentActivities,
@@ -16,34 +15,23 @@ import type {
   ProviderCallResult,
 } from '../activities/enrichment';
 import { mergeFields, missingFields, type Provenance } from '../domain/enrichment/merge';
-import { COMPANY_FIELDS, PERSON_FIELDS, type IcpField, type IcpFields } from '../domain/icp/fields';
-import { ErrorType } from '../domain/errors';
+import {
+  FIRST_CREDIT_WAIT_MS,
+  mayAnswerLater,
+  nextCreditWaitMs,
+  nextProvider,
+  wantedFields,
+  withCredit,
+  type Shortfall,
+} from '../domain/enrichment/waterfall';
+import type { IcpField, IcpFields } from '../domain/icp/fields';
 import type { ProviderName } from '../domain/provider-outcome';
 import { DAY_MS } from '../domain/time';
+import { archiveCall, providerCall } from './activity-options';
 import type { TraceEntry } from './messages';
 
-/**
- * Provider calls: no attempt limit, because throttling and outages must never fail a signup — a 429 is retried after
- * the delay the provider advertised, 5xx and timeouts with a backoff capped at 10 s (the activity sets
- * `nextRetryDelay`, jittered). A rejected API key is the one failure that stops the signup: an operator must fix it.
- * What bounds the retrying is the policy's fall-through window, added per signup as `scheduleToCloseTimeout` (see
- * `providerActivities`): past it the provider is skipped for that signup, recorded as `provider_outage`.
- */
-export const providerCall: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [ErrorType.ProviderAuthFailed],
-  },
-};
-
 const unbounded = proxyActivities<EnrichmentActivities>(providerCall);
-const { recordAsyncOutcome, findArchivedClayResult } = proxyActivities<EnrichmentActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const { recordAsyncOutcome, findArchivedClayResult } = proxyActivities<EnrichmentActivities>(archiveCall);
 
 /**
  * A Clay result that came while Temporal was unreachable is archived but never signalled: when the wait for it
@@ -151,10 +139,6 @@ export async function checkScheduledWithin(
   }
 }
 
-/** First wait for credits, doubled after each unsuccessful retry up to the cap. */
-const FIRST_CREDIT_WAIT_MS = 15 * 60 * 1000;
-const MAX_CREDIT_WAIT_MS = 12 * 60 * 60 * 1000;
-
 export interface WaterfallInput {
   signupId: string;
   /** The company domain for work emails; undefined for free-mail and disposable signups (person-only). */
@@ -173,7 +157,7 @@ export interface WaterfallInput {
   whileUnpaused: () => Promise<void>;
 }
 
-export interface WaterfallResult {
+export interface WaterfallResult extends Shortfall {
   fields: IcpFields;
   provenance: Provenance;
   missing: IcpField[];
@@ -183,14 +167,10 @@ export interface WaterfallResult {
   companyFoundByProvider: boolean;
   /** Company lookups the provider is still computing (Clearbit 202, Harmonic's urn), to follow up later. */
   queued: { provider: ProviderName; token: string | undefined }[];
-  /**
-   * Providers that could not answer, with why: still out of credits or silent when the bounded wait ended
-   * (`credits_exhausted`, `provider_silent`), or failing for the whole fall-through window (`provider_outage`).
-   * A backfill re-runs signups recorded with any.
-   */
-  unavailable: { provider: ProviderName; outcome: string }[];
-  /** Lookups a provider refused for good (an unmodelled 4xx), with its error type: asking again would not help. */
-  rejected: { provider: ProviderName; lookup: 'company' | 'person'; errorType: string }[];
+  // `unavailable` (Shortfall): providers that could not answer, with why — still out of credits or silent when the
+  // bounded wait ended (`credits_exhausted`, `provider_silent`), or failing for the whole fall-through window
+  // (`provider_outage`); a backfill re-runs signups recorded with any. `rejected`: lookups a provider refused for good
+  // (an unmodelled 4xx), with its error type — asking again would not help.
   /**
    * A work signup none of whose company providers answered — each was down for the whole window or refused the
    * lookup — and which the cache did not cover: nothing is known, and "not found" would be untrue.
@@ -211,7 +191,7 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
   const { policy } = input;
   let known = { fields: {} as IcpFields, provenance: {} as Provenance };
   const trace: TraceEntry[] = [];
-  const creditsSpent: Record<string, number> = {};
+  let creditsSpent: Record<string, number> = {};
   let companyFoundByProvider = false;
   const queued = new Map<ProviderName, string | undefined>();
   /** Providers skipped for this signup after failing for the whole window; not asked again in a later round. */
@@ -225,17 +205,14 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     trace.push({ source: 'cache', lookup: 'cache', outcome: 'found', filled: Object.keys(input.cached.fields) });
   }
 
-  const wantedCompany = input.domain ? policy.requiredFields.filter((f) => COMPANY_FIELDS.includes(f)) : [];
-  const requiredPerson = policy.requiredFields.filter((f) => PERSON_FIELDS.includes(f));
-  // Every signup gets a person lookup for its role (scoring reads it) even when no person field is required.
-  const wantedPerson: IcpField[] = [...new Set<IcpField>([...requiredPerson, 'role'])];
+  const wanted = wantedFields(policy.requiredFields, input.domain !== undefined);
   const pendingCompany = new Set(input.domain ? policy.companyProviders : []);
   const pendingPerson = new Set(policy.personProviders);
 
   const take = (provider: ProviderName, lookup: 'company' | 'person', fields: IcpFields, at: string) => {
     const merged = mergeFields(known, fields, { source: provider, at }, policy.fieldPreference);
     known = { fields: merged.fields, provenance: merged.provenance };
-    creditsSpent[provider] = (creditsSpent[provider] ?? 0) + 1;
+    creditsSpent = withCredit(creditsSpent, provider);
     if (lookup === 'company') companyFoundByProvider = true;
     trace.push({ source: provider, lookup, outcome: 'found', filled: merged.filled });
   };
@@ -287,8 +264,12 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     trace.push({ source: provider, lookup, outcome: result.kind, filled: [] });
     return result.kind;
   };
-  const skipped = (provider: ProviderName) => outages.has(provider);
-  const unavailable = (kind: string) => kind === 'credits_exhausted' || kind === 'provider_silent';
+  // Providers are asked in cost order while a wanted field is missing, each once a round, never after an outage.
+  const askable = (pending: Set<ProviderName>) => (provider: ProviderName) =>
+    pending.has(provider) && !outages.has(provider);
+  const nextCompany = () =>
+    nextProvider(policy.companyProviders, known.fields, wanted.company, askable(pendingCompany));
+  const nextPerson = () => nextProvider(policy.personProviders, known.fields, wanted.person, askable(pendingPerson));
 
   const deadline = Date.now() + policy.creditsWaitMaxDays * DAY_MS;
   let nextWaitMs = FIRST_CREDIT_WAIT_MS;
@@ -297,22 +278,18 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     // counts: the wait below then ends at once.
     const restoredBefore = input.creditsRestoredCount();
     const exhausted = new Map<ProviderName, string>();
-    for (const provider of policy.companyProviders) {
-      if (!pendingCompany.has(provider) || missingFields(known.fields, wantedCompany).length === 0) continue;
-      if (skipped(provider)) continue;
+    for (let provider = nextCompany(); provider; provider = nextCompany()) {
       pendingCompany.delete(provider);
       const outcome = await ask(provider, 'company');
-      if (unavailable(outcome)) exhausted.set(provider, outcome);
+      if (mayAnswerLater(outcome)) exhausted.set(provider, outcome);
     }
-    for (const provider of policy.personProviders) {
-      if (!pendingPerson.has(provider) || missingFields(known.fields, wantedPerson).length === 0) continue;
-      if (skipped(provider)) continue;
+    for (let provider = nextPerson(); provider; provider = nextPerson()) {
       pendingPerson.delete(provider);
       const outcome = await ask(provider, 'person');
-      if (unavailable(outcome) && !exhausted.has(provider)) exhausted.set(provider, outcome);
+      if (mayAnswerLater(outcome) && !exhausted.has(provider)) exhausted.set(provider, outcome);
     }
 
-    const missing = missingFields(known.fields, [...wantedCompany, ...requiredPerson]);
+    const missing = missingFields(known.fields, [...wanted.company, ...wanted.requiredPerson]);
     const remainingMs = deadline - Date.now();
     if (missing.length === 0 || exhausted.size === 0 || remainingMs <= 0) {
       input.onWaiting(false, undefined);
@@ -344,28 +321,10 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     );
     input.onWaiting(true, `${why.join(', ')}; missing ${missing.join(', ')}`);
     await condition(() => input.creditsRestoredCount() > restoredBefore, Math.min(nextWaitMs, remainingMs));
-    nextWaitMs = Math.min(nextWaitMs * 2, MAX_CREDIT_WAIT_MS);
+    nextWaitMs = nextCreditWaitMs(nextWaitMs);
     for (const provider of exhausted.keys()) {
       if (policy.companyProviders.includes(provider) && input.domain) pendingCompany.add(provider);
       if (policy.personProviders.includes(provider)) pendingPerson.add(provider);
     }
   }
-}
-
-/**
- * Why fields are still missing, for the signup's reason: ` (clearbit out of credits, harmonic down for 30 min,
- * clay silent, clearbit rejected the person lookup: email_invalid)`, or '' when every provider answered.
- */
-export function describeShortfall(r: Pick<WaterfallResult, 'unavailable' | 'rejected' | 'fallThroughMinutes'>): string {
-  const parts = [
-    ...r.unavailable.map((u) =>
-      u.outcome === 'provider_silent'
-        ? `${u.provider} silent`
-        : u.outcome === 'provider_outage'
-          ? `${u.provider} down for ${r.fallThroughMinutes ?? '?'} min`
-          : `${u.provider} out of credits`,
-    ),
-    ...r.rejected.map((x) => `${x.provider} rejected the ${x.lookup} lookup: ${x.errorType}`),
-  ];
-  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }

@@ -24,6 +24,7 @@ import {
 } from '../../src/workflows/messages';
 import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
 import '../support/config';
+import { eventually } from '../support/eventually';
 
 // Workflow logic on the time-skipping test server (days of waiting take milliseconds), with typed activity mocks.
 describe('SignupEnrichmentWorkflow', () => {
@@ -561,6 +562,37 @@ describe('SignupEnrichmentWorkflow', () => {
       provider: async () => found(full),
     });
     expect(result.signups[0]).toMatchObject({ status: 'failed', reason: 'gone' });
+  });
+
+  it('fails the workflow task on a bug in its own code, instead of marking the signup failed for good', async () => {
+    // An activity answer the workflow cannot read (here: none) makes its code throw a TypeError. That must not become
+    // a business outcome: the task fails and is retried, so a deploy that fixes the code lets the signup go on.
+    const taskQueue = `wf-${randomUUID()}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      activities: { screenSignup: async () => undefined },
+    });
+    const handle = await worker.runUntil(async () => {
+      const started = await env.client.workflow.start(SignupEnrichmentWorkflow, {
+        workflowId: `signup-${randomUUID()}`,
+        taskQueue,
+        args: [{ signupId: 's-1' }],
+      });
+      await eventually(async () => {
+        const { events } = await started.fetchHistory();
+        return events?.some((e) => e.workflowTaskFailedEventAttributes) ? true : undefined;
+      });
+      return started;
+    });
+    const { events } = await handle.fetchHistory();
+    const failure = events!.find((e) => e.workflowTaskFailedEventAttributes)!.workflowTaskFailedEventAttributes!;
+    expect(failure.failure?.message).toMatch(/Cannot read properties of undefined/);
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    // No outcome was recorded: nothing in the history says the signup failed.
+    expect(events!.some((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toBe(false);
+    await handle.terminate('test over');
   });
 
   describe('fan-out', () => {
