@@ -14,8 +14,8 @@ import { PROJECT_ROOT } from './paths';
 
 export const ENV_EXAMPLE_FILE = path.join(PROJECT_ROOT, '.env.example');
 export const CONFIGURATION_DOC_FILE = path.join(PROJECT_ROOT, 'docs', 'configuration.md');
-export const START_MARKER = '<!-- generated:env:start -->';
-export const END_MARKER = '<!-- generated:env:end -->';
+const START_MARKER = '<!-- generated:env:start -->';
+const END_MARKER = '<!-- generated:env:end -->';
 
 interface DocumentedVariable {
   name: string;
