@@ -66,10 +66,10 @@ async function run(signups: number, cacheDays: number, cli: string) {
     });
     ids.push(((await res.json()) as { signupId: string }).signupId);
   }
-  let counts = await ledger.statusCounts();
+  let counts = await ledger.signups.statusCounts();
   while (counts.enrichmentWrites < ids.length) {
     await new Promise((r) => setTimeout(r, 1000));
-    counts = await ledger.statusCounts();
+    counts = await ledger.signups.statusCounts();
     process.stdout.write(`\r  cache ${cacheDays} days: ${counts.enrichmentWrites}/${signups} signups done`);
   }
   const seconds = (Date.now() - began) / 1000;

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     adminToken: 'bench-admin-token',
     clayCallbackSecret: undefined,
     signupEvents: ['user signed up'],
-    metrics: createIntakeMetrics(ledger),
+    metrics: createIntakeMetrics(ledger.outbox),
     onRecorded: () => undefined,
     deliverClayResult: () => Promise.resolve(true),
     temporalReady: () => Promise.resolve(),

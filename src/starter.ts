@@ -29,7 +29,7 @@ export function createIntake(
 ): Intake {
   const connection = Connection.lazy({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const metrics = createIntakeMetrics(ledger);
+  const metrics = createIntakeMetrics(ledger.outbox);
   const app = buildIntakeApp({
     ledger,
     webhookSecret: config.webhookSecret,

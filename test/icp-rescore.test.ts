@@ -11,7 +11,7 @@ describe('rescoreAll', () => {
     try {
       const ids: string[] = [];
       for (const industry of ['Software', 'Media']) {
-        const { signup } = await ledger.recordSignup({
+        const { signup } = await ledger.signups.recordSignup({
           source: 'api',
           eventUuid: undefined,
           dedupeKey: randomUUID(),
@@ -28,7 +28,7 @@ describe('rescoreAll', () => {
           statusReason: undefined,
           payload: {},
         });
-        await ledger.recordEnrichment(signup.id, {
+        await ledger.signups.recordEnrichment(signup.id, {
           status: 'enriched',
           reason: undefined,
           fields: { companyName: industry, employees: 50, industry, country: 'US', role: 'engineering' },
@@ -39,7 +39,7 @@ describe('rescoreAll', () => {
         ids.push(signup.id);
       }
       expect(await rescoreAll(ledger, scoring)).toEqual({ examined: 2, changed: 2 });
-      expect((await ledger.getSignup(ids[0]!))?.icpScore).toBe(30 + 25 + 0 + 15 + 20);
+      expect((await ledger.signups.getSignup(ids[0]!))?.icpScore).toBe(30 + 25 + 0 + 15 + 20);
       expect(await rescoreAll(ledger, scoring)).toEqual({ examined: 2, changed: 0 });
 
       // Media becomes a core industry: a new config version rescores both, Media's score rises.
@@ -51,7 +51,7 @@ describe('rescoreAll', () => {
         ),
       };
       expect(await rescoreAll(ledger, next)).toEqual({ examined: 2, changed: 2 });
-      expect((await ledger.getSignup(ids[1]!))?.icpScore).toBe(30 + 25 + 0 + 15 + 20);
+      expect((await ledger.signups.getSignup(ids[1]!))?.icpScore).toBe(30 + 25 + 0 + 15 + 20);
     } finally {
       await ledger.close();
     }

@@ -132,7 +132,7 @@ export const createEnrichmentActivities = (deps: {
    * earlier run, or any other answer): the lookup is asked as usual.
    */
   const reaskOnceAnswer = async (input: ProviderCallInput, nowMs: number) => {
-    const answers = await deps.ledger.providerAnswers(input.signupId, input.provider);
+    const answers = await deps.ledger.providerArchive.providerAnswers(input.signupId, input.provider);
     const last = answers.filter((a) => a.lookup === input.lookup).at(-1);
     const body = last?.body as { reaskOnce?: unknown; retryAfterMs?: unknown } | null | undefined;
     if (last?.outcome !== 'queued' || body?.reaskOnce !== true) return undefined;
@@ -158,7 +158,7 @@ export const createEnrichmentActivities = (deps: {
       domain: string;
       freshSince: string;
     }): Promise<{ fields: IcpFields; provenance: Provenance } | undefined> {
-      const cached = await deps.ledger.getCachedCompany(input.domain, input.freshSince);
+      const cached = await deps.ledger.companyCache.getCachedCompany(input.domain, input.freshSince);
       return cached && { fields: cached.fields, provenance: cached.provenance };
     },
 
@@ -170,7 +170,8 @@ export const createEnrichmentActivities = (deps: {
      */
     async callProvider(input: ProviderCallInput): Promise<ProviderCallResult> {
       const client = deps.providers[input.provider];
-      const key = input.lookup === 'company' ? input.domain : (await deps.ledger.getSignup(input.signupId))?.email;
+      const key =
+        input.lookup === 'company' ? input.domain : (await deps.ledger.signups.getSignup(input.signupId))?.email;
       if (!key) {
         throw ApplicationFailure.create({
           type: ErrorType.SignupNotFound,
@@ -201,7 +202,7 @@ export const createEnrichmentActivities = (deps: {
         outcome = { kind: 'not_found', provider: input.provider };
       }
       const archive = (o: ProviderOutcome) =>
-        deps.ledger.archiveProviderResponse({
+        deps.ledger.providerArchive.archiveProviderResponse({
           provider: input.provider,
           lookup: input.lookup,
           // Person lookups are archived under a hash: the email itself is already on the signup row.
@@ -283,7 +284,7 @@ export const createEnrichmentActivities = (deps: {
       detail?: string;
     }): Promise<void> {
       const lookup = input.lookup ?? 'company';
-      await deps.ledger.archiveProviderResponse({
+      await deps.ledger.providerArchive.archiveProviderResponse({
         provider: input.provider,
         lookup,
         lookupKey:
@@ -309,7 +310,7 @@ export const createEnrichmentActivities = (deps: {
     async findArchivedClayResult(input: {
       signupId: string;
     }): Promise<{ found: boolean; fields: IcpFields } | undefined> {
-      const archived = await deps.ledger.providerAnswers(input.signupId, 'clay');
+      const archived = await deps.ledger.providerArchive.providerAnswers(input.signupId, 'clay');
       const sent = archived.filter((r) => r.outcome === 'queued').at(-1);
       if (!sent) return undefined;
       const sentAt = Date.parse(sent.receivedAt);
@@ -325,7 +326,7 @@ export const createEnrichmentActivities = (deps: {
     /** Scores the fields (scoring config of this worker), records the outcome, and caches the company part. */
     async saveEnrichment(input: SaveEnrichmentInput): Promise<IcpScore> {
       const score = scoreIcp(input.fields, deps.scoring, sha256);
-      await deps.ledger.recordEnrichment(input.signupId, {
+      await deps.ledger.signups.recordEnrichment(input.signupId, {
         status: input.status,
         reason: input.reason,
         fields: input.fields,
@@ -336,7 +337,7 @@ export const createEnrichmentActivities = (deps: {
         at: input.recordedAt,
       });
       if (input.domain && input.cacheCompany) {
-        await deps.ledger.putCachedCompany(
+        await deps.ledger.companyCache.putCachedCompany(
           input.domain,
           companyPart(input.fields),
           companyPart(input.provenance),

@@ -144,7 +144,7 @@ export const createHealthActivities = (deps: HealthDeps) => ({
       } catch (err) {
         // Refused for good: the signup stays dead-lettered and the backfill goes on with the others.
         if (!isPermanentStartError(err)) throw err;
-        await deps.ledger.markStartDeadLettered(c.id, describeStartError(err));
+        await deps.ledger.outbox.markStartDeadLettered(c.id, describeStartError(err));
         continue;
       }
       await handle.signal(creditsRestoredSignal, { provider: undefined });

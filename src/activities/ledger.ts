@@ -24,7 +24,7 @@ export const createLedgerActivities = (deps: { ledger: Ledger }) => ({
    * already screened returns its recorded outcome, so a retried activity or a re-delivered start changes nothing.
    */
   async screenSignup({ signupId }: ScreenSignupInput): Promise<ScreenSignupResult> {
-    const signup = await deps.ledger.getSignup(signupId);
+    const signup = await deps.ledger.signups.getSignup(signupId);
     if (!signup?.email) {
       throw ApplicationFailure.create({
         type: ErrorType.SignupNotFound,
@@ -45,7 +45,11 @@ export const createLedgerActivities = (deps: { ledger: Ledger }) => ({
 
     // Free-mail and disposable signups are person-only: no company lookup is ever paid for them.
     const outcome = kind === 'work' ? result('received', undefined) : result('skipped', kind);
-    await deps.ledger.recordScreening(signupId, { emailKind: kind, status: outcome.status, reason: outcome.reason });
+    await deps.ledger.signups.recordScreening(signupId, {
+      emailKind: kind,
+      status: outcome.status,
+      reason: outcome.reason,
+    });
     return outcome;
   },
 });

@@ -159,7 +159,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
           nonRetryable: true,
         });
       }
-      await deps.ledger.archiveProviderResponse({
+      await deps.ledger.providerArchive.archiveProviderResponse({
         provider,
         lookup: 'company',
         lookupKey: domain,
@@ -242,7 +242,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
         async () => {
           for (const account of input.accounts.slice(state.outcomes.length)) {
             const now = serverNow();
-            const cached = await deps.ledger.getCachedCompany(
+            const cached = await deps.ledger.companyCache.getCachedCompany(
               account.domain,
               new Date(Date.parse(now) - policy.domainCacheDays * DAY_MS).toISOString(),
             );
@@ -289,7 +289,7 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
               break;
             }
             if (foundByProvider) {
-              await deps.ledger.putCachedCompany(
+              await deps.ledger.companyCache.putCachedCompany(
                 account.domain,
                 companyPart(known.fields),
                 companyPart(known.provenance),
@@ -371,9 +371,9 @@ export const createReEnrichmentActivities = (deps: ReEnrichmentDeps) => {
       if (!posthog && !vitally) return counts;
       for (const domain of input.domains) {
         // The re-enriched company data is in the domain cache (written by reEnrichAccounts, or what it served).
-        const company = await deps.ledger.getCachedCompany(domain, new Date(0).toISOString());
+        const company = await deps.ledger.companyCache.getCachedCompany(domain, new Date(0).toISOString());
         if (!company) continue;
-        for (const record of await deps.ledger.latestSignupPerOrganization(domain)) {
+        for (const record of await deps.ledger.signups.latestSignupPerOrganization(domain)) {
           const base = enrichedSignup(record);
           const fields = { ...base.fields, ...companyPart(company.fields) };
           const s = {

@@ -3,7 +3,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import type { EnrichedSignup } from '../domain/fan-out';
 import type { SlackPort } from '../domain/ports';
-import type { Ledger, SignupRecord } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import type { SignupRecord } from '../ledger/signups';
 
 /** The server's time of this attempt: the wall clock in production, the skipped clock in time-skipping tests. */
 export function serverNow(): string {
@@ -94,14 +95,14 @@ export async function postAlertOnce(deps: AlertDeps, key: string, text: string, 
     Context.current().log.warn(`${what} (no SLACK_ALERT_WEBHOOK_URL)`, { key, text });
     return 'not configured';
   }
-  const before = await deps.ledger.claimDestinationWrite('slack_alert', key, NO_SIGNUP);
+  const before = await deps.ledger.destinationWrites.claimDestinationWrite('slack_alert', key, NO_SIGNUP);
   if (before !== undefined && before !== 'failed') return 'already posted';
   const outcome = await deps.alerts.slack.post(url, { text });
   if (outcome.kind === 'written') {
-    await deps.ledger.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'done', outcome.detail);
+    await deps.ledger.destinationWrites.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'done', outcome.detail);
     return 'posted';
   }
-  await deps.ledger.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'failed', outcome.detail);
+  await deps.ledger.destinationWrites.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'failed', outcome.detail);
   throw ApplicationFailure.create({
     type: outcome.kind === 'auth_failed' ? ErrorType.DestinationAuthFailed : ErrorType.DestinationUnavailable,
     message: `${what} not posted: ${outcome.detail}`,

@@ -92,7 +92,7 @@ export const createWriteActivities = (deps: {
   const d = deps.destinations;
 
   const load = async (signupId: string): Promise<EnrichedSignup> => {
-    const record = await deps.ledger.getSignup(signupId);
+    const record = await deps.ledger.signups.getSignup(signupId);
     if (!record) {
       throw ApplicationFailure.create({
         type: ErrorType.SignupNotFound,
@@ -109,13 +109,13 @@ export const createWriteActivities = (deps: {
     input: WriteInput,
     write: (s: EnrichedSignup) => Promise<WriteOutcome>,
   ): Promise<WriteResult> => {
-    const previous = await deps.ledger.getDestinationWrite(destination, input.idempotencyKey);
+    const previous = await deps.ledger.destinationWrites.getDestinationWrite(destination, input.idempotencyKey);
     if (previous?.state === 'done')
       return { state: 'done', detail: `already written: ${previous.detail ?? ''}`.trim() };
     const signup = await load(input.signupId);
     const outcome = await heartbeating(() => write(signup));
     if (outcome.kind === 'written') {
-      await deps.ledger.finishDestinationWrite(
+      await deps.ledger.destinationWrites.finishDestinationWrite(
         destination,
         input.idempotencyKey,
         input.signupId,
@@ -125,7 +125,7 @@ export const createWriteActivities = (deps: {
       return { state: 'done', detail: outcome.detail };
     }
     if (outcome.kind === 'auth_failed' || outcome.kind === 'rejected') {
-      await deps.ledger.finishDestinationWrite(
+      await deps.ledger.destinationWrites.finishDestinationWrite(
         destination,
         input.idempotencyKey,
         input.signupId,
@@ -204,11 +204,21 @@ export const createWriteActivities = (deps: {
     async notifySlack(input: WriteInput): Promise<WriteResult> {
       const slack = d.slack;
       if (!slack) throw missing('slack');
-      const before = await deps.ledger.claimDestinationWrite('slack', input.idempotencyKey, input.signupId);
+      const before = await deps.ledger.destinationWrites.claimDestinationWrite(
+        'slack',
+        input.idempotencyKey,
+        input.signupId,
+      );
       if (before === 'done') return { state: 'done', detail: 'already notified' };
       if (before === 'sending') {
         const detail = 'an earlier attempt may have posted (worker stopped mid-call): not re-sent, at most once';
-        await deps.ledger.finishDestinationWrite('slack', input.idempotencyKey, input.signupId, 'done', detail);
+        await deps.ledger.destinationWrites.finishDestinationWrite(
+          'slack',
+          input.idempotencyKey,
+          input.signupId,
+          'done',
+          detail,
+        );
         return { state: 'skipped', detail };
       }
       const s = await load(input.signupId);
@@ -217,12 +227,18 @@ export const createWriteActivities = (deps: {
       if (!url) return { state: 'skipped', detail: 'no Slack webhook for this signup' };
       const outcome = await heartbeating(() => slack.client.post(url, signupMessage(s, high)));
       if (outcome.kind === 'written') {
-        await deps.ledger.finishDestinationWrite('slack', input.idempotencyKey, input.signupId, 'done', outcome.detail);
+        await deps.ledger.destinationWrites.finishDestinationWrite(
+          'slack',
+          input.idempotencyKey,
+          input.signupId,
+          'done',
+          outcome.detail,
+        );
         return { state: 'done', detail: high ? 'high-value message posted' : 'message posted to the quiet channel' };
       }
       // A timeout may have posted: the claim stays `sending`, so no retry sends it again. Any answer means it did not.
       if (!(outcome.kind === 'transient' && /timeout|abort/i.test(outcome.detail))) {
-        await deps.ledger.finishDestinationWrite(
+        await deps.ledger.destinationWrites.finishDestinationWrite(
           'slack',
           input.idempotencyKey,
           input.signupId,

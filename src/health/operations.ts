@@ -65,7 +65,7 @@ export async function healthReport(
     paused: controls.paused ? { reason: controls.pauseReason } : undefined,
     snoozedUntil: controls.snoozedUntil,
     openIncident: await ledger.health.openIncident(),
-    deadLettered: await ledger.countDeadLettered(),
+    deadLettered: await ledger.outbox.countDeadLettered(),
   };
 }
 

@@ -15,12 +15,12 @@ export async function rescoreAll(
   let changed = 0;
   let after: string | undefined;
   for (;;) {
-    const page = await ledger.listScoredSignups(after, 500);
+    const page = await ledger.signups.listScoredSignups(after, 500);
     if (page.length === 0) return { examined, changed };
     for (const row of page) {
       const score = scoreIcp(row.fields, scoring, sha256);
       if (score.inputHash !== row.score?.inputHash) {
-        await ledger.updateScore(row.id, score);
+        await ledger.signups.updateScore(row.id, score);
         changed++;
       }
       examined++;

@@ -154,7 +154,7 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
       payload,
     };
     if (signup.emailProblem) {
-      const { signup: row } = await deps.ledger.recordSignup({
+      const { signup: row } = await deps.ledger.signups.recordSignup({
         ...base,
         workflowId: undefined,
         status: 'skipped',
@@ -163,7 +163,7 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
       return { status: 'skipped', reason: signup.emailProblem, signupId: row.id };
     }
     const workflowId = workflowIdFor(signup);
-    const { duplicate, signup: row } = await deps.ledger.recordSignup({
+    const { duplicate, signup: row } = await deps.ledger.signups.recordSignup({
       ...base,
       workflowId,
       status: 'received',
@@ -197,11 +197,11 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
   app.post('/webhooks/clay', { onRequest: clayAuthenticated }, async (request, reply) => {
     const result = parse(clayResultSchema, request.body, reply, 'clay');
     if (!result) return reply;
-    const signup = await deps.ledger.getSignup(result.request_id);
+    const signup = await deps.ledger.signups.getSignup(result.request_id);
     if (!signup?.workflowId) {
       return reply.code(404).send({ error: 'no signup with this request_id' });
     }
-    await deps.ledger.archiveProviderResponse({
+    await deps.ledger.providerArchive.archiveProviderResponse({
       provider: 'clay',
       lookup: 'company',
       lookupKey: result.company_domain ?? signup.emailDomain ?? '',

@@ -1,10 +1,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Ledger } from '../ledger/ledger';
+import type { OutboxRepository } from '../ledger/outbox';
 
 export type IntakeAnswer = 'accepted' | 'duplicate' | 'skipped' | 'ignored' | 'invalid' | 'unauthorized';
 
 /** The starter's Prometheus metrics, on a registry of its own (tests build several apps in one process). */
-export function createIntakeMetrics(outbox: Pick<Ledger, 'countPendingStarts' | 'countDeadLettered'>) {
+export function createIntakeMetrics(outbox: Pick<OutboxRepository, 'countPendingStarts' | 'countDeadLettered'>) {
   const registry = new Registry();
   return {
     registry,

@@ -1,5 +1,6 @@
 import { canonicalEmail } from '../domain/email';
 import { sha256 } from '../hash';
+import type { NewSignup } from '../ledger/signups';
 import { checkSignupTime, checkText, INTAKE_LIMITS, type Issue } from './limits';
 import type { DirectSignup, PosthogWebhook } from './schemas';
 
@@ -11,19 +12,21 @@ export class InvalidSignupError extends Error {
   }
 }
 
-/** A signup from any source, in the shape the ledger records. */
-export interface NormalizedSignup {
-  source: 'posthog' | 'api';
-  eventUuid: string | undefined;
-  email: string | undefined;
+/** A signup from any source, in the shape the ledger records (its fields are the ledger's own). */
+export interface NormalizedSignup extends Pick<
+  NewSignup,
+  | 'source'
+  | 'eventUuid'
+  | 'email'
+  | 'distinctId'
+  | 'personId'
+  | 'name'
+  | 'organizationId'
+  | 'organizationName'
+  | 'signedUpAt'
+> {
   /** Why the signup has no usable email, when it has none: recorded as its `skipped` reason. */
   emailProblem: string | undefined;
-  distinctId: string | undefined;
-  personId: string | undefined;
-  name: string | undefined;
-  organizationId: string | undefined;
-  organizationName: string | undefined;
-  signedUpAt: string;
   /** Who signed up, for de-duplication: the email when usable, else the distinct id or the raw input. */
   personKey: string;
 }

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { describeStartError, isPermanentStartError } from '../temporal/start-errors';
 import { startSignup } from '../temporal/signups';
-import type { Ledger, PendingStart } from '../ledger/ledger';
+import type { Ledger } from '../ledger/ledger';
+import type { PendingStart } from '../ledger/outbox';
 import type { IntakeMetrics } from './metrics';
 
 export interface OutboxOptions {
@@ -60,7 +61,7 @@ export class Outbox {
   async drain(): Promise<number> {
     let started = 0;
     for (;;) {
-      const batch = await this.o.ledger.claimPendingStarts(this.o.batchSize ?? 20, 60_000);
+      const batch = await this.o.ledger.outbox.claimPendingStarts(this.o.batchSize ?? 20, 60_000);
       if (batch.length === 0) return started;
       for (const pending of batch) {
         if (await this.startOne(pending)) started++;
@@ -81,14 +82,14 @@ export class Outbox {
       await client.connection.withDeadline(Date.now() + (this.o.startTimeoutMs ?? 5000), () =>
         startSignup({ client, taskQueue: this.o.taskQueue }, p),
       );
-      await ledger.markWorkflowStarted(p.id);
+      await ledger.outbox.markWorkflowStarted(p.id);
       this.o.metrics?.workflowStarts.inc({ result: 'started' });
       return true;
     } catch (err) {
       const reason = describeStartError(err);
       if (isPermanentStartError(err)) {
         // Refused for good (over a Temporal limit, a malformed value): a dead letter, never a retry loop.
-        await ledger.markStartDeadLettered(p.id, reason);
+        await ledger.outbox.markStartDeadLettered(p.id, reason);
         this.o.metrics?.workflowStarts.inc({ result: 'dead_lettered' });
         this.o.log.warn(
           { signupId: p.id, workflowId: p.workflowId, err: reason },
@@ -97,7 +98,7 @@ export class Outbox {
         return false;
       }
       const delay = Math.min(1000 * 2 ** p.attempts, this.o.maxRetryDelayMs ?? 30_000);
-      await ledger.markStartFailed(p.id, reason, delay);
+      await ledger.outbox.markStartFailed(p.id, reason, delay);
       this.o.metrics?.workflowStarts.inc({ result: 'failed' });
       this.o.log.warn(
         {

@@ -9,7 +9,7 @@ import {
   daysBetween,
 } from '../domain/health';
 import type { EnrichmentStatus } from '../domain/status';
-import type { Sql } from './sql';
+import { iso, type Sql } from './sql';
 
 export interface Incident {
   id: string;
@@ -59,7 +59,7 @@ const UNFINISHED = `('received', 'enriching', 'waiting_for_credits', 'paused')`;
 const INELIGIBLE = `(status = 'skipped' OR coalesce(email_kind, '') IN ('free_mail', 'disposable'))`;
 
 /** The ledger's health tables and queries: daily counts, evidence, pause and snooze, incidents, backfill marks. */
-export class HealthLedger {
+export class HealthRepository {
   constructor(private readonly sql: Sql) {}
 
   /** Signups, eligible signups and enrichment writes of every day from `from` to `to` (UTC, both included). */
@@ -272,7 +272,7 @@ export class HealthLedger {
     );
     return rows.map((r) => ({
       id: r.id,
-      signedUpAt: new Date(r.signed_up_at).toISOString(),
+      signedUpAt: iso(r.signed_up_at),
       emailDomain: r.email_domain,
     }));
   }

@@ -14,6 +14,12 @@ export interface Sql extends SqlExecutor {
   close(): Promise<void>;
 }
 
+/**
+ * A timestamp column as an ISO string. Records leave the ledger as plain JSON (they cross Temporal, where a `Date`
+ * would not survive), whatever form the driver hands the column back in.
+ */
+export const iso = (v: Date | string): string => new Date(v).toISOString();
+
 export interface TransactionOptions {
   /**
    * This transaction's statement deadline instead of the connection's, `0` for none (migrations: an index build on a

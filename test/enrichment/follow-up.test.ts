@@ -88,7 +88,7 @@ describe('a company a provider is still computing, followed up through the sandb
         }
       }, 90_000);
       const description = await handle.describe();
-      const recorded = await ledger.getSignup(signupId);
+      const recorded = await ledger.signups.getSignup(signupId);
       return { result, description, recorded };
     });
   }

@@ -94,7 +94,7 @@ describe('provider refusals and outages', () => {
       // Each refused lookup asked exactly once: no retry of a request the provider will always refuse.
       expect((await clearbitCalls(company.domain)).map((c) => c.status)).toEqual([422]);
       expect((await clearbitCalls(email)).map((c) => c.status)).toEqual([422]);
-      expect(await ledger.getSignup(signupId)).toMatchObject({ status: 'enriched' });
+      expect(await ledger.signups.getSignup(signupId)).toMatchObject({ status: 'enriched' });
     } finally {
       await sandbox.control('clearbit', { invalidKeys: [] });
     }
@@ -116,7 +116,7 @@ describe('provider refusals and outages', () => {
       const calls = await clearbitCalls(company.domain);
       expect(calls.length).toBeGreaterThan(1);
       expect(calls.every((c) => c.status === 500)).toBe(true);
-      expect(await ledger.getSignup(signupId)).toMatchObject({ status: 'enriched' });
+      expect(await ledger.signups.getSignup(signupId)).toMatchObject({ status: 'enriched' });
       const evidence = await ledger.health.dayEvidence(utcDay(Date.now()));
       expect(evidence.outages?.clearbit).toBeGreaterThanOrEqual(1);
     } finally {
@@ -133,7 +133,7 @@ describe('provider refusals and outages', () => {
       expect(steps(signup.trace)).toEqual(['clearbit:company:provider_outage', 'harmonic:company:provider_outage']);
       const reason = `missing companyName, employees, industry, country (clearbit down for ${WINDOW_MINUTES} min, harmonic down for ${WINDOW_MINUTES} min)`;
       expect(signup).toMatchObject({ status: 'failed', reason });
-      const row = await ledger.getSignup(signupId);
+      const row = await ledger.signups.getSignup(signupId);
       expect(row).toMatchObject({ status: 'failed', statusReason: reason });
       expect((await ledger.health.dayEvidence(utcDay(Date.now()))).outages?.harmonic).toBeGreaterThanOrEqual(1);
       // A backfill of the signup's day picks it up again (both providers are recorded as unavailable).

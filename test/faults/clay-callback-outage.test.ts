@@ -159,7 +159,7 @@ describe('a Clay callback arriving during a Temporal outage', () => {
 
     await startServer();
     const row = await eventually(async () => {
-      const current = await ledger.getSignup(signupId);
+      const current = await ledger.signups.getSignup(signupId);
       return current && !UNSETTLED.includes(current.status) ? current : undefined;
     }, 100_000);
     expect(row.icpFields?.companyName).toBe(company.name);
@@ -178,7 +178,7 @@ describe('a Clay callback arriving during a Temporal outage', () => {
     const clay = await sandbox.inspect<ClayInspection>('clay');
     expect(clay.calls.filter((c) => c.kind === 'request')).toHaveLength(1);
     expect(clay.creditsSpent).toBe(1);
-    const archived = await ledger.listProviderResponses(signupId);
+    const archived = await ledger.providerArchive.listProviderResponses(signupId);
     expect(archived.filter((r) => r.provider === 'clay').map((r) => r.outcome)).toEqual(['queued', 'found']);
   }, 170_000);
 });

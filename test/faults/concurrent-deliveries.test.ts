@@ -50,11 +50,11 @@ describe('50 concurrent identical deliveries', () => {
 
   /** One row, one run, one signupReceived signal, one paid Clearbit call; the signup settles as enriched. */
   const oneWorkflowFor = async (signupId: string, workflowId: string, domain: string) => {
-    const rows = await ledger.listSignupsByWorkflowId(workflowId);
+    const rows = await ledger.signups.listSignupsByWorkflowId(workflowId);
     expect(rows.map((r) => r.id)).toEqual([signupId]);
 
     const settled = await eventually(async () => {
-      const row = await ledger.getSignup(signupId);
+      const row = await ledger.signups.getSignup(signupId);
       return row && !UNSETTLED.includes(row.status) ? row : undefined;
     }, 60_000);
     expect(settled.status).toBe('enriched');

@@ -73,29 +73,29 @@ describe('the Temporal dev server restarted mid-workflow', () => {
     // Mid-workflow: every one started (so the outbox has nothing else to retry), most still waiting for Clearbit's
     // slow answers.
     await eventually(async () => {
-      const rows = await Promise.all(before.map((s) => ledger.getSignup(s.signupId)));
+      const rows = await Promise.all(before.map((s) => ledger.signups.getSignup(s.signupId)));
       return rows.every((r) => r?.workflowStartedAt) ? true : undefined;
     });
     const first = server!;
     const killed = new Promise((resolve) => first.child.once('exit', resolve));
     first.child.kill('SIGKILL');
     await killed;
-    const inFlight = await Promise.all(before.map((s) => ledger.getSignup(s.signupId)));
+    const inFlight = await Promise.all(before.map((s) => ledger.signups.getSignup(s.signupId)));
     expect(inFlight.some((r) => r && UNSETTLED.includes(r.status))).toBe(true);
 
     // Signups keep coming while the server is gone: recorded, and kept in the outbox after a failed start.
     const during = await post(DURING, BEFORE);
     await eventually(async () => {
-      const rows = await Promise.all(during.map((s) => ledger.getSignup(s.signupId)));
+      const rows = await Promise.all(during.map((s) => ledger.signups.getSignup(s.signupId)));
       return rows.some((r) => r && r.startAttempts >= 1 && r.lastStartError) ? rows : undefined;
     }, 60_000);
-    expect(await ledger.countPendingStarts()).toBeGreaterThanOrEqual(DURING);
+    expect(await ledger.outbox.countPendingStarts()).toBeGreaterThanOrEqual(DURING);
 
     server = await startDevServer({ cli: inject('temporalCli'), port, dbFile });
 
     const all = [...before, ...during];
     const rows = await eventually(async () => {
-      const current = await Promise.all(all.map((s) => ledger.getSignup(s.signupId)));
+      const current = await Promise.all(all.map((s) => ledger.signups.getSignup(s.signupId)));
       return current.every((r) => r && !UNSETTLED.includes(r.status)) ? current : undefined;
     }, 100_000);
     expect(rows.map((r) => r?.status)).toEqual(Array(all.length).fill('enriched'));

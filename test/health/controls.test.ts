@@ -95,7 +95,7 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
     for (const d of days) {
       for (let i = 0; i < d.signups; i++) {
         const key = randomUUID();
-        const { signup } = await ledger.recordSignup({
+        const { signup } = await ledger.signups.recordSignup({
           source: 'api',
           eventUuid: undefined,
           dedupeKey: key,
@@ -112,9 +112,9 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
           statusReason: undefined,
           payload: {},
         });
-        await ledger.markWorkflowStarted(signup.id);
+        await ledger.outbox.markWorkflowStarted(signup.id);
         if (i < d.writes) {
-          await ledger.recordEnrichment(signup.id, {
+          await ledger.signups.recordEnrichment(signup.id, {
             status: 'enriched',
             reason: undefined,
             fields: { companyName: 'Seeded', employees: 50, industry: 'Software', country: 'US' },

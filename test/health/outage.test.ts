@@ -104,7 +104,7 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
 
   const recorded = (ids: string[]) =>
     eventually(async () => {
-      const rows = await Promise.all(ids.map((id) => ledger.getSignup(id)));
+      const rows = await Promise.all(ids.map((id) => ledger.signups.getSignup(id)));
       return rows.every((r) => r?.enrichedAt) ? rows : undefined;
     }, 60_000);
 
@@ -114,7 +114,7 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
       const inspection = await sandbox.inspect<{ calls: { status: number }[] }>('clearbit');
       return inspection.calls.filter((c) => c.status === 402).length >= ids.length ? true : undefined;
     });
-    const rows = await Promise.all(ids.map((id) => ledger.getSignup(id)));
+    const rows = await Promise.all(ids.map((id) => ledger.signups.getSignup(id)));
     expect(rows.every((r) => r?.enrichedAt === null)).toBe(true);
   };
 
@@ -198,7 +198,7 @@ describe('credit exhaustion: detection, resolution, backfill and recovery', () =
     const summary = await settle<BackfillResult>(backfillId);
     expect(summary).toMatchObject({ found: PER_DAY, reenqueued: PER_DAY, enriched: PER_DAY, stillMissing: {} });
     for (const s of [...outage1, ...outage2]) {
-      const row = await ledger.getSignup(s.signupId);
+      const row = await ledger.signups.getSignup(s.signupId);
       expect(row?.status).toBe('enriched');
       expect(row?.icpFields?.companyName).toBeTruthy();
       expect(row?.icpFields?.country).toBeTruthy();

@@ -52,7 +52,7 @@ describe('health check with PostHog numbers', () => {
     expect(res.status).toBe(200);
     // ...and two reached our webhook.
     for (let i = 0; i < 2; i++) {
-      await ledger.recordSignup({
+      await ledger.signups.recordSignup({
         source: 'posthog',
         eventUuid: randomUUID(),
         dedupeKey: randomUUID(),

@@ -24,7 +24,7 @@ describe('intake authorization', () => {
       adminToken: ADMIN_TOKEN,
       ...secrets,
       signupEvents: ['user signed up'],
-      metrics: createIntakeMetrics(ledger),
+      metrics: createIntakeMetrics(ledger.outbox),
       onRecorded: () => undefined,
       deliverClayResult: () => Promise.resolve(false),
       temporalReady: () => Promise.resolve(),

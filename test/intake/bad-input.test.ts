@@ -29,7 +29,7 @@ describe('the intake on bad input', () => {
     });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
   };
-  const rows = async () => Object.values((await ledger.statusCounts()).byStatus).reduce((a, b) => a + b, 0);
+  const rows = async () => Object.values((await ledger.signups.statusCounts()).byStatus).reduce((a, b) => a + b, 0);
 
   it.each([
     ['a NUL character', () => JSON.stringify(posthogSignup({ email: 'ada\u0000@quorvalis.com' })), '(body)', /NUL/],
@@ -78,7 +78,7 @@ describe('the intake on bad input', () => {
       status: 202,
       body: { status: 'skipped', reason: 'the email address must contain exactly one @' },
     });
-    const row = await ledger.getSignup(res.body.signupId as string);
+    const row = await ledger.signups.getSignup(res.body.signupId as string);
     expect(row).toMatchObject({ status: 'skipped', workflowId: null, email: null });
   });
 

@@ -2,7 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
 import { healthReport } from '../../src/health/operations';
-import { DEAD_LETTER_REASON, openLedger, type Ledger } from '../../src/ledger/ledger';
+import { openLedger, type Ledger } from '../../src/ledger/ledger';
+import { DEAD_LETTER_REASON } from '../../src/ledger/outbox';
 import { createIntake, type Intake } from '../../src/starter';
 import { SECRET, testConfig } from '../support/config';
 import { eventually } from '../support/eventually';
@@ -41,7 +42,7 @@ describe('the outbox dead letter', () => {
 
   it('marks a signup failed when Temporal refuses its start for good, and never retries it', async () => {
     // A row recorded with an id over Temporal's limit (as an older intake could): the server answers INVALID_ARGUMENT.
-    const { signup } = await ledger.recordSignup({
+    const { signup } = await ledger.signups.recordSignup({
       source: 'api',
       eventUuid: undefined,
       dedupeKey: 'dead-letter-test',
@@ -60,7 +61,7 @@ describe('the outbox dead letter', () => {
     });
     intake.outbox.kick();
     const dead = await eventually(async () => {
-      const row = await ledger.getSignup(signup.id);
+      const row = await ledger.signups.getSignup(signup.id);
       return row?.status === 'failed' ? row : undefined;
     });
     expect(dead.statusReason).toMatch(
@@ -71,7 +72,7 @@ describe('the outbox dead letter', () => {
 
     // Another pass finds nothing to start: the dead letter is not polled again.
     expect(await intake.outbox.drain()).toBe(0);
-    expect((await ledger.getSignup(signup.id))?.startAttempts).toBe(1);
+    expect((await ledger.signups.getSignup(signup.id))?.startAttempts).toBe(1);
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('signup_outbox_dead_lettered 1');
@@ -88,7 +89,7 @@ describe('the outbox dead letter', () => {
     expect(res).toMatchObject({ status: 202, body: { status: 'accepted' } });
     expect(res.body.workflowId).toMatch(/^signup-o[0-9a-f]{24}$/);
     const started = await eventually(async () => {
-      const row = await ledger.getSignup(res.body.signupId as string);
+      const row = await ledger.signups.getSignup(res.body.signupId as string);
       return row?.workflowStartedAt ? row : undefined;
     });
     expect(started.emailDomain).toHaveLength(250);
@@ -100,10 +101,10 @@ describe('the outbox dead letter', () => {
   });
 
   it('refuses an organization id over the id limit with 400, recording nothing', async () => {
-    const before = (await ledger.statusCounts()).byStatus;
+    const before = (await ledger.signups.statusCounts()).byStatus;
     const res = await post(posthogSignup({ orgId: 'o'.repeat(5000) }));
     expect(res.status).toBe(400);
     expect(res.body.issues).toEqual([{ path: 'groups.organization.id', message: 'is longer than 200 characters' }]);
-    expect((await ledger.statusCounts()).byStatus).toEqual(before);
+    expect((await ledger.signups.statusCounts()).byStatus).toEqual(before);
   });
 });

@@ -326,7 +326,7 @@ describe(`intake fuzzing (${RUNS} bodies, seed ${SEED})`, () => {
         .filter((o) => o.delivery.path !== '/webhooks/clay')
         .map((o) => o.answer.signupId as string),
     );
-    const counts = await ledger.statusCounts();
+    const counts = await ledger.signups.statusCounts();
     const rows = Object.values(counts.byStatus).reduce((a, b) => a + b, 0);
     expect(rows).toBe(recorded.size);
     for (const o of outcomes.filter((x) => x.status === 202 && x.answer.status === 'duplicate')) {
@@ -377,12 +377,12 @@ describe(`intake fuzzing (${RUNS} bodies, seed ${SEED})`, () => {
       }
       const settled = new Set(['enriched', 'partial', 'not_found', 'skipped', 'undeliverable', 'failed']);
       await eventually(async () => {
-        const rows = await Promise.all(ids.map((i) => sampleLedger!.getSignup(i)));
+        const rows = await Promise.all(ids.map((i) => sampleLedger!.signups.getSignup(i)));
         return rows.every((r) => r && settled.has(r.status) && (r.enrichedAt !== null || r.status !== 'enriched'))
           ? true
           : undefined;
       }, 90_000);
-      const rows = await Promise.all(ids.map((i) => sampleLedger!.getSignup(i)));
+      const rows = await Promise.all(ids.map((i) => sampleLedger!.signups.getSignup(i)));
       expect(rows.filter((r) => r?.status === 'failed').map((r) => r?.statusReason)).toEqual([]);
     });
   });

@@ -58,7 +58,7 @@ describe('intake', () => {
   // recorded; the workflow itself may stay open a while to follow up lookups a provider is still computing.
   const finished = async (workflowId: string) => {
     await eventually(async () => {
-      const rows = await ledger.listSignupsByWorkflowId(workflowId);
+      const rows = await ledger.signups.listSignupsByWorkflowId(workflowId);
       return rows.length > 0 && rows.every((r) => r.enrichedAt !== null) ? true : undefined;
     });
     const handle = client.workflow.getHandle(workflowId);
@@ -100,11 +100,11 @@ describe('intake', () => {
     // Clearbit had every required field: Harmonic and Clay were never asked.
     expect(await providerCalls('harmonic', 'quorvalis.com')).toEqual([]);
     expect(await providerCalls('clay', 'quorvalis.com')).toEqual([]);
-    expect(await ledger.getSignup(res.body.signupId as string)).toMatchObject({
+    expect(await ledger.signups.getSignup(res.body.signupId as string)).toMatchObject({
       emailKind: 'work',
       status: 'enriched',
     });
-    const archived = await ledger.listProviderResponses(res.body.signupId as string);
+    const archived = await ledger.providerArchive.listProviderResponses(res.body.signupId as string);
     expect(archived.map((r) => [r.provider, r.lookup, r.outcome])).toEqual([
       ['clearbit', 'company', 'found'],
       ['clearbit', 'person', 'found'],
@@ -143,7 +143,7 @@ describe('intake', () => {
       'clay:company:found',
     ]);
     expect(status.signups[0]).toMatchObject({ status: 'enriched', provenance: { industry: { source: 'clay' } } });
-    const archived = await ledger.listProviderResponses(res.body.signupId as string);
+    const archived = await ledger.providerArchive.listProviderResponses(res.body.signupId as string);
     expect(archived.filter((r) => r.provider === 'clay').map((r) => r.outcome)).toContain('found');
   });
 
@@ -178,7 +178,7 @@ describe('intake', () => {
     for (const system of ['clearbit', 'harmonic', 'clay']) {
       expect(await providerCalls(system, 'gmail.com')).toEqual([]);
     }
-    expect(await ledger.getSignup(res.body.signupId as string)).toMatchObject({
+    expect(await ledger.signups.getSignup(res.body.signupId as string)).toMatchObject({
       emailKind: 'free_mail',
       status: 'skipped',
       statusReason: 'free_mail',
@@ -193,7 +193,7 @@ describe('intake', () => {
     expect(b.body).toMatchObject({ status: 'accepted', workflowId: a.body.workflowId });
     expect(b.body.signupId).not.toBe(a.body.signupId);
     for (const id of [a.body.signupId, b.body.signupId]) {
-      await eventually(async () => ((await ledger.getSignup(id as string))?.enrichedAt ? true : undefined));
+      await eventually(async () => ((await ledger.signups.getSignup(id as string))?.enrichedAt ? true : undefined));
     }
   });
 
@@ -227,7 +227,10 @@ describe('intake', () => {
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'skipped', reason: expect.stringContaining('no email') as string });
     expect(res.body.workflowId).toBeUndefined();
-    expect(await ledger.getSignup(res.body.signupId as string)).toMatchObject({ status: 'skipped', workflowId: null });
+    expect(await ledger.signups.getSignup(res.body.signupId as string)).toMatchObject({
+      status: 'skipped',
+      workflowId: null,
+    });
   });
 
   it('rejects a missing or wrong bearer token with 401', async () => {

@@ -50,12 +50,12 @@ describe('a signup posted while Temporal is down', () => {
 
     // The outbox tries, fails, and keeps the signup with the error and a later retry time.
     const failed = await eventually(async () => {
-      const row = await ledger?.getSignup(body.signupId);
+      const row = await ledger?.signups.getSignup(body.signupId);
       return row && row.startAttempts >= 1 ? row : undefined;
     });
     expect(failed.workflowStartedAt).toBeNull();
     expect(failed.lastStartError).toBeTruthy();
-    expect(await ledger.countPendingStarts()).toBeGreaterThanOrEqual(1);
+    expect(await ledger.outbox.countPendingStarts()).toBeGreaterThanOrEqual(1);
 
     // The same delivery retried by PostHog during the outage is still a duplicate, not a second signup.
     const retried = await fetch(`${base}/webhooks/posthog`, {
@@ -69,7 +69,7 @@ describe('a signup posted while Temporal is down', () => {
     worker = await startWorker(config, ledger);
 
     const started = await eventually(async () => {
-      const row = await ledger?.getSignup(body.signupId);
+      const row = await ledger?.signups.getSignup(body.signupId);
       return row?.workflowStartedAt ? row : undefined;
     }, 60_000);
     expect(started.lastStartError).toBeNull();
@@ -80,8 +80,8 @@ describe('a signup posted while Temporal is down', () => {
       const runs: string[] = [];
       for await (const wf of client.workflow.list({ query: `WorkflowId = '${body.workflowId}'` })) runs.push(wf.runId);
       expect(runs).toHaveLength(1);
-      expect((await ledger.getSignup(body.signupId))?.emailKind).toBe('work');
-      expect((await ledger.getSignup(body.signupId))?.enrichedAt).not.toBeNull();
+      expect((await ledger.signups.getSignup(body.signupId))?.emailKind).toBe('work');
+      expect((await ledger.signups.getSignup(body.signupId))?.enrichedAt).not.toBeNull();
     } finally {
       await client.connection.close();
     }

@@ -210,12 +210,14 @@ describe('provider clients against the sandbox: the vendors’ documented refusa
 describe('callProvider: a rejected lookup is an answer, archived, never retried', () => {
   const archived: { outcome: string; body: unknown }[] = [];
   const ledger = {
-    getSignup: () => Promise.resolve({ email: 'ada@example.com' }),
-    archiveProviderResponse: (r: { outcome: string; body: unknown }) => {
-      archived.push(r);
-      return Promise.resolve('id');
+    signups: { getSignup: () => Promise.resolve({ email: 'ada@example.com' }) },
+    providerArchive: {
+      archiveProviderResponse: (r: { outcome: string; body: unknown }) => {
+        archived.push(r);
+        return Promise.resolve('id');
+      },
+      providerAnswers: () => Promise.resolve([]),
     },
-    providerAnswers: () => Promise.resolve([]),
   } as unknown as Ledger;
   const activities = (outcome: ProviderOutcome) => {
     const providers: ProviderClients = {
@@ -281,17 +283,19 @@ interface Archived {
 function archiveOnly(providers: ProviderClients) {
   const rows: Archived[] = [];
   const ledger = {
-    getSignup: () => Promise.resolve({ email: 'ada@example.com' }),
-    archiveProviderResponse: (r: Archived) => {
-      rows.push(r);
-      return Promise.resolve('id');
+    signups: { getSignup: () => Promise.resolve({ email: 'ada@example.com' }) },
+    providerArchive: {
+      archiveProviderResponse: (r: Archived) => {
+        rows.push(r);
+        return Promise.resolve('id');
+      },
+      providerAnswers: (signupId: string, provider: string) =>
+        Promise.resolve(
+          rows
+            .filter((r) => r.signupId === signupId && r.provider === provider)
+            .sort((a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt)),
+        ),
     },
-    providerAnswers: (signupId: string, provider: string) =>
-      Promise.resolve(
-        rows
-          .filter((r) => r.signupId === signupId && r.provider === provider)
-          .sort((a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt)),
-      ),
   } as unknown as Ledger;
   const config = loadConfig({});
   const activities = createEnrichmentActivities({

@@ -21,7 +21,7 @@ describe.each([
 
   async function signup(d: string, o: { emailKind?: 'work' | 'free_mail'; workflow?: boolean } = {}) {
     const key = randomUUID();
-    const { signup: row } = await ledger.recordSignup({
+    const { signup: row } = await ledger.signups.recordSignup({
       source: 'api',
       eventUuid: undefined,
       dedupeKey: key,
@@ -39,7 +39,7 @@ describe.each([
       payload: {},
     });
     if (o.emailKind) {
-      await ledger.recordScreening(row.id, {
+      await ledger.signups.recordScreening(row.id, {
         emailKind: o.emailKind,
         status: o.emailKind === 'work' ? 'enriching' : 'skipped',
         reason: undefined,
@@ -48,7 +48,7 @@ describe.each([
     return row.id;
   }
   const record = (id: string, at: string, status: 'enriched' | 'partial' | 'not_found', unavailable: string[] = []) =>
-    ledger.recordEnrichment(id, {
+    ledger.signups.recordEnrichment(id, {
       status,
       reason: unavailable.length ? `missing industry (${unavailable[0]} out of credits)` : undefined,
       fields: {},
@@ -79,7 +79,7 @@ describe.each([
     const id = await signup(day(5), { emailKind: 'work' });
     const at = `${day(5)}T23:40:00.000Z`;
     for (const provider of ['clearbit', 'clearbit', 'harmonic']) {
-      await ledger.archiveProviderResponse({
+      await ledger.providerArchive.archiveProviderResponse({
         provider,
         lookup: 'company',
         lookupKey: 'x.example',
@@ -90,7 +90,7 @@ describe.each([
         receivedAt: at,
       });
     }
-    await ledger.archiveProviderResponse({
+    await ledger.providerArchive.archiveProviderResponse({
       provider: 'clay',
       lookup: 'company',
       lookupKey: 'x.example',
@@ -108,7 +108,7 @@ describe.each([
       ['harmonic', 'outage'],
       ['clearbit', 'found'],
     ] as const) {
-      await ledger.archiveProviderResponse({
+      await ledger.providerArchive.archiveProviderResponse({
         provider,
         lookup: 'company',
         lookupKey: 'x.example',

@@ -90,7 +90,7 @@ describe('Salesforce weekend re-enrichment', () => {
     // A company a signup refreshed this week is in the domain cache: served from it, not paid for again.
     const cachedDomain = stale[2]!.Company_Domain__c as string;
     const now = new Date().toISOString();
-    await q.ledger.putCachedCompany(
+    await q.ledger.companyCache.putCachedCompany(
       cachedDomain,
       { companyName: 'Cached Co', employees: 120, industry: 'Software', country: 'US' },
       { employees: { source: 'clearbit', at: now } },
@@ -284,7 +284,7 @@ async function charged(sandbox: RunningSandbox): Promise<number> {
 
 async function recordSignup(ledger: Ledger, domain: string, organizationId: string): Promise<void> {
   const key = randomUUID();
-  const { signup } = await ledger.recordSignup({
+  const { signup } = await ledger.signups.recordSignup({
     source: 'api',
     eventUuid: undefined,
     dedupeKey: key,
@@ -301,9 +301,9 @@ async function recordSignup(ledger: Ledger, domain: string, organizationId: stri
     statusReason: undefined,
     payload: {},
   });
-  await ledger.markWorkflowStarted(signup.id);
-  await ledger.recordScreening(signup.id, { emailKind: 'work', status: 'enriching', reason: undefined });
-  await ledger.recordEnrichment(signup.id, {
+  await ledger.outbox.markWorkflowStarted(signup.id);
+  await ledger.signups.recordScreening(signup.id, { emailKind: 'work', status: 'enriching', reason: undefined });
+  await ledger.signups.recordEnrichment(signup.id, {
     status: 'enriched',
     reason: undefined,
     fields: { companyName: 'Linked Co', employees: 10, industry: 'Software', country: 'US', role: 'engineering' },

@@ -21,7 +21,7 @@ export async function startBareIntake(ledger: Ledger): Promise<{ app: FastifyIns
     adminToken: ADMIN_TOKEN,
     clayCallbackSecret: CLAY_SECRET,
     signupEvents: ['user signed up'],
-    metrics: createIntakeMetrics(ledger),
+    metrics: createIntakeMetrics(ledger.outbox),
     onRecorded: () => undefined,
     deliverClayResult: () => Promise.resolve(false),
     temporalReady: () => Promise.resolve(),
