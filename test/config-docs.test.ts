@@ -11,7 +11,7 @@ import {
 } from '../src/tools/config-docs';
 
 const root = path.join(__dirname, '..');
-const STALE = 'stale against the schema in src/config.ts: run `npm run config:docs`';
+const STALE = 'stale against the schema in src/config/variables.ts: run `npm run config:docs`';
 
 /** The environment's own variables, which no document of ours needs to explain. */
 const SYSTEM_VARIABLES = new Set(['PATH']);

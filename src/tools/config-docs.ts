@@ -7,7 +7,7 @@ import { runMain } from '../process';
 import { PROJECT_ROOT } from './paths';
 
 /**
- * Writes `.env.example` and the variables table of docs/configuration.md from the schema in src/config.ts, so that
+ * Writes `.env.example` and the variables table of docs/configuration.md from the schema in src/config/variables.ts, so that
  * neither drifts from what the code reads (`npm run config:docs`; test/config-docs.test.ts fails while either is
  * stale).
  */
@@ -71,14 +71,14 @@ function defaultOf(schema: z.core.$ZodType): string | undefined {
   return undefined;
 }
 
-/** The sections of src/config.ts, then the tooling's; a variable without a description stops the generator. */
+/** The sections of src/config/variables.ts, then the tooling's; a variable without a description stops the generator. */
 export function documentedSections(): DocumentedSection[] {
   const fromSchema = ENV_SECTIONS.map(({ title, note, variables }) => ({
     title,
     note,
     variables: Object.entries(variables.shape).map(([name, schema]: [string, z.core.$ZodType]) => {
       const description = z.globalRegistry.get(schema)?.description;
-      if (!description) throw new Error(`${name} has no description: add .describe() to it in src/config.ts`);
+      if (!description) throw new Error(`${name} has no description: add .describe() to it in src/config/variables.ts`);
       return { name, value: defaultOf(schema) ?? '', description };
     }),
   }));
@@ -110,7 +110,7 @@ export function renderEnvExample(sections = documentedSections()): string {
   const lines = [
     '# Signup enrichment pipeline: every variable it and its tooling read, with its default.',
     '# `npm start` needs none of them. Copy to .env and export (e.g. `set -a; . ./.env; set +a`) to override.',
-    '# Written by `npm run config:docs` from src/config.ts: change a description or default there, not here.',
+    '# Written by `npm run config:docs` from src/config/variables.ts: change a description or default there, not here.',
   ];
   for (const section of sections) {
     lines.push('', `# --- ${section.title} ---`);
@@ -131,7 +131,7 @@ export async function renderConfigurationDoc(current: string, sections = documen
   if (start < 0 || end < start) throw new Error(`docs/configuration.md needs ${START_MARKER} and ${END_MARKER}`);
   const generated = [
     START_MARKER,
-    '<!-- Written by `npm run config:docs` from src/config.ts: change a description or default there, not here. -->',
+    '<!-- Written by `npm run config:docs` from src/config/variables.ts: change a description or default there, not here. -->',
   ];
   for (const section of sections) {
     generated.push('', `### ${section.title}`, '');

@@ -1,20 +1,20 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import type { FieldPreference } from './domain/enrichment/merge';
-import { ICP_FIELDS, type IcpField } from './domain/icp/fields';
-import { scoringConfigSchema, type ScoringConfig } from './domain/icp/scoring';
-import type { HealthRules } from './domain/health';
-import { DESTINATIONS, type Destination, type HighValueRule } from './domain/fan-out';
-import { COMPANY_PROVIDERS, type ProviderName } from './domain/provider-outcome';
-import type { FieldWritePolicy } from './integrations/salesforce/mapping';
-import { DEFAULT_TASK_QUEUE } from './workflows/messages';
+import { ICP_FIELDS } from '../domain/icp/fields';
+import { DESTINATIONS } from '../domain/fan-out';
+import { COMPANY_PROVIDERS } from '../domain/provider-outcome';
+import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
 
-const SYSTEMS = ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack'] as const;
+/**
+ * Every environment variable the pipeline reads, by section, each with its description and default: the one source
+ * of `loadConfig` (./index.ts), `.env.example` and the variables table of docs/configuration.md (`npm run config:docs`).
+ */
+
+export const SYSTEMS = ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack'] as const;
 export type ExternalSystem = (typeof SYSTEMS)[number];
 
 /** Real hosts, used in live mode when `<SYSTEM>_BASE_URL` is not set. */
-const LIVE_BASE_URLS: Record<ExternalSystem, string> = {
+export const LIVE_BASE_URLS: Record<ExternalSystem, string> = {
   clearbit: 'https://company.clearbit.com',
   harmonic: 'https://api.harmonic.ai',
   clay: 'https://api.clay.com',
@@ -23,8 +23,8 @@ const LIVE_BASE_URLS: Record<ExternalSystem, string> = {
   vitally: 'https://rest.vitally.io',
   slack: 'https://hooks.slack.com',
 };
-const LIVE_CLEARBIT_PERSON_BASE_URL = 'https://person.clearbit.com';
-const LIVE_POSTHOG_API_BASE_URL = 'https://us.posthog.com';
+export const LIVE_CLEARBIT_PERSON_BASE_URL = 'https://person.clearbit.com';
+export const LIVE_POSTHOG_API_BASE_URL = 'https://us.posthog.com';
 
 /** Sandbox-mode defaults, so `npm start` and `npx enrich` work with no setup; live mode refuses every one of them. */
 export const DEV_WEBHOOK_SECRET = 'dev-webhook-secret';
@@ -32,42 +32,43 @@ export const DEV_ADMIN_TOKEN = 'dev-admin-token';
 export const DEV_CLAY_CALLBACK_SECRET = 'dev-clay-callback-secret';
 /** The shortest secret or token live mode accepts. */
 export const MIN_SECRET_LENGTH = 24;
-const DEFAULT_SANDBOX_URL = 'http://127.0.0.1:4010';
+export const DEFAULT_SANDBOX_URL = 'http://127.0.0.1:4010';
 
 /** The sandbox's defaults, used only in sandbox mode. */
-const SANDBOX_SLACK_PATH = '/services/T0SANDBOX/B0HIGHVALUE/sandbox-token';
-const SANDBOX_WEBHOOK_SECRET = 'sandbox-webhook-secret';
+export const SANDBOX_SLACK_PATH = '/services/T0SANDBOX/B0HIGHVALUE/sandbox-token';
+export const SANDBOX_WEBHOOK_SECRET = 'sandbox-webhook-secret';
 
-const optionalString = z
+export const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const optionalUrl = optionalString.pipe(z.url().optional());
+export const optionalUrl = optionalString.pipe(z.url().optional());
 
-const port = z.coerce.number().int().min(1).max(65535);
+export const port = z.coerce.number().int().min(1).max(65535);
 
 /** A comma-separated list, its entries trimmed. */
-const commaList = (fallback: string) =>
+export const commaList = (fallback: string) =>
   z
     .string()
     .default(fallback)
     .transform((v) => v.split(',').map((p) => p.trim()));
 
 /** The same, empty entries dropped: an empty value is an empty list. */
-const commaListOrNone = (fallback: string) => commaList(fallback).transform((entries) => entries.filter(Boolean));
+export const commaListOrNone = (fallback: string) =>
+  commaList(fallback).transform((entries) => entries.filter(Boolean));
 
 /**
  * A group of variables, in the order `.env.example` and docs/configuration.md show them (`npm run config:docs` writes
  * both). Each variable's `.describe()` is its documentation there, and its zod default the default shown.
  */
-const section = <Shape extends z.ZodRawShape>(title: string, note: string | undefined, shape: Shape) => ({
+export const section = <Shape extends z.ZodRawShape>(title: string, note: string | undefined, shape: Shape) => ({
   title,
   note,
   variables: z.object(shape),
 });
 
-const waterfall = section('Mode and the enrichment waterfall', undefined, {
+export const waterfall = section('Mode and the enrichment waterfall', undefined, {
   ENRICHMENT_MODE: z
     .enum(['sandbox', 'live'])
     .default('sandbox')
@@ -122,7 +123,7 @@ const waterfall = section('Mode and the enrichment waterfall', undefined, {
     .describe("How long to wait for a Clay row's result (`POST /webhooks/clay`) before reporting Clay silent"),
 });
 
-const intake = section(
+export const intake = section(
   'Intake: secrets and signup events',
   "Bearer secrets, one per caller; none opens another's endpoints. Live mode refuses a value that is unset, a sandbox " +
     `default, shorter than ${MIN_SECRET_LENGTH} characters or shared with another of them (generate: \`openssl rand -hex 32\`).`,
@@ -147,7 +148,7 @@ const intake = section(
   },
 );
 
-const ledger = section('Ledger', undefined, {
+export const ledger = section('Ledger', undefined, {
   DATABASE_URL: optionalString
     .pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional())
     .describe(
@@ -157,7 +158,7 @@ const ledger = section('Ledger', undefined, {
   DATA_DIR: z.string().default('.data').describe("Local state: the embedded ledger and the dev server's `temporal.db`"),
 });
 
-const temporal = section('Temporal', undefined, {
+export const temporal = section('Temporal', undefined, {
   TEMPORAL_ADDRESS: optionalString.describe(
     'Unset: `npm start` runs a Temporal dev server on 127.0.0.1 (TEMPORAL_DEV_PORT). Set: use that server instead.',
   ),
@@ -167,16 +168,16 @@ const temporal = section('Temporal', undefined, {
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE).describe('The task queue of the worker'),
 });
 
-const scoring = section('ICP scoring', undefined, {
+export const scoring = section('ICP scoring', undefined, {
   // Empty means the default, as for every optional variable (so an exported .env.example works as is).
   ICP_SCORING_CONFIG: optionalString
-    .transform((v) => v ?? path.resolve(__dirname, '..', 'config', 'icp-scoring.json'))
+    .transform((v) => v ?? path.resolve(__dirname, '..', '..', 'config', 'icp-scoring.json'))
     .describe(
       'ICP scoring rules (versioned JSON, validated at start-up). Unset: `config/icp-scoring.json` in this repository',
     ),
 });
 
-const starter = section('Starter (HTTP intake)', undefined, {
+export const starter = section('Starter (HTTP intake)', undefined, {
   HOST: z.string().default('127.0.0.1').describe("The address the starter's HTTP server listens on"),
   PORT: port.default(3000).describe("The starter's HTTP port"),
   LOG_LEVEL: z
@@ -185,14 +186,14 @@ const starter = section('Starter (HTTP intake)', undefined, {
     .describe('`fatal` | `error` | `warn` | `info` | `debug` | `trace` | `silent`'),
 });
 
-const sandbox = section('Sandbox server', undefined, {
+export const sandbox = section('Sandbox server', undefined, {
   SANDBOX_URL: z
     .url()
     .default(DEFAULT_SANDBOX_URL)
     .describe('In sandbox mode each `<SYSTEM>_BASE_URL` defaults to `$SANDBOX_URL/<system>`'),
 });
 
-const hosts = section('Base URLs', 'Unset: the real host in live mode, the sandbox in sandbox mode.', {
+export const hosts = section('Base URLs', 'Unset: the real host in live mode, the sandbox in sandbox mode.', {
   CLEARBIT_BASE_URL: optionalUrl.describe(`Clearbit's Company API (live: ${LIVE_BASE_URLS.clearbit})`),
   HARMONIC_BASE_URL: optionalUrl.describe(`Harmonic (live: ${LIVE_BASE_URLS.harmonic})`),
   CLAY_BASE_URL: optionalUrl.describe(`Clay (live: ${LIVE_BASE_URLS.clay})`),
@@ -213,7 +214,7 @@ const hosts = section('Base URLs', 'Unset: the real host in live mode, the sandb
     .describe('Deadline of one provider HTTP call'),
 });
 
-const credentials = section(
+export const credentials = section(
   'Credentials',
   'Required in live mode (start-up names every missing one); a destination left out of DESTINATIONS needs none.',
   {
@@ -236,7 +237,7 @@ const credentials = section(
   },
 );
 
-const fanOut = section('Fan-out', 'Where enriched signups are written, and how a write that fails is retried.', {
+export const fanOut = section('Fan-out', 'Where enriched signups are written, and how a write that fails is retried.', {
   DESTINATIONS: commaListOrNone(DESTINATIONS.join(','))
     .pipe(z.array(z.enum(DESTINATIONS)))
     .describe('Comma-separated; a destination left out needs no credentials'),
@@ -265,7 +266,7 @@ const fanOut = section('Fan-out', 'Where enriched signups are written, and how a
     .describe('How long a failing write is tried before it is given up (`failed`)'),
 });
 
-const posthog = section('PostHog', undefined, {
+export const posthog = section('PostHog', undefined, {
   POSTHOG_PROJECT_ID: optionalString.describe('The project id (a live credential). Unset in sandbox mode: project 1.'),
   POSTHOG_API_BASE_URL: optionalUrl.describe(
     `The query API host (live default ${LIVE_POSTHOG_API_BASE_URL}; the capture host is POSTHOG_BASE_URL, live ` +
@@ -280,7 +281,7 @@ const posthog = section('PostHog', undefined, {
     .describe('Index PostHog gave the `organization` group type (0 when it was the first group type created)'),
 });
 
-const salesforce = section(
+export const salesforce = section(
   'Salesforce',
   'The login host is SALESFORCE_BASE_URL: your My Domain for client credentials.',
   {
@@ -327,7 +328,7 @@ const salesforce = section(
   },
 );
 
-const slack = section(
+export const slack = section(
   'Slack',
   'High value = tier in the list, or total funding at least the amount; others go to the quiet webhook if set. ' +
     'SLACK_WEBHOOK_URL (credentials above) defaults to the sandbox in sandbox mode.',
@@ -342,7 +343,7 @@ const slack = section(
   },
 );
 
-const health = section(
+export const health = section(
   'Health and recovery',
   'The daily check (schedule `enrichment-health-daily`, 09:00 UTC) of the last complete UTC day.',
   {
@@ -409,7 +410,7 @@ const health = section(
   },
 );
 
-const reenrichment = section(
+export const reenrichment = section(
   'Weekend Salesforce re-enrichment',
   'Schedule `salesforce-weekend-reenrichment`, Saturday 02:00 UTC; `npx enrich reenrich`.',
   {
@@ -469,7 +470,7 @@ const reenrichment = section(
   },
 );
 
-const webhooks = section(
+export const webhooks = section(
   'Signed outgoing webhooks',
   `Sandbox default: the sandbox's receiver \`/webhooks/default\` with secret \`${SANDBOX_WEBHOOK_SECRET}\`.`,
   {
@@ -500,7 +501,7 @@ export const ENV_SECTIONS = [
   webhooks,
 ] as const;
 
-const envSchema = z.object({
+export const envSchema = z.object({
   ...waterfall.variables.shape,
   ...intake.variables.shape,
   ...ledger.variables.shape,
@@ -518,309 +519,4 @@ const envSchema = z.object({
   ...reenrichment.variables.shape,
   ...webhooks.variables.shape,
 });
-type Env = z.output<typeof envSchema>;
-
-/**
- * Credentials each system needs in live mode; missing ones stop start-up, all named at once. A destination left out
- * of DESTINATIONS needs none (PostHog's stay required: the health check queries it).
- */
-const LIVE_CREDENTIALS = {
-  clearbit: ['CLEARBIT_API_KEY'],
-  harmonic: ['HARMONIC_API_KEY'],
-  clay: ['CLAY_WEBHOOK_URL', 'CLAY_WEBHOOK_AUTH'],
-  posthog: ['POSTHOG_PROJECT_API_KEY', 'POSTHOG_PERSONAL_API_KEY', 'POSTHOG_PROJECT_ID'],
-  salesforce: ['SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'],
-  vitally: ['VITALLY_API_KEY'],
-  slack: ['SLACK_WEBHOOK_URL'],
-} as const satisfies Record<ExternalSystem, readonly (keyof Env)[]>;
-
-const isDestination = (system: string): system is Destination => DESTINATIONS.some((d) => d === system);
-const isIcpField = (field: string): field is IcpField => ICP_FIELDS.some((f) => f === field);
-
-/**
- * The configuration: the environment's variables, checked across each other (live credentials and secrets, the
- * field rules, the scoring file) and put in the shape the code reads.
- */
-const configSchema = envSchema.transform((e, ctx) => {
-  const live = e.ENRICHMENT_MODE === 'live';
-
-  const problems: string[] = [];
-  if (live) {
-    const needed = SYSTEMS.filter(
-      (system) => system === 'posthog' || !isDestination(system) || e.DESTINATIONS.includes(system),
-    ).flatMap((system) => LIVE_CREDENTIALS[system]);
-    const missing = needed.filter((name) => !e[name]);
-    if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
-    problems.push(...weakSecrets(e));
-  }
-  const fieldPreference = parsePreference(e.ENRICHMENT_FIELD_PREFERENCE, problems);
-  const fieldPolicy = parseFieldPolicy(e.SALESFORCE_FIELD_POLICY, problems);
-  const scoringConfig = loadScoringConfig(e.ICP_SCORING_CONFIG, problems);
-  // Re-enrichment asks the synchronous providers: Clay answers by callback, row by row, and is left out by default.
-  const synchronous = e.ENRICHMENT_PROVIDERS.filter((p) => p !== 'clay');
-  const reenrichProviders: ProviderName[] = [];
-  for (const name of e.REENRICH_PROVIDERS ?? synchronous) {
-    const provider = synchronous.find((p) => p === name);
-    if (provider) reenrichProviders.push(provider);
-    else {
-      problems.push(
-        `REENRICH_PROVIDERS: "${name}" is not one of ENRICHMENT_PROVIDERS without clay (${synchronous.join(', ')})`,
-      );
-    }
-  }
-  if (problems.length > 0 || !scoringConfig) {
-    for (const message of problems) ctx.issues.push({ code: 'custom', message, input: undefined });
-    return z.NEVER;
-  }
-
-  const sandboxUrl = e.SANDBOX_URL.replace(/\/$/, '');
-  const baseUrl = (system: ExternalSystem, explicit: string | undefined) => ({
-    baseUrl: explicit ?? (live ? LIVE_BASE_URLS[system] : `${sandboxUrl}/${system}`),
-  });
-  const systems: Record<ExternalSystem, { baseUrl: string }> = {
-    clearbit: baseUrl('clearbit', e.CLEARBIT_BASE_URL),
-    harmonic: baseUrl('harmonic', e.HARMONIC_BASE_URL),
-    clay: baseUrl('clay', e.CLAY_BASE_URL),
-    posthog: baseUrl('posthog', e.POSTHOG_BASE_URL),
-    salesforce: baseUrl('salesforce', e.SALESFORCE_BASE_URL),
-    vitally: baseUrl('vitally', e.VITALLY_BASE_URL),
-    slack: baseUrl('slack', e.SLACK_BASE_URL),
-  };
-  const slackWebhookUrl = e.SLACK_WEBHOOK_URL ?? (live ? undefined : `${systems.slack.baseUrl}${SANDBOX_SLACK_PATH}`);
-  const highValue: HighValueRule = {
-    tiers: e.SLACK_HIGH_VALUE_TIERS,
-    minFundingUsd: e.SLACK_HIGH_VALUE_MIN_FUNDING_USD,
-  };
-  const healthRules: HealthRules = {
-    minWrites: e.HEALTH_MIN_WRITES,
-    minWriteRatio: e.HEALTH_MIN_WRITE_RATIO,
-    trafficDropRatio: e.HEALTH_TRAFFIC_DROP_RATIO,
-    trailingDays: e.HEALTH_TRAILING_DAYS,
-  };
-  const logLevel: string = e.LOG_LEVEL;
-  const credentialNames = [
-    ...SYSTEMS.flatMap((system) => LIVE_CREDENTIALS[system]),
-    'SALESFORCE_USERNAME',
-    'SALESFORCE_PASSWORD',
-  ] as const;
-  const credentialValues: Record<string, string | undefined> = Object.fromEntries(
-    credentialNames.map((name) => [name, e[name]]),
-  );
-
-  return {
-    mode: e.ENRICHMENT_MODE,
-    providers: e.ENRICHMENT_PROVIDERS,
-    /** Bearer secret of the signup endpoints (`/webhooks/posthog`, `/signups`) only. */
-    webhookSecret: e.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
-    /** Bearer token of the operator API (`/admin/*`) and the `enrich` CLI. */
-    adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
-    /** Bearer secret our Clay table's HTTP API column sends to `/webhooks/clay`; undefined (live, no Clay) refuses all. */
-    clayCallbackSecret: e.CLAY_CALLBACK_SECRET ?? (live ? undefined : DEV_CLAY_CALLBACK_SECRET),
-    /** Bearer token of `/metrics` when set; unset leaves it open (it holds counts, no personal data). */
-    metricsToken: e.METRICS_TOKEN,
-    signupEvents: e.SIGNUP_EVENTS,
-    /** PostgreSQL URL; undefined means the embedded PGlite database under `dataDir`. */
-    databaseUrl: e.DATABASE_URL,
-    dataDir: e.DATA_DIR,
-    temporal: {
-      address: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TEMPORAL_DEV_PORT}`,
-      namespace: e.TEMPORAL_NAMESPACE,
-      taskQueue: e.TEMPORAL_TASK_QUEUE,
-      external: e.TEMPORAL_ADDRESS !== undefined,
-    },
-    /** The dev server `npm start` runs unless `temporal.external` (TEMPORAL_DEV_PORT, TEMPORAL_DEV_UI_PORT). */
-    devServer: { port: e.TEMPORAL_DEV_PORT, uiPort: e.TEMPORAL_DEV_UI_PORT },
-    http: { host: e.HOST, port: e.PORT },
-    /** The starter's operator API, for the `enrich` CLI (ENRICH_API_URL, else this host's PORT). */
-    apiUrl: (e.ENRICH_API_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''),
-    logLevel,
-    /** The sandbox's address (sandbox mode); `npm start` runs it there when it is on this machine. */
-    sandboxUrl,
-    /** The ICP scoring rules (ICP_SCORING_CONFIG), validated at start-up. */
-    scoring: scoringConfig,
-    systems,
-    /** Clearbit's Person/Combined API host (live: person.clearbit.com; sandbox: the Clearbit simulator). */
-    clearbitPersonBaseUrl:
-      e.CLEARBIT_PERSON_BASE_URL ?? (live ? LIVE_CLEARBIT_PERSON_BASE_URL : systems.clearbit.baseUrl),
-    providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
-    /** Where rows go (the table's webhook source) and how long to wait for the result before calling Clay silent. */
-    clay: {
-      webhookUrl:
-        e.CLAY_WEBHOOK_URL ?? `${systems.clay.baseUrl}/v3/sources/webhook/pull-in-data-from-a-webhook-signups`,
-      webhookAuth: e.CLAY_WEBHOOK_AUTH ?? 'sandbox-key',
-      resultTimeoutMinutes: e.CLAY_RESULT_TIMEOUT_MINUTES,
-    },
-    enrichment: {
-      requiredFields: e.ENRICHMENT_REQUIRED_FIELDS,
-      fieldPreference,
-      domainCacheDays: e.DOMAIN_CACHE_DAYS,
-      creditsWaitMaxDays: e.CREDITS_WAIT_MAX_DAYS,
-      queuedFollowUpHours: e.QUEUED_FOLLOW_UP_HOURS,
-      /** A provider failing longer than this is skipped for the signup (recorded as `provider_outage`). */
-      providerFallThroughMinutes: e.PROVIDER_FALLTHROUGH_MINUTES,
-    },
-    /** Where enriched signups are written, and how a write that fails is retried. */
-    fanOut: {
-      destinations: e.DESTINATIONS,
-      timeoutMs: e.DESTINATION_TIMEOUT_MS,
-      retry: {
-        initialMs: e.WRITE_RETRY_INITIAL_SECONDS * 1000,
-        maxMs: e.WRITE_RETRY_MAX_MINUTES * 60_000,
-        giveUpMs: e.WRITE_GIVE_UP_HOURS * 3_600_000,
-      },
-    },
-    posthog: {
-      apiBaseUrl: e.POSTHOG_API_BASE_URL ?? (live ? LIVE_POSTHOG_API_BASE_URL : systems.posthog.baseUrl),
-      projectId: e.POSTHOG_PROJECT_ID ?? '1',
-      organizationGroupIndex: e.POSTHOG_ORGANIZATION_GROUP_INDEX,
-    },
-    salesforce: {
-      apiVersion: e.SALESFORCE_API_VERSION,
-      accountExternalIdField: e.SALESFORCE_ACCOUNT_EXTERNAL_ID_FIELD,
-      contactExternalIdField: e.SALESFORCE_CONTACT_EXTERNAL_ID_FIELD,
-      leadExternalIdField: e.SALESFORCE_LEAD_EXTERNAL_ID_FIELD,
-      personalEmailPolicy: e.SALESFORCE_PERSONAL_EMAIL_POLICY,
-      onDuplicate: e.SALESFORCE_ON_DUPLICATE,
-      fieldPolicy,
-      requestLimitWaitMs: e.SALESFORCE_REQUEST_LIMIT_WAIT_MINUTES * 60_000,
-    },
-    slack: {
-      webhookUrl: slackWebhookUrl,
-      quietWebhookUrl: e.SLACK_QUIET_WEBHOOK_URL,
-      /** Where health alerts go (SLACK_ALERT_WEBHOOK_URL, else the high-value channel). */
-      alertWebhookUrl: e.SLACK_ALERT_WEBHOOK_URL ?? slackWebhookUrl,
-      highValue,
-    },
-    health: {
-      rules: healthRules,
-      /** Compare with PostHog's own signup counts (live mode by default). */
-      posthogCheck: e.HEALTH_POSTHOG_CHECK === 'on' || (e.HEALTH_POSTHOG_CHECK === 'auto' && live),
-      autoBackfill: e.HEALTH_AUTO_BACKFILL,
-      backfillConcurrency: e.BACKFILL_CONCURRENCY,
-    },
-    /** The weekend Salesforce re-enrichment (REENRICH_*). */
-    reenrichment: {
-      staleDays: e.REENRICH_STALE_DAYS,
-      incompleteRetryDays: e.REENRICH_INCOMPLETE_RETRY_DAYS,
-      creditBudget: e.REENRICH_CREDIT_BUDGET,
-      pageSize: e.REENRICH_PAGE_SIZE,
-      providers: reenrichProviders,
-      excludedDomains: e.REENRICH_EXCLUDED_DOMAINS,
-      orderBy: e.REENRICH_ORDER_BY,
-      extraWhere: e.REENRICH_WHERE,
-      bulkThreshold: e.REENRICH_BULK_THRESHOLD,
-    },
-    webhooks: {
-      urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],
-      secret: e.OUTGOING_WEBHOOK_SECRET ?? SANDBOX_WEBHOOK_SECRET,
-    },
-    /** Credentials by variable name; never logged. */
-    credentials: credentialValues,
-  };
-});
-
-export type Config = z.output<typeof configSchema>;
-
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-/** Parses the environment once at start-up; throws a ConfigError naming every problem at once. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    // Only names and messages: a value could be a secret. The checks across variables name theirs in the message.
-    throw new ConfigError(
-      parsed.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)),
-    );
-  }
-  return parsed.data;
-}
-
-/**
- * Live mode's secrets and tokens: each one needed must be set, at least MIN_SECRET_LENGTH characters and none of the
- * published sandbox defaults, and the three bearer credentials must differ (one leaked must not open the others).
- * Names only, never values.
- */
-function weakSecrets(e: Env) {
-  const published = new Set([DEV_WEBHOOK_SECRET, DEV_ADMIN_TOKEN, DEV_CLAY_CALLBACK_SECRET, SANDBOX_WEBHOOK_SECRET]);
-  const clay = e.ENRICHMENT_PROVIDERS.includes('clay') || e.CLAY_CALLBACK_SECRET !== undefined;
-  const needed = [
-    'WEBHOOK_SECRET',
-    'ADMIN_TOKEN',
-    ...(clay ? ['CLAY_CALLBACK_SECRET' as const] : []),
-    ...(e.METRICS_TOKEN !== undefined ? ['METRICS_TOKEN' as const] : []),
-    ...(e.OUTGOING_WEBHOOK_URLS.length > 0 ? ['OUTGOING_WEBHOOK_SECRET' as const] : []),
-  ] as const;
-  const weak = needed.flatMap((name) => {
-    const value = e[name];
-    if (value === undefined) return [`${name} (unset)`];
-    if (published.has(value)) return [`${name} (a sandbox default)`];
-    if (value.length < MIN_SECRET_LENGTH) return [`${name} (shorter than ${MIN_SECRET_LENGTH} characters)`];
-    return [];
-  });
-  const bearer = (['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'CLAY_CALLBACK_SECRET', 'METRICS_TOKEN'] as const).filter(
-    (name) => e[name] !== undefined,
-  );
-  const shared = bearer.filter((name, i) => bearer.some((other, j) => j !== i && e[other] === e[name]));
-  return [
-    ...(weak.length > 0
-      ? [
-          `ENRICHMENT_MODE=live needs secrets of at least ${MIN_SECRET_LENGTH} characters that are not a sandbox default: ${weak.join(', ')}`,
-        ]
-      : []),
-    ...(shared.length > 0 ? [`ENRICHMENT_MODE=live needs a different value for each of ${shared.join(', ')}`] : []),
-  ];
-}
-
-function loadScoringConfig(file: string, problems: string[]): ScoringConfig | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    problems.push(`ICP_SCORING_CONFIG: cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
-    return undefined;
-  }
-  const parsed = scoringConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    problems.push(...parsed.error.issues.map((i) => `ICP_SCORING_CONFIG (${file}) ${i.path.join('.')}: ${i.message}`));
-    return undefined;
-  }
-  return parsed.data;
-}
-
-function parseFieldPolicy(value: string, problems: string[]): Record<string, FieldWritePolicy> {
-  const policy: Record<string, FieldWritePolicy> = {};
-  for (const entry of value
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)) {
-    const [field, mode] = entry.split('=').map((p) => p.trim());
-    if (!field || !/^[A-Za-z][A-Za-z0-9_]*$/.test(field) || (mode !== 'overwrite' && mode !== 'fill_empty')) {
-      problems.push(`SALESFORCE_FIELD_POLICY: "${entry}" is not Field=overwrite or Field=fill_empty`);
-      continue;
-    }
-    policy[field] = mode;
-  }
-  return policy;
-}
-
-function parsePreference(value: string, problems: string[]): FieldPreference {
-  const preference: FieldPreference = {};
-  for (const entry of value
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean)) {
-    const [field, ranking] = entry.split('=');
-    const sources = ranking?.split('>').map((s) => s.trim()) ?? [];
-    if (!field || !isIcpField(field) || sources.length === 0 || sources.some((s) => !s)) {
-      problems.push(`ENRICHMENT_FIELD_PREFERENCE: "${entry}" is not field=provider>provider with a known field`);
-      continue;
-    }
-    preference[field] = sources;
-  }
-  return preference;
-}
+export type Env = z.output<typeof envSchema>;
