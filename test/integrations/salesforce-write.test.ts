@@ -182,7 +182,7 @@ describe('Salesforce writes: field policy and duplicate rules', () => {
     });
 
     it("keeps a Lead's Company and fills its empty name under the lead policy", async () => {
-      const s = signup({ emailKind: 'personal', domain: undefined, email: `ada.${randomUUID()}@gmail.com` });
+      const s = signup({ emailKind: 'free_mail', domain: undefined, email: `ada.${randomUUID()}@gmail.com` });
       const leadId = await rep.create('Lead', {
         Signup_Person_Id__c: s.personKey,
         LastName: 'Quillon-Rep',
