@@ -198,24 +198,20 @@ describe('temporal CLI recipes in the docs', () => {
   });
 
   it('pauses and resumes the running signups by signal', async () => {
-    await recipes(
-      starts(
-        `temporal workflow signal --query "WorkflowType='SignupEnrichmentWorkflow' AND ExecutionStatus='Running' AND TaskQueue='signup-enrichment'" --name enrichmentPaused`,
-      ),
-      same,
-      () => undefined,
-    );
+    const signalRunning = (name: string) =>
+      recipes(
+        starts(
+          `temporal workflow signal --query "WorkflowType='SignupEnrichmentWorkflow' AND ExecutionStatus='Running' AND TaskQueue='signup-enrichment'" --name ${name}`,
+        ),
+        same,
+        () => undefined,
+      );
+    await signalRunning('enrichmentPaused');
     await eventually(async () => ((await statusOf(signup.workflowId)) === 'paused' ? true : undefined));
     await listed(as(`temporal workflow list --query "EnrichmentStatus='paused'"`), same, (out) =>
       out.includes(signup.workflowId),
     );
-    await recipes(
-      starts(
-        `temporal workflow signal --query "WorkflowType='SignupEnrichmentWorkflow' AND ExecutionStatus='Running' AND TaskQueue='signup-enrichment'" --name enrichmentResumed`,
-      ),
-      same,
-      () => undefined,
-    );
+    await signalRunning('enrichmentResumed');
     await eventually(async () => ((await statusOf(signup.workflowId)) === 'waiting_for_credits' ? true : undefined));
   });
 

@@ -4,6 +4,7 @@ import { createDestinationClients } from '../../src/composition';
 import { pathSegment, UnsafePathSegmentError } from '../../src/integrations/http';
 import { testConfig } from '../support/config';
 import { type Inspection, type RunningSandbox, salesforceRep, startSandbox } from '../support/sandbox';
+import { enrichedSignup, icpScore } from '../support/signups';
 
 type Records = NonNullable<Inspection['records']>;
 
@@ -13,33 +14,17 @@ describe('ids from input in destination writes', () => {
   let sandbox: RunningSandbox;
   let clients: ReturnType<typeof createDestinationClients>;
 
-  const signup = (id: string, score: number, tier: string): EnrichedSignup => ({
-    signupId: `signup-${score}-${id}`,
-    personKey: id,
-    distinctId: id,
-    email: undefined,
-    name: 'Ada Quillon',
-    emailKind: 'work',
-    domain: id,
-    organizationId: id,
-    organizationName: `Org ${score}`,
-    signedUpAt: '2026-11-24T08:00:00.000Z',
-    status: 'enriched',
-    reason: undefined,
-    fields: { companyName: `Company ${score}`, personTitle: 'CTO' },
-    provenance: {},
-    score: {
-      status: 'scored',
-      score,
-      tier,
-      points: {},
-      missingFields: [],
-      reason: undefined,
-      configVersion: '2026-11-01',
-      inputHash: 'h',
-    },
-    enrichedAt: '2026-11-24T08:00:02.000Z',
-  });
+  const signup = (id: string, score: number, tier: string): EnrichedSignup =>
+    enrichedSignup({
+      signupId: `signup-${score}-${id}`,
+      personKey: id,
+      distinctId: id,
+      domain: id,
+      organizationId: id,
+      organizationName: `Org ${score}`,
+      fields: { companyName: `Company ${score}`, personTitle: 'CTO' },
+      score: icpScore(score, tier),
+    });
 
   const writeAll = async (s: EnrichedSignup): Promise<Record<string, WriteOutcome>> => ({
     salesforce: await clients.salesforce!.writeEnrichment(s),

@@ -10,6 +10,7 @@ import {
   type SalesforceRep,
   startSandbox,
 } from '../support/sandbox';
+import { enrichedSignup, icpScore } from '../support/signups';
 
 type StoredRecord = NonNullable<Inspection['records']>[string][number];
 
@@ -34,26 +35,25 @@ describe('Salesforce writes: field policy and duplicate rules', () => {
 
   const records = async (type: string): Promise<StoredRecord[]> =>
     ((await sandbox.inspect<Inspection>('salesforce')).records ?? {})[type] ?? [];
-  const where = async (type: string, field: string, value: unknown) =>
-    (await records(type)).filter((r) => r.fields[field] === value);
+  /** The one record of `type` whose `field` is `value` (fails if there are none, or more). */
+  const theOne = async (type: string, field: string, value: unknown): Promise<StoredRecord> => {
+    const found = (await records(type)).filter((r) => r.fields[field] === value);
+    expect(found, `${type} with ${field} = ${String(value)}`).toHaveLength(1);
+    return found[0]!;
+  };
 
   /** A fresh company and person, scored 80/A, everything the enrichment knows filled. */
   const signup = (overrides: Partial<EnrichedSignup> = {}): EnrichedSignup => {
     const id = randomUUID().slice(0, 8);
     const domain = `acct-${id}.example`;
-    return {
+    return enrichedSignup({
       signupId: `signup-${id}`,
       personKey: `person-${id}`,
       distinctId: `person-${id}`,
       email: `ada.quillon@${domain}`,
-      name: 'Ada Quillon',
-      emailKind: 'work',
       domain,
       organizationId: `org-${id}`,
       organizationName: 'Org from PostHog',
-      signedUpAt: '2026-11-24T08:00:00.000Z',
-      status: 'enriched',
-      reason: undefined,
       fields: {
         companyName: 'Enriched Name',
         industry: 'Software',
@@ -62,25 +62,14 @@ describe('Salesforce writes: field policy and duplicate rules', () => {
         totalFundingUsd: 5_000_000,
         personTitle: 'CTO',
       },
-      provenance: {},
-      score: {
-        status: 'scored',
-        score: 80,
-        tier: 'A',
-        points: {},
-        missingFields: [],
-        reason: undefined,
-        configVersion: '2026-11-01',
-        inputHash: 'h',
-      },
-      enrichedAt: '2026-11-24T08:00:02.000Z',
+      score: icpScore(80, 'A'),
       ...overrides,
-    };
+    });
   };
   const rescored = (s: EnrichedSignup, score: number, tier: string, fields: EnrichedSignup['fields']) => ({
     ...s,
     fields: { ...s.fields, ...fields },
-    score: { ...s.score!, score, tier },
+    score: icpScore(score, tier),
   });
 
   describe('fill_empty', () => {
@@ -108,10 +97,9 @@ describe('Salesforce writes: field policy and duplicate rules', () => {
       expect(outcome.detail).toContain(`Account ${accountId} updated`);
       expect(outcome.detail).toContain(`Contact ${contactId} updated`);
 
-      const [account, ...moreAccounts] = await where('Account', 'Company_Domain__c', s.domain);
-      expect(moreAccounts).toEqual([]);
-      expect(account?.id).toBe(accountId);
-      expect(account?.fields).toMatchObject({
+      const account = await theOne('Account', 'Company_Domain__c', s.domain);
+      expect(account.id).toBe(accountId);
+      expect(account.fields).toMatchObject({
         // Filled by the rep: kept.
         Name: 'Name the rep chose',
         Industry: 'Industry the rep chose',
@@ -124,10 +112,9 @@ describe('Salesforce writes: field policy and duplicate rules', () => {
         ICP_Tier__c: 'A',
         Total_Funding_USD__c: 5_000_000,
       });
-      const [contact, ...moreContacts] = await where('Contact', 'Signup_Person_Id__c', s.personKey);
-      expect(moreContacts).toEqual([]);
-      expect(contact?.id).toBe(contactId);
-      expect(contact?.fields).toMatchObject({
+      const contact = await theOne('Contact', 'Signup_Person_Id__c', s.personKey);
+      expect(contact.id).toBe(contactId);
+      expect(contact.fields).toMatchObject({
         LastName: 'Quillon-Rep',
         Title: 'Title the rep chose',
         FirstName: 'Ada',
@@ -142,18 +129,18 @@ describe('Salesforce writes: field policy and duplicate rules', () => {
         rescored(s, 55, 'B', { companyName: 'Renamed', employees: 999, country: 'FR', personTitle: 'CEO' }),
       );
       expect(again).toMatchObject({ kind: 'written' });
-      expect((await where('Account', 'Company_Domain__c', s.domain)).map((r) => r.fields)).toEqual([
-        expect.objectContaining({
-          Name: 'Name the rep chose',
-          NumberOfEmployees: 120,
-          BillingCountry: 'DE',
-          ICP_Score__c: 55,
-          ICP_Tier__c: 'B',
-        }),
-      ]);
-      expect((await where('Contact', 'Signup_Person_Id__c', s.personKey)).map((r) => r.fields)).toEqual([
-        expect.objectContaining({ Title: 'Title the rep chose', FirstName: 'Ada', ICP_Score__c: 55 }),
-      ]);
+      expect((await theOne('Account', 'Company_Domain__c', s.domain)).fields).toMatchObject({
+        Name: 'Name the rep chose',
+        NumberOfEmployees: 120,
+        BillingCountry: 'DE',
+        ICP_Score__c: 55,
+        ICP_Tier__c: 'B',
+      });
+      expect((await theOne('Contact', 'Signup_Person_Id__c', s.personKey)).fields).toMatchObject({
+        Title: 'Title the rep chose',
+        FirstName: 'Ada',
+        ICP_Score__c: 55,
+      });
     });
 
     it('follows SALESFORCE_FIELD_POLICY where it overrides the default, field by field', async () => {
@@ -171,14 +158,12 @@ describe('Salesforce writes: field policy and duplicate rules', () => {
       }).writeEnrichment(s);
       expect(outcome).toMatchObject({ kind: 'written' });
 
-      expect((await where('Account', 'Company_Domain__c', s.domain)).map((r) => r.fields)).toEqual([
-        expect.objectContaining({
-          NumberOfEmployees: 120, // overwrite, by the override
-          ICP_Tier__c: 'Tier the rep chose', // fill_empty, by the override
-          Name: 'Name the rep chose', // fill_empty, the default
-          ICP_Score__c: 80, // overwrite, the default
-        }),
-      ]);
+      expect((await theOne('Account', 'Company_Domain__c', s.domain)).fields).toMatchObject({
+        NumberOfEmployees: 120, // overwrite, by the override
+        ICP_Tier__c: 'Tier the rep chose', // fill_empty, by the override
+        Name: 'Name the rep chose', // fill_empty, the default
+        ICP_Score__c: 80, // overwrite, the default
+      });
     });
 
     it("keeps a Lead's Company and fills its empty name under the lead policy", async () => {
@@ -191,15 +176,13 @@ describe('Salesforce writes: field policy and duplicate rules', () => {
 
       const outcome = await salesforce({ SALESFORCE_PERSONAL_EMAIL_POLICY: 'lead' }).writeEnrichment(s);
       expect(outcome).toMatchObject({ kind: 'written', detail: `Lead ${leadId} updated` });
-      expect((await where('Lead', 'Signup_Person_Id__c', s.personKey)).map((r) => r.fields)).toEqual([
-        expect.objectContaining({
-          Company: 'Company the rep chose',
-          LastName: 'Quillon-Rep',
-          FirstName: 'Ada',
-          Email: s.email,
-          ICP_Score__c: 80,
-        }),
-      ]);
+      expect((await theOne('Lead', 'Signup_Person_Id__c', s.personKey)).fields).toMatchObject({
+        Company: 'Company the rep chose',
+        LastName: 'Quillon-Rep',
+        FirstName: 'Ada',
+        Email: s.email,
+        ICP_Score__c: 80,
+      });
     });
   });
 
