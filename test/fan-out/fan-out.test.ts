@@ -104,6 +104,8 @@ describe('fan-out', () => {
       posthog: { state: 'done' },
       salesforce: { state: 'done' },
       vitally: { state: 'done' },
+      // Quorvalis raised $310M, over SLACK_HIGH_VALUE_MIN_FUNDING_USD (20M): a high-value signup, always alerted.
+      slack: { state: 'done', detail: 'high-value message posted' },
       webhooks: { state: 'done' },
     });
     const signup = {
@@ -133,8 +135,10 @@ describe('fan-out', () => {
     expect(first.deliveries).toHaveLength(1);
     expect(first.deliveries[0]?.fields).toMatchObject({ verified: true });
     expect(first.deliveries[0]?.writes).toBe(1);
-    // Tier A or well funded: one Slack message; otherwise none.
-    expect(first.slack).toHaveLength(status.signups[0]?.writes?.slack?.state === 'done' ? 1 : 0);
+    // Exactly one Slack message, the high-value one, naming the person and the company.
+    expect(first.slack).toHaveLength(1);
+    expect(JSON.stringify(first.slack[0]?.fields)).toMatch(/High-value signup/);
+    expect(JSON.stringify(first.slack[0]?.fields)).toMatch(/Quorvalis Systems/);
 
     // The same signup enriched again, as a backfill would: every write is found done by its idempotency key.
     const rerun = await client.workflow.execute(SignupEnrichmentWorkflow, {

@@ -3,7 +3,8 @@ import type { EnrichedSignup, WriteOutcome } from '../../src/domain/fan-out';
 import { createDestinationClients } from '../../src/composition';
 import { pathSegment, UnsafePathSegmentError } from '../../src/integrations/http';
 import { testConfig } from '../support/config';
-import { type Inspection, type RunningSandbox, startSandbox } from '../support/sandbox';
+import { type Inspection, type RunningSandbox, salesforceRep, startSandbox } from '../support/sandbox';
+import { enrichedSignup, icpScore } from '../support/signups';
 
 type Records = NonNullable<Inspection['records']>;
 
@@ -13,33 +14,17 @@ describe('ids from input in destination writes', () => {
   let sandbox: RunningSandbox;
   let clients: ReturnType<typeof createDestinationClients>;
 
-  const signup = (id: string, score: number, tier: string): EnrichedSignup => ({
-    signupId: `signup-${score}-${id}`,
-    personKey: id,
-    distinctId: id,
-    email: undefined,
-    name: 'Ada Quillon',
-    emailKind: 'work',
-    domain: id,
-    organizationId: id,
-    organizationName: `Org ${score}`,
-    signedUpAt: '2026-11-24T08:00:00.000Z',
-    status: 'enriched',
-    reason: undefined,
-    fields: { companyName: `Company ${score}`, personTitle: 'CTO' },
-    provenance: {},
-    score: {
-      status: 'scored',
-      score,
-      tier,
-      points: {},
-      missingFields: [],
-      reason: undefined,
-      configVersion: '2026-11-01',
-      inputHash: 'h',
-    },
-    enrichedAt: '2026-11-24T08:00:02.000Z',
-  });
+  const signup = (id: string, score: number, tier: string): EnrichedSignup =>
+    enrichedSignup({
+      signupId: `signup-${score}-${id}`,
+      personKey: id,
+      distinctId: id,
+      domain: id,
+      organizationId: id,
+      organizationName: `Org ${score}`,
+      fields: { companyName: `Company ${score}`, personTitle: 'CTO' },
+      score: icpScore(score, tier),
+    });
 
   const writeAll = async (s: EnrichedSignup): Promise<Record<string, WriteOutcome>> => ({
     salesforce: await clients.salesforce!.writeEnrichment(s),
@@ -139,18 +124,8 @@ describe('ids from input in destination writes', () => {
 
   it('still adopts a record a rep created by hand (no external id) when a duplicate rule matches', async () => {
     await sandbox.control('salesforce', { duplicateRules: true });
-    const login = await fetch(`${sandbox.url}/salesforce/services/oauth2/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials&client_id=rep&client_secret=rep',
-    });
-    const { access_token: token } = (await login.json()) as { access_token: string };
-    const created = await fetch(`${sandbox.url}/salesforce/services/data/v62.0/sobjects/Account`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ Name: 'Repco (by hand)', Website: 'https://www.repco.io' }),
-    });
-    const { id } = (await created.json()) as { id: string };
+    const rep = await salesforceRep(sandbox);
+    const id = await rep.create('Account', { Name: 'Repco (by hand)', Website: 'https://www.repco.io' });
 
     const outcome = await clients.salesforce!.writeEnrichment(signup('repco.io', 70, 'B'));
     expect(outcome.kind).toBe('written');

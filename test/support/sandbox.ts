@@ -82,3 +82,30 @@ export async function startSandbox(
     close: () => app.close(),
   };
 }
+
+/** Someone else in the sandbox's Salesforce org (a rep working by hand), creating records through the REST API. */
+export interface SalesforceRep {
+  /** Creates a record as an insert (the duplicate rules apply) and returns its Id. */
+  create(type: 'Account' | 'Contact' | 'Lead', fields: Record<string, unknown>): Promise<string>;
+}
+
+export async function salesforceRep(sandbox: RunningSandbox): Promise<SalesforceRep> {
+  const login = await fetch(`${sandbox.url}/salesforce/services/oauth2/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials&client_id=rep&client_secret=rep',
+  });
+  if (login.status !== 200) throw new Error(`sandbox Salesforce login: ${login.status} ${await login.text()}`);
+  const { access_token: token } = (await login.json()) as { access_token: string };
+  return {
+    async create(type, fields) {
+      const res = await fetch(`${sandbox.url}/salesforce/services/data/v62.0/sobjects/${type}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(fields),
+      });
+      if (res.status !== 201) throw new Error(`sandbox Salesforce create ${type}: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    },
+  };
+}

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { EnrichedSignup } from '../../src/domain/fan-out';
+import type { IcpScore } from '../../src/domain/icp/scoring';
 import { createDataset, type Company } from '../../src/sandbox/dataset';
 import { SECRET } from './config';
 
@@ -84,4 +86,39 @@ export async function runsOf(client: Client, workflowId: string): Promise<string
   const runs: string[] = [];
   for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(wf.runId);
   return runs;
+}
+
+/** A score as the ICP scoring gives it, for signups built by hand. */
+export const icpScore = (score: number, tier: string): IcpScore => ({
+  status: 'scored',
+  score,
+  tier,
+  points: {},
+  missingFields: [],
+  reason: undefined,
+  configVersion: '2026-11-01',
+  inputHash: 'h',
+});
+
+/** An enriched signup as the fan-out hands it to the destination clients (Ada Quillon, work email, scored 80/A). */
+export function enrichedSignup(overrides: Partial<EnrichedSignup> = {}): EnrichedSignup {
+  return {
+    signupId: 'signup-1',
+    personKey: 'person-1',
+    distinctId: 'person-1',
+    email: undefined,
+    name: 'Ada Quillon',
+    emailKind: 'work',
+    domain: undefined,
+    organizationId: undefined,
+    organizationName: undefined,
+    signedUpAt: '2026-11-24T08:00:00.000Z',
+    status: 'enriched',
+    reason: undefined,
+    fields: {},
+    provenance: {},
+    score: icpScore(80, 'A'),
+    enrichedAt: '2026-11-24T08:00:02.000Z',
+    ...overrides,
+  };
 }

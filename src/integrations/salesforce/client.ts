@@ -366,6 +366,10 @@ export function outcomeOfError(err: unknown, requestLimitWaitMs: number): WriteO
   }
   const code = e.data?.error ?? e.errorCode ?? e.name ?? 'Error';
   const message = (e.data?.error_description ?? e.message ?? String(err)).split('\n', 1)[0]!.slice(0, 300);
+  // A duplicate rule's message ("Use one of these records?") does not say which: the operator needs the matched ids.
+  const matched = (e.data?.duplicateResult?.matchResults ?? []).flatMap((m) =>
+    (m.matchRecords ?? []).flatMap((r) => (r.record?.Id ? [r.record.Id] : [])),
+  );
   if (AUTH_ERRORS.has(code) || code === 'INVALID_SESSION_ID' || code === 'INVALID_AUTH_HEADER') {
     return { kind: 'auth_failed', detail: `Salesforce rejected the credentials (${code}: ${message})` };
   }
@@ -386,7 +390,8 @@ export function outcomeOfError(err: unknown, requestLimitWaitMs: number): WriteO
     // DUPLICATE_VALUE: two concurrent upserts of one new external id; the retry finds the record and updates it.
     return { kind: 'transient', detail: `Salesforce unavailable (${code}: ${message})` };
   }
-  return { kind: 'rejected', detail: `Salesforce refused the record (${code}: ${message})` };
+  const matches = matched.length > 0 ? `; matched ${matched.join(', ')}` : '';
+  return { kind: 'rejected', detail: `Salesforce refused the record (${code}: ${message}${matches})` };
 }
 
 export type SalesforceClient = ReturnType<typeof createSalesforceClient>;
