@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HealthActivities } from '../../src/activities/health';
 import type { BackfillCandidate } from '../../src/domain/health';
 import { BackfillOutageWindowWorkflow } from '../../src/workflows/backfill-outage-window';
 import { getBackfillProgressQuery, type BackfillInput } from '../../src/workflows/messages';
 import { eventually } from '../support/eventually';
-import { timeSkippingEnvironment, withMockedActivities } from '../support/workflows';
+import { failureOf, timeSkippingServer, withMockedActivities } from '../support/workflows';
 
 type LedgerState = Awaited<ReturnType<HealthActivities['backfillStates']>>[number];
 type Fate = 'enriched' | 'partial' | 'gone';
@@ -78,15 +76,7 @@ function ledgerMocks(n: number, options: { posthogMissing?: string[] } = {}) {
 // The backfill's paging, concurrency and progress on the time-skipping test server (its 10 s polls take no time),
 // with typed mocks of the health activities standing in for the ledger and the signup workflows it re-enqueues.
 describe('BackfillOutageWindowWorkflow', () => {
-  let env: TestWorkflowEnvironment;
-
-  beforeAll(async () => {
-    env = await timeSkippingEnvironment();
-  });
-
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  const server = timeSkippingServer();
 
   const window = { from: '2026-11-17', to: '2026-11-19' };
 
@@ -94,8 +84,8 @@ describe('BackfillOutageWindowWorkflow', () => {
     const { activities, seen, candidates } = ledgerMocks(230, { posthogMissing: ['org-a', 'org-b'] });
     const concurrency = 8;
     const workflowId = `backfill-${randomUUID()}`;
-    const { during, result, after } = await withMockedActivities(env, activities, async (taskQueue) => {
-      const handle = await env.client.workflow.start(BackfillOutageWindowWorkflow, {
+    const { during, result, after } = await withMockedActivities(server(), activities, async (taskQueue) => {
+      const handle = await server().client.workflow.start(BackfillOutageWindowWorkflow, {
         taskQueue,
         workflowId,
         args: [{ ...window, concurrency }],
@@ -156,8 +146,8 @@ describe('BackfillOutageWindowWorkflow', () => {
 
   it('lists what a dry run would re-enqueue, by status, and re-enqueues nothing', async () => {
     const { activities, seen } = ledgerMocks(150);
-    const result = await withMockedActivities(env, activities, (taskQueue) =>
-      env.client.workflow.execute(BackfillOutageWindowWorkflow, {
+    const result = await withMockedActivities(server(), activities, (taskQueue) =>
+      server().client.workflow.execute(BackfillOutageWindowWorkflow, {
         taskQueue,
         workflowId: `backfill-dry-run-${randomUUID()}`,
         args: [{ ...window, dryRun: true }],
@@ -179,8 +169,8 @@ describe('BackfillOutageWindowWorkflow', () => {
 
   it('ends at once, with nothing re-enqueued, when the window has no candidates left (a second backfill)', async () => {
     const { activities, seen } = ledgerMocks(0);
-    const result = await withMockedActivities(env, activities, (taskQueue) =>
-      env.client.workflow.execute(BackfillOutageWindowWorkflow, {
+    const result = await withMockedActivities(server(), activities, (taskQueue) =>
+      server().client.workflow.execute(BackfillOutageWindowWorkflow, {
         taskQueue,
         workflowId: `backfill-${randomUUID()}`,
         args: [{ ...window }],
@@ -195,8 +185,8 @@ describe('BackfillOutageWindowWorkflow', () => {
   it('takes one signup at a time with concurrency 1 (and treats a fractional or zero value as at least 1)', async () => {
     for (const concurrency of [1, 0.5]) {
       const { activities, seen } = ledgerMocks(5);
-      const result = await withMockedActivities(env, activities, (taskQueue) =>
-        env.client.workflow.execute(BackfillOutageWindowWorkflow, {
+      const result = await withMockedActivities(server(), activities, (taskQueue) =>
+        server().client.workflow.execute(BackfillOutageWindowWorkflow, {
           taskQueue,
           workflowId: `backfill-${randomUUID()}`,
           args: [{ ...window, concurrency }],
@@ -213,16 +203,16 @@ describe('BackfillOutageWindowWorkflow', () => {
     ['a day that does not exist', { from: '2026-11-31', to: '2026-12-01' }],
   ])('refuses a window with %s, before reading anything', async (_, input) => {
     const { activities, seen } = ledgerMocks(5);
-    const err = await withMockedActivities(env, activities, (taskQueue) =>
-      env.client.workflow
-        .execute(BackfillOutageWindowWorkflow, { taskQueue, workflowId: `backfill-${randomUUID()}`, args: [input] })
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        ),
+    const cause = await withMockedActivities(server(), activities, (taskQueue) =>
+      failureOf(
+        server().client.workflow.execute(BackfillOutageWindowWorkflow, {
+          taskQueue,
+          workflowId: `backfill-${randomUUID()}`,
+          args: [input],
+        }),
+      ),
     );
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    expect(cause).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     expect(seen.posthogReads + seen.pages.length).toBe(0);
   });
 });

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HealthActivities } from '../../src/activities/health';
 import type { AlertResult } from '../../src/activities/support';
 import { ErrorType } from '../../src/domain/errors';
@@ -11,7 +9,7 @@ import type { Incident } from '../../src/ledger/health';
 import { CreditExhaustionDetectorWorkflow } from '../../src/workflows/credit-exhaustion-detector';
 import { BackfillOutageWindowWorkflow } from '../../src/workflows/backfill-outage-window';
 import { backfillWorkflowId, type BackfillInput, type DetectorInput } from '../../src/workflows/messages';
-import { timeSkippingEnvironment, withMockedActivities } from '../support/workflows';
+import { failureOf, timeSkippingServer, withMockedActivities } from '../support/workflows';
 
 const DAY = '2026-11-20';
 const credits: Cause = { kind: 'credits', system: 'clearbit', summary: 'clearbit is out of credits (41 answers)' };
@@ -115,24 +113,16 @@ function healthMocks(world: World) {
 
 // The daily health check's decisions on the time-skipping test server, with typed mocks of the health activities.
 describe('CreditExhaustionDetectorWorkflow', () => {
-  let env: TestWorkflowEnvironment;
-
-  beforeAll(async () => {
-    env = await timeSkippingEnvironment();
-  });
-
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  const server = timeSkippingServer();
 
   /** Runs the detector once per input, in order, against one set of mocks. */
   async function detect(world: World, ...inputs: DetectorInput[]) {
     const { activities, seen } = healthMocks(world);
-    const results = await withMockedActivities(env, activities, async (taskQueue) => {
+    const results = await withMockedActivities(server(), activities, async (taskQueue) => {
       const out = [];
       for (const input of inputs) {
         out.push(
-          await env.client.workflow.execute(CreditExhaustionDetectorWorkflow, {
+          await server().client.workflow.execute(CreditExhaustionDetectorWorkflow, {
             taskQueue,
             workflowId: `health-${randomUUID()}`,
             args: [input],
@@ -242,13 +232,13 @@ describe('CreditExhaustionDetectorWorkflow', () => {
       autoBackfill: true,
     });
     const backfillId = backfillWorkflowId('2026-11-17', '2026-11-19');
-    const { result, input } = await withMockedActivities(env, activities, async (taskQueue) => {
-      const result = await env.client.workflow.execute(CreditExhaustionDetectorWorkflow, {
+    const { result, input } = await withMockedActivities(server(), activities, async (taskQueue) => {
+      const result = await server().client.workflow.execute(CreditExhaustionDetectorWorkflow, {
         taskQueue,
         workflowId: `health-${randomUUID()}`,
         args: [{ day: DAY }],
       });
-      const backfill = env.client.workflow.getHandle<typeof BackfillOutageWindowWorkflow>(backfillId);
+      const backfill = server().client.workflow.getHandle<typeof BackfillOutageWindowWorkflow>(backfillId);
       await backfill.result();
       const { events } = await backfill.fetchHistory();
       const payload = events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
@@ -269,7 +259,7 @@ describe('CreditExhaustionDetectorWorkflow', () => {
     const window = incident({ firstDay: '2026-11-10', lastDay: '2026-11-10', id: 'inc-2' });
     const backfillId = backfillWorkflowId(window.firstDay, window.lastDay);
     // Started by `enrich backfill` on a queue no worker polls: it stays running.
-    const running = await env.client.workflow.start(BackfillOutageWindowWorkflow, {
+    const running = await server().client.workflow.start(BackfillOutageWindowWorkflow, {
       taskQueue: `nobody-${randomUUID()}`,
       workflowId: backfillId,
       args: [{ from: window.firstDay, to: window.lastDay }],
@@ -346,42 +336,33 @@ describe('CreditExhaustionDetectorWorkflow', () => {
         });
       },
     });
-    const err = await withMockedActivities(env, activities, (taskQueue) =>
-      env.client.workflow
-        .execute(CreditExhaustionDetectorWorkflow, {
+    const cause = await withMockedActivities(server(), activities, (taskQueue) =>
+      failureOf(
+        server().client.workflow.execute(CreditExhaustionDetectorWorkflow, {
           taskQueue,
           workflowId: `health-${randomUUID()}`,
           args: [{ day: DAY }],
-        })
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        ),
+        }),
+      ),
     );
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    const activity = (err as WorkflowFailedError).cause;
-    expect(activity).toBeInstanceOf(ActivityFailure);
-    expect((activity as ActivityFailure).cause).toMatchObject({ type: ErrorType.DestinationAuthFailed });
+    expect(cause).toBeInstanceOf(ActivityFailure);
+    expect((cause as ActivityFailure).cause).toMatchObject({ type: ErrorType.DestinationAuthFailed });
     expect(seen.incidentDays).toHaveLength(1);
     expect(seen.calls.filter((c) => c === 'postHealthAlert')).toHaveLength(1);
   });
 
   it('refuses a day that is not YYYY-MM-DD without calling anything', async () => {
     const { activities, seen } = healthMocks({ assessment: assessment('healthy') });
-    const err = await withMockedActivities(env, activities, (taskQueue) =>
-      env.client.workflow
-        .execute(CreditExhaustionDetectorWorkflow, {
+    const cause = await withMockedActivities(server(), activities, (taskQueue) =>
+      failureOf(
+        server().client.workflow.execute(CreditExhaustionDetectorWorkflow, {
           taskQueue,
           workflowId: `health-${randomUUID()}`,
           args: [{ day: '2026-11-31' }],
-        })
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        ),
+        }),
+      ),
     );
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidInput' });
+    expect(cause).toMatchObject({ type: 'InvalidInput' });
     expect(seen.calls).toEqual([]);
   });
 });

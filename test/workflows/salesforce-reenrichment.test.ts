@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ReEnrichmentActivities } from '../../src/activities/reenrichment';
 import { ErrorType } from '../../src/domain/errors';
 import type {
@@ -14,7 +12,7 @@ import type {
 import { getReEnrichmentProgressQuery } from '../../src/workflows/messages';
 import { SalesforceReEnrichmentWorkflow } from '../../src/workflows/salesforce-reenrichment';
 import { eventually } from '../support/eventually';
-import { timeSkippingEnvironment, withMockedActivities } from '../support/workflows';
+import { failureOf, timeSkippingServer, withMockedActivities } from '../support/workflows';
 
 const policy: ReEnrichmentPolicy = {
   staleDays: 90,
@@ -143,21 +141,13 @@ const unavailable = () =>
 // The weekend refresh's decisions on the time-skipping test server (outage waits take no time), with typed mocks of
 // the re-enrichment activities standing in for Salesforce, the providers and the alert channel.
 describe('SalesforceReEnrichmentWorkflow', () => {
-  let env: TestWorkflowEnvironment;
-
-  beforeAll(async () => {
-    env = await timeSkippingEnvironment();
-  });
-
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  const server = timeSkippingServer();
 
   async function reenrich(input: ReEnrichmentInput, faults: SalesforceFaults = {}) {
     const { activities, seen } = salesforceMocks(faults);
     const workflowId = `salesforce-reenrichment-${randomUUID()}`;
-    const { summary, progress } = await withMockedActivities(env, activities, async (taskQueue) => {
-      const handle = await env.client.workflow.start(SalesforceReEnrichmentWorkflow, {
+    const { summary, progress } = await withMockedActivities(server(), activities, async (taskQueue) => {
+      const handle = await server().client.workflow.start(SalesforceReEnrichmentWorkflow, {
         taskQueue,
         workflowId,
         args: [input],
@@ -289,8 +279,8 @@ describe('SalesforceReEnrichmentWorkflow', () => {
     // The second page's selection fails four times: three attempts of the activity, then one more after a wait.
     const fails = new Set([2, 3, 4, 5]);
     const { activities, seen } = salesforceMocks({ fetch: (_, call) => (fails.has(call) ? unavailable() : undefined) });
-    const { waiting, summary } = await withMockedActivities(env, activities, async (taskQueue) => {
-      const handle = await env.client.workflow.start(SalesforceReEnrichmentWorkflow, {
+    const { waiting, summary } = await withMockedActivities(server(), activities, async (taskQueue) => {
+      const handle = await server().client.workflow.start(SalesforceReEnrichmentWorkflow, {
         taskQueue,
         workflowId: `salesforce-reenrichment-${randomUUID()}`,
         args: [{}],
@@ -354,20 +344,15 @@ describe('SalesforceReEnrichmentWorkflow', () => {
           nonRetryable: true,
         }),
     });
-    const err = await withMockedActivities(env, activities, (taskQueue) =>
-      env.client.workflow
-        .execute(SalesforceReEnrichmentWorkflow, {
+    const cause = await withMockedActivities(server(), activities, (taskQueue) =>
+      failureOf(
+        server().client.workflow.execute(SalesforceReEnrichmentWorkflow, {
           taskQueue,
           workflowId: `salesforce-reenrichment-${randomUUID()}`,
           args: [{}],
-        })
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        ),
+        }),
+      ),
     );
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    const cause = (err as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ActivityFailure);
     expect((cause as ActivityFailure).cause).toMatchObject({ type: ErrorType.DestinationAuthFailed });
     expect(seen.fetches).toHaveLength(1);
