@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
@@ -11,6 +10,7 @@ import { createDataset } from '../../src/sandbox/dataset';
 import { createIntake, type Intake } from '../../src/starter';
 import { CreditExhaustionDetectorWorkflow } from '../../src/workflows/credit-exhaustion-detector';
 import { getStatusQuery } from '../../src/workflows/messages';
+import { runEnrich } from '../support/cli';
 import { ADMIN_TOKEN, SECRET, testConfig } from '../support/config';
 import { eventually } from '../support/eventually';
 import { type RunningSandbox, startSandbox } from '../support/sandbox';
@@ -57,26 +57,17 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
     await sandbox?.close();
   });
 
-  /** `npx enrich ...` as an operator runs it. */
+  /** `npx enrich ...` as an operator runs it, against this file's starter and task queue. */
   const enrich = (...args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [path.join(root, 'bin/enrich.js'), ...args], {
-        cwd: root,
-        env: {
-          ...process.env,
-          ENRICH_API_URL: base,
-          ADMIN_TOKEN,
-          TEMPORAL_ADDRESS: config.temporal.address,
-          TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
-        },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    runEnrich(
+      {
+        ENRICH_API_URL: base,
+        ADMIN_TOKEN,
+        TEMPORAL_ADDRESS: config.temporal.address,
+        TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+      },
+      args,
+    );
 
   const detect = (day: string) =>
     client.workflow.execute(CreditExhaustionDetectorWorkflow, {
