@@ -1,3 +1,4 @@
+import { opHolds } from '../../comparison';
 import type { RecordStore } from '../../state';
 import { formatDateTime, parseDateTime } from '../datetime';
 import { isObject, type Json } from '../events';
@@ -126,22 +127,7 @@ function evaluate(e: HogqlExpr, ctx: EvalContext): Value {
     }
     case 'compare': {
       const c = compare(evaluate(e.left, ctx), evaluate(e.right, ctx));
-      if (c === null) return null;
-      switch (e.op) {
-        case '=':
-          return c === 0;
-        case '!=':
-          return c !== 0;
-        case '<':
-          return c < 0;
-        case '<=':
-          return c <= 0;
-        case '>':
-          return c > 0;
-        case '>=':
-          return c >= 0;
-      }
-      return null;
+      return c === null ? null : opHolds(e.op, c);
     }
     case 'in': {
       const v = evaluate(e.left, ctx);
