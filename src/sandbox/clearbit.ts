@@ -66,15 +66,7 @@ export const clearbitPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
   ) => {
     const sys = state.system('clearbit');
     const answer = (status: number, body: unknown, creditsCharged = 0, note?: string) => {
-      sys.record({
-        kind: 'request',
-        method: request.method,
-        path: request.url.split('?', 1)[0] ?? request.url,
-        key,
-        status,
-        creditsCharged,
-        note,
-      });
+      sys.recordRequest(request, { key, status, creditsCharged, note });
       return reply.code(status).send(body);
     };
 

@@ -240,15 +240,7 @@ export const vitallyPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
   ) => {
     const sys = state.system('vitally');
     const answer = (status: number, body: unknown, logKey: string | null = key, note?: string) => {
-      sys.record({
-        kind: 'request',
-        method: request.method,
-        path: request.url.split('?', 1)[0] ?? request.url,
-        key: logKey,
-        status,
-        creditsCharged: 0,
-        note,
-      });
+      sys.recordRequest(request, { key: logKey, status, creditsCharged: 0, note });
       return reply.code(status).send(body);
     };
 
