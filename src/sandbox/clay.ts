@@ -62,9 +62,8 @@ const DOMAIN_FIELDS = ['company_domain', 'domain', 'website', 'website_url'] as 
 export const clayPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, { state, dataset }, done) => {
   app.post('/v3/sources/webhook/:webhookId', async (request, reply) => {
     const sys = state.system('clay');
-    const path = request.url.split('?', 1)[0] ?? request.url;
     const answer = (status: number, body: unknown, key: string | null, creditsCharged = 0, note?: string) => {
-      sys.record({ kind: 'request', method: 'POST', path, key, status, creditsCharged, note });
+      sys.recordRequest(request, { key, status, creditsCharged, note });
       return reply.code(status).send(body);
     };
 

@@ -66,15 +66,7 @@ export const clearbitPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
   ) => {
     const sys = state.system('clearbit');
     const answer = (status: number, body: unknown, creditsCharged = 0, note?: string) => {
-      sys.record({
-        kind: 'request',
-        method: request.method,
-        path: request.url.split('?', 1)[0] ?? request.url,
-        key,
-        status,
-        creditsCharged,
-        note,
-      });
+      sys.recordRequest(request, { key, status, creditsCharged, note });
       return reply.code(status).send(body);
     };
 
@@ -250,7 +242,7 @@ const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '');
 
 export function clearbitCompany(company: Company) {
   const category = company.clearbitHasIndustry ? CATEGORIES[company.industry] : undefined;
-  const country = COUNTRIES[company.country];
+  const place = placeOf(company);
   return {
     id: uuidFrom(`clearbit:company:${company.domain}`),
     name: company.name,
@@ -274,7 +266,7 @@ export function clearbitCompany(company: Company) {
     tags: company.clearbitHasIndustry ? company.industryTags.slice(0, 2) : [],
     description: company.description,
     foundedYear: company.foundedYear,
-    location: `${company.city}, ${country?.name ?? company.country}`,
+    location: place.location,
     timeZone: null,
     utcOffset: null,
     geo: {
@@ -284,12 +276,7 @@ export function clearbitCompany(company: Company) {
       streetAddress: null,
       city: company.city,
       postalCode: null,
-      state: null,
-      stateCode: null,
-      country: country?.name ?? null,
-      countryCode: company.country,
-      lat: null,
-      lng: null,
+      ...place.region,
     },
     logo: `https://logo.clearbit.com/${company.domain}`,
     facebook: { handle: null, likes: null },
@@ -330,8 +317,27 @@ export function clearbitCompany(company: Company) {
   };
 }
 
+/**
+ * Where a company is, as both of Clearbit's objects say it (a person is placed at their company): the `location` line
+ * and the `geo` fields after the city. Only city and country are known; the rest stays null.
+ */
+function placeOf(company: Company) {
+  const country = COUNTRIES[company.country]?.name;
+  return {
+    location: `${company.city}, ${country ?? company.country}`,
+    region: {
+      state: null,
+      stateCode: null,
+      country: country ?? null,
+      countryCode: company.country,
+      lat: null,
+      lng: null,
+    },
+  };
+}
+
 export function clearbitPerson(person: Person, company: Company) {
-  const country = COUNTRIES[company.country];
+  const place = placeOf(company);
   return {
     id: uuidFrom(`clearbit:person:${person.email}`),
     name: {
@@ -340,17 +346,12 @@ export function clearbitPerson(person: Person, company: Company) {
       familyName: person.lastName,
     },
     email: person.email,
-    location: `${company.city}, ${country?.name ?? company.country}`,
+    location: place.location,
     timeZone: null,
     utcOffset: null,
     geo: {
       city: company.city,
-      state: null,
-      stateCode: null,
-      country: country?.name ?? null,
-      countryCode: company.country,
-      lat: null,
-      lng: null,
+      ...place.region,
     },
     bio: null,
     site: null,

@@ -76,14 +76,7 @@ export const harmonicPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
     const sys = state.system('harmonic');
     const answer = (outcome: Outcome) => {
       const charged = outcome.charge ? sys.charge(1) : 0;
-      sys.record({
-        kind: 'request',
-        method: request.method,
-        path: request.url.split('?', 1)[0] ?? request.url,
-        key,
-        status: outcome.status,
-        creditsCharged: charged,
-      });
+      sys.recordRequest(request, { key, status: outcome.status, creditsCharged: charged });
       return reply.code(outcome.status).send(outcome.body);
     };
 

@@ -103,15 +103,7 @@ export const slackPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
     reply.code(status).type('text/plain; charset=utf-8').send(text);
 
   const log = (request: FastifyRequest, key: string | null, status: number, note?: string) =>
-    state.system('slack').record({
-      kind: 'request',
-      method: request.method,
-      path: request.url.split('?', 1)[0] ?? request.url,
-      key,
-      status,
-      creditsCharged: 0,
-      note,
-    });
+    state.system('slack').recordRequest(request, { key, status, creditsCharged: 0, note });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { createRng, hash32, type Dataset } from './dataset';
 import { createPosthogProject, type ProjectState as PosthogProjectState } from './posthog/project';
@@ -168,6 +168,11 @@ export interface CallLogEntry {
   note?: string;
 }
 
+/** A request's path without its query string: what the call log shows (the key column says what was asked). */
+export function requestPath(request: FastifyRequest): string {
+  return request.url.split('?', 1)[0] ?? request.url;
+}
+
 /** The call log keeps its most recent entries; the counts stay exact. */
 const MAX_LOGGED_CALLS = 5000;
 
@@ -250,6 +255,14 @@ export class SystemState<S extends SandboxSystem> {
       const key = String(entry.status);
       this.statusCounts.set(key, (this.statusCounts.get(key) ?? 0) + 1);
     }
+  }
+
+  /** Logs a request this system answered, with the method and path it came with. */
+  recordRequest(
+    request: FastifyRequest,
+    entry: Omit<CallLogEntry, 'at' | 'system' | 'kind' | 'method' | 'path'>,
+  ): void {
+    this.record({ kind: 'request', method: request.method, path: requestPath(request), ...entry });
   }
 
   get calls(): readonly CallLogEntry[] {

@@ -160,15 +160,22 @@ function findByIdOrExternalId(store: RecordStore, type: string, id: string): Sto
   return store.get(type, id) ?? store.list(type).find((r) => r.id === id);
 }
 
-function accountObject(store: RecordStore, record: StoredRecord) {
-  const f = record.fields;
-  const usersCount = store.list('user').filter((u) => (u.fields.accountIds as string[]).includes(record.id)).length;
+/** The fields every Vitally resource object begins with. */
+function resourceFields(record: StoredRecord) {
   return {
     id: record.id,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     externalId: record.key,
-    name: f.name ?? null,
+    name: record.fields.name ?? null,
+  };
+}
+
+function accountObject(store: RecordStore, record: StoredRecord) {
+  const f = record.fields;
+  const usersCount = store.list('user').filter((u) => (u.fields.accountIds as string[]).includes(record.id)).length;
+  return {
+    ...resourceFields(record),
     traits: f.traits ?? {},
     organizationId: f.organizationId ?? null,
     accountOwnerId: null,
@@ -196,11 +203,7 @@ function accountObject(store: RecordStore, record: StoredRecord) {
 function userObject(record: StoredRecord) {
   const f = record.fields;
   return {
-    id: record.id,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    externalId: record.key,
-    name: f.name ?? null,
+    ...resourceFields(record),
     email: f.email ?? null,
     avatar: f.avatar ?? null,
     traits: f.traits ?? {},
@@ -240,15 +243,7 @@ export const vitallyPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
   ) => {
     const sys = state.system('vitally');
     const answer = (status: number, body: unknown, logKey: string | null = key, note?: string) => {
-      sys.record({
-        kind: 'request',
-        method: request.method,
-        path: request.url.split('?', 1)[0] ?? request.url,
-        key: logKey,
-        status,
-        creditsCharged: 0,
-        note,
-      });
+      sys.recordRequest(request, { key: logKey, status, creditsCharged: 0, note });
       return reply.code(status).send(body);
     };
 

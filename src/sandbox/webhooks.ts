@@ -90,15 +90,7 @@ export const webhooksPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, parsed) => parsed(null, body));
 
   const log = (request: FastifyRequest, key: string | null, status: number, note?: string) =>
-    state.system('webhooks').record({
-      kind: 'request',
-      method: request.method,
-      path: request.url.split('?', 1)[0] ?? request.url,
-      key,
-      status,
-      creditsCharged: 0,
-      note,
-    });
+    state.system('webhooks').recordRequest(request, { key, status, creditsCharged: 0, note });
 
   app.setErrorHandler((error: FastifyError, request, reply: FastifyReply) => {
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;

@@ -467,3 +467,24 @@ describe('findArchivedClayResult: only a result received since the row was sent'
     expect(await at(T0).run(() => activities.findArchivedClayResult({ signupId }))).toBeUndefined();
   });
 });
+
+describe('provider clients: a 200 that is not the documented payload', () => {
+  it('is transient, named after what was asked, never found nor not found', async () => {
+    const transient = (detail: string, provider: string) => ({ kind: 'transient', provider, status: 200, detail });
+    expect(await clearbit(answering(200, 'not json')).findCompany('x.y')).toEqual(
+      transient('unexpected company payload', 'clearbit'),
+    );
+    expect(await clearbit(answering(200, ['not', 'an', 'object'])).findPerson('a@x.y')).toEqual(
+      transient('unexpected combined payload', 'clearbit'),
+    );
+    expect(await harmonic(answering(200, 'not json')).enrichCompany('x.y')).toEqual(
+      transient('unexpected company payload', 'harmonic'),
+    );
+    expect(await harmonic(answering(200, 'not json')).enrichPerson('a@x.y')).toEqual(
+      transient('unexpected person payload', 'harmonic'),
+    );
+    expect(await harmonic(answering(200, { urns: 'not a list' })).enrichmentStatus(['urn:x'])).toEqual(
+      transient('unexpected enrichment status payload', 'harmonic'),
+    );
+  });
+});

@@ -10,6 +10,7 @@ import {
   findPersonByLinkedinUrl,
   normalizeDomain,
 } from '../../src/sandbox/dataset';
+import { generate } from '../../src/sandbox/dataset/generate';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -87,6 +88,16 @@ describe('sandbox data set', () => {
       expect(byKey.harmonicEnrichedAfterPoll?.knownBy.harmonic).toBe(false);
     }
     expect(FIXTURES.map((f) => f.domain).sort()).toEqual(Object.values(FIXTURE_DOMAINS).sort());
+  });
+
+  it('generates companies with ids from 1, one per name, and none at a reserved domain', () => {
+    const free = generate(303, 50, []);
+    expect(free.map((c) => c.id)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const reserved = [free[0]!.domain, free[1]!.domain];
+    const companies = generate(303, 200, reserved);
+    expect(companies.map((c) => c.domain)).not.toContain(reserved[0]);
+    expect(companies.map((c) => c.domain)).not.toContain(reserved[1]);
+    expect(new Set(companies.map((c) => c.name.toLowerCase())).size).toBe(companies.length);
   });
 
   it('finds companies and people by domain, email and LinkedIn URL, normalising what it is given', () => {

@@ -1,6 +1,6 @@
 import type { ProviderOutcome } from '../../domain/provider-outcome';
 import { bodyMessage, providerCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
-import { unmodelledStatus } from '../provider-status';
+import { readPayload, unmodelledStatus } from '../provider-status';
 import { companyFields, personFields } from './mapping';
 import { clearbitCombinedSchema, clearbitCompanySchema, clearbitErrorSchema } from './schemas';
 
@@ -53,31 +53,23 @@ export function createClearbitClient(o: ClearbitClientOptions) {
     }
   };
 
-  const malformed = (detail: string): ProviderOutcome => ({ kind: 'transient', provider, status: 200, detail });
-
   return {
     async findCompany(domain: string): Promise<ProviderOutcome> {
       const a = await call(`${o.companyBaseUrl}/v2/companies/find?domain=${encodeURIComponent(domain)}`);
-      if ('kind' in a) return a;
-      const early = common(a);
-      if (early) return early;
-      const parsed = clearbitCompanySchema.safeParse(a.body);
-      if (!parsed.success) return malformed('unexpected company payload');
-      return { kind: 'found', provider, fields: companyFields(parsed.data), raw: a.body };
+      const read = readPayload(provider, a, common, clearbitCompanySchema, 'company');
+      if (!read.ok) return read.outcome;
+      return { kind: 'found', provider, fields: companyFields(read.data), raw: read.body };
     },
 
     /** Person and company by email in one call (Combined API). */
     async findPerson(email: string): Promise<ProviderOutcome> {
       const a = await call(`${o.personBaseUrl}/v2/combined/find?email=${encodeURIComponent(email)}`);
-      if ('kind' in a) return a;
-      const early = common(a);
-      if (early) return early;
-      const parsed = clearbitCombinedSchema.safeParse(a.body);
-      if (!parsed.success) return malformed('unexpected combined payload');
-      const { person, company } = parsed.data;
+      const read = readPayload(provider, a, common, clearbitCombinedSchema, 'combined');
+      if (!read.ok) return read.outcome;
+      const { person, company } = read.data;
       if (!person && !company) return { kind: 'not_found', provider };
       const fields = { ...(company ? companyFields(company) : {}), ...(person ? personFields(person) : {}) };
-      return { kind: 'found', provider, fields, raw: a.body };
+      return { kind: 'found', provider, fields, raw: read.body };
     },
   };
 }

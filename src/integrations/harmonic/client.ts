@@ -1,6 +1,6 @@
 import type { ProviderOutcome } from '../../domain/provider-outcome';
 import { bodyMessage, providerCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
-import { unmodelledStatus } from '../provider-status';
+import { readPayload, unmodelledStatus } from '../provider-status';
 import { companyFields, personFields } from './mapping';
 import {
   harmonicCodedErrorSchema,
@@ -74,39 +74,28 @@ export function createHarmonicClient(o: HarmonicClientOptions) {
     return unmodelledStatus(provider, a.status, harmonicError(a.body));
   };
 
-  const malformed = (detail: string): ProviderOutcome => ({ kind: 'transient', provider, status: 200, detail });
-
   return {
     async enrichCompany(domain: string): Promise<ProviderOutcome> {
       const a = await call('POST', `/companies?website_domain=${encodeURIComponent(domain)}`);
-      if ('kind' in a) return a;
-      const early = common(a);
-      if (early) return early;
-      const parsed = harmonicCompanySchema.safeParse(a.body);
-      if (!parsed.success) return malformed('unexpected company payload');
-      return { kind: 'found', provider, fields: companyFields(parsed.data), raw: a.body };
+      const read = readPayload(provider, a, common, harmonicCompanySchema, 'company');
+      if (!read.ok) return read.outcome;
+      return { kind: 'found', provider, fields: companyFields(read.data), raw: read.body };
     },
 
     async enrichPerson(email: string): Promise<ProviderOutcome> {
       const a = await call('POST', `/persons?email=${encodeURIComponent(email)}`);
-      if ('kind' in a) return a;
-      const early = common(a);
-      if (early) return early;
-      const parsed = harmonicPersonSchema.safeParse(a.body);
-      if (!parsed.success) return malformed('unexpected person payload');
-      return { kind: 'found', provider, fields: personFields(parsed.data), raw: a.body };
+      const read = readPayload(provider, a, common, harmonicPersonSchema, 'person');
+      if (!read.ok) return read.outcome;
+      return { kind: 'found', provider, fields: personFields(read.data), raw: read.body };
     },
 
     /** Where scheduled enrichments stand; an error outcome when the status call itself fails. */
     async enrichmentStatus(urns: string[]): Promise<Record<string, EnrichmentState> | ProviderOutcome> {
       const a = await call('GET', `/enrichment_status?${urns.map((u) => `urns=${encodeURIComponent(u)}`).join('&')}`);
-      if ('kind' in a) return a;
-      const early = common(a);
-      if (early) return early;
-      const parsed = harmonicEnrichmentStatusSchema.safeParse(a.body);
-      if (!parsed.success) return malformed('unexpected enrichment status payload');
+      const read = readPayload(provider, a, common, harmonicEnrichmentStatusSchema, 'enrichment status');
+      if (!read.ok) return read.outcome;
       return Object.fromEntries(
-        parsed.data.map((s) => {
+        read.data.map((s) => {
           const status = s.status.toUpperCase();
           const state: EnrichmentState =
             status === 'COMPLETE' || status === 'COMPLETED' || status === 'ENRICHED'

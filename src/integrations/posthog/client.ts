@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { sha256 } from '../../hash';
+import { writeOutcome, type DestinationWording } from '../destination-status';
 import { bodyMessage, destinationCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
 import { enrichedEventProperties, enrichmentProperties } from './properties';
 
@@ -32,27 +33,15 @@ export function eventUuid(key: string, index: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function outcomeOf(a: HttpAnswer | { kind: 'transient'; detail: string }, what: string): WriteOutcome {
-  if ('kind' in a) return a;
-  const message = bodyMessage(a.body) || (typeof a.body === 'object' ? JSON.stringify(a.body).slice(0, 200) : '');
-  if (a.status >= 200 && a.status < 300) return { kind: 'written', detail: what };
-  if (a.status === 401 || a.status === 403) {
-    return {
-      kind: 'auth_failed',
-      detail: `PostHog rejected the API key (HTTP ${a.status}${message ? `: ${message}` : ''})`,
-    };
-  }
-  if (a.status === 429) {
-    return { kind: 'rate_limited', retryAfterMs: retryAfterMs(a.headers, 5_000), detail: 'PostHog rate limit (429)' };
-  }
-  if (a.status >= 400 && a.status < 500) {
-    return {
-      kind: 'rejected',
-      detail: `PostHog refused the request (HTTP ${a.status}${message ? `: ${message}` : ''})`,
-    };
-  }
-  return { kind: 'transient', detail: `PostHog unavailable (HTTP ${a.status})` };
-}
+const POSTHOG: DestinationWording = {
+  system: 'PostHog',
+  refused: () => 'the request',
+  message: (body) => bodyMessage(body) || (typeof body === 'object' ? JSON.stringify(body).slice(0, 200) : ''),
+  retryAfterMs: (headers) => retryAfterMs(headers, 5_000),
+};
+
+const outcomeOf = (a: HttpAnswer | { kind: 'transient'; detail: string }, what: string): WriteOutcome =>
+  writeOutcome(a, what, POSTHOG);
 
 const queryResponseSchema = z.object({
   columns: z.array(z.string()).optional(),

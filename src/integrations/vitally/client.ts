@@ -1,5 +1,6 @@
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { enrichmentProperties } from '../posthog/properties';
+import { writeOutcome, type DestinationWording } from '../destination-status';
 import { bodyMessage, destinationCall, type Fetch, type HttpAnswer } from '../http';
 
 export interface VitallyClientOptions {
@@ -26,24 +27,15 @@ export function vitallyResetMs(headers: Headers): number {
   return 60_000;
 }
 
-function outcomeOf(a: HttpAnswer | { kind: 'transient'; detail: string }, what: string): WriteOutcome {
-  if ('kind' in a) return a;
-  const message = bodyMessage(a.body);
-  if (a.status >= 200 && a.status < 300) return { kind: 'written', detail: what };
-  if (a.status === 401 || a.status === 403) {
-    return {
-      kind: 'auth_failed',
-      detail: `Vitally rejected the API key (HTTP ${a.status}${message ? `: ${message}` : ''})`,
-    };
-  }
-  if (a.status === 429) {
-    return { kind: 'rate_limited', retryAfterMs: vitallyResetMs(a.headers), detail: 'Vitally rate limit (429)' };
-  }
-  if (a.status >= 400 && a.status < 500) {
-    return { kind: 'rejected', detail: `Vitally refused ${what} (HTTP ${a.status}${message ? `: ${message}` : ''})` };
-  }
-  return { kind: 'transient', detail: `Vitally unavailable (HTTP ${a.status})` };
-}
+const VITALLY: DestinationWording = {
+  system: 'Vitally',
+  refused: (what) => what,
+  message: bodyMessage,
+  retryAfterMs: vitallyResetMs,
+};
+
+const outcomeOf = (a: HttpAnswer | { kind: 'transient'; detail: string }, what: string): WriteOutcome =>
+  writeOutcome(a, what, VITALLY);
 
 /**
  * Vitally REST: the organization as an account (externalId = organization id) and the person as a user

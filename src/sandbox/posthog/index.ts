@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import type { ProviderPluginOptions } from '../state';
+import { requestPath, type ProviderPluginOptions } from '../state';
 import { ingest, isObject, readCaptureBody, validateEvent, type ValidEvent } from './events';
 import { QueryError } from './hogql/lexer';
 import { runHogql, type HogqlResult } from './hogql/runner';
@@ -149,8 +149,6 @@ function queryAuthError(request: FastifyRequest) {
 const isQueryPath = (path: string) => /\/api\/projects\/[^/]+\/query\/?$/.test(path);
 
 export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, { state }, done) => {
-  const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0] ?? request.url;
-
   const answer = (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -159,15 +157,13 @@ export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
     body: unknown,
     note?: string,
   ) => {
-    state
-      .system('posthog')
-      .record({ kind: 'request', method: request.method, path: pathOf(request), key, status, creditsCharged: 0, note });
+    state.system('posthog').recordRequest(request, { key, status, creditsCharged: 0, note });
     return reply.code(status).send(body);
   };
 
   // Bodies Fastify could not read (not JSON, too large, another content type): PostHog's 400 (413 when too large).
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const path = pathOf(request);
+    const path = requestPath(request);
     const status = error.statusCode === 413 ? 413 : error.statusCode && error.statusCode < 500 ? 400 : 500;
     if (status === 500) request.log.error(error);
     if (isQueryPath(path)) {

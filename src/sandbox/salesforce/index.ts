@@ -4,7 +4,7 @@ import { registerBulkRoutes } from './bulk';
 import { notFound } from './errors';
 import { registerOAuthRoutes } from './oauth';
 import { registerQueryRoutes } from './query';
-import { createRest, pathOf } from './rest';
+import { createRest } from './rest';
 import { registerSObjectRoutes } from './sobject-routes';
 
 export { accountTable, type AccountTableOptions, type SandboxAccountKind } from './accounts';
@@ -118,10 +118,7 @@ export const salesforcePlugin: FastifyPluginCallback<ProviderPluginOptions> = (a
               },
             ];
     if (status === 500) request.log.error(error);
-    state.system('salesforce').record({
-      kind: 'request',
-      method: request.method,
-      path: pathOf(request),
+    state.system('salesforce').recordRequest(request, {
       key: null,
       status,
       creditsCharged: 0,

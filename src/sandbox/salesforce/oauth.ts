@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { hash32 } from '../dataset';
 import { sleep, type SandboxState } from '../state';
 import { ORG_ID, USER_ID } from './ids';
-import { pathOf, stringParams } from './rest';
+import { stringParams } from './rest';
 
 /**
  * The OAuth 2.0 token endpoint (the login service, not the org): client-credentials and username-password flows.
@@ -18,7 +18,7 @@ export function registerOAuthRoutes(app: FastifyInstance, state: SandboxState, t
     const grant = params.grant_type ?? '';
     const key = (grant === 'password' ? params.username : params.client_id) ?? null;
     const answer = (status: number, body: unknown, note?: string) => {
-      sys.record({ kind: 'request', method: 'POST', path: pathOf(request), key, status, creditsCharged: 0, note });
+      sys.recordRequest(request, { key, status, creditsCharged: 0, note });
       return reply.code(status).header('cache-control', 'no-cache,no-store').send(body);
     };
     const refuse = (error: string, description: string) =>

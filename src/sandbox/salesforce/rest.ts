@@ -19,8 +19,6 @@ export const VERSION_RANGE = { min: 20, max: 66 };
 
 export type P<T> = { Params: T };
 
-export const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0] ?? request.url;
-
 export interface Answer {
   status: number;
   body?: unknown;
@@ -114,10 +112,7 @@ export function createRest(state: SandboxState, tokens: ReadonlySet<string>) {
     let logKey = key;
     const answer = (status: number, body: unknown, note?: string, contentType?: string) => {
       if (contentType) reply.header('content-type', contentType);
-      sys.record({
-        kind: 'request',
-        method: request.method,
-        path: pathOf(request),
+      sys.recordRequest(request, {
         key: logKey === null ? null : logKey.slice(0, 200),
         status,
         creditsCharged: 0,

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SandboxState, StoredRecord } from '../state';
+import { requestPath, type SandboxState, type StoredRecord } from '../state';
 import { notFound, SfFault } from './errors';
 import { fieldValue, getField, isBlank, isPlainObject, outputName, text, type Fields } from './fields';
 import { ID_PATTERN, sfDate } from './ids';
@@ -11,7 +11,6 @@ import {
   stringParams,
   typeOf,
   VERSION_RANGE,
-  pathOf,
   type Answer,
   type P,
   type Rest,
@@ -82,7 +81,7 @@ export function registerSObjectRoutes(app: FastifyInstance, state: SandboxState,
     state.system('salesforce').record({
       kind: 'request',
       method: 'GET',
-      path: pathOf(request),
+      path: requestPath(request),
       key: null,
       status: 200,
       creditsCharged: 0,

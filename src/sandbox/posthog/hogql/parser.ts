@@ -1,3 +1,4 @@
+import type { ComparisonOp } from '../../comparison';
 import { unsupported, tokenizeHogql, type Token } from './lexer';
 
 // HogQL subset: the recursive-descent parser (see the top of ../index.ts for what it takes).
@@ -6,7 +7,7 @@ export type HogqlExpr =
   | { t: 'field'; chain: string[] }
   | { t: 'const'; value: string | number | boolean | null }
   | { t: 'call'; name: HogqlFunction; args: HogqlExpr[] }
-  | { t: 'compare'; op: '=' | '!=' | '<' | '<=' | '>' | '>='; left: HogqlExpr; right: HogqlExpr }
+  | { t: 'compare'; op: ComparisonOp; left: HogqlExpr; right: HogqlExpr }
   | { t: 'in'; negated: boolean; left: HogqlExpr; list: HogqlExpr[] }
   | { t: 'and' | 'or'; args: HogqlExpr[] }
   | { t: 'not'; arg: HogqlExpr };
@@ -160,7 +161,7 @@ class HogqlParser {
     const t = this.tok;
     if (t.k === 'op' && ['=', '==', '!=', '<>', '<', '<=', '>', '>='].includes(t.v)) {
       this.i++;
-      const op = t.v === '==' ? '=' : t.v === '<>' ? '!=' : (t.v as '=' | '!=' | '<' | '<=' | '>' | '>=');
+      const op = t.v === '==' ? '=' : t.v === '<>' ? '!=' : (t.v as ComparisonOp);
       return { t: 'compare', op, left, right: this.primary() };
     }
     if (this.isWord('not') && this.isWord('in', 1)) {

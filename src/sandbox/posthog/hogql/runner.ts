@@ -1,3 +1,4 @@
+import { opHolds } from '../../comparison';
 import type { RecordStore } from '../../state';
 import { formatDateTime, parseDateTime } from '../datetime';
 import { isObject, type Json } from '../events';
@@ -126,22 +127,7 @@ function evaluate(e: HogqlExpr, ctx: EvalContext): Value {
     }
     case 'compare': {
       const c = compare(evaluate(e.left, ctx), evaluate(e.right, ctx));
-      if (c === null) return null;
-      switch (e.op) {
-        case '=':
-          return c === 0;
-        case '!=':
-          return c !== 0;
-        case '<':
-          return c < 0;
-        case '<=':
-          return c <= 0;
-        case '>':
-          return c > 0;
-        case '>=':
-          return c >= 0;
-      }
-      return null;
+      return c === null ? null : opHolds(e.op, c);
     }
     case 'in': {
       const v = evaluate(e.left, ctx);
@@ -221,43 +207,32 @@ function columnName(item: HogqlSelect['select'][number]): string {
   return printExpr(item.expr);
 }
 
-function hasAggregate(e: HogqlExpr): boolean {
+/** The expressions directly inside `e`. */
+function childrenOf(e: HogqlExpr): HogqlExpr[] {
   switch (e.t) {
     case 'call':
-      return e.name === 'count' || e.args.some(hasAggregate);
+      return e.args;
     case 'compare':
-      return hasAggregate(e.left) || hasAggregate(e.right);
+      return [e.left, e.right];
     case 'in':
-      return hasAggregate(e.left) || e.list.some(hasAggregate);
+      return [e.left, ...e.list];
     case 'and':
     case 'or':
-      return e.args.some(hasAggregate);
+      return e.args;
     case 'not':
-      return hasAggregate(e.arg);
+      return [e.arg];
     default:
-      return false;
+      return [];
   }
 }
 
-function hasField(e: HogqlExpr): boolean {
-  switch (e.t) {
-    case 'field':
-      return true;
-    case 'call':
-      return e.args.some(hasField);
-    case 'compare':
-      return hasField(e.left) || hasField(e.right);
-    case 'in':
-      return hasField(e.left) || e.list.some(hasField);
-    case 'and':
-    case 'or':
-      return e.args.some(hasField);
-    case 'not':
-      return hasField(e.arg);
-    default:
-      return false;
-  }
+/** Whether `e` or any expression inside it is one `found` picks out. */
+function anyNode(e: HogqlExpr, found: (node: HogqlExpr) => boolean): boolean {
+  return found(e) || childrenOf(e).some((child) => anyNode(child, found));
 }
+
+const hasAggregate = (e: HogqlExpr) => anyNode(e, (node) => node.t === 'call' && node.name === 'count');
+const hasField = (e: HogqlExpr) => anyNode(e, (node) => node.t === 'field');
 
 /** Evaluates the constant parts of an expression once, so that `toDateTime('nonsense')` fails with no rows too. */
 function checkConstants(e: HogqlExpr): void {
@@ -265,28 +240,7 @@ function checkConstants(e: HogqlExpr): void {
     evaluate(e, { row: {} });
     return;
   }
-  switch (e.t) {
-    case 'call':
-      e.args.forEach(checkConstants);
-      return;
-    case 'compare':
-      checkConstants(e.left);
-      checkConstants(e.right);
-      return;
-    case 'in':
-      checkConstants(e.left);
-      e.list.forEach(checkConstants);
-      return;
-    case 'and':
-    case 'or':
-      e.args.forEach(checkConstants);
-      return;
-    case 'not':
-      checkConstants(e.arg);
-      return;
-    default:
-      return;
-  }
+  childrenOf(e).forEach(checkConstants);
 }
 
 /** Replaces references to select aliases by the aliased expressions, and checks every column exists. */

@@ -1,3 +1,4 @@
+import type { ComparisonOp } from '../../comparison';
 import type { SfFault } from '../errors';
 import { malformed, tokenize, type Token } from './lexer';
 
@@ -20,12 +21,10 @@ export type Literal =
   /** A date or a date literal: [start, end) in ms. */
   | { kind: 'range'; start: number; end: number };
 
-export type CompareOp = '=' | '!=' | '<' | '>' | '<=' | '>=';
-
 export type Condition =
   | { kind: 'and' | 'or'; items: Condition[] }
   | { kind: 'not'; item: Condition }
-  | { kind: 'cmp'; field: FieldPath; op: CompareOp; value: Literal }
+  | { kind: 'cmp'; field: FieldPath; op: ComparisonOp; value: Literal }
   | { kind: 'in'; field: FieldPath; negated: boolean; values: Literal[] }
   | { kind: 'like'; field: FieldPath; pattern: RegExp };
 
@@ -162,7 +161,7 @@ class SoqlParser {
     const field = this.fieldPath();
     const token = this.next();
     if (token.kind === 'op') {
-      const op = (token.text === '<>' ? '!=' : token.text) as CompareOp;
+      const op = (token.text === '<>' ? '!=' : token.text) as ComparisonOp;
       return { kind: 'cmp', field, op, value: this.value() };
     }
     if (this.isKeyword(token, 'LIKE')) {

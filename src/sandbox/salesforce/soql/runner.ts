@@ -1,3 +1,4 @@
+import { opHolds, type ComparisonOp } from '../../comparison';
 import type { RecordStore, StoredRecord } from '../../state';
 import { SfFault } from '../errors';
 import { fieldValue, getField, isPlainObject, outputName, text } from '../fields';
@@ -6,7 +7,7 @@ import type { OrgState } from '../org';
 import { findById, recordUrl } from '../records';
 import { relationshipOf, sobjectName, type Relationship, type SalesforceSObject } from '../sobjects';
 import { malformed } from './lexer';
-import { parseSoql, type CompareOp, type Condition, type FieldPath, type Literal, type OrderItem } from './parser';
+import { parseSoql, type Condition, type FieldPath, type Literal, type OrderItem } from './parser';
 
 // SOQL execution over the org's records: binding field paths, WHERE, ORDER BY, LIMIT / OFFSET, rendering rows.
 
@@ -215,7 +216,7 @@ function compareLiteral(value: unknown, literal: Literal): number | undefined {
   }
 }
 
-export function compareTo(value: unknown, op: CompareOp, literal: Literal): boolean {
+export function compareTo(value: unknown, op: ComparisonOp, literal: Literal): boolean {
   const isNull = value === null || value === undefined;
   if (literal.kind === 'null') return op === '=' ? isNull : op === '!=' ? !isNull : false;
   if (literal.kind === 'range') {
@@ -240,20 +241,7 @@ export function compareTo(value: unknown, op: CompareOp, literal: Literal): bool
   const c = compareLiteral(value, literal);
   // SOQL: `Field != 'x'` also matches records where Field is null.
   if (c === undefined) return op === '!=';
-  switch (op) {
-    case '=':
-      return c === 0;
-    case '!=':
-      return c !== 0;
-    case '<':
-      return c < 0;
-    case '<=':
-      return c <= 0;
-    case '>':
-      return c > 0;
-    case '>=':
-      return c >= 0;
-  }
+  return opHolds(op, c);
 }
 
 function sortCompare(a: unknown, b: unknown): number {
