@@ -38,7 +38,7 @@ describe('enrich backfill --wait', () => {
     for (const [i, company] of clearbitCompanies.slice(0, SIGNUPS).entries()) {
       const key = randomUUID();
       const email = company.people[0]!.email;
-      const { signup } = await stack.ledger.recordSignup({
+      const { signup } = await stack.ledger.signups.recordSignup({
         source: 'api',
         eventUuid: undefined,
         dedupeKey: key,
@@ -55,8 +55,8 @@ describe('enrich backfill --wait', () => {
         statusReason: undefined,
         payload: {},
       });
-      await stack.ledger.markWorkflowStarted(signup.id);
-      await stack.ledger.recordEnrichment(signup.id, {
+      await stack.ledger.outbox.markWorkflowStarted(signup.id);
+      await stack.ledger.signups.recordEnrichment(signup.id, {
         status: 'failed',
         reason: 'clearbit out of credits',
         fields: {},
@@ -120,7 +120,7 @@ describe('enrich backfill --wait', () => {
     // It returned only once the backfill had ended, with every signup enriched again.
     const description = await client.workflow.getHandle(workflowId).describe();
     expect(description.status.name).toBe('COMPLETED');
-    const rows = await Promise.all(seeded.map((id) => stack.ledger.getSignup(id)));
+    const rows = await Promise.all(seeded.map((id) => stack.ledger.signups.getSignup(id)));
     expect(rows.map((r) => r?.status)).toEqual(Array(SIGNUPS).fill('enriched'));
     expect((await sandbox.inspect<{ calls: unknown[] }>('clearbit')).calls.length).toBeGreaterThanOrEqual(SIGNUPS);
 
