@@ -6,9 +6,9 @@ import {
   signupReceivedSignal,
   WorkflowType,
   type SignupEnrichmentInput,
+  type SignupEnrichmentWorkflowType,
   type SignupReceived,
 } from '../workflows/messages';
-import type { SignupEnrichmentWorkflow } from '../workflows/signup-enrichment';
 
 /** Where the signup workflows of this deployment run: the Temporal client and the task queue its workers poll. */
 export interface SignupFleet {
@@ -43,9 +43,9 @@ export function startSignup(
   { client, taskQueue }: SignupFleet,
   signup: SignupToStart,
   options: StartSignupOptions = {},
-): Promise<WorkflowHandle<typeof SignupEnrichmentWorkflow>> {
+): Promise<WorkflowHandle<SignupEnrichmentWorkflowType>> {
   const input: SignupEnrichmentInput = { signupId: signup.id };
-  return client.workflow.signalWithStart<typeof SignupEnrichmentWorkflow, [SignupReceived]>(
+  return client.workflow.signalWithStart<SignupEnrichmentWorkflowType, [SignupReceived]>(
     WorkflowType.signupEnrichment,
     {
       workflowId: signup.workflowId,

@@ -142,6 +142,9 @@ export interface SignupEnrichmentStatus {
 
 export type SignupEnrichmentResult = SignupEnrichmentStatus;
 
+/** The signup workflow's signature, for clients that start it by its type name (src/temporal/signups.ts). */
+export type SignupEnrichmentWorkflowType = (input: SignupEnrichmentInput) => Promise<SignupEnrichmentResult>;
+
 export interface SignupReceived {
   signupId: string;
   /** A backfill asks for it again: a signup already recorded without every field is enriched once more. */
