@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {
   EnrichmentActivities,
@@ -567,32 +568,41 @@ describe('SignupEnrichmentWorkflow', () => {
   it('fails the workflow task on a bug in its own code, instead of marking the signup failed for good', async () => {
     // An activity answer the workflow cannot read (here: none) makes its code throw a TypeError. That must not become
     // a business outcome: the task fails and is retried, so a deploy that fixes the code lets the signup go on.
-    const taskQueue = `wf-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities: { screenSignup: async () => undefined },
-    });
-    const handle = await worker.runUntil(async () => {
-      const started = await env.client.workflow.start(SignupEnrichmentWorkflow, {
-        workflowId: `signup-${randomUUID()}`,
+    // On the run's dev server: the time-skipping server stops skipping time after a failed workflow task.
+    const address = inject('temporalAddress');
+    const connection = await NativeConnection.connect({ address });
+    const client = new Client({ connection: await Connection.connect({ address }) });
+    try {
+      const taskQueue = `wf-${randomUUID()}`;
+      const worker = await Worker.create({
+        connection,
         taskQueue,
-        args: [{ signupId: 's-1' }],
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        activities: { screenSignup: async () => undefined },
       });
-      await eventually(async () => {
-        const { events } = await started.fetchHistory();
-        return events?.some((e) => e.workflowTaskFailedEventAttributes) ? true : undefined;
+      const handle = await worker.runUntil(async () => {
+        const started = await client.workflow.start(SignupEnrichmentWorkflow, {
+          workflowId: `signup-${randomUUID()}`,
+          taskQueue,
+          args: [{ signupId: 's-1' }],
+        });
+        await eventually(async () => {
+          const { events } = await started.fetchHistory();
+          return events?.some((e) => e.workflowTaskFailedEventAttributes) ? true : undefined;
+        });
+        return started;
       });
-      return started;
-    });
-    const { events } = await handle.fetchHistory();
-    const failure = events!.find((e) => e.workflowTaskFailedEventAttributes)!.workflowTaskFailedEventAttributes!;
-    expect(failure.failure?.message).toMatch(/Cannot read properties of undefined/);
-    expect((await handle.describe()).status.name).toBe('RUNNING');
-    // No outcome was recorded: nothing in the history says the signup failed.
-    expect(events!.some((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toBe(false);
-    await handle.terminate('test over');
+      const { events } = await handle.fetchHistory();
+      const failure = events!.find((e) => e.workflowTaskFailedEventAttributes)!.workflowTaskFailedEventAttributes!;
+      expect(failure.failure?.message).toMatch(/Cannot read properties of undefined/);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      // No outcome was recorded: nothing in the history says the signup failed.
+      expect(events!.some((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toBe(false);
+      await handle.terminate('test over');
+    } finally {
+      await client.connection.close();
+      await connection.close();
+    }
   });
 
   describe('fan-out', () => {
