@@ -23,7 +23,7 @@ namespace() {
   : "${TEMPORAL_ADDRESS:?}" "${NAMESPACE:?}"
   until temporal operator cluster health --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; do sleep 2; done
   temporal operator namespace describe --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE" >/dev/null 2>&1 ||
-    temporal operator namespace create --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE" --retention 30d
+    temporal operator namespace create --address "$TEMPORAL_ADDRESS" -n "$NAMESPACE" --retention 720h
   # src/domain/search-attributes.ts (test/deploy/compose.test.ts checks this list against it).
   for attribute in EnrichmentStatus=Keyword IcpScore=Int IcpTier=Keyword CompanyDomain=Keyword SignupAt=Datetime; do
     name=${attribute%%=*}

@@ -19,19 +19,25 @@ export function composeCheckIsCurrent(bin = COMPOSE_CHECK_BIN): boolean {
  * Builds tools/compose-check into `.tools/compose-check` with the local Go toolchain, its modules from the Go module
  * proxy (checked against go.sum). Skipped when the binary is current; throws with the reason when it cannot build.
  */
-export function ensureComposeCheck(log: (line: string) => void = (l) => console.log(`[setup] ${l}`)): string {
-  if (composeCheckIsCurrent()) return COMPOSE_CHECK_BIN;
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+export function ensureComposeCheck(
+  options: { bin?: string; env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {},
+): string {
+  const bin = options.bin ?? COMPOSE_CHECK_BIN;
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.log(`[setup] ${line}`));
+  if (composeCheckIsCurrent(bin)) return bin;
+  const go = spawnSync('go', ['version'], { encoding: 'utf8', env });
   if (go.error || go.status !== 0) {
     throw new Error(
       'Go not found: the compose file test (test/deploy/compose.test.ts) needs tools/compose-check built with Go ' +
         '1.24 or later. Install Go (https://go.dev/doc/install, or your package manager), then run again.',
     );
   }
-  log(`building ${path.relative(PROJECT_ROOT, COMPOSE_CHECK_BIN)} (${go.stdout.trim()}, modules from the Go proxy)`);
-  mkdirSync(TOOLS_DIR, { recursive: true });
-  const build = spawnSync('go', ['build', '-mod=readonly', '-trimpath', '-o', COMPOSE_CHECK_BIN, '.'], {
+  log(`building ${path.relative(PROJECT_ROOT, bin)} (${go.stdout.trim()}, modules from the Go proxy)`);
+  mkdirSync(path.dirname(bin), { recursive: true });
+  const build = spawnSync('go', ['build', '-mod=readonly', '-trimpath', '-o', bin, '.'], {
     cwd: COMPOSE_CHECK_SOURCE,
+    env,
     encoding: 'utf8',
     stdio: ['ignore', 'inherit', 'pipe'],
   });
@@ -41,5 +47,5 @@ export function ensureComposeCheck(log: (line: string) => void = (l) => console.
         (build.stderr || String(build.error)).trim(),
     );
   }
-  return COMPOSE_CHECK_BIN;
+  return bin;
 }
