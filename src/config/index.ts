@@ -36,7 +36,7 @@ export {
  * Credentials each system needs in live mode; missing ones stop start-up, all named at once. A destination left out
  * of DESTINATIONS needs none (PostHog's stay required: the health check queries it).
  */
-const LIVE_CREDENTIALS = {
+export const LIVE_CREDENTIALS = {
   clearbit: ['CLEARBIT_API_KEY'],
   harmonic: ['HARMONIC_API_KEY'],
   clay: ['CLAY_WEBHOOK_URL', 'CLAY_WEBHOOK_AUTH'],

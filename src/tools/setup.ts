@@ -1,9 +1,11 @@
+import { ensureComposeCheck } from './compose-check';
 import { ensurePostgresInstalled } from './postgres';
 import { ensureTemporalBinaries, MissingBinaryError } from './temporal-binaries';
 
 /**
- * Installs what `npm test` needs beyond node modules: the Temporal CLI and time-skipping test server, and the
- * PostgreSQL server binaries for the real-database tests. Each step is skipped when already satisfied.
+ * Installs what `npm test` needs beyond node modules: the Temporal CLI and time-skipping test server, the PostgreSQL
+ * server binaries for the real-database tests, and the compose file validator (built with Go). Each step is skipped
+ * when already satisfied.
  */
 function main(): void {
   const forTests = process.argv.includes('--tests');
@@ -11,6 +13,7 @@ function main(): void {
   console.log(`[setup] Temporal CLI: ${cli}`);
   if (testServer) console.log(`[setup] Temporal test server: ${testServer}`);
   if (forTests && !process.env.TEST_DATABASE_URL) console.log(`[setup] PostgreSQL: ${ensurePostgresInstalled()}`);
+  if (forTests) console.log(`[setup] compose validator: ${ensureComposeCheck()}`);
 }
 
 try {
