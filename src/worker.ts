@@ -1,16 +1,14 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createActivityDeps } from './composition';
-import { ConfigError, loadConfig, type Config } from './config';
+import { loadConfig, type Config } from './config';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { WORKER_POSTGRES_TIMEOUTS } from './ledger/sql';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { applySchedules } from './temporal/schedules';
 import { ensureSearchAttributes } from './temporal/search-attributes';
-import { WORKFLOW_BUNDLE_FILE } from './tools/paths';
+import { workflowCode } from './temporal/workflow-code';
 
 export interface WorkerDeps {
   config: Config;
@@ -34,29 +32,6 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowCode(config).options),
     activities: createActivities(createActivityDeps(config, { ledger: deps.ledger, temporal })),
   });
-}
-
-/**
- * Where the worker's workflow code comes from: WORKFLOW_BUNDLE_PATH, else the bundle `npm run build` wrote next to
- * the compiled code (dist/workflow-bundle.js, when this runs from dist/src/), else the sources, bundled at start-up
- * (webpack, seconds of CPU: what `npm start` and a worker run through tsx do).
- */
-export function workflowCode(config: Config): {
-  options: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
-  description: string;
-} {
-  const built = path.resolve(__dirname, '..', WORKFLOW_BUNDLE_FILE);
-  const codePath = config.workflowBundlePath ?? (existsSync(built) ? built : undefined);
-  if (codePath === undefined) {
-    return {
-      options: { workflowsPath: require.resolve('./workflows') },
-      description: 'workflows: bundling the sources at start-up (no prebuilt bundle: npm run build writes one)',
-    };
-  }
-  if (!existsSync(codePath)) {
-    throw new ConfigError([`WORKFLOW_BUNDLE_PATH: ${codePath} does not exist (npm run build writes the bundle)`]);
-  }
-  return { options: { workflowBundle: { codePath } }, description: `workflows: prebuilt bundle ${codePath}` };
 }
 
 async function main(): Promise<void> {

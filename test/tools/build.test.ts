@@ -9,7 +9,7 @@ import { ConfigError } from '../../src/config';
 import { openLedger } from '../../src/ledger/ledger';
 import { freePort } from '../../src/tools/dev-server';
 import { WORKFLOW_BUNDLE_FILE } from '../../src/tools/paths';
-import { workflowCode } from '../../src/worker';
+import { workflowCode } from '../../src/temporal/workflow-code';
 import { ADMIN_TOKEN, CLAY_SECRET, privateDatabaseUrl, SECRET, testConfig } from '../support/config';
 import { eventually } from '../support/eventually';
 import { startSandbox } from '../support/sandbox';
@@ -119,10 +119,17 @@ describe('the build (npm run build)', () => {
     }
   });
 
-  it('runs the operator CLI compiled', async () => {
-    const cli = run(process.execPath, [path.join(outDir, 'src', 'cli', 'enrich.js'), '--help'], { cwd: workDir });
+  it('runs the operator CLI compiled: `enrich replay` replays a history against the prebuilt bundle', async () => {
+    const history = path.join(root, 'test', 'fixtures', 'histories', 'signup-fan-out.json');
+    const cli = run(process.execPath, [path.join(outDir, 'src', 'cli', 'enrich.js'), 'replay', history], {
+      cwd: workDir,
+      env: { WORKFLOW_BUNDLE_PATH: '' },
+    });
     expect(await cli.exited).toBe(0);
-    expect(cli.output()).toContain('usage: enrich <command>');
+    expect(cli.output()).toContain(
+      `${history} replays against today's workflow code (workflows: prebuilt bundle ${path.join(outDir, WORKFLOW_BUNDLE_FILE)})`,
+    );
+    expect(cli.output()).not.toContain('Workflow bundle created');
   });
 
   // The production image installs `dependencies` only (npm ci --omit=dev).
