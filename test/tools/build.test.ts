@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,18 +50,21 @@ async function stop(child: Child | undefined): Promise<void> {
 
 // `npm run build`'s output run as production runs it: plain node, no tsx, the prebuilt workflow bundle.
 describe('the build (npm run build)', () => {
-  // Inside the repository (gitignored): the compiled code finds node_modules from where it lies, as in the image.
-  const outDir = mkdtempSync(path.join(root, '.dist-test-'));
+  // The image's layout, inside the repository (gitignored) so that the compiled code finds node_modules: dist/ and
+  // bin/, no sources.
+  const image = mkdtempSync(path.join(root, '.dist-test-'));
+  const outDir = path.join(image, 'dist');
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'signup-build-'));
 
   beforeAll(async () => {
     const build = run(process.execPath, ['--import', 'tsx', 'src/tools/build.ts', '--out-dir', outDir], { cwd: root });
     const code = await build.exited;
     if (code !== 0) throw new Error(`npm run build exited with ${String(code)}:\n${build.output()}`);
+    cpSync(path.join(root, 'bin'), path.join(image, 'bin'), { recursive: true });
   });
 
   afterAll(() => {
-    rmSync(outDir, { recursive: true, force: true });
+    rmSync(image, { recursive: true, force: true });
     rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -119,9 +122,12 @@ describe('the build (npm run build)', () => {
     }
   });
 
-  it('runs the operator CLI compiled: `enrich replay` replays a history against the prebuilt bundle', async () => {
+  it('runs `enrich` on PATH without sources: `enrich replay` replays a history against the prebuilt bundle', async () => {
     const history = path.join(root, 'test', 'fixtures', 'histories', 'signup-fan-out.json');
-    const cli = run(process.execPath, [path.join(outDir, 'src', 'cli', 'enrich.js'), 'replay', history], {
+    // As the image links it: /usr/local/bin/enrich -> /app/bin/enrich.js.
+    const enrich = path.join(image, 'enrich');
+    symlinkSync(path.join(image, 'bin', 'enrich.js'), enrich);
+    const cli = run(enrich, ['replay', history], {
       cwd: workDir,
       env: { WORKFLOW_BUNDLE_PATH: '' },
     });
