@@ -8,12 +8,13 @@ import { WORKER_POSTGRES_TIMEOUTS } from './ledger/sql';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { applySchedules } from './temporal/schedules';
 import { ensureSearchAttributes } from './temporal/search-attributes';
+import { workflowCode } from './temporal/workflow-code';
 
 export interface WorkerDeps {
   config: Config;
   ledger: Ledger;
   connection: NativeConnection;
-  /** A prebuilt bundle (tests bundle once per run); by default the workflows are bundled at start-up. */
+  /** A prebuilt bundle (tests bundle once per run); by default {@link workflowCode}'s. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The client backfills start signup workflows with (by default one on `connection`). */
   client?: Client;
@@ -28,9 +29,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection: deps.connection,
     namespace: deps.config.temporal.namespace,
     taskQueue: deps.config.temporal.taskQueue,
-    ...(deps.workflowBundle
-      ? { workflowBundle: deps.workflowBundle }
-      : { workflowsPath: require.resolve('./workflows') }),
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowCode(config).options),
     activities: createActivities(createActivityDeps(config, { ledger: deps.ledger, temporal })),
   });
 }
@@ -50,7 +49,9 @@ async function main(): Promise<void> {
     for (const s of await applySchedules(new Client({ connection, namespace: config.temporal.namespace }), config)) {
       console.log(`schedule ${s.id} ${s.action}`);
     }
-    const worker = await createWorker({ config, ledger, connection });
+    const workflows = workflowCode(config);
+    console.log(workflows.description);
+    const worker = await createWorker({ config, ledger, connection, workflowBundle: workflows.options.workflowBundle });
     // Worker.run() returns after SIGINT/SIGTERM, once in-flight tasks are done.
     await worker.run();
   } finally {

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
 import { applySchedules } from '../temporal/schedules';
+import { workflowCode } from '../temporal/workflow-code';
 import { sumCounts, describeSummary, type ReEnrichmentInput } from '../domain/reenrichment';
 import {
   getBackfillProgressQuery,
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
     case 'schedules':
       return schedules(config, rest);
     case 'replay':
-      return replay(rest);
+      return replay(config, rest);
     default:
       throw usage(`unknown command "${command}"`);
   }
@@ -351,7 +352,7 @@ async function schedules(config: Config, args: string[]): Promise<void> {
   for (const s of applied) console.log(`schedule ${s.id}: ${s.action}`);
 }
 
-async function replay(args: string[]): Promise<void> {
+async function replay(config: Config, args: string[]): Promise<void> {
   const file = args[0];
   if (!file) throw usage('replay needs a FILE (temporal workflow show --workflow-id ID -o json > FILE)');
   let history: unknown;
@@ -360,12 +361,13 @@ async function replay(args: string[]): Promise<void> {
   } catch (err) {
     throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  const workflows = workflowCode(config);
   try {
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../workflows') }, history, file);
+    await Worker.runReplayHistory(workflows.options, history, file);
   } catch (err) {
     throw new CliError(`${file} does not replay: ${(err as Error).message}`);
   }
-  console.log(`${file} replays against today's workflow code`);
+  console.log(`${file} replays against today's workflow code (${workflows.description})`);
 }
 
 main(process.argv.slice(2)).then(

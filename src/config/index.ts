@@ -140,6 +140,8 @@ const configSchema = envSchema.transform((e, ctx) => {
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       external: e.TEMPORAL_ADDRESS !== undefined,
     },
+    /** WORKFLOW_BUNDLE_PATH: the prebuilt workflow bundle; undefined: the build's, when there is one (src/worker.ts). */
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     /** The dev server `npm start` runs unless `temporal.external` (TEMPORAL_DEV_PORT, TEMPORAL_DEV_UI_PORT). */
     devServer: { port: e.TEMPORAL_DEV_PORT, uiPort: e.TEMPORAL_DEV_UI_PORT },
     http: { host: e.HOST, port: e.PORT },

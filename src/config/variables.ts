@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ICP_FIELDS } from '../domain/icp/fields';
 import { DESTINATIONS } from '../domain/fan-out';
 import { COMPANY_PROVIDERS } from '../domain/provider-outcome';
+import { PROJECT_ROOT } from '../tools/paths';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
 
 /**
@@ -171,10 +172,17 @@ export const temporal = section('Temporal', undefined, {
 export const scoring = section('ICP scoring', undefined, {
   // Empty means the default, as for every optional variable (so an exported .env.example works as is).
   ICP_SCORING_CONFIG: optionalString
-    .transform((v) => v ?? path.resolve(__dirname, '..', '..', 'config', 'icp-scoring.json'))
+    .transform((v) => v ?? path.join(PROJECT_ROOT, 'config', 'icp-scoring.json'))
     .describe(
       'ICP scoring rules (versioned JSON, validated at start-up). Unset: `config/icp-scoring.json` in this repository',
     ),
+});
+
+export const worker = section('Worker', undefined, {
+  WORKFLOW_BUNDLE_PATH: optionalString.describe(
+    'The prebuilt workflow bundle the worker loads (`npm run build` writes `dist/workflow-bundle.js`). Unset: that ' +
+      'file when the worker runs from `dist/` and it exists, else the workflows are bundled from the sources at start-up',
+  ),
 });
 
 export const starter = section('Starter (HTTP intake)', undefined, {
@@ -488,6 +496,7 @@ export const ENV_SECTIONS = [
   ledger,
   temporal,
   scoring,
+  worker,
   starter,
   sandbox,
   hosts,
@@ -507,6 +516,7 @@ export const envSchema = z.object({
   ...ledger.variables.shape,
   ...temporal.variables.shape,
   ...scoring.variables.shape,
+  ...worker.variables.shape,
   ...starter.variables.shape,
   ...sandbox.variables.shape,
   ...hosts.variables.shape,
