@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import tls from 'node:tls';
 import { Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
 import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
@@ -144,6 +146,9 @@ export async function connectClient(
   s: TemporalConnectionSettings,
   options: { connectTimeout?: ConnectionOptions['connectTimeout'] } = {},
 ): Promise<Connection> {
+  // grpc-js hides a failed handshake behind "Failed to connect before the deadline": ask TLS itself first.
+  const handshake = await tlsProblem(s);
+  if (handshake) throw new TemporalConnectionError(s, new Error(handshake));
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ ...clientConnectionOptions(s), connectTimeout: '10 seconds', ...options });
@@ -176,12 +181,67 @@ export async function connectWorker(s: TemporalConnectionSettings): Promise<Nati
   }
 }
 
+/**
+ * A TLS handshake with the connection's settings, as node's TLS reports it (undefined: it worked, or TLS is off).
+ * It waits for the server's first HTTP/2 bytes: under TLS 1.3 a refused client certificate arrives after the handshake.
+ */
+async function tlsProblem(s: TemporalConnectionSettings): Promise<string | undefined> {
+  if (s.tls === undefined || s.tls === false) return undefined;
+  const options = s.tls === true ? {} : s.tls;
+  const match = /^\[?(.*?)\]?:(\d+)$/.exec(s.address);
+  if (!match) return undefined;
+  const [, host = '', port = ''] = match;
+  const pem = (data: Uint8Array | undefined) => (data ? Buffer.from(data) : undefined);
+  return new Promise((resolve) => {
+    const socket = tls.connect(
+      {
+        host,
+        port: Number(port),
+        servername: options.serverNameOverride ?? (isIP(host) ? undefined : host),
+        ca: pem(options.serverRootCACertificate),
+        cert: pem(options.clientCertPair?.crt),
+        key: pem(options.clientCertPair?.key),
+        ALPNProtocols: ['h2'],
+      },
+      () => socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00'),
+    );
+    const done = (problem: string | undefined) => {
+      socket.destroy();
+      resolve(problem);
+    };
+    socket.setTimeout(10_000, () => done(undefined));
+    socket.once('data', () => done(undefined));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(`${err.code ?? ''} ${err.message}`));
+    socket.once('close', () => done(undefined));
+  });
+}
+
+/** The messages and codes of an error and its causes. */
+function describeError(err: unknown): { text: string; codes: unknown[] } {
+  const parts: string[] = [];
+  const codes: unknown[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const { message, details, code, cause } = e as {
+      message?: unknown;
+      details?: unknown;
+      code?: unknown;
+      cause?: unknown;
+    };
+    parts.push(
+      typeof message === 'string' ? message : typeof e === 'string' ? e : '',
+      typeof details === 'string' ? details : '',
+    );
+    codes.push(code);
+    e = cause;
+  }
+  return { text: parts.join(' '), codes };
+}
+
 /** The TLS or credential problem behind a failed connection, named in words an operator acts on. */
 function diagnose(s: TemporalConnectionSettings, err: unknown): string {
-  const details = (err as { details?: unknown }).details;
-  const raw = err instanceof Error ? `${err.message} ${typeof details === 'string' ? details : ''}` : String(err);
+  const { text: raw, codes } = describeError(err);
   const text = s.apiKey ? raw.split(s.apiKey).join('<api key>') : raw;
-  const code = (err as { code?: unknown }).code;
+  const code = codes.find((c) => typeof c === 'number');
   const tls = s.tls !== undefined && s.tls !== false;
   if (
     /certificate required|alert number 116|CertificateRequired|handshake_failure|HandshakeFailure|alert number 40\b/i.test(
@@ -214,10 +274,10 @@ function diagnose(s: TemporalConnectionSettings, err: unknown): string {
       ? 'the server does not speak TLS on this port: unset TEMPORAL_TLS (and the TEMPORAL_TLS_* paths) or use its TLS port'
       : 'the server expects TLS: set TEMPORAL_TLS=true (and TEMPORAL_TLS_SERVER_CA_CERT_PATH for a private CA)';
   }
-  if (code === 16 || /UNAUTHENTICATED|Unauthenticated/.test(text)) {
+  if (code === 16 || /UNAUTHENTICATED|Unauthenticated|valid authentication credentials/.test(text)) {
     return `the server refused our credentials (${s.apiKey ? 'TEMPORAL_API_KEY' : 'no TEMPORAL_API_KEY set'}; UNAUTHENTICATED)`;
   }
-  if (code === 7 || /PERMISSION_DENIED|PermissionDenied/.test(text)) {
+  if (code === 7 || /PERMISSION_DENIED|PermissionDenied|permission to/i.test(text)) {
     return `the credentials have no access to namespace ${s.namespace} (PERMISSION_DENIED)`;
   }
   if (code === 5 || /NOT_FOUND|not found/i.test(text)) {
