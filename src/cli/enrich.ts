@@ -101,7 +101,7 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
   try {
     connection = await connectClient(config.temporal.connection, { connectTimeout: '5 seconds' });
   } catch (err) {
-    const local = config.temporal.external ? '' : ' (is npm start running?)';
+    const local = config.temporal.external ? '' : '; is npm start running?';
     throw new CliError(`${(err as Error).message}${local}`);
   }
   try {

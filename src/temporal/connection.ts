@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import net, { isIP } from 'node:net';
 import tls from 'node:tls';
 import { Connection, type ConnectionOptions, type TLSConfig } from '@temporalio/client';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
@@ -146,8 +146,8 @@ export async function connectClient(
   s: TemporalConnectionSettings,
   options: { connectTimeout?: ConnectionOptions['connectTimeout'] } = {},
 ): Promise<Connection> {
-  // grpc-js hides a failed handshake behind "Failed to connect before the deadline": ask TLS itself first.
-  const handshake = await tlsProblem(s);
+  // grpc-js hides a refused port or a failed handshake behind "Failed to connect before the deadline": ask first.
+  const handshake = await transportProblem(s);
   if (handshake) throw new TemporalConnectionError(s, new Error(handshake));
   let connection: Connection | undefined;
   try {
@@ -182,15 +182,27 @@ export async function connectWorker(s: TemporalConnectionSettings): Promise<Nati
 }
 
 /**
- * A TLS handshake with the connection's settings, as node's TLS reports it (undefined: it worked, or TLS is off).
+ * A TCP connection and TLS handshake with the connection's settings, as node reports them (undefined: it worked).
  * It waits for the server's first HTTP/2 bytes: under TLS 1.3 a refused client certificate arrives after the handshake.
  */
-async function tlsProblem(s: TemporalConnectionSettings): Promise<string | undefined> {
-  if (s.tls === undefined || s.tls === false) return undefined;
-  const options = s.tls === true ? {} : s.tls;
+async function transportProblem(s: TemporalConnectionSettings): Promise<string | undefined> {
   const match = /^\[?(.*?)\]?:(\d+)$/.exec(s.address);
   if (!match) return undefined;
   const [, host = '', port = ''] = match;
+  if (s.tls === undefined || s.tls === false) {
+    // Plaintext: only whether anything listens (grpc-js would wait out its deadline on a refused port).
+    return new Promise((resolve) => {
+      const socket = net.connect(Number(port), host, () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        socket.destroy();
+        resolve(`${err.code ?? ''} ${err.message}`);
+      });
+    });
+  }
+  const options = s.tls === true ? {} : s.tls;
   const pem = (data: Uint8Array | undefined) => (data ? Buffer.from(data) : undefined);
   return new Promise((resolve) => {
     const socket = tls.connect(
