@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
 import { DEV_WEBHOOK_SECRET, loadConfig } from './config';
 import { openLedger } from './ledger/ledger';
 import { ledgerDir, runMain } from './process';
 import { createIntake } from './starter';
-import { ensureSearchAttributes } from './temporal/search-attributes';
+import { connectWorker, describeConnection } from './temporal/connection';
+import { prepareSearchAttributes } from './temporal/search-attributes';
 import { portInUse, startDevServer, stopOrphanedDevServer, type DevServer } from './tools/dev-server';
 import { whenLauncherGone } from './tools/processes';
 import { ensureTemporalBinaries } from './tools/temporal-binaries';
@@ -88,9 +88,12 @@ async function main(): Promise<void> {
   await sandbox?.listen({ host: '127.0.0.1', port: Number(sandboxUrl.port || 80) });
 
   const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectWorker(config.temporal.connection);
   try {
-    await ensureSearchAttributes(connection, config.temporal.namespace);
+    await prepareSearchAttributes(connection, {
+      namespace: config.temporal.namespace,
+      register: config.temporal.registerSearchAttributes,
+    });
     await applySchedules(new Client({ connection, namespace: config.temporal.namespace }), config);
     const worker = await createWorker({ config, ledger, connection });
     const intake = createIntake(config, ledger);
@@ -137,7 +140,7 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, s
   console.log(`
 Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
-  Temporal gRPC      ${config.temporal.address}   namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}
+  Temporal gRPC      ${describeConnection(config.temporal.connection)}, task queue ${config.temporal.taskQueue}
   Temporal Web UI    ${ui}
   Ledger             ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${ledgerDir(config)}`}
   Sandbox            ${sandbox ? `${config.sandboxUrl}   — GET /_inspect/clearbit (or /salesforce, /posthog, …), POST /_control/clearbit {"credits":0}, GET /_fixtures` : `(not started: ${config.mode} mode)`}

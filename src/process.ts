@@ -1,17 +1,25 @@
 import path from 'node:path';
 import { ConfigError, type Config } from './config';
+import { TemporalConnectionError } from './temporal/connection';
+import { MissingSearchAttributesError } from './temporal/search-attributes';
+
+/** Errors written for the operator: printed as they are, without a stack. */
+const OPERATOR_ERRORS = [ConfigError, TemporalConnectionError, MissingSearchAttributesError];
 
 /** Where the embedded ledger lives when DATABASE_URL is unset. */
 export function ledgerDir(config: Config): string {
   return path.resolve(config.dataDir, 'ledger');
 }
 
-/** Runs an entry point: configuration errors are printed as they are (they name every problem), then exit 1. */
+/**
+ * Runs an entry point: configuration, connection and search-attribute errors are printed as they are (they name every
+ * problem and what to do), anything else with its stack; then exit 1.
+ */
 export function runMain(main: () => Promise<void>): void {
   main().then(
     () => process.exit(0),
     (err: unknown) => {
-      if (err instanceof ConfigError) console.error(err.message);
+      if (OPERATOR_ERRORS.some((type) => err instanceof type)) console.error((err as Error).message);
       else console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
       process.exit(1);
     },

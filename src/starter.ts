@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config';
 import { buildIntakeApp } from './intake/app';
@@ -6,6 +6,7 @@ import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
+import { lazyClientConnection } from './temporal/connection';
 import { clayResultSignal } from './workflows/messages';
 
 export interface Intake {
@@ -27,7 +28,7 @@ export function createIntake(
     /** The intake's clock (signup-time checks); tests on a skipped clock set it. */ now?: () => Date;
   } = {},
 ): Intake {
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = lazyClientConnection(config.temporal.connection);
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const metrics = createIntakeMetrics(ledger.outbox);
   const app = buildIntakeApp({

@@ -1,5 +1,5 @@
 import { Client } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createActivityDeps } from './composition';
 import { loadConfig, type Config } from './config';
@@ -7,7 +7,8 @@ import { openLedger, type Ledger } from './ledger/ledger';
 import { WORKER_POSTGRES_TIMEOUTS } from './ledger/sql';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { applySchedules } from './temporal/schedules';
-import { ensureSearchAttributes } from './temporal/search-attributes';
+import { connectWorker } from './temporal/connection';
+import { prepareSearchAttributes } from './temporal/search-attributes';
 import { workflowCode } from './temporal/workflow-code';
 
 export interface WorkerDeps {
@@ -42,9 +43,12 @@ async function main(): Promise<void> {
     dataDir: ledgerDir(config),
     timeouts: WORKER_POSTGRES_TIMEOUTS,
   });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await connectWorker(config.temporal.connection);
   try {
-    const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+    const added = await prepareSearchAttributes(connection, {
+      namespace: config.temporal.namespace,
+      register: config.temporal.registerSearchAttributes,
+    });
     if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
     for (const s of await applySchedules(new Client({ connection, namespace: config.temporal.namespace }), config)) {
       console.log(`schedule ${s.id} ${s.action}`);

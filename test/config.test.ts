@@ -64,6 +64,10 @@ describe('loadConfig', () => {
       namespace: 'default',
       taskQueue: 'signup-enrichment',
       external: false,
+      // Plaintext, no key: the dev server npm start runs.
+      connection: { address: '127.0.0.1:7233', namespace: 'default' },
+      source: 'the TEMPORAL_* variables',
+      registerSearchAttributes: true,
     });
     expect(config.systems.clearbit.baseUrl).toBe('http://127.0.0.1:4010/clearbit');
     expect(config.http.port).toBe(3000);

@@ -48,6 +48,12 @@ function documentedCommands(): Set<string> {
 const NOT_RUN: Record<string, string> = {
   'temporal workflow show -o json':
     'docs/health.md names the export format `enrich replay` reads; the full command (with --workflow-id) is covered as `temporal workflow show --workflow-id signup-<org id> --run-id <run>`',
+  'temporal operator search-attribute create --namespace signups.a1b2c --name IcpScore --type Int':
+    "docs/deploy.md quotes the worker's start-up error; test/temporal/connection.test.ts runs the commands the worker prints",
+  'temporal operator search-attribute create --namespace signups.a1b2c --name SignupAt --type Datetime':
+    "docs/deploy.md quotes the worker's start-up error; test/temporal/connection.test.ts runs the commands the worker prints",
+  'temporal workflow list --config-file /etc/signup-enrichment/temporal.toml --profile production':
+    "docs/deploy.md: a deployment host's profile (test/temporal/connection.test.ts connects through a temporal.toml profile)",
 };
 
 // The `temporal` CLI recipes of README.md and docs/*.md, taken from the docs as they are written and run with the real

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, type Connection } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
+import { connectClient } from '../temporal/connection';
 import { applySchedules } from '../temporal/schedules';
 import { workflowCode } from '../temporal/workflow-code';
 import { sumCounts, describeSummary, type ReEnrichmentInput } from '../domain/reenrichment';
@@ -99,9 +100,10 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
 async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>): Promise<T> {
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5 seconds' });
-  } catch {
-    throw new CliError(`cannot reach Temporal at ${config.temporal.address} (is npm start running? TEMPORAL_ADDRESS)`);
+    connection = await connectClient(config.temporal.connection, { connectTimeout: '5 seconds' });
+  } catch (err) {
+    const local = config.temporal.external ? '' : '; is npm start running?';
+    throw new CliError(`${(err as Error).message}${local}`);
   }
   try {
     return await fn(new Client({ connection, namespace: config.temporal.namespace }));

@@ -7,6 +7,7 @@ import type { HealthRules } from '../domain/health';
 import { DESTINATIONS, type Destination, type HighValueRule } from '../domain/fan-out';
 import type { ProviderName } from '../domain/provider-outcome';
 import type { FieldWritePolicy } from '../integrations/salesforce/mapping';
+import { resolveTemporal } from '../temporal/connection';
 import {
   DEV_ADMIN_TOKEN,
   DEV_CLAY_CALLBACK_SECRET,
@@ -51,9 +52,12 @@ const isIcpField = (field: string): field is IcpField => ICP_FIELDS.some((f) => 
 
 /**
  * The configuration: the environment's variables, checked across each other (live credentials and secrets, the
- * field rules, the scoring file) and put in the shape the code reads.
+ * field rules, the scoring file, the Temporal connection and its temporal.toml profile) and put in the shape the code
+ * reads. The whole environment goes along: @temporalio/envconfig also reads TEMPORAL_GRPC_META_* and HOME.
  */
-const configSchema = envSchema.transform((e, ctx) => {
+const configSchema = (env: NodeJS.ProcessEnv) => envSchema.transform((e, ctx) => toConfig(e, ctx, env));
+
+function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEnv) {
   const live = e.ENRICHMENT_MODE === 'live';
 
   const problems: string[] = [];
@@ -68,6 +72,7 @@ const configSchema = envSchema.transform((e, ctx) => {
   const fieldPreference = parsePreference(e.ENRICHMENT_FIELD_PREFERENCE, problems);
   const fieldPolicy = parseFieldPolicy(e.SALESFORCE_FIELD_POLICY, problems);
   const scoringConfig = loadScoringConfig(e.ICP_SCORING_CONFIG, problems);
+  const temporal = resolveTemporal(env, `127.0.0.1:${e.TEMPORAL_DEV_PORT}`, problems);
   // Re-enrichment asks the synchronous providers: Clay answers by callback, row by row, and is left out by default.
   const synchronous = e.ENRICHMENT_PROVIDERS.filter((p) => p !== 'clay');
   const reenrichProviders: ProviderName[] = [];
@@ -80,7 +85,7 @@ const configSchema = envSchema.transform((e, ctx) => {
       );
     }
   }
-  if (problems.length > 0 || !scoringConfig) {
+  if (problems.length > 0 || !scoringConfig || !temporal) {
     for (const message of problems) ctx.issues.push({ code: 'custom', message, input: undefined });
     return z.NEVER;
   }
@@ -135,10 +140,17 @@ const configSchema = envSchema.transform((e, ctx) => {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     temporal: {
-      address: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TEMPORAL_DEV_PORT}`,
-      namespace: e.TEMPORAL_NAMESPACE,
+      address: temporal.connection.address,
+      namespace: temporal.connection.namespace,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
-      external: e.TEMPORAL_ADDRESS !== undefined,
+      /** An address was configured (TEMPORAL_ADDRESS or the profile): `npm start` runs no dev server. */
+      external: temporal.configured,
+      /** Everything a connection needs (TLS, API key, metadata): src/temporal/connection.ts. Holds secrets: never logged. */
+      connection: temporal.connection,
+      /** Where the settings came from, for messages. */
+      source: temporal.source,
+      /** Register missing search attributes (operator API), or only check them (TEMPORAL_REGISTER_SEARCH_ATTRIBUTES). */
+      registerSearchAttributes: e.TEMPORAL_REGISTER_SEARCH_ATTRIBUTES,
     },
     /** WORKFLOW_BUNDLE_PATH: the prebuilt workflow bundle; undefined: the build's, when there is one (src/worker.ts). */
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
@@ -231,9 +243,9 @@ const configSchema = envSchema.transform((e, ctx) => {
     /** Credentials by variable name; never logged. */
     credentials: credentialValues,
   };
-});
+}
 
-export type Config = z.output<typeof configSchema>;
+export type Config = z.output<ReturnType<typeof configSchema>>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -244,7 +256,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment once at start-up; throws a ConfigError naming every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  const parsed = configSchema(env).safeParse(env);
   if (!parsed.success) {
     // Only names and messages: a value could be a secret. The checks across variables name theirs in the message.
     throw new ConfigError(

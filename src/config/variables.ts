@@ -159,15 +159,62 @@ export const ledger = section('Ledger', undefined, {
   DATA_DIR: z.string().default('.data').describe("Local state: the embedded ledger and the dev server's `temporal.db`"),
 });
 
-export const temporal = section('Temporal', undefined, {
-  TEMPORAL_ADDRESS: optionalString.describe(
-    'Unset: `npm start` runs a Temporal dev server on 127.0.0.1 (TEMPORAL_DEV_PORT). Set: use that server instead.',
-  ),
-  TEMPORAL_DEV_PORT: port.default(7233).describe('The gRPC port of that dev server when TEMPORAL_ADDRESS is unset'),
-  TEMPORAL_DEV_UI_PORT: port.default(8233).describe('The Web UI port of that dev server'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default').describe('The Temporal namespace of the workflows'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE).describe('The task queue of the worker'),
-});
+/** `true`/`1` or `false`/`0`, as the `temporal` CLI reads its boolean variables. */
+const cliBoolean = optionalString.pipe(z.enum(['true', 'false', '1', '0']).optional());
+
+export const temporal = section(
+  'Temporal',
+  'Read as the `temporal` CLI reads them (`@temporalio/envconfig`): a temporal.toml profile, overridden by these ' +
+    'variables; `TEMPORAL_GRPC_META_<NAME>` adds a gRPC header. docs/deploy.md, Connecting to Temporal.',
+  {
+    TEMPORAL_ADDRESS: optionalString.describe(
+      'host:port of the Temporal frontend. Unset (and no address in the profile): `npm start` runs a Temporal dev server on 127.0.0.1 (TEMPORAL_DEV_PORT); set: that server is used instead.',
+    ),
+    TEMPORAL_DEV_PORT: port.default(7233).describe('The gRPC port of that dev server when no address is configured'),
+    TEMPORAL_DEV_UI_PORT: port.default(8233).describe('The Web UI port of that dev server'),
+    TEMPORAL_NAMESPACE: optionalString.describe(
+      "The Temporal namespace of the workflows (Temporal Cloud: `<name>.<account>`). Unset: the profile's, else `default`",
+    ),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE).describe('The task queue of the worker'),
+    TEMPORAL_API_KEY: optionalString.describe(
+      'API key (Temporal Cloud), sent as `Authorization: Bearer`; turns TLS on. Never logged.',
+    ),
+    TEMPORAL_TLS: cliBoolean.describe(
+      '`true`: TLS with the system roots; `false`: plaintext even when a profile or an API key would turn TLS on. ' +
+        'Unset: TLS when an API key or a TEMPORAL_TLS_* setting is given.',
+    ),
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: optionalString.describe(
+      "PEM file of the CA that signed the server's certificate (a private CA). Unset: the system roots",
+    ),
+    TEMPORAL_TLS_SERVER_CA_CERT_DATA: optionalString.describe('The same CA as PEM text, instead of a file'),
+    TEMPORAL_TLS_SERVER_NAME: optionalString.describe(
+      "The name the server's certificate is checked against, when it differs from the host of TEMPORAL_ADDRESS",
+    ),
+    TEMPORAL_TLS_CLIENT_CERT_PATH: optionalString.describe(
+      'PEM file of our client certificate (mTLS, e.g. Temporal Cloud with certificates); with TEMPORAL_TLS_CLIENT_KEY_PATH',
+    ),
+    TEMPORAL_TLS_CLIENT_KEY_PATH: optionalString.describe("PEM file of the client certificate's private key"),
+    TEMPORAL_TLS_CLIENT_CERT_DATA: optionalString.describe('The client certificate as PEM text, instead of a file'),
+    TEMPORAL_TLS_CLIENT_KEY_DATA: optionalString.describe(
+      'Its private key as PEM text, instead of a file. Never logged.',
+    ),
+    TEMPORAL_TLS_DISABLE_HOST_VERIFICATION: cliBoolean.describe(
+      'Refused when `true`: the TypeScript SDK always verifies the server; use TEMPORAL_TLS_SERVER_NAME instead',
+    ),
+    TEMPORAL_CONFIG_FILE: optionalString.describe(
+      'The temporal.toml to read profiles from. Unset: `~/.config/temporalio/temporal.toml` when it exists',
+    ),
+    TEMPORAL_PROFILE: optionalString.describe('The profile of that file to use. Unset: `default`'),
+    TEMPORAL_REGISTER_SEARCH_ATTRIBUTES: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true')
+      .describe(
+        'The worker registers missing search attributes through the operator API (`true`), or only checks them and ' +
+          'stops naming the commands that create them (`false`: Temporal Cloud, or a cluster where we are no admin)',
+      ),
+  },
+);
 
 export const scoring = section('ICP scoring', undefined, {
   // Empty means the default, as for every optional variable (so an exported .env.example works as is).
