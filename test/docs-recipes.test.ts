@@ -117,6 +117,12 @@ describe('temporal CLI recipes in the docs', () => {
       });
       return ok ? true : undefined;
     });
+  /** A query sent before the workflow's first task ran finds no handler yet: the recipes query after it. */
+  const firstTaskDone = (workflowId: string) =>
+    eventually(async () => {
+      const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
+      return events?.some((e) => e.workflowTaskCompletedEventAttributes) ? true : undefined;
+    });
   const statusOf = async (workflowId: string) =>
     (await client.workflow.getHandle(workflowId).query(getStatusQuery)).status;
 
@@ -302,6 +308,7 @@ describe('temporal CLI recipes in the docs', () => {
     await recipes(starts('temporal workflow start --type BackfillOutageWindowWorkflow'), same, (out) =>
       expect(out).toContain('backfill-2026-11-20-2026-11-21'),
     );
+    await firstTaskDone('backfill-2026-11-20-2026-11-21');
     await recipes(starts('temporal workflow query --workflow-id backfill-2026-11-20-2026-11-21'), same, (out) =>
       expect(out).toMatch(/"phase"/),
     );
@@ -312,6 +319,7 @@ describe('temporal CLI recipes in the docs', () => {
     for (const start of [...commands].filter(starts('temporal workflow start --type SalesforceReEnrichmentWorkflow'))) {
       const id = /--workflow-id (\S+)/.exec(start)![1]!;
       await recipes(as(start), same, (out) => expect(out).toContain(id));
+      await firstTaskDone(id);
       await recipes(
         (c) => /^temporal workflow query --workflow-id (<id>|\S+) --type getReEnrichmentProgress$/.test(c),
         (c) => c.replace('<id>', id),
