@@ -52,6 +52,12 @@ const NOT_RUN: Record<string, string> = {
     "docs/deploy.md quotes the worker's start-up error; test/temporal/connection.test.ts runs the commands the worker prints",
   'temporal operator search-attribute create --namespace signups.a1b2c --name SignupAt --type Datetime':
     "docs/deploy.md quotes the worker's start-up error; test/temporal/connection.test.ts runs the commands the worker prints",
+  'temporal operator namespace create':
+    "docs/deploy.md describes the compose file's setup job (docker/temporal-setup.sh); test/temporal/connection.test.ts creates a namespace with the CLI",
+  'temporal operator search-attribute create':
+    "docs/deploy.md describes the compose file's setup job; test/deploy/compose.test.ts checks its attributes match ours",
+  'temporal workflow show --workflow-id signup-<org id> -o json > history.json':
+    'docs/deploy.md: exporting a history to replay before a deploy; the export is run as `temporal workflow show --workflow-id signup-<org id> --run-id <run>`, the replay by test/tools/build.test.ts',
   'temporal workflow list --config-file /etc/signup-enrichment/temporal.toml --profile production':
     "docs/deploy.md: a deployment host's profile (test/temporal/connection.test.ts connects through a temporal.toml profile)",
 };

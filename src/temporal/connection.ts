@@ -170,6 +170,10 @@ export function lazyClientConnection(s: TemporalConnectionSettings): Connection 
 export async function connectWorker(s: TemporalConnectionSettings): Promise<NativeConnection> {
   // Loaded here, not at the top: the starter and the CLI import this module and need not load the worker's runtime.
   const { NativeConnection } = await import('@temporalio/worker');
+  // The native client reports a refused client certificate as a closed connection, or as the alert, depending on
+  // which it reads first: node's handshake names it reliably.
+  const handshake = await transportProblem(s);
+  if (handshake) throw new TemporalConnectionError(s, new Error(handshake));
   let connection: NativeConnection | undefined;
   try {
     connection = await NativeConnection.connect(nativeConnectionOptions(s));
