@@ -334,6 +334,32 @@ export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
     });
   };
 
+  // The project itself (posthog.com/docs/api/projects, "Retrieve", scope project:read): what `enrich doctor` reads
+  // to prove the personal API key and the project id. The sandbox is one project that answers to any numeric id; its
+  // name, organization and timezone are the sandbox's choice, `api_token` the key the sandbox's capture accepts.
+  const project = (request: FastifyRequest<{ Params: { project_id: string } }>, reply: FastifyReply) => {
+    const auth = queryAuthError(request);
+    if (auth) return answer(request, reply.header('www-authenticate', 'Bearer'), null, 401, auth);
+    const id = request.params.project_id;
+    if (!/^\d+$/.test(id))
+      return answer(request, reply, null, 404, errorBody('invalid_request', 'not_found', 'Not found.'));
+    return answer(request, reply, null, 200, {
+      id: Number(id),
+      uuid: '0193a1b2-0000-7000-8000-000000000001',
+      organization: '0193a1b2-0000-7000-8000-0000000000aa',
+      api_token: 'phc_sandbox',
+      name: 'Sandbox project',
+      completed_snippet_onboarding: true,
+      has_completed_onboarding_for: null,
+      ingested_event: true,
+      is_demo: false,
+      timezone: 'UTC',
+      access_control: false,
+    });
+  };
+  app.get('/api/projects/:project_id', project);
+  app.get('/api/projects/:project_id/', project);
+
   app.post('/api/projects/:project_id/query', query);
   app.post('/api/projects/:project_id/query/', query);
 
