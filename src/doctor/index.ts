@@ -393,9 +393,12 @@ export function webhookUrlProblem(url: string, live: boolean): string | undefine
   } catch {
     return 'is not a URL';
   }
-  if (!/^\/services\/[A-Z0-9]+\/[A-Z0-9]+\/[A-Za-z0-9]+$/.test(parsed.pathname))
+  if (!/\/services\/[A-Z0-9]+\/[A-Z0-9]+\/[\w-]+$/.test(parsed.pathname))
     return 'is not an incoming webhook URL (…/services/T…/B…/<token>)';
-  if (live && (parsed.protocol !== 'https:' || parsed.hostname !== 'hooks.slack.com'))
+  if (
+    live &&
+    (parsed.protocol !== 'https:' || parsed.hostname !== 'hooks.slack.com' || !parsed.pathname.startsWith('/services/'))
+  )
     return 'must be https://hooks.slack.com/services/…';
   return undefined;
 }
