@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import Long from 'long';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { fieldProblems } from '../../src/doctor/salesforce';
+import type { DescribedField } from '../../src/integrations/salesforce/client';
+import type { WrittenField } from '../../src/integrations/salesforce/written-fields';
 import { openLedger } from '../../src/ledger/ledger';
 import { addSearchAttributes } from '../../src/temporal/search-attributes';
 import { applySchedules } from '../../src/temporal/schedules';
@@ -31,6 +34,7 @@ describe('enrich doctor', () => {
   const stops: (() => Promise<unknown>)[] = [];
   let sandbox: RunningSandbox;
   let env: Record<string, string>;
+  const bareNamespace = `doctor-bare-${randomUUID()}`;
 
   beforeAll(async () => {
     sandbox = await startSandbox();
@@ -48,6 +52,17 @@ describe('enrich doctor', () => {
       namespace,
       workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) },
     });
+    // A namespace as a new Temporal Cloud one is: no search attributes of ours, no schedules.
+    await connection.workflowService.registerNamespace({
+      namespace: bareNamespace,
+      workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) },
+    });
+    await eventually(() =>
+      connection.operatorService
+        .listSearchAttributes({ namespace: bareNamespace })
+        .then(() => true)
+        .catch(() => undefined),
+    );
     const client = new Client({ connection, namespace });
     const config = testConfig({ TEMPORAL_NAMESPACE: namespace, SANDBOX_URL: sandbox.url });
     // A new namespace takes a moment to reach every service of the server.
@@ -82,9 +97,11 @@ describe('enrich doctor', () => {
 
   beforeEach(async () => {
     await sandbox.control('salesforce', { missingFields: [] });
+    await sandbox.control('clearbit', { latencyMs: 0 });
   });
 
-  const doctor = (extra: Record<string, string> = {}) => runEnrich({ ...env, ...extra }, ['doctor']);
+  const doctor = (extra: Record<string, string> = {}, args: string[] = []) =>
+    runEnrich({ ...env, ...extra }, ['doctor', ...args]);
 
   /** The table's rows as [system, check, status, detail]. */
   const rows = (run: CliRun) =>
@@ -171,11 +188,72 @@ describe('enrich doctor', () => {
     expectNoSecret(run);
   }, 60_000);
 
-  it('reports a database without migrations and a namespace without schedules', async () => {
-    const bare = await privateDatabaseUrl();
-    const run = await doctor({ DATABASE_URL: bare, TEMPORAL_NAMESPACE: 'default-missing-doctor' });
+  it('fails a check that does not answer within --timeout, and posts to Slack only when asked', async () => {
+    await sandbox.control('clearbit', { latencyMs: 3000 });
+    const run = await doctor({}, ['--timeout', '1', '--post-test-message']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^clearbit\s.*FAIL\s+no answer within 1 s$/m);
+    expect(run.stdout).toMatch(/^slack\s+webhook URLs, test message posted\s+OK/m);
+    const slack = await sandbox.inspect<{ records?: Record<string, unknown[]> }>('slack');
+    expect(Object.values(slack.records ?? {}).flat()).toHaveLength(1);
+    expectNoSecret(run);
+  }, 60_000);
+
+  it('reports a database without migrations and a namespace without our search attributes and schedules', async () => {
+    const run = await doctor({ DATABASE_URL: await privateDatabaseUrl(), TEMPORAL_NAMESPACE: bareNamespace });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^database\s.*FAIL\s+no migrations applied/m);
-    expect(run.stdout).toMatch(/^temporal\s.*FAIL\s+namespace default-missing-doctor not found/m);
+    expect(run.stdout).toMatch(
+      /^temporal\s+search attributes\s+FAIL\s+missing EnrichmentStatus, IcpScore, IcpTier, CompanyDomain, SignupAt: /m,
+    );
+    expect(run.stdout).toMatch(
+      /^temporal\s+schedules\s+FAIL\s+missing enrichment-health-daily, salesforce-weekend-reenrichment: enrich schedules apply/m,
+    );
+    const unknown = await doctor({ TEMPORAL_NAMESPACE: `doctor-unknown-${randomUUID()}` });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toMatch(/^temporal\s.*FAIL\s+namespace doctor-unknown-\S+ not found/m);
   }, 60_000);
+});
+
+describe('the Salesforce field check', () => {
+  const field = (over: Partial<DescribedField> & { name: string }): DescribedField => ({
+    type: 'string',
+    externalId: false,
+    unique: false,
+    createable: true,
+    updateable: true,
+    ...over,
+  });
+  const written: WrittenField[] = [
+    { object: 'Account', name: 'Company_Domain__c', kind: 'text', externalId: true },
+    { object: 'Account', name: 'ICP_Score__c', kind: 'number', externalId: false },
+    { object: 'Account', name: 'Enriched_At__c', kind: 'datetime', externalId: false },
+    { object: 'Contact', name: 'Role__c', kind: 'text', externalId: false },
+  ];
+
+  it('passes compatible fields, names case-insensitively', () => {
+    expect(
+      fieldProblems('Account', written, [
+        field({ name: 'company_domain__c', externalId: true, unique: true }),
+        field({ name: 'ICP_Score__c', type: 'double' }),
+        field({ name: 'Enriched_At__c', type: 'datetime' }),
+      ]),
+    ).toEqual([]);
+  });
+
+  it('names missing fields, incompatible types, read-only fields and external ids that are not unique', () => {
+    expect(
+      fieldProblems('Account', written, [
+        field({ name: 'Company_Domain__c', externalId: true }),
+        field({ name: 'ICP_Score__c', type: 'picklist' }),
+      ]),
+    ).toEqual([
+      'Account lacks Enriched_At__c',
+      'Account.Company_Domain__c must be an External ID and Unique (we upsert by it)',
+      'Account.ICP_Score__c is picklist, we write number',
+    ]);
+    expect(fieldProblems('Contact', written, [field({ name: 'Role__c', updateable: false })])).toEqual([
+      'Contact.Role__c is not writable by the run-as user',
+    ]);
+  });
 });
