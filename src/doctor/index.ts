@@ -167,7 +167,7 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
         {
           method: 'POST',
           headers: { authorization: `Bearer ${personalKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ query: { kind: 'HogQLQuery', query: 'SELECT 1 FROM events LIMIT 1' } }),
+          body: JSON.stringify({ query: { kind: 'HogQLQuery', query: 'SELECT 1' } }),
           signal,
         },
         'PostHog',

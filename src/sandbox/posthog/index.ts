@@ -81,13 +81,14 @@ export { seedPosthogEvents } from './seed';
  *   answer when ClickHouse is at capacity, for an injected failure; 400 `validation_error` for a body without a
  *   query.
  * - The SQL is parsed by a small tokenizer and recursive-descent parser, keywords and function names in any case:
- *   `SELECT expr [AS alias], ... FROM events | groups [WHERE cond] [GROUP BY expr, ...] [ORDER BY expr [ASC|DESC],
+ *   `SELECT expr [AS alias], ... [FROM events | groups] [WHERE cond] [GROUP BY expr, ...] [ORDER BY expr [ASC|DESC],
  *   ...] [LIMIT n [OFFSET m]]`. Expressions: columns (`events`: uuid, event, distinct_id, timestamp, properties;
- *   `groups`: index, key, created_at, properties), `properties.<name>`, string and number literals, NULL, `count()`,
- *   `toDate(x)`, `toDateTime('YYYY-MM-DD[ HH:MM:SS]')`, `isNull(x)`, `isNotNull(x)`, `= == != <> < <= > >=`,
- *   `[NOT] IN (...)`, `IS [NOT] NULL`, AND, OR, NOT, parentheses; select aliases can be used in WHERE, GROUP BY and
- *   ORDER BY. This covers the three queries the project runs (daily event counts, organizations created in a window
- *   without a property, an event count); anything else (joins, sub-queries, other tables or functions, `SELECT *`,
+ *   `groups`: index, key, created_at, properties; without FROM, one row, as ClickHouse reads `system.one`),
+ *   `properties.<name>`, string and number literals, NULL, `count()`, `toDate(x)`, `toDateTime('YYYY-MM-DD[
+ *   HH:MM:SS]')`, `isNull(x)`, `isNotNull(x)`, `= == != <> < <= > >=`, `[NOT] IN (...)`, `IS [NOT] NULL`, AND, OR,
+ *   NOT, parentheses; select aliases can be used in WHERE, GROUP BY and ORDER BY. This covers the queries the project
+ *   runs (daily event counts, organizations created in a window without a property, an event count, `enrich doctor`'s
+ *   `SELECT 1`); anything else (joins, sub-queries, other tables or functions, `SELECT *`,
  *   HAVING, placeholders) answers 400 `{ type: 'validation_error', code: 'query_error', detail: 'unsupported query
  *   in the sandbox: ...' }` — the sandbox's own code, since a real PostHog would run those queries.
  *
