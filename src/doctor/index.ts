@@ -157,8 +157,16 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
       if (res.status === 404)
         throw new Problem(`no project ${config.posthog.projectId} (404): check POSTHOG_PROJECT_ID`);
       if (!res.ok) throw new Problem(`unexpected HTTP ${res.status} from PostHog (POSTHOG_API_BASE_URL?)`);
-      const project = (await res.json()) as { name?: string };
-      return `project "${project.name ?? '?'}" readable`;
+      const project = (await res.json()) as { name?: string; api_token?: string };
+      // The capture key of another project would send every event there without an error: compare (live only, the
+      // sandbox's capture takes any key).
+      const projectKey = config.credentials.POSTHOG_PROJECT_API_KEY;
+      if (config.mode === 'live' && project.api_token !== undefined && project.api_token !== projectKey) {
+        throw new Problem(
+          `POSTHOG_PROJECT_API_KEY is not the API key of project ${config.posthog.projectId} (PostHog: Project settings → Project API key)`,
+        );
+      }
+      return `project "${project.name ?? '?'}" readable${config.mode === 'live' ? ', POSTHOG_PROJECT_API_KEY is its key' : ''}`;
     }),
     run('posthog', 'HogQL query API (SELECT 1)', async (signal) => {
       if (!personalKey) throw new Problem('POSTHOG_PERSONAL_API_KEY is not set');

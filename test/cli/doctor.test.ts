@@ -199,6 +199,45 @@ describe('enrich doctor', () => {
     expectNoSecret(run);
   }, 60_000);
 
+  it("in live mode, checks that the PostHog project key is the project's, and keeps the secrets out", async () => {
+    const base = (system: string) => `${sandbox.url}/${system}`;
+    const live = {
+      ENRICHMENT_MODE: 'live',
+      CLEARBIT_BASE_URL: base('clearbit'),
+      CLEARBIT_PERSON_BASE_URL: base('clearbit'),
+      HARMONIC_BASE_URL: base('harmonic'),
+      CLAY_BASE_URL: base('clay'),
+      CLAY_WEBHOOK_URL: `${base('clay')}/v3/sources/webhook/pull-in-data-from-a-webhook-doctor`,
+      POSTHOG_BASE_URL: base('posthog'),
+      POSTHOG_API_BASE_URL: base('posthog'),
+      POSTHOG_PROJECT_ID: '1',
+      SALESFORCE_BASE_URL: base('salesforce'),
+      VITALLY_BASE_URL: base('vitally'),
+      // Slack's URL must be hooks.slack.com in live mode: left out here.
+      DESTINATIONS: 'posthog,salesforce,vitally',
+      WEBHOOK_SECRET: 'doctor-live-webhook-secret-0123456789',
+      ADMIN_TOKEN: 'doctor-live-admin-token-0123456789ab',
+      CLAY_CALLBACK_SECRET: 'doctor-live-clay-callback-0123456789',
+    };
+    const right = await doctor({ ...live, POSTHOG_PROJECT_API_KEY: 'phc_sandbox' });
+    expect(right.stderr).toBe('');
+    expect(right.stdout).toMatch(
+      /^posthog\s+project 1 .*OK\s+project "Sandbox project" readable, POSTHOG_PROJECT_API_KEY is its key$/m,
+    );
+    expect(right.code).toBe(0);
+
+    const wrong = await doctor({ ...live });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(
+      /^posthog\s+project 1 .*FAIL\s+POSTHOG_PROJECT_API_KEY is not the API key of project 1/m,
+    );
+    for (const run of [right, wrong]) {
+      expectNoSecret(run);
+      for (const secret of [live.WEBHOOK_SECRET, live.ADMIN_TOKEN, live.CLAY_CALLBACK_SECRET])
+        expect(run.stdout + run.stderr).not.toContain(secret);
+    }
+  }, 60_000);
+
   it('reports a database without migrations and a namespace without our search attributes and schedules', async () => {
     const run = await doctor({ DATABASE_URL: await privateDatabaseUrl(), TEMPORAL_NAMESPACE: bareNamespace });
     expect(run.code).toBe(1);
