@@ -7,10 +7,10 @@ import { FIELD_DEFINITIONS, METADATA_ROOT, customFieldsWritten, metadataFiles } 
 
 const filesOnDisk = (): Map<string, string> => {
   const out = new Map<string, string>();
-  for (const object of readdirSync(METADATA_ROOT)) {
-    const dir = path.join(METADATA_ROOT, object, 'fields');
-    for (const file of readdirSync(dir))
-      out.set(path.join(object, 'fields', file), readFileSync(path.join(dir, file), 'utf8'));
+  for (const entry of readdirSync(METADATA_ROOT, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    out.set(path.relative(METADATA_ROOT, file), readFileSync(file, 'utf8'));
   }
   return out;
 };
@@ -35,9 +35,11 @@ describe('Salesforce org metadata (deploy/salesforce)', () => {
         'Lead.Signup_Person_Id__c',
       ]),
     );
-    const domain = filesOnDisk().get(path.join('Account', 'fields', 'Company_Domain__c.field-meta.xml'));
+    const domain = filesOnDisk().get(path.join('objects', 'Account', 'fields', 'Company_Domain__c.field-meta.xml'));
     expect(domain).toContain('<externalId>true</externalId>');
     expect(domain).toContain('<unique>true</unique>');
+    const permissions = filesOnDisk().get(path.join('permissionsets', 'Signup_Enrichment.permissionset-meta.xml'));
+    for (const name of names) expect(permissions).toContain(`<field>${name}</field>`);
   });
 
   it('refuses a written field without a definition, or defined with a type the mapping does not write', () => {

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config';
 import { writtenFields, type FieldKind, type WrittenField } from '../integrations/salesforce/written-fields';
@@ -6,11 +6,15 @@ import { writtenFields, type FieldKind, type WrittenField } from '../integration
 /**
  * The custom fields we write, as Salesforce metadata in source format (deploy/salesforce/, an sfdx project):
  * `npx tsx src/tools/salesforce-metadata.ts` writes one `<Field>.field-meta.xml` per object and field that the mapping code writes
- * (written-fields.ts), from the definitions below. test/salesforce-metadata.test.ts fails when the files are stale or
- * a written field has no definition of a compatible type.
+ * (written-fields.ts), from the definitions below, and the permission set `Signup_Enrichment` granting them (fields
+ * deployed through the Metadata API are visible to no profile until granted). test/salesforce-metadata.test.ts fails
+ * when the files are stale or a written field has no definition of a compatible type.
  */
 
-export const METADATA_ROOT = path.resolve(__dirname, '../../deploy/salesforce/force-app/main/default/objects');
+/** The sfdx package directory's `main/default`: `objects/<Object>/fields/` and `permissionsets/` below it. */
+export const METADATA_ROOT = path.resolve(__dirname, '../../deploy/salesforce/force-app/main/default');
+/** The permission set that gives the run-as user the objects and fields we write. */
+export const PERMISSION_SET = 'Signup_Enrichment';
 
 type Definition =
   | { type: 'Text'; label: string; length: number; externalId?: boolean; caseSensitive?: boolean }
@@ -99,20 +103,59 @@ export function metadataFiles(): Map<string, string> {
       problems.push(`${f.object}.${f.name} is defined as ${d.type}, the mapping writes ${f.kind}`);
     else if (f.externalId && !(d.type === 'Text' && d.externalId))
       problems.push(`${f.object}.${f.name} is upserted by: define it as a Text external id`);
-    else files.set(path.join(f.object, 'fields', `${f.name}.field-meta.xml`), render(f.name, d, f.externalId));
+    else
+      files.set(path.join('objects', f.object, 'fields', `${f.name}.field-meta.xml`), render(f.name, d, f.externalId));
   }
   if (problems.length > 0) throw new Error(`Salesforce metadata:\n  ${problems.join('\n  ')}`);
+  files.set(
+    path.join('permissionsets', `${PERMISSION_SET}.permissionset-meta.xml`),
+    permissionSet(customFieldsWritten()),
+  );
   return files;
+}
+
+/** Read and edit on every field we write, create / read / edit (no delete) on their objects. */
+function permissionSet(fields: WrittenField[]): string {
+  const objects = [...new Set(fields.map((f) => f.object))].sort();
+  const names = [...new Set(fields.map((f) => `${f.object}.${f.name}`))].sort();
+  const block = (tag: string, lines: string[]) => [
+    `    <${tag}>`,
+    ...lines.map((l) => `        ${l}`),
+    `    </${tag}>`,
+  ];
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<PermissionSet xmlns="http://soap.sforce.com/2006/04/metadata">',
+    '    <description>What the signup-enrichment pipeline writes: assign it to the run-as user of its app.</description>',
+    ...names.flatMap((field) =>
+      block('fieldPermissions', ['<editable>true</editable>', `<field>${field}</field>`, '<readable>true</readable>']),
+    ),
+    '    <hasActivationRequired>false</hasActivationRequired>',
+    '    <label>Signup Enrichment</label>',
+    ...objects.flatMap((object) =>
+      block('objectPermissions', [
+        '<allowCreate>true</allowCreate>',
+        '<allowDelete>false</allowDelete>',
+        '<allowEdit>true</allowEdit>',
+        '<allowRead>true</allowRead>',
+        '<modifyAllRecords>false</modifyAllRecords>',
+        `<object>${object}</object>`,
+        '<viewAllRecords>false</viewAllRecords>',
+      ]),
+    ),
+    '</PermissionSet>',
+    '',
+  ].join('\n');
 }
 
 if (require.main === module) {
   const files = metadataFiles();
-  mkdirSync(METADATA_ROOT, { recursive: true });
-  for (const object of readdirSync(METADATA_ROOT, { withFileTypes: true }).filter((d) => d.isDirectory()))
-    rmSync(path.join(METADATA_ROOT, object.name, 'fields'), { recursive: true, force: true });
+  // What we generate is all there is: a field no longer written loses its file.
+  rmSync(path.join(METADATA_ROOT, 'objects'), { recursive: true, force: true });
+  rmSync(path.join(METADATA_ROOT, 'permissionsets'), { recursive: true, force: true });
   for (const [file, xml] of files) {
     mkdirSync(path.dirname(path.join(METADATA_ROOT, file)), { recursive: true });
     writeFileSync(path.join(METADATA_ROOT, file), xml);
   }
-  console.log(`${files.size} field definitions written to ${path.relative(process.cwd(), METADATA_ROOT)}`);
+  console.log(`${files.size} metadata files written to ${path.relative(process.cwd(), METADATA_ROOT)}`);
 }
