@@ -18,7 +18,8 @@ import type { Ledger } from './ledger/ledger';
  */
 
 // The sandbox accepts any key but `bad-key`; live mode has every key checked at start-up by loadConfig.
-const SANDBOX_KEY = 'sandbox-key';
+/** The key every sandbox simulator accepts (sandbox mode, credential unset). */
+export const SANDBOX_KEY = 'sandbox-key';
 
 /** Every activity dependency of the worker, from the configuration. */
 export function createActivityDeps(

@@ -8,6 +8,7 @@ import { creditsRestored, MAX_SNOOZE_DAYS, type HealthReport } from '../health/o
 import { connectClient } from '../temporal/connection';
 import { applySchedules } from '../temporal/schedules';
 import { workflowCode } from '../temporal/workflow-code';
+import { DOCTOR_CHECK_TIMEOUT_MS, formatTable, runDoctor } from '../doctor';
 import { sumCounts, describeSummary, type ReEnrichmentInput } from '../domain/reenrichment';
 import {
   getBackfillProgressQuery,
@@ -34,6 +35,10 @@ const USAGE = `usage: enrich <command> [options]
                                           start the Salesforce re-enrichment of stale accounts now
   schedules apply                         create or update the Temporal schedules
   replay FILE                             replay an exported history against today's workflow code
+  doctor [--post-test-message] [--timeout SECONDS]
+                                          check every configured system with a read (credentials, Salesforce
+                                          fields, Temporal namespace/search attributes/schedules, database
+                                          migrations); exit 1 on any failure
 
 Talks to Temporal (TEMPORAL_ADDRESS) and, for health/pause/resume/snooze, to the starter (ENRICH_API_URL).`;
 
@@ -77,6 +82,8 @@ async function main(argv: string[]): Promise<void> {
       return schedules(config, rest);
     case 'replay':
       return replay(config, rest);
+    case 'doctor':
+      return doctor(config, rest);
     default:
       throw usage(`unknown command "${command}"`);
   }
@@ -352,6 +359,26 @@ async function schedules(config: Config, args: string[]): Promise<void> {
   if (args[0] !== 'apply') throw usage('schedules: the subcommand is "apply"');
   const applied = await withClient(config, (client) => applySchedules(client, config));
   for (const s of applied) console.log(`schedule ${s.id}: ${s.action}`);
+}
+
+async function doctor(config: Config, args: string[]): Promise<void> {
+  const { values } = options(args, { 'post-test-message': { type: 'boolean' }, timeout: { type: 'string' } });
+  const results = await runDoctor({
+    config,
+    postTestMessage: values['post-test-message'] ?? false,
+    timeoutMs: positiveInt(values.timeout, '--timeout', DOCTOR_CHECK_TIMEOUT_MS / 1000) * 1000,
+    connectTemporal: async () => {
+      const connection = await connectClient(config.temporal.connection, { connectTimeout: '5 seconds' });
+      return {
+        client: new Client({ connection, namespace: config.temporal.namespace }),
+        close: () => connection.close(),
+      };
+    },
+  });
+  console.log(formatTable(results));
+  const failed = results.filter((r) => r.status === 'FAIL').length;
+  if (failed > 0)
+    throw new CliError(`${failed} check(s) failed: fix what the table says, then run enrich doctor again`);
 }
 
 async function replay(config: Config, args: string[]): Promise<void> {

@@ -67,6 +67,8 @@ export const CONTROL_SCHEMAS = {
     apiRequestsRemaining: z.number().int().min(0).nullable(),
     /** Whether the Account duplicate rule (same Website domain) blocks creating a second Account. */
     duplicateRules: z.boolean(),
+    /** Fields (`Account.ICP_Score__c`) left out of the sObject describe: an org set up without them. */
+    missingFields: z.array(z.string().regex(/^\w+\.\w+$/, 'Object.Field')).max(100),
   }),
   vitally: z.object(baseControl),
   slack: z.object(baseControl),
@@ -117,6 +119,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     failureRate: 0,
     apiRequestsRemaining: null,
     duplicateRules: true,
+    missingFields: [],
   },
   vitally: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
   slack: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },

@@ -518,3 +518,19 @@ describe('PostHog simulator: query API', () => {
     expect(seedPosthogEvents(app, [{ event: 'ok', distinct_id: 'u', uuid: UUID_A }])).toEqual([UUID_A]);
   });
 });
+
+describe('PostHog simulator: the project', () => {
+  it('answers the project to a personal API key, 401 without one, 404 for an id that is not a number', async () => {
+    const read = (url: string, headers: Record<string, string> = PERSONAL) =>
+      app.inject({ method: 'GET', url: `/posthog${url}`, headers });
+    const ok = await read('/api/projects/12345/');
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ id: 12345, name: 'Sandbox project', api_token: expect.any(String) as unknown });
+    expect((await read('/api/projects/12345')).statusCode).toBe(200);
+    const bad = await read('/api/projects/12345/', { authorization: 'Bearer bad-key' });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json()).toMatchObject({ type: 'authentication_error', code: 'authentication_failed' });
+    expect((await read('/api/projects/12345/', {})).statusCode).toBe(401);
+    expect((await read('/api/projects/abc/')).json()).toMatchObject({ code: 'not_found' });
+  });
+});

@@ -486,6 +486,28 @@ describe('Salesforce simulator: limits and failures', () => {
   });
 });
 
+describe('Salesforce simulator: describe', () => {
+  it('describes the org as deploy/salesforce sets it up, without the fields the missingFields control names', async () => {
+    const conn = await authorized();
+    const account = await conn.describe('Account');
+    expect(account).toMatchObject({ name: 'Account', keyPrefix: '001' });
+    const field = (name: string) => account.fields.find((f) => f.name === name);
+    expect(field(EXT)).toMatchObject({ type: 'string', length: 255, externalId: true, unique: true, custom: true });
+    expect(field('ICP_Score__c')).toMatchObject({ type: 'double', precision: 5, scale: 2, externalId: false });
+    expect(field('Enriched_At__c')).toMatchObject({ type: 'datetime', updateable: true });
+    expect(field('NumberOfEmployees')).toMatchObject({ type: 'int', custom: false });
+    expect(field('Id')).toMatchObject({ type: 'id', updateable: false });
+    const contact = await conn.describe('Contact');
+    expect(contact.fields.find((f) => f.name === PERSON)).toMatchObject({ caseSensitive: true, externalId: true });
+
+    await control(app, 'salesforce', { missingFields: ['account.icp_score__c', 'Lead.Company'] });
+    expect((await conn.describe('Account')).fields.map((f) => f.name)).not.toContain('ICP_Score__c');
+    expect((await conn.describe('Lead')).fields.map((f) => f.name)).not.toContain('Company');
+    expect((await conn.describe('Contact')).fields.map((f) => f.name)).toContain('Role__c');
+    expect(await failure(conn.describe('Opportunity'))).toMatchObject({ errorCode: 'NOT_FOUND' });
+  });
+});
+
 describe('Salesforce simulator: SOQL', () => {
   const seed = () =>
     seedSalesforceAccounts(app, [

@@ -32,6 +32,17 @@ export interface SalesforceClientOptions {
   timeoutMs: number;
 }
 
+/** A field of an sObject's describe, the parts `enrich doctor` checks. */
+export interface DescribedField {
+  name: string;
+  /** Salesforce's field type: string, textarea, picklist, url, int, double, currency, datetime, ... */
+  type: string;
+  externalId: boolean;
+  unique: boolean;
+  createable: boolean;
+  updateable: boolean;
+}
+
 /** What jsforce throws for an API error: `errorCode` and the raw error in `data`. */
 interface SalesforceApiError {
   errorCode?: string;
@@ -326,6 +337,26 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
         });
       }
       return results;
+    },
+
+    /** The org's daily API request allowance (`/limits`): a read that proves the login (`enrich doctor`). */
+    async apiRequestLimit(): Promise<{ max: number; remaining: number }> {
+      const daily = (await withSession((conn) => conn.limits())).DailyApiRequests;
+      if (!daily) throw new Error('Salesforce /limits answered without DailyApiRequests');
+      return { max: daily.Max, remaining: daily.Remaining };
+    },
+
+    /** The fields of an sObject as the org describes them (`sobjects/<Type>/describe`). */
+    async describeFields(type: string): Promise<DescribedField[]> {
+      const described = await withSession((conn) => conn.describe(type));
+      return described.fields.map((f) => ({
+        name: f.name,
+        type: f.type,
+        externalId: f.externalId,
+        unique: f.unique,
+        createable: f.createable,
+        updateable: f.updateable,
+      }));
     },
 
     /** The company's Account and the person's Contact (or Lead), idempotent by their external ids. */

@@ -81,13 +81,14 @@ export { seedPosthogEvents } from './seed';
  *   answer when ClickHouse is at capacity, for an injected failure; 400 `validation_error` for a body without a
  *   query.
  * - The SQL is parsed by a small tokenizer and recursive-descent parser, keywords and function names in any case:
- *   `SELECT expr [AS alias], ... FROM events | groups [WHERE cond] [GROUP BY expr, ...] [ORDER BY expr [ASC|DESC],
+ *   `SELECT expr [AS alias], ... [FROM events | groups] [WHERE cond] [GROUP BY expr, ...] [ORDER BY expr [ASC|DESC],
  *   ...] [LIMIT n [OFFSET m]]`. Expressions: columns (`events`: uuid, event, distinct_id, timestamp, properties;
- *   `groups`: index, key, created_at, properties), `properties.<name>`, string and number literals, NULL, `count()`,
- *   `toDate(x)`, `toDateTime('YYYY-MM-DD[ HH:MM:SS]')`, `isNull(x)`, `isNotNull(x)`, `= == != <> < <= > >=`,
- *   `[NOT] IN (...)`, `IS [NOT] NULL`, AND, OR, NOT, parentheses; select aliases can be used in WHERE, GROUP BY and
- *   ORDER BY. This covers the three queries the project runs (daily event counts, organizations created in a window
- *   without a property, an event count); anything else (joins, sub-queries, other tables or functions, `SELECT *`,
+ *   `groups`: index, key, created_at, properties; without FROM, one row, as ClickHouse reads `system.one`),
+ *   `properties.<name>`, string and number literals, NULL, `count()`, `toDate(x)`, `toDateTime('YYYY-MM-DD[
+ *   HH:MM:SS]')`, `isNull(x)`, `isNotNull(x)`, `= == != <> < <= > >=`, `[NOT] IN (...)`, `IS [NOT] NULL`, AND, OR,
+ *   NOT, parentheses; select aliases can be used in WHERE, GROUP BY and ORDER BY. This covers the queries the project
+ *   runs (daily event counts, organizations created in a window without a property, an event count, `enrich doctor`'s
+ *   `SELECT 1`); anything else (joins, sub-queries, other tables or functions, `SELECT *`,
  *   HAVING, placeholders) answers 400 `{ type: 'validation_error', code: 'query_error', detail: 'unsupported query
  *   in the sandbox: ...' }` — the sandbox's own code, since a real PostHog would run those queries.
  *
@@ -333,6 +334,32 @@ export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
       timings: [],
     });
   };
+
+  // The project itself (posthog.com/docs/api/projects, "Retrieve", scope project:read): what `enrich doctor` reads
+  // to prove the personal API key and the project id. The sandbox is one project that answers to any numeric id; its
+  // name, organization and timezone are the sandbox's choice, `api_token` the key the sandbox's capture accepts.
+  const project = (request: FastifyRequest<{ Params: { project_id: string } }>, reply: FastifyReply) => {
+    const auth = queryAuthError(request);
+    if (auth) return answer(request, reply.header('www-authenticate', 'Bearer'), null, 401, auth);
+    const id = request.params.project_id;
+    if (!/^\d+$/.test(id))
+      return answer(request, reply, null, 404, errorBody('invalid_request', 'not_found', 'Not found.'));
+    return answer(request, reply, null, 200, {
+      id: Number(id),
+      uuid: '0193a1b2-0000-7000-8000-000000000001',
+      organization: '0193a1b2-0000-7000-8000-0000000000aa',
+      api_token: 'phc_sandbox',
+      name: 'Sandbox project',
+      completed_snippet_onboarding: true,
+      has_completed_onboarding_for: null,
+      ingested_event: true,
+      is_demo: false,
+      timezone: 'UTC',
+      access_control: false,
+    });
+  };
+  app.get('/api/projects/:project_id', project);
+  app.get('/api/projects/:project_id/', project);
 
   app.post('/api/projects/:project_id/query', query);
   app.post('/api/projects/:project_id/query/', query);

@@ -23,7 +23,7 @@ export { parseSoql, type SoqlQuery } from './soql/parser';
  * - `/services/data/vXX.X/...`: `sobjects/<Type>` (create), `sobjects/<Type>/<Id>` (get, update), `sobjects/<Type>/
  *   <ExtIdField>/<value>` (get, upsert), `composite/sobjects` (create and update up to 200), `composite/sobjects/
  *   <Type>/<ExtIdField>` (upsert up to 200), `composite/sobjects/<Type>` (retrieve many), `query`, `queryAll`,
- *   `query/<locator>`, `limits`, `jobs/ingest` (Bulk API 2.0 ingest: create, upload CSV, close, poll, results; processed
+ *   `query/<locator>`, `limits`, `sobjects/<Type>/describe` (./describe.ts: the org as deploy/salesforce/ sets it up), `jobs/ingest` (Bulk API 2.0 ingest: create, upload CSV, close, poll, results; processed
  *   at once on close). REST errors are arrays `[{ message, errorCode, fields? }]`; per-record errors in
  *   sObject Collections are `{ statusCode, message, fields }` (the documented difference: `statusCode`, not
  *   `errorCode`).

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { requestPath, type SandboxState, type StoredRecord } from '../state';
+import { describeSObject } from './describe';
 import { notFound, SfFault } from './errors';
 import { fieldValue, getField, isBlank, isPlainObject, outputName, text, type Fields } from './fields';
 import { ID_PATTERN, sfDate } from './ids';
@@ -96,6 +97,14 @@ export function registerSObjectRoutes(app: FastifyInstance, state: SandboxState,
       const left = sys.control.apiRequestsRemaining;
       const max = left === null ? DEFAULT_DAILY_LIMIT : org.apiUsed + left;
       return { status: 200, body: { DailyApiRequests: { Max: max, Remaining: max - org.apiUsed } } };
+    }),
+  );
+
+  app.get<P<{ version: string; type: string }>>('/services/data/:version/sobjects/:type/describe', (request, reply) =>
+    rest(request, reply, null, request.params.version, () => {
+      const type = typeOf(request.params.type);
+      const missing = state.system('salesforce').control.missingFields;
+      return { status: 200, body: describeSObject(type, SOBJECTS[type].prefix, missing) };
     }),
   );
 

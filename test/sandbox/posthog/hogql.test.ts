@@ -183,7 +183,6 @@ describe('HogQL parser', () => {
     expect(refused('SELECT event FROM events LIMIT 1.5')).toBe('LIMIT must be an integer');
     expect(refused('SELECT event AS from FROM events')).toBe('expected an alias after AS at 21 (near "FROM")');
     expect(refused('SELECT event FROM events HAVING 1')).toBe('unexpected at 25 (near "HAVING")');
-    expect(refused('SELECT event')).toBe('expected FROM at the end of the query');
   });
 });
 
@@ -258,6 +257,14 @@ describe('HogQL runner', () => {
     const page = run('SELECT distinct_id FROM events ORDER BY timestamp DESC LIMIT 2 OFFSET 1');
     expect(page).toMatchObject({ limit: 2, offset: 1, hasMore: true });
     expect(page.results).toEqual([['c'], ['a']]);
+  });
+
+  it('reads a SELECT without FROM from one row, as ClickHouse reads system.one (SELECT 1)', () => {
+    expect(run('SELECT 1')).toMatchObject({ results: [[1]], hasMore: false });
+    expect(run("SELECT 2 AS two, 'x'").results).toEqual([[2, 'x']]);
+    expect(queryErrorOf(() => run('SELECT event'))).toBe(
+      'unsupported query in the sandbox: unknown column event in one',
+    );
   });
 
   it('refuses a column neither grouped nor aggregated', () => {

@@ -23,7 +23,8 @@ const FUNCTIONS: Record<string, { name: HogqlFunction; arity: number }> = {
 
 export interface HogqlSelect {
   select: { expr: HogqlExpr; alias?: string }[];
-  from: 'events' | 'groups';
+  /** `one`: no FROM, read as ClickHouse does, from the one-row table `system.one` (`SELECT 1`). */
+  from: 'events' | 'groups' | 'one';
   where?: HogqlExpr;
   groupBy: HogqlExpr[];
   orderBy: { expr: HogqlExpr; desc: boolean }[];
@@ -103,18 +104,16 @@ class HogqlParser {
       }
       select.push({ expr, alias });
     } while (this.acceptOp(','));
-    this.expectWord('from');
-    const table = this.next();
-    if (table.k !== 'word' || !['events', 'groups'].includes(table.v.toLowerCase()))
-      throw unsupported(
-        `only the events and groups tables are simulated (FROM ${String(table.k === 'eof' ? '' : table.v)})`,
-      );
-    const query: HogqlSelect = {
-      select,
-      from: table.v.toLowerCase() as 'events' | 'groups',
-      groupBy: [],
-      orderBy: [],
-    };
+    let from: HogqlSelect['from'] = 'one';
+    if (this.acceptWord('from')) {
+      const table = this.next();
+      if (table.k !== 'word' || !['events', 'groups'].includes(table.v.toLowerCase()))
+        throw unsupported(
+          `only the events and groups tables are simulated (FROM ${String(table.k === 'eof' ? '' : table.v)})`,
+        );
+      from = table.v.toLowerCase() as 'events' | 'groups';
+    }
+    const query: HogqlSelect = { select, from, groupBy: [], orderBy: [] };
     if (this.acceptWord('where')) query.where = this.expr();
     if (this.acceptWord('group')) {
       this.expectWord('by');
