@@ -9,6 +9,7 @@ import { MIGRATIONS } from '../ledger/migrations';
 import { openPostgres } from '../ledger/sql';
 import { scheduleDefinitions } from '../temporal/schedules';
 import { fieldProblems } from './salesforce';
+import { TemporalConnectionError } from '../temporal/connection';
 
 /**
  * `enrich doctor`: every configured system checked with a cheap read — nothing is written, no credit is spent, no
@@ -292,6 +293,8 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
       try {
         temporal = await o.connectTemporal();
       } catch (err) {
+        // The connection module's error names the address, the namespace, the TLS settings and what to fix.
+        if (err instanceof TemporalConnectionError) throw new Problem(err.message);
         throw new Problem(`cannot connect to ${config.temporal.address}: ${errorText(err)} (TEMPORAL_ADDRESS)`);
       }
       try {

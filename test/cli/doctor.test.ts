@@ -250,7 +250,9 @@ describe('enrich doctor', () => {
     );
     const unknown = await doctor({ TEMPORAL_NAMESPACE: `doctor-unknown-${randomUUID()}` });
     expect(unknown.code).toBe(1);
-    expect(unknown.stdout).toMatch(/^temporal\s.*FAIL\s+namespace doctor-unknown-\S+ not found/m);
+    expect(unknown.stdout).toMatch(
+      /^temporal\s.*FAIL\s+.*namespace doctor-unknown-\S+ does not exist there \(TEMPORAL_NAMESPACE\)/m,
+    );
   }, 60_000);
 });
 
