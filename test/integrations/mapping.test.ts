@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { icpFieldsSchema } from '../../src/domain/icp/fields';
+import { icpFieldsSchema } from '../../src/domain/icp/fields-schema';
 import * as clearbit from '../../src/integrations/clearbit/mapping';
 import { clearbitCompanySchema } from '../../src/integrations/clearbit/schemas';
 import { countryCode } from '../../src/integrations/country';

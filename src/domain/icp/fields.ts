@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /** Roles a person's title maps to; the scorer and the CRM see only these. */
 export const ROLES = ['engineering', 'founder', 'product', 'data', 'marketing', 'sales', 'other'] as const;
 export const SENIORITIES = ['executive', 'director', 'manager', 'senior', 'individual_contributor'] as const;
@@ -26,33 +24,36 @@ export const EMPLOYEE_RANGES = [
   '10001+',
 ] as const;
 
+export type Role = (typeof ROLES)[number];
+export type Seniority = (typeof SENIORITIES)[number];
+export type FundingStage = (typeof FUNDING_STAGES)[number];
+export type CompanyType = (typeof COMPANY_TYPES)[number];
+export type EmployeeRange = (typeof EMPLOYEE_RANGES)[number];
+
 /**
  * The consistent ICP field set every provider is mapped to. Every field is optional: a field is either known (with
- * its provenance, see `ProvenancedFields`) or missing, never guessed.
+ * its provenance, see `ProvenancedFields`) or missing, never guessed. Its zod schema, `icpFieldsSchema`, is in
+ * `fields-schema.ts`: workflow code imports this module, and the SDK evaluates a workflow's modules once per
+ * execution, and zod's cost that much CPU per signup workflow (bench P4, docs/performance.md).
  */
-export const icpFieldsSchema = z.strictObject({
-  companyName: z.string().min(1).optional(),
-  domain: z.string().min(3).optional(),
-  employees: z.number().int().nonnegative().optional(),
-  employeeRange: z.enum(EMPLOYEE_RANGES).optional(),
-  industry: z.string().min(1).optional(),
-  industryTags: z.array(z.string().min(1)).optional(),
-  country: z
-    .string()
-    .regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case')
-    .optional(),
-  totalFundingUsd: z.number().nonnegative().optional(),
-  fundingStage: z.enum(FUNDING_STAGES).optional(),
-  foundedYear: z.number().int().min(1800).max(2100).optional(),
-  companyType: z.enum(COMPANY_TYPES).optional(),
-  personTitle: z.string().min(1).optional(),
-  role: z.enum(ROLES).optional(),
-  seniority: z.enum(SENIORITIES).optional(),
-});
-
-export type IcpFields = z.infer<typeof icpFieldsSchema>;
+export type IcpFields = {
+  companyName?: string;
+  domain?: string;
+  employees?: number;
+  employeeRange?: EmployeeRange;
+  industry?: string;
+  industryTags?: string[];
+  /** ISO 3166-1 alpha-2, upper case. */
+  country?: string;
+  totalFundingUsd?: number;
+  fundingStage?: FundingStage;
+  foundedYear?: number;
+  companyType?: CompanyType;
+  personTitle?: string;
+  role?: Role;
+  seniority?: Seniority;
+};
 export type IcpField = keyof IcpFields;
-export const ICP_FIELDS = Object.keys(icpFieldsSchema.shape) as IcpField[];
 
 export const COMPANY_FIELDS: readonly IcpField[] = [
   'companyName',
@@ -68,6 +69,7 @@ export const COMPANY_FIELDS: readonly IcpField[] = [
   'companyType',
 ];
 export const PERSON_FIELDS: readonly IcpField[] = ['personTitle', 'role', 'seniority'];
+export const ICP_FIELDS: IcpField[] = [...COMPANY_FIELDS, ...PERSON_FIELDS];
 
 /** The company part of fields (or of their provenance): what the domain cache keeps. */
 export const companyPart = <T extends object>(o: T): T =>
@@ -89,8 +91,8 @@ export function employeeRangeOf(employees: number): (typeof EMPLOYEE_RANGES)[num
 
 /** Title → role and seniority, for providers that give only a free-text title. */
 export function classifyTitle(title: string): {
-  role: (typeof ROLES)[number];
-  seniority: (typeof SENIORITIES)[number];
+  role: Role;
+  seniority: Seniority;
 } {
   const t = title.toLowerCase();
   const has = (...words: string[]) => words.some((w) => new RegExp(`\\b${w}\\b`).test(t));

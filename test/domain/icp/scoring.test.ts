@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config';
-import { classifyTitle, employeeRangeOf, icpFieldsSchema, type IcpFields } from '../../../src/domain/icp/fields';
+import { classifyTitle, employeeRangeOf, ICP_FIELDS, type IcpFields } from '../../../src/domain/icp/fields';
+import { icpFieldsSchema } from '../../../src/domain/icp/fields-schema';
 import { scoreIcp, scoringConfigSchema, type ScoringConfig } from '../../../src/domain/icp/scoring';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -24,6 +25,10 @@ describe('scoreIcp with the default config (config/icp-scoring.json)', () => {
     if (expected.status === 'scored') {
       expect(Object.values(result.points).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(expected.score!);
     }
+  });
+
+  it('names every field of the schema in ICP_FIELDS, company fields first', () => {
+    expect(ICP_FIELDS).toEqual(Object.keys(icpFieldsSchema.shape));
   });
 
   it('hashes exactly the inputs it reads, with the config version', () => {
