@@ -34,7 +34,7 @@ export type EmployeeRange = (typeof EMPLOYEE_RANGES)[number];
  * The consistent ICP field set every provider is mapped to. Every field is optional: a field is either known (with
  * its provenance, see `ProvenancedFields`) or missing, never guessed. Its zod schema, `icpFieldsSchema`, is in
  * `fields-schema.ts`: workflow code imports this module, and the SDK evaluates a workflow's modules once per
- * execution, and zod's cost that much CPU per signup workflow (bench P4, docs/performance.md).
+ * execution — zod's modules included, CPU paid by every signup workflow (bench P4, docs/performance.md).
  */
 export type IcpFields = {
   companyName?: string;
