@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import type { BenchResult } from './lib/result';
 import { SUITE } from './suite';
 
@@ -18,6 +19,8 @@ export interface Machine {
   memoryGb: number;
   node: string;
   os: string;
+  /** The 1-minute load average when the run started: above `cores`, other work was competing for the CPU. */
+  loadAverage: number;
 }
 
 export interface RunResult extends BenchResult {
@@ -48,6 +51,7 @@ export function machine(): Machine {
     memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadAverage: Math.round(os.loadavg()[0]! * 10) / 10,
   };
 }
 
@@ -61,7 +65,7 @@ export function renderTables(report: Report): string {
   const lines = [
     `Run of ${report.startedAt}, ` +
       `${(report.durationMs / 1000).toFixed(0)} s, on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ` +
-      `Node ${m.node}, ${m.os}. Raw figures: \`bench/results/latest.json\`.`,
+      `Node ${m.node}, ${m.os}; load average ${m.loadAverage} at the start. Raw figures: \`bench/results/latest.json\`.`,
   ];
   for (const r of report.results) {
     lines.push('', `### ${r.id} — ${r.title}`, '');
@@ -76,9 +80,10 @@ export function renderTables(report: Report): string {
     lines.push('| figure | value | unit | goal | met |', '| --- | ---: | --- | --- | --- |');
     for (const f of r.figures) {
       const met = f.met === undefined ? '' : f.met ? 'yes' : 'no';
-      const name = f.note ? `${f.name} (${f.note})` : f.name;
-      lines.push(`| ${cell(name)} | ${formatValue(f.value)} | ${cell(f.unit)} | ${cell(f.goal ?? '')} | ${met} |`);
+      lines.push(`| ${cell(f.name)} | ${formatValue(f.value)} | ${cell(f.unit)} | ${cell(f.goal ?? '')} | ${met} |`);
     }
+    const notes = r.figures.filter((f) => f.note);
+    if (notes.length > 0) lines.push('', ...notes.map((f) => `- ${f.name}: ${f.note}`));
   }
   return lines.join('\n');
 }
@@ -148,7 +153,10 @@ async function main(): Promise<number> {
     );
   } else {
     writeFileSync(path.join(RESULTS_DIR, 'latest.json'), json);
-    writeFileSync(PERFORMANCE_DOC, replaceGenerated(readFileSync(PERFORMANCE_DOC, 'utf8'), renderTables(report)));
+    const doc = replaceGenerated(readFileSync(PERFORMANCE_DOC, 'utf8'), renderTables(report));
+    // Formatted as `npm run format` would, so the format check passes on the rewritten doc.
+    const options = await resolveConfig(PERFORMANCE_DOC);
+    writeFileSync(PERFORMANCE_DOC, await format(doc, { ...options, filepath: PERFORMANCE_DOC }));
     console.error(`wrote ${path.relative(ROOT, stamped)}, bench/results/latest.json and docs/performance.md`);
   }
   const failed = results.filter((r) => r.error !== undefined);
