@@ -130,7 +130,10 @@ export async function checkScheduledWithin(
   input: { provider: ProviderName; token: string; signupId?: string },
 ): Promise<'pending' | 'complete' | 'not_found' | 'provider_outage'> {
   try {
-    return await providerActivities(policy, input.provider).checkScheduledEnrichment({ provider: input.provider, token: input.token });
+    return await providerActivities(policy, input.provider).checkScheduledEnrichment({
+      provider: input.provider,
+      token: input.token,
+    });
   } catch (err) {
     const outage = outageOf(err);
     if (!outage) throw err;
