@@ -10,6 +10,8 @@ import { applySchedules } from './temporal/schedules';
 import { connectWorker } from './temporal/connection';
 import { prepareSearchAttributes } from './temporal/search-attributes';
 import { workflowCode } from './temporal/workflow-code';
+import { COMPANY_PROVIDERS, type ProviderName } from './domain/provider-outcome';
+import { providerTaskQueue } from './workflows/messages';
 
 export interface WorkerDeps {
   config: Config;
@@ -21,18 +23,117 @@ export interface WorkerDeps {
   client?: Client;
 }
 
-/** The worker of task queue `TEMPORAL_TASK_QUEUE`: every workflow and every activity, wired from its dependencies. */
-export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+/** The activities of a provider's task queue: its calls, nothing else. */
+export const PROVIDER_QUEUE_ACTIVITIES = ['callProvider', 'checkScheduledEnrichment'] as const;
+
+/** Several workers run, shut down and awaited as one (the same calls as a single `Worker`). */
+export interface Workers {
+  workers: Worker[];
+  /** Runs every worker; returns when all have stopped (SIGINT/SIGTERM, or `shutdown`), and rejects if one failed. */
+  run(): Promise<void>;
+  /** Starts the shutdown of every worker still running. */
+  shutdown(): void;
+  /** Runs the workers while `fn` runs, then shuts them down and waits for them. */
+  runUntil<R>(fn: () => Promise<R>): Promise<R>;
+}
+
+export function workerGroup(workers: Worker[]): Workers {
+  const shutdown = () => {
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+  };
+  const run = async () => {
+    const results = await Promise.allSettled(
+      workers.map((worker) =>
+        worker.run().catch((err: unknown) => {
+          // One failed worker stops the others: a process without its provider queues' workers must not linger.
+          shutdown();
+          throw err;
+        }),
+      ),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  return {
+    workers,
+    run,
+    shutdown,
+    async runUntil<R>(fn: () => Promise<R>): Promise<R> {
+      const running = run();
+      try {
+        return await Promise.race([
+          fn(),
+          running.then(() => Promise.reject(new Error('the workers stopped before the work they ran for was done'))),
+        ]);
+      } finally {
+        shutdown();
+        await running.catch(() => undefined);
+      }
+    },
+  };
+}
+
+export interface ProviderWorkersOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  /** The workflows' task queue; each provider's is derived from it ({@link providerTaskQueue}). */
+  taskQueue: string;
+  /** The activities to pick {@link PROVIDER_QUEUE_ACTIVITIES} from (the real ones, or a test's mocks). */
+  activities: object;
+  /** Calls per second per provider, enforced by the server across all workers of the queue; absent: unlimited. */
+  rates: Partial<Record<ProviderName, number>>;
+  /** The providers to run a worker for; by default every one. */
+  providers?: readonly ProviderName[];
+}
+
+/**
+ * One activity-only worker per provider task queue. `maxTaskQueueActivitiesPerSecond` is the server's dispatch rate of
+ * the whole queue, whatever the number of workers and processes; every worker of a queue must set the same value (the
+ * last poller's wins), which one configuration for all processes guarantees.
+ */
+export async function createProviderWorkers(o: ProviderWorkersOptions): Promise<Worker[]> {
+  const all = o.activities as Record<string, unknown>;
+  const activities = Object.fromEntries(PROVIDER_QUEUE_ACTIVITIES.filter((n) => n in all).map((n) => [n, all[n]]));
+  if (Object.keys(activities).length === 0) return [];
+  return Promise.all(
+    (o.providers ?? COMPANY_PROVIDERS).map((provider) => {
+      const rate = o.rates[provider];
+      return Worker.create({
+        connection: o.connection,
+        ...(o.namespace ? { namespace: o.namespace } : {}),
+        taskQueue: providerTaskQueue(o.taskQueue, provider),
+        activities,
+        ...(rate === undefined ? {} : { maxTaskQueueActivitiesPerSecond: rate }),
+      });
+    }),
+  );
+}
+
+/**
+ * The workers of task queue `TEMPORAL_TASK_QUEUE` (every workflow and every activity, the provider calls of
+ * executions that started before they had queues of their own included) and of each provider's task queue (its calls,
+ * at its rate), wired from their dependencies.
+ */
+export async function createWorker(deps: WorkerDeps): Promise<Workers> {
   const { config } = deps;
   const client = deps.client ?? new Client({ connection: deps.connection, namespace: config.temporal.namespace });
   const temporal = () => Promise.resolve({ client, taskQueue: config.temporal.taskQueue });
-  return Worker.create({
+  const activities = createActivities(createActivityDeps(config, { ledger: deps.ledger, temporal }));
+  const main = await Worker.create({
     connection: deps.connection,
-    namespace: deps.config.temporal.namespace,
-    taskQueue: deps.config.temporal.taskQueue,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowCode(config).options),
-    activities: createActivities(createActivityDeps(config, { ledger: deps.ledger, temporal })),
+    activities,
   });
+  const providers = await createProviderWorkers({
+    connection: deps.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    rates: config.providerRates,
+  });
+  return workerGroup([main, ...providers]);
 }
 
 async function main(): Promise<void> {

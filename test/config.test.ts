@@ -142,6 +142,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://localhost/db' })).toThrow(/DATABASE_URL/);
   });
 
+  it("holds each provider's queue to its documented rate times the margin; an unlisted provider is not limited", () => {
+    expect(loadConfig({}).providerRates).toEqual({ clearbit: 9, harmonic: 9 });
+    expect(
+      loadConfig({ PROVIDER_RATE_LIMITS: 'clearbit:10, clay:2.5', PROVIDER_RATE_LIMIT_MARGIN: '0.8' }).providerRates,
+    ).toEqual({ clearbit: 8, clay: 2 });
+    expect(loadConfig({ PROVIDER_RATE_LIMITS: '' }).providerRates).toEqual({});
+    expect(() => loadConfig({ PROVIDER_RATE_LIMITS: 'zoominfo:5' })).toThrow(/PROVIDER_RATE_LIMITS/);
+    expect(() => loadConfig({ PROVIDER_RATE_LIMITS: 'clearbit:fast' })).toThrow(/PROVIDER_RATE_LIMITS/);
+    expect(() => loadConfig({ PROVIDER_RATE_LIMIT_MARGIN: '1.5' })).toThrow(/PROVIDER_RATE_LIMIT_MARGIN/);
+  });
+
   it('configures the fan-out: sandbox destinations by default, credentials only for the destinations in use', () => {
     const sandbox = loadConfig({});
     expect(sandbox.fanOut.destinations).toEqual(['posthog', 'salesforce', 'vitally', 'slack', 'webhooks']);

@@ -185,6 +185,13 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       /** A provider failing longer than this is skipped for the signup (recorded as `provider_outage`). */
       providerFallThroughMinutes: e.PROVIDER_FALLTHROUGH_MINUTES,
     },
+    /**
+     * Calls per second each provider's task queue dispatches (documented limit × margin), enforced by the Temporal
+     * server across all workers (src/worker.ts); absent: not limited.
+     */
+    providerRates: Object.fromEntries(
+      e.PROVIDER_RATE_LIMITS.map(([provider, rate]) => [provider, rate * e.PROVIDER_RATE_LIMIT_MARGIN]),
+    ) as Partial<Record<ProviderName, number>>,
     /** Where enriched signups are written, and how a write that fails is retried. */
     fanOut: {
       destinations: e.DESTINATIONS,

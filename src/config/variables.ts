@@ -117,6 +117,30 @@ export const waterfall = section('Mode and the enrichment waterfall', undefined,
       'How long one provider lookup may keep failing (5xx, timeouts, refused connections, 429s) before the signup skips ' +
         'that provider (`provider_outage` in its trace, an outage in `enrich health`) and asks the next one',
     ),
+  PROVIDER_RATE_LIMITS: commaListOrNone('clearbit:10,harmonic:10')
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[a-z]+:\d+(\.\d+)?$/, 'expected provider:requests-per-second')
+          .transform((entry) => {
+            const [provider, rate] = entry.split(':');
+            return [provider, Number(rate)] as const;
+          })
+          .pipe(z.tuple([z.enum(COMPANY_PROVIDERS), z.number().positive()])),
+      ),
+    )
+    .describe(
+      "Each provider's documented rate limit in requests per second (`provider:rate`, comma-separated; Clearbit " +
+        '600/min, Harmonic 10/s). Its calls run on a task queue of their own that the Temporal server holds to this ' +
+        'rate × PROVIDER_RATE_LIMIT_MARGIN across all workers; a provider not listed (Clay) is not limited',
+    ),
+  PROVIDER_RATE_LIMIT_MARGIN: z.coerce
+    .number()
+    .positive()
+    .max(1)
+    .default(0.9)
+    .describe('The share of each rate in PROVIDER_RATE_LIMITS the pipeline uses, so bursts stay under the real limit'),
   CLAY_RESULT_TIMEOUT_MINUTES: z.coerce
     .number()
     .positive()

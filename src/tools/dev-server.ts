@@ -33,6 +33,13 @@ export interface DevServerState {
   startedAt: string;
 }
 
+/**
+ * One partition per task queue. Task priority (a backfill below live signups) is ordered within a partition; the
+ * server's default of four, with tasks spread at random, makes the order approximate, and a dev server is one process
+ * with no load to spread. Production servers keep their partitions (docs/architecture.md, Provider task queues).
+ */
+const DEV_SERVER_DYNAMIC_CONFIG = ['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'];
+
 /** How long the server gets to stop after SIGTERM before SIGKILL. */
 const STOP_GRACE_MS = 10_000;
 
@@ -83,6 +90,7 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
     ...(namespace === 'default' ? [] : ['--namespace', namespace]),
     ...devServerSearchAttributeFlags(),
+    ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
     // Errors only: at shutdown the server's internal workers log every refused poll as a warning.
     '--log-level',
     'error',

@@ -28,6 +28,13 @@ export const WorkflowType = {
 /** The task queue when TEMPORAL_TASK_QUEUE is not set. */
 export const DEFAULT_TASK_QUEUE = 'signup-enrichment';
 
+/**
+ * The task queue of one provider's calls (`callProvider`, `checkScheduledEnrichment`): each provider has its own, so
+ * that its workers' `maxTaskQueueActivitiesPerSecond` — enforced by the server across every worker of the queue —
+ * holds all calls to that provider to its documented rate limit. `base` is the workflow's own task queue.
+ */
+export const providerTaskQueue = (base: string, provider: ProviderName): string => `${base}-${provider}`;
+
 /** Temporal task priority: 1 highest, 5 lowest; unset is the default, 3 (live signups). */
 const LOWEST_PRIORITY_KEY = 5;
 /** Re-enqueued signups of a backfill run below live ones. */

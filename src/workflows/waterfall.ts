@@ -28,7 +28,7 @@ import type { IcpField, IcpFields } from '../domain/icp/fields';
 import type { ProviderName } from '../domain/provider-outcome';
 import { DAY_MS } from '../domain/time';
 import { archiveCall, providerCall } from './activity-options';
-import type { TraceEntry } from './messages';
+import { providerTaskQueue, type TraceEntry } from './messages';
 
 const unbounded = proxyActivities<EnrichmentActivities>(providerCall);
 const { recordAsyncOutcome, findArchivedClayResult } = proxyActivities<EnrichmentActivities>(archiveCall);
@@ -48,6 +48,12 @@ const PROVIDER_FALL_THROUGH_PATCH = 'provider-fall-through-v1';
 /** A status poll's outage is archived too (a command after the timed-out activity). */
 const SCHEDULED_OUTAGE_PATCH = 'scheduled-check-outage-v1';
 
+/**
+ * Provider calls go to their provider's own task queue (`providerTaskQueue`), rate-limited by the server. Older
+ * executions replay scheduling them on the workflow's queue, whose worker still has the provider activities.
+ */
+const PROVIDER_TASK_QUEUES_PATCH = 'provider-task-queues-v1';
+
 /** A provider call given up after failing for the whole fall-through window; `detail` is its last failure. */
 export interface ProviderOutage {
   kind: 'provider_outage';
@@ -60,10 +66,16 @@ export interface ProviderOutage {
  * storm that lasts the whole window falls through too: a provider throttling every call for that long is as
  * unavailable to this signup as one that is down, and each single 429 still waits its Retry-After (seconds).
  */
-function providerActivities(policy: EnrichmentPolicy) {
+function providerActivities(policy: EnrichmentPolicy, provider: ProviderName) {
   const minutes = policy.providerFallThroughMinutes;
-  if (minutes === undefined || !patched(PROVIDER_FALL_THROUGH_PATCH)) return unbounded;
-  return proxyActivities<EnrichmentActivities>({ ...providerCall, scheduleToCloseTimeout: minutes * 60_000 });
+  const bounded = minutes !== undefined && patched(PROVIDER_FALL_THROUGH_PATCH);
+  const ownQueue = patched(PROVIDER_TASK_QUEUES_PATCH);
+  if (!bounded && !ownQueue) return unbounded;
+  return proxyActivities<EnrichmentActivities>({
+    ...providerCall,
+    ...(bounded ? { scheduleToCloseTimeout: minutes * 60_000 } : {}),
+    ...(ownQueue ? { taskQueue: providerTaskQueue(workflowInfo().taskQueue, provider) } : {}),
+  });
 }
 
 /** The fall-through window running out, told apart from every other failure (those are rethrown as they are). */
@@ -93,7 +105,7 @@ export async function callProviderWithin(
   input: ProviderCallInput,
 ): Promise<ProviderCallResult | ProviderOutage> {
   try {
-    return await providerActivities(policy).callProvider(input);
+    return await providerActivities(policy, input.provider).callProvider(input);
   } catch (err) {
     const outage = outageOf(err);
     if (!outage) throw err;
@@ -118,7 +130,10 @@ export async function checkScheduledWithin(
   input: { provider: ProviderName; token: string; signupId?: string },
 ): Promise<'pending' | 'complete' | 'not_found' | 'provider_outage'> {
   try {
-    return await providerActivities(policy).checkScheduledEnrichment({ provider: input.provider, token: input.token });
+    return await providerActivities(policy, input.provider).checkScheduledEnrichment({
+      provider: input.provider,
+      token: input.token,
+    });
   } catch (err) {
     const outage = outageOf(err);
     if (!outage) throw err;

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../src/config';
 import { buildIntakeApp } from '../../src/intake/app';
 import { createIntakeMetrics } from '../../src/intake/metrics';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
-import { createWorker } from '../../src/worker';
+import { createWorker, type Workers } from '../../src/worker';
 import { ADMIN_TOKEN, CLAY_SECRET, privateDatabaseUrl, SECRET, testConfig } from './config';
 
 /**
@@ -53,7 +53,7 @@ export function spawnWorker(config: Config, env: Record<string, string> = {}): C
 }
 
 export interface RunningWorker {
-  worker: Worker;
+  worker: Workers;
   shutdown(): Promise<void>;
 }
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { createProviderWorkers, workerGroup, type Workers } from '../../src/worker';
 import './config';
 
 /**
@@ -26,6 +27,24 @@ export function timeSkippingServer(): () => TestWorkflowEnvironment {
   };
 }
 
+/**
+ * The run's workflow bundle with `activities` (typed mocks) on `taskQueue`, and the same mocks' provider calls on the
+ * provider task queues (unlimited), as the real worker process runs them.
+ */
+export async function mockedWorkers(
+  connection: NativeConnection,
+  taskQueue: string,
+  activities: object,
+): Promise<Workers> {
+  const main = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities,
+  });
+  return workerGroup([main, ...(await createProviderWorkers({ connection, taskQueue, activities, rates: {} }))]);
+}
+
 /** The run's workflow bundle with `activities` (typed mocks) on a task queue of its own, polling while `fn` runs. */
 export async function withMockedActivities<T>(
   env: TestWorkflowEnvironment,
@@ -33,13 +52,8 @@ export async function withMockedActivities<T>(
   fn: (taskQueue: string) => Promise<T>,
 ): Promise<T> {
   const taskQueue = `wf-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-    activities,
-  });
-  return worker.runUntil(() => fn(taskQueue));
+  const workers = await mockedWorkers(env.nativeConnection, taskQueue, activities);
+  return workers.runUntil(() => fn(taskQueue));
 }
 
 /** Why a workflow failed (the cause of its `WorkflowFailedError`); throws if it completed or failed otherwise. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { EnrichmentActivities, EnrichmentPolicy, ProviderCallResult } from '../../src/activities/enrichment';
 import type { LedgerActivities } from '../../src/activities/ledger';
@@ -20,6 +20,7 @@ import {
 } from '../../src/workflows/messages';
 import { RUN_LIMITS, SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
 import '../support/config';
+import { mockedWorkers } from '../support/workflows';
 
 type History = temporal.api.history.v1.IHistory;
 type Activities = LedgerActivities & EnrichmentActivities & WriteActivities;
@@ -153,12 +154,7 @@ describe('SignupEnrichmentWorkflow continues as new under a burst', () => {
       const { activities, saved, calls } = mockActivities({
         provider: (_provider, lookup) => found(lookup === 'company' ? full : person),
       });
-      const worker = await Worker.create({
-        connection,
-        taskQueue,
-        workflowBundle: { codePath: inject('workflowBundlePath') },
-        activities,
-      });
+      const worker = await mockedWorkers(connection, taskQueue, activities);
       const ids = Array.from({ length: N }, () => randomUUID());
       const sent = await worker.runUntil(async () => {
         const deliver = (signupId: string) =>
@@ -249,12 +245,7 @@ describe('SignupEnrichmentWorkflow carries its state over continue-as-new', () =
     during: (workflowId: string) => Promise<void>,
   ) {
     const taskQueue = `can-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities: mocks.activities,
-    });
+    const worker = await mockedWorkers(env.nativeConnection, taskQueue, mocks.activities);
     return worker.runUntil(async () => {
       const workflowId = `signup-${randomUUID()}`;
       const handle = await env.client.workflow.start(SignupEnrichmentWorkflow, {

@@ -25,6 +25,7 @@ import {
 } from '../../src/workflows/messages';
 import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
 import '../support/config';
+import { mockedWorkers } from '../support/workflows';
 import { eventually } from '../support/eventually';
 
 // Workflow logic on the time-skipping test server (days of waiting take milliseconds), with typed activity mocks.
@@ -131,12 +132,7 @@ describe('SignupEnrichmentWorkflow', () => {
       notifySlack: writer('slack'),
       deliverWebhooks: writer('webhooks'),
     };
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: inject('workflowBundlePath') },
-      activities,
-    });
+    const worker = await mockedWorkers(env.nativeConnection, taskQueue, activities);
     return worker.runUntil(async () => {
       const workflowId = `signup-${randomUUID()}`;
       const handle = await env.client.workflow.start(SignupEnrichmentWorkflow, {
