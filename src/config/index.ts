@@ -248,8 +248,11 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
 }
 
 /** ENRICHMENT_PERSON_LOOKUP as the waterfall reads it: `high_value` carries the rule and the scoring it judges by. */
-const personLookup = (when: 'always' | 'high_value', highValue: HighValueRule, scoring: ScoringConfig): PersonLookupRule =>
-  when === 'always' ? { when } : { when, highValue, scoring };
+const personLookup = (
+  when: 'always' | 'high_value',
+  highValue: HighValueRule,
+  scoring: ScoringConfig,
+): PersonLookupRule => (when === 'always' ? { when } : { when, highValue, scoring });
 
 export type Config = z.output<ReturnType<typeof configSchema>>;
 

@@ -65,7 +65,8 @@ export interface HighValueRule {
   minFundingUsd: number | undefined;
 }
 
-export const isHighValue = (s: EnrichedSignup, rule: HighValueRule): boolean => scoresHighValue(s.score, s.fields, rule);
+export const isHighValue = (s: EnrichedSignup, rule: HighValueRule): boolean =>
+  scoresHighValue(s.score, s.fields, rule);
 
 /** The high-value rule over a score and the fields it was computed from (the signup's, or a best case of them). */
 export function scoresHighValue(score: IcpScore | undefined, fields: IcpFields, rule: HighValueRule): boolean {

@@ -53,8 +53,7 @@ export function nextProvider(
  * it: the workflow decides without another activity.
  */
 export type PersonLookupRule =
-  | { when: 'always' }
-  | { when: 'high_value'; highValue: HighValueRule; scoring: ScoringConfig };
+  { when: 'always' } | { when: 'high_value'; highValue: HighValueRule; scoring: ScoringConfig };
 
 /**
  * Whether to pay for a person lookup, once the company lookups are done. Always under `always` or no rule (a policy
@@ -71,7 +70,11 @@ export function wantsPersonLookup(
   if (rule === undefined || rule.when === 'always' || requiredPerson.length > 0) return true;
   const bestCase = { ...company, ...bestPersonFields(rule.scoring) };
   // The score is compared, never stored: its input hash is not needed.
-  return scoresHighValue(scoreIcp(bestCase, rule.scoring, () => ''), company, rule.highValue);
+  return scoresHighValue(
+    scoreIcp(bestCase, rule.scoring, () => ''),
+    company,
+    rule.highValue,
+  );
 }
 
 /** `spent` with one more paid lookup of `provider` (a new object: workflow state is replaced, never shared). */
