@@ -108,7 +108,7 @@ export async function enrichDirectly(
   signups: readonly BenchSignup[],
   mode: 'per_row' | 'every_provider',
   options: { requiredFields: readonly IcpField[]; concurrency: number },
-): Promise<(IcpFields | undefined)[]> {
+): Promise<{ fields: (IcpFields | undefined)[]; personCredits: number }> {
   const clay = await clayReceiver();
   try {
     await fetch(`${sandbox.url}/_control/clay`, {
@@ -127,9 +127,13 @@ export async function enrichDirectly(
       if (provider === 'clay' && outcome.kind === 'queued') return clay.result(rowId);
       return fieldsOf(outcome);
     };
+    let personCredits = 0;
     const person = async (provider: BenchProvider, email: string): Promise<IcpFields> => {
       const client = clients[provider];
-      return client?.person ? fieldsOf(await client.person(email)) : {};
+      if (!client?.person) return {};
+      const outcome = await client.person(email);
+      if (outcome.kind === 'found') personCredits++;
+      return fieldsOf(outcome);
     };
     const personProviders = COST_ORDER.filter((p) => clients[p]?.person !== undefined);
 
@@ -155,7 +159,7 @@ export async function enrichDirectly(
         for (let i = next++; i < signups.length; i = next++) results[i] = await enrichOne(signups[i]!);
       }),
     );
-    return results;
+    return { fields: results, personCredits };
   } finally {
     await clay.close();
   }

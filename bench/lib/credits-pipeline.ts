@@ -23,7 +23,7 @@ export interface PipelineStack {
     signups: readonly BenchSignup[],
     env: Record<string, string>,
     log: (line: string) => void,
-  ): Promise<{ fields: (IcpFields | undefined)[]; seconds: number }>;
+  ): Promise<{ fields: (IcpFields | undefined)[]; personCredits: number; seconds: number }>;
   close(): Promise<void>;
 }
 
@@ -100,8 +100,16 @@ export async function startPipelineStack(): Promise<PipelineStack> {
           }
           const seconds = (Date.now() - began) / 1000;
           const fields: (IcpFields | undefined)[] = [];
-          for (const id of ids) fields.push((await ledger.signups.getSignup(id))?.icpFields ?? undefined);
-          return { fields, seconds };
+          // Person lookups that found someone (each one credit): the archive of every provider answer tells.
+          let personCredits = 0;
+          for (const id of ids) {
+            fields.push((await ledger.signups.getSignup(id))?.icpFields ?? undefined);
+            for (const provider of config.providers) {
+              const answers = await ledger.providerArchive.providerAnswers(id, provider);
+              personCredits += answers.filter((a) => a.lookup === 'person' && a.outcome === 'found').length;
+            }
+          }
+          return { fields, personCredits, seconds };
         } finally {
           await intake.close();
           worker.shutdown();
