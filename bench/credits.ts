@@ -52,8 +52,9 @@ async function withSandbox<T>(run: (sandbox: BenchSandbox) => Promise<T>): Promi
 }
 
 export async function runCredits(signupCount: number, log: (line: string) => void): Promise<BenchResult> {
-  // The worker's native runtime logs at INFO otherwise; a runner that installed it already keeps its own.
-  if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The worker's native runtime logs at INFO otherwise (and warns of every slow task on a busy machine); a runner that
+  // installed it already keeps its own.
+  if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('ERROR') });
   const signups = benchSignups(signupCount, SEED);
   const required: IcpField[] = benchConfig('http://127.0.0.1:1').enrichment.requiredFields;
   const approaches: Approach[] = [];
@@ -192,7 +193,8 @@ if (require.main === module) {
       console.log(JSON.stringify(r.setup));
       for (const f of r.figures) {
         const met = f.met === undefined ? '' : f.met ? '  met' : '  NOT met';
-        console.log(`${f.name}: ${f.value} ${f.unit}${f.goal ? `  (goal ${f.goal})${met}` : ''}`);
+        const note = f.note ? ` — ${f.note}` : '';
+        console.log(`${f.name}: ${f.value} ${f.unit}${f.goal ? `  (goal ${f.goal})${met}` : ''}${note}`);
       }
     },
     (err: unknown) => {
