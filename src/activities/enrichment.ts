@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import type { FieldPreference, Provenance } from '../domain/enrichment/merge';
+import type { PersonLookupRule } from '../domain/enrichment/waterfall';
 import { companyPart, type IcpField, type IcpFields } from '../domain/icp/fields';
 import { scoreIcp, type IcpScore, type ScoringConfig } from '../domain/icp/scoring';
 import type { ProviderClients } from '../domain/ports';
@@ -56,6 +57,11 @@ export interface EnrichmentPolicy {
    * those calls keep retrying as they did.
    */
   providerFallThroughMinutes?: number;
+  /**
+   * When a person lookup is paid for (ENRICHMENT_PERSON_LOOKUP). Absent in policies recorded before it existed:
+   * always, as then.
+   */
+  personLookup?: PersonLookupRule;
   /** Enrichment paused on purpose (`enrich pause`) when the policy was read. */
   paused?: { reason: string | undefined };
 }

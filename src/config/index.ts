@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { FieldPreference } from '../domain/enrichment/merge';
+import type { PersonLookupRule } from '../domain/enrichment/waterfall';
 import { ICP_FIELDS, type IcpField } from '../domain/icp/fields';
 import { scoringConfigSchema, type ScoringConfig } from '../domain/icp/scoring';
 import type { HealthRules } from '../domain/health';
@@ -184,6 +185,7 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       queuedFollowUpHours: e.QUEUED_FOLLOW_UP_HOURS,
       /** A provider failing longer than this is skipped for the signup (recorded as `provider_outage`). */
       providerFallThroughMinutes: e.PROVIDER_FALLTHROUGH_MINUTES,
+      personLookup: personLookup(e.ENRICHMENT_PERSON_LOOKUP, highValue, scoringConfig),
     },
     /**
      * Calls per second each provider's task queue dispatches (documented limit × margin), enforced by the Temporal
@@ -251,6 +253,13 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     credentials: credentialValues,
   };
 }
+
+/** ENRICHMENT_PERSON_LOOKUP as the waterfall reads it: `high_value` carries the rule and the scoring it judges by. */
+const personLookup = (
+  when: 'always' | 'high_value',
+  highValue: HighValueRule,
+  scoring: ScoringConfig,
+): PersonLookupRule => (when === 'always' ? { when } : { when, highValue, scoring });
 
 export type Config = z.output<ReturnType<typeof configSchema>>;
 

@@ -84,6 +84,12 @@ export const waterfall = section('Mode and the enrichment waterfall', undefined,
     .describe(
       'A signup is `enriched` when these ICP fields are known; providers are asked (in cost order) only while one is missing',
     ),
+  ENRICHMENT_PERSON_LOOKUP: z
+    .enum(['always', 'high_value'])
+    .default('always')
+    .describe(
+      'When a signup pays for a person lookup (title, role, seniority): `always`, or `high_value` — only when its company, known from the company lookups or the cache, could be high value (SLACK_HIGH_VALUE_*, scored with the best role); others are scored without a role',
+    ),
   ENRICHMENT_FIELD_PREFERENCE: z
     .string()
     .default('industry=harmonic>clearbit>clay,industryTags=harmonic>clearbit>clay')

@@ -65,11 +65,15 @@ export interface HighValueRule {
   minFundingUsd: number | undefined;
 }
 
-export function isHighValue(s: EnrichedSignup, rule: HighValueRule): boolean {
-  if (s.score?.status === 'disqualified') return false;
-  const tier = s.score?.tier;
+export const isHighValue = (s: EnrichedSignup, rule: HighValueRule): boolean =>
+  scoresHighValue(s.score, s.fields, rule);
+
+/** The high-value rule over a score and the fields it was computed from (the signup's, or a best case of them). */
+export function scoresHighValue(score: IcpScore | undefined, fields: IcpFields, rule: HighValueRule): boolean {
+  if (score?.status === 'disqualified') return false;
+  const tier = score?.tier;
   if (tier !== undefined && rule.tiers.includes(tier)) return true;
-  const funding = s.fields.totalFundingUsd;
+  const funding = fields.totalFundingUsd;
   return rule.minFundingUsd !== undefined && funding !== undefined && funding >= rule.minFundingUsd;
 }
 

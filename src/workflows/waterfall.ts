@@ -21,6 +21,7 @@ import {
   nextCreditWaitMs,
   nextProvider,
   wantedFields,
+  wantsPersonLookup,
   withCredit,
   type Shortfall,
 } from '../domain/enrichment/waterfall';
@@ -284,7 +285,18 @@ export async function runWaterfall(input: WaterfallInput): Promise<WaterfallResu
     pending.has(provider) && !outages.has(provider);
   const nextCompany = () =>
     nextProvider(policy.companyProviders, known.fields, wanted.company, askable(pendingCompany));
-  const nextPerson = () => nextProvider(policy.personProviders, known.fields, wanted.person, askable(pendingPerson));
+  // Under ENRICHMENT_PERSON_LOOKUP=high_value a company that cannot be high value gets no person lookup. A policy
+  // recorded before that setting existed has no rule, which means always: its replay asks as it did.
+  let personSkipped = false;
+  const nextPerson = () => {
+    const provider = nextProvider(policy.personProviders, known.fields, wanted.person, askable(pendingPerson));
+    if (provider === undefined || wantsPersonLookup(policy.personLookup, known.fields, wanted.requiredPerson)) {
+      return provider;
+    }
+    if (!personSkipped) trace.push({ source: 'policy', lookup: 'person', outcome: 'not_high_value', filled: [] });
+    personSkipped = true;
+    return undefined;
+  };
 
   const deadline = Date.now() + policy.creditsWaitMaxDays * DAY_MS;
   let nextWaitMs = FIRST_CREDIT_WAIT_MS;

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { bestPersonFields, scoringConfigSchema } from '../../src/domain/icp/scoring';
 import {
   describeShortfall,
   FIRST_CREDIT_WAIT_MS,
@@ -9,7 +11,9 @@ import {
   nextProvider,
   recordedStatus,
   wantedFields,
+  wantsPersonLookup,
   withCredit,
+  type PersonLookupRule,
   withinBudget,
 } from '../../src/domain/enrichment/waterfall';
 import type { ProviderName } from '../../src/domain/provider-outcome';
@@ -112,5 +116,35 @@ describe('the reason of a signup missing fields', () => {
     expect(describeShortfall({ unavailable: [], rejected: [], fallThroughMinutes: undefined })).toBe('');
     expect(missingReason(['industry'])).toBe('missing industry');
     expect(missingReason([], ' (clearbit out of credits)')).toBeUndefined();
+  });
+});
+
+describe('wantsPersonLookup', () => {
+  const scoring = scoringConfigSchema.parse(JSON.parse(readFileSync('config/icp-scoring.json', 'utf8')));
+  const rule: PersonLookupRule = {
+    when: 'high_value',
+    highValue: { tiers: ['A'], minFundingUsd: 20_000_000 },
+    scoring,
+  };
+  // 85 people, software, Germany: 67 points without a person, 87 with an engineer or a founder.
+  const growth = { companyName: 'Lumenforge', employees: 85, industry: 'Software', country: 'DE' };
+
+  it('reads the best person the scoring rewards from the rules', () => {
+    expect(bestPersonFields(scoring)).toEqual({ role: 'engineering' });
+  });
+
+  it('asks always without a rule (an older policy), under `always`, and when a person field is required', () => {
+    expect(wantsPersonLookup(undefined, {}, [])).toBe(true);
+    expect(wantsPersonLookup({ when: 'always' }, {}, [])).toBe(true);
+    expect(wantsPersonLookup(rule, {}, ['seniority'])).toBe(true);
+  });
+
+  it('asks under `high_value` only when the best person or the funding makes the company high value', () => {
+    expect(wantsPersonLookup(rule, growth, [])).toBe(true);
+    expect(wantsPersonLookup(rule, { ...growth, country: 'BR', industry: 'Agriculture' }, [])).toBe(false);
+    expect(wantsPersonLookup(rule, { ...growth, industry: 'Agriculture', totalFundingUsd: 30_000_000 }, [])).toBe(true);
+    expect(wantsPersonLookup(rule, { ...growth, companyType: 'government' }, [])).toBe(false);
+    expect(wantsPersonLookup(rule, { ...growth, industry: undefined }, [])).toBe(false);
+    expect(wantsPersonLookup(rule, {}, [])).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client, Connection } from '@temporalio/client';
@@ -15,7 +16,8 @@ import type { FanOutPlan, WriteActivities, WriteInput, WriteResult } from '../..
 import type { Destination } from '../../src/domain/fan-out';
 import { ErrorType } from '../../src/domain/errors';
 import type { IcpFields } from '../../src/domain/icp/fields';
-import type { IcpScore } from '../../src/domain/icp/scoring';
+import { scoringConfigSchema, type IcpScore } from '../../src/domain/icp/scoring';
+import type { PersonLookupRule } from '../../src/domain/enrichment/waterfall';
 import { addSearchAttributes } from '../../src/temporal/search-attributes';
 import {
   clayResultSignal,
@@ -735,6 +737,74 @@ describe('SignupEnrichmentWorkflow', () => {
       expect(rounds).toBeGreaterThan(5);
       expect(rounds).toBeLessThan(15);
       expect(writes).toHaveLength(rounds * 3);
+    });
+  });
+
+  describe('ENRICHMENT_PERSON_LOOKUP=high_value', () => {
+    const scoring = scoringConfigSchema.parse(JSON.parse(readFileSync('config/icp-scoring.json', 'utf8')));
+    const personLookup: PersonLookupRule = {
+      when: 'high_value',
+      highValue: { tiers: ['A'], minFundingUsd: 20_000_000 },
+      scoring,
+    };
+    // 3 people in agriculture in Brazil: 35 points with the best role, tier C whatever the role.
+    const small: IcpFields = { companyName: 'Fazenda Tres', employees: 3, industry: 'Agriculture', country: 'BR' };
+
+    it('skips the person lookup of a company already known that cannot be high value, and says so', async () => {
+      const { result, calls } = await run({
+        policy: { personLookup },
+        cached: small,
+        provider: async () => found(person),
+      });
+      expect(calls).toEqual([]);
+      expect(result.signups[0]).toMatchObject({ status: 'enriched', fields: small, creditsSpent: {} });
+      expect(result.signups[0]?.trace?.map((t) => `${t.source}:${t.lookup}:${t.outcome}`)).toEqual([
+        'cache:cache:found',
+        'policy:person:not_high_value',
+      ]);
+    });
+
+    it('asks for the person of a company that is high value with the right role (67 points without one, 87 with)', async () => {
+      const { result, calls } = await run({
+        policy: { personLookup },
+        provider: async (i) => found(i.lookup === 'company' ? full : person),
+      });
+      expect(calls.map((c) => `${c.provider}:${c.lookup}`)).toEqual(['clearbit:company', 'clearbit:person']);
+      expect(result.signups[0]).toMatchObject({ status: 'enriched', fields: { ...full, ...person } });
+    });
+
+    it('asks for the person of a company that raised enough, whatever its score', async () => {
+      const { calls } = await run({
+        policy: { personLookup },
+        cached: { ...small, totalFundingUsd: 25_000_000 },
+        provider: async () => found(person),
+      });
+      expect(calls.map((c) => `${c.provider}:${c.lookup}`)).toEqual(['clearbit:person']);
+    });
+
+    it('gives a free-mail signup no lookup at all: no company, so nothing high value', async () => {
+      const { result, calls } = await run({
+        policy: { personLookup },
+        screen: async ({ signupId }) => ({ signupId, ...screened('free_mail', 'gmail.com') }),
+        provider: async () => found(person),
+      });
+      expect(calls).toEqual([]);
+      expect(result.signups[0]).toMatchObject({ status: 'skipped', creditsSpent: {} });
+    });
+
+    it('asks always when a person field is required, and under `always` (today, and policies recorded before)', async () => {
+      const required = await run({
+        policy: { personLookup, requiredFields: [...policy.requiredFields, 'seniority'] },
+        cached: small,
+        provider: async () => found(person),
+      });
+      expect(required.calls.map((c) => c.lookup)).toEqual(['person']);
+      const always = await run({
+        policy: { personLookup: { when: 'always' } },
+        cached: small,
+        provider: async () => found(person),
+      });
+      expect(always.calls.map((c) => c.lookup)).toEqual(['person']);
     });
   });
 });

@@ -1,4 +1,6 @@
+import { scoresHighValue, type HighValueRule } from '../fan-out';
 import { COMPANY_FIELDS, PERSON_FIELDS, type IcpField, type IcpFields } from '../icp/fields';
+import { bestPersonFields, scoreIcp, type ScoringConfig } from '../icp/scoring';
 import type { ProviderName } from '../provider-outcome';
 import { sumCounts } from '../reenrichment';
 import type { EnrichmentStatus } from '../status';
@@ -14,7 +16,10 @@ import { missingFields } from './merge';
 /** What a waterfall looks for: company fields only when there is a company domain, person fields always. */
 export interface WantedFields {
   company: IcpField[];
-  /** The required person fields, plus `role`: every signup gets a person lookup, because scoring reads the role. */
+  /**
+   * The required person fields, plus `role`: scoring reads the role. Whether a person lookup is paid for when only
+   * `role` is missing is `wantsPersonLookup`'s decision.
+   */
   person: IcpField[];
   /** The required person fields alone: only these make a signup incomplete. */
   requiredPerson: IcpField[];
@@ -39,6 +44,37 @@ export function nextProvider(
 ): ProviderName | undefined {
   if (missingFields(known, [...wanted]).length === 0) return undefined;
   return order.find(askable);
+}
+
+/**
+ * When a person lookup (title, role, seniority) is paid for (ENRICHMENT_PERSON_LOOKUP): `always`, or only for a
+ * company that can be high value (`high_value`) — the Slack high-value rule, judged on the company fields known after
+ * the company lookups (or the cache) with the best person the scoring rewards. The rule and the scoring travel with
+ * it: the workflow decides without another activity.
+ */
+export type PersonLookupRule =
+  { when: 'always' } | { when: 'high_value'; highValue: HighValueRule; scoring: ScoringConfig };
+
+/**
+ * Whether to pay for a person lookup, once the company lookups are done. Always under `always` or no rule (a policy
+ * recorded before the rule existed), and whenever a person field is required. Under `high_value`, only when the
+ * company could be high value: its funding reaches the rule's minimum, or its score with the best-scoring person
+ * reaches a high-value tier. A company unknown (free mail, not found), disqualified or unscoreable without the
+ * person is not: its role would not change what is done with it.
+ */
+export function wantsPersonLookup(
+  rule: PersonLookupRule | undefined,
+  company: IcpFields,
+  requiredPerson: readonly IcpField[],
+): boolean {
+  if (rule === undefined || rule.when === 'always' || requiredPerson.length > 0) return true;
+  const bestCase = { ...company, ...bestPersonFields(rule.scoring) };
+  // The score is compared, never stored: its input hash is not needed.
+  return scoresHighValue(
+    scoreIcp(bestCase, rule.scoring, () => ''),
+    company,
+    rule.highValue,
+  );
 }
 
 /** `spent` with one more paid lookup of `provider` (a new object: workflow state is replaced, never shared). */

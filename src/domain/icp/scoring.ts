@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ICP_FIELDS, type IcpField, type IcpFields } from './fields';
+import { ICP_FIELDS, PERSON_FIELDS, type IcpField, type IcpFields } from './fields';
 
 const field = z.enum(ICP_FIELDS as [IcpField, ...IcpField[]]);
 
@@ -126,6 +126,28 @@ export function scoreIcp(fields: IcpFields, config: ScoringConfig, hash: (text: 
   );
   const tier = config.tiers.find((t) => score >= t.min)!.tier;
   return { ...base, status: 'scored', score, tier, missingFields, reason: undefined };
+}
+
+/**
+ * The person values (role, seniority, title) that score highest under `config`, each the key of its best match
+ * points: the most a person lookup could add to a company's score. Fields no rule rewards are left out.
+ */
+export function bestPersonFields(config: ScoringConfig): IcpFields {
+  const best: Record<string, string> = {};
+  for (const field of PERSON_FIELDS) {
+    const rules = config.rules.filter((r) => r.field === field);
+    const total = (fields: IcpFields) => rules.reduce((sum, r) => sum + rulePoints(r, fields), 0);
+    let top = { value: undefined as string | undefined, points: total({}) };
+    for (const rule of rules) {
+      if (rule.kind !== 'match') continue;
+      for (const value of Object.keys(rule.points)) {
+        const points = total({ [field]: value });
+        if (points > top.points) top = { value, points };
+      }
+    }
+    if (top.value !== undefined) best[field] = top.value;
+  }
+  return best;
 }
 
 function isMissing(value: unknown): boolean {
