@@ -12,7 +12,9 @@ import {
 } from './lib/e2e-stack';
 import type { Benchmark, BenchOptions, BenchResult, Figure } from './lib/result';
 
-const SIGNUPS = 1000;
+/** The issue's 1,000, halved: three runs of 1,000 (about 2 s per signup under the limits) would not fit in ~15 min. */
+const ISSUE_SIGNUPS = 1000;
+const SIGNUPS = 500;
 const SMOKE_SIGNUPS = 20;
 /** Worker processes of the rate-limited run: more than one, as the limits must hold across workers. */
 const LIMITED_WORKERS = 2;
@@ -91,6 +93,7 @@ export async function runP2(signups: number, log: BenchOptions['log']): Promise<
 
     const setup: BenchResult['setup'] = {
       signups,
+      'signups the issue asks for (reduced to keep P2 + P3 within ~15 minutes)': ISSUE_SIGNUPS,
       'signups: distinct people of the sandbox data set, one organization each': true,
       providers: BENCH_PROVIDERS.join(' → '),
       'worker processes (rate-limited run)': LIMITED_WORKERS,

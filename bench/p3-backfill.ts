@@ -17,7 +17,12 @@ import {
 } from './lib/e2e-stack';
 import type { Benchmark, BenchOptions, BenchResult } from './lib/result';
 
-const BACKFILL_SIGNUPS = 3000;
+/**
+ * The issue's 3,000, reduced: under the documented limits each re-enriched signup takes about two Clearbit requests
+ * (company and person), so 3,000 would hold Clearbit alone for ten minutes and the run would not fit in ~15 min.
+ */
+const ISSUE_BACKFILL_SIGNUPS = 3000;
+const BACKFILL_SIGNUPS = 1000;
 const SMOKE_BACKFILL_SIGNUPS = 30;
 /** Live signups per second, posted over HTTP while the backfill runs (and without it, for the baseline). */
 const LIVE_PER_SECOND = 2;
@@ -162,6 +167,7 @@ export async function runP3(
         title: 'Backfill under live load',
         setup: {
           'backfill signups (failed, Clearbit out of credits, in a past window)': outage.length,
+          'backfill signups the issue asks for (reduced to keep P2 + P3 within ~15 minutes)': ISSUE_BACKFILL_SIGNUPS,
           'backfill concurrency': BACKFILL_CONCURRENCY,
           'live signups per second': LIVE_PER_SECOND,
           'baseline live load (s)': sizes.baselineSeconds,
