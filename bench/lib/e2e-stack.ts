@@ -128,7 +128,10 @@ export interface Pipeline {
   usage(): Promise<Record<BenchProvider, ProviderUsage>>;
   /** The signups' state in the ledger (epoch ms). */
   signups(ids: readonly string[]): Promise<SettledSignup[]>;
-  /** Waits until every signup is settled with its enrichment recorded after `since` (epoch ms); returns them. */
+  /**
+   * Waits until every signup is settled with its enrichment recorded after `since` (epoch ms); returns them, each with
+   * the time it first settled.
+   */
   waitSettled(
     ids: readonly string[],
     options: { since?: number; timeoutMs: number; log: Log },
@@ -271,20 +274,26 @@ export async function startPipeline(services: E2eServices, options: PipelineOpti
       signups,
       async waitSettled(ids, o) {
         const deadline = Date.now() + o.timeoutMs;
+        // The first settled time seen: a signup a provider was still computing for is recorded again when the data
+        // arrives (a follow-up a minute or more later), which moves enriched_at past the moment it first settled.
+        const first = new Map<string, number>();
         let lastLog = 0;
         for (;;) {
           const rows = await signups(ids);
-          const done = rows.filter((r) => r.settledAt !== undefined && r.settledAt >= (o.since ?? 0));
-          if (done.length === ids.length) return rows;
+          for (const r of rows) {
+            if (r.settledAt !== undefined && r.settledAt >= (o.since ?? 0) && !first.has(r.id))
+              first.set(r.id, r.settledAt);
+          }
+          if (first.size === ids.length) return rows.map((r) => ({ ...r, settledAt: first.get(r.id) }));
           for (const child of workers) {
             if (child.exitCode !== null) throw new Error(`a worker exited with code ${child.exitCode}`);
           }
           if (Date.now() > deadline) {
-            throw new Error(`${ids.length - done.length} of ${ids.length} signups not settled in time`);
+            throw new Error(`${ids.length - first.size} of ${ids.length} signups not settled in time`);
           }
           if (Date.now() - lastLog > 10_000) {
             lastLog = Date.now();
-            o.log(`${done.length}/${ids.length} settled`);
+            o.log(`${first.size}/${ids.length} settled`);
           }
           await new Promise((r) => setTimeout(r, 250));
         }
