@@ -126,6 +126,8 @@ export interface Pipeline {
   /** Posts every person, POST_CONCURRENCY at a time; returns the signup ids. */
   postSignups(people: readonly Person[]): Promise<string[]>;
   usage(): Promise<Record<BenchProvider, ProviderUsage>>;
+  /** The paid lookups the ledger recorded for these signups (their `credits_spent`), per provider. */
+  creditsOf(ids: readonly string[]): Promise<Record<BenchProvider, number>>;
   /** The signups' state in the ledger (epoch ms). */
   signups(ids: readonly string[]): Promise<SettledSignup[]>;
   /**
@@ -272,6 +274,15 @@ export async function startPipeline(services: E2eServices, options: PipelineOpti
         return Object.fromEntries(entries) as Record<BenchProvider, ProviderUsage>;
       },
       signups,
+      async creditsOf(ids) {
+        const rows = await sql.query<{ credits_spent: Record<string, number> | null }>(
+          'SELECT credits_spent FROM signups WHERE id = ANY($1::uuid[])',
+          [ids],
+        );
+        const total: Record<BenchProvider, number> = { clearbit: 0, harmonic: 0 };
+        for (const r of rows) for (const p of BENCH_PROVIDERS) total[p] += r.credits_spent?.[p] ?? 0;
+        return total;
+      },
       async waitSettled(ids, o) {
         const deadline = Date.now() + o.timeoutMs;
         // The first settled time seen: a signup a provider was still computing for is recorded again when the data
