@@ -20,6 +20,8 @@ const SMOKE_SIGNUPS = 20;
 const LIMITED_WORKERS = 2;
 /** Wall ÷ bound the issue asks for. */
 const GOAL_RATIO = 1.1;
+/** PROVIDER_RATE_LIMIT_MARGIN's default, which the rate-limited run keeps. */
+const PROVIDER_RATE_LIMIT_MARGIN_DEFAULT = 0.9;
 /** A signup stuck longer than this fails the benchmark instead of hanging it. */
 const SETTLE_TIMEOUT_MS = 15 * 60_000;
 
@@ -132,10 +134,11 @@ export async function runP2(signups: number, log: BenchOptions['log']): Promise<
           unit: '×',
           goal: `≤ ${GOAL_RATIO}×`,
           met: ratio <= GOAL_RATIO,
+          // The provider task queues run at the documented rate × PROVIDER_RATE_LIMIT_MARGIN (0.9 by default): the
+          // margin alone puts the floor of this ratio at 1 ÷ margin.
           note:
-            ratio <= GOAL_RATIO
-              ? undefined
-              : `${limited.usage[bound.provider].throttled} ${bound.provider} requests were throttled (429) and waited their Retry-After`,
+            `the pipeline holds ${PROVIDER_RATE_LIMIT_MARGIN_DEFAULT} × the documented rate (floor ${round(1 / PROVIDER_RATE_LIMIT_MARGIN_DEFAULT)}×); ` +
+            `${limited.usage[bound.provider].throttled} ${bound.provider} requests were throttled (429)`,
         },
         {
           name: 'wall time ÷ bound counting every admitted request (unpaid ones too)',

@@ -136,6 +136,8 @@ async function measureWorker(
       WORKFLOW_BUNDLE_PATH: o.bundlePath,
       // Clay answers by callback to an intake URL: the two providers that answer at once.
       ENRICHMENT_PROVIDERS: 'clearbit,harmonic',
+      // The sandbox's limits are lifted: so are the provider task queues' (src/worker.ts).
+      PROVIDER_RATE_LIMITS: '',
       LOG_LEVEL: 'warn',
     };
     const ledger = await openLedger({ databaseUrl });

@@ -57,6 +57,8 @@ export async function startPipelineStack(): Promise<PipelineStack> {
           WEBHOOK_SECRET: SECRET,
           CLAY_CALLBACK_SECRET: CLAY_SECRET,
           DESTINATIONS: '',
+          // The sandbox's limits are lifted: so are the provider task queues' (src/worker.ts).
+          PROVIDER_RATE_LIMITS: '',
           ...env,
         });
         const ledger = await openLedger({ databaseUrl: undefined });

@@ -189,6 +189,9 @@ export async function startPipeline(services: E2eServices, options: PipelineOpti
       WEBHOOK_SECRET: SECRET,
       ENRICHMENT_PROVIDERS: BENCH_PROVIDERS.join(','),
       WORKFLOW_BUNDLE_PATH: services.bundlePath,
+      // Under the documented limits the provider task queues hold them (PROVIDER_RATE_LIMITS' defaults, with their
+      // margin); lifted, the queues are unlimited too.
+      ...(options.limits === 'documented' ? {} : { PROVIDER_RATE_LIMITS: '' }),
       ...options.env,
     };
     const config = loadConfig({ ...process.env, ...env, PORT: String(await freePort()), LOG_LEVEL: 'silent' });
