@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { FieldPreference } from '../domain/enrichment/merge';
 import type { PersonLookupRule } from '../domain/enrichment/waterfall';
 import { ICP_FIELDS, type IcpField } from '../domain/icp/fields';
-import { scoringConfigSchema, type ScoringConfig } from '../domain/icp/scoring';
+import { scoringConfigSchema, type ScoringConfig } from '../domain/icp/scoring-schema';
 import type { HealthRules } from '../domain/health';
 import { DESTINATIONS, type Destination, type HighValueRule } from '../domain/fan-out';
 import type { ProviderName } from '../domain/provider-outcome';

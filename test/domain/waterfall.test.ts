@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bestPersonFields, scoringConfigSchema } from '../../src/domain/icp/scoring';
+import { bestPersonFields } from '../../src/domain/icp/scoring';
+import { scoringConfigSchema } from '../../src/domain/icp/scoring-schema';
 import {
   describeShortfall,
   FIRST_CREDIT_WAIT_MS,

@@ -16,7 +16,8 @@ import type { FanOutPlan, WriteActivities, WriteInput, WriteResult } from '../..
 import type { Destination } from '../../src/domain/fan-out';
 import { ErrorType } from '../../src/domain/errors';
 import type { IcpFields } from '../../src/domain/icp/fields';
-import { scoringConfigSchema, type IcpScore } from '../../src/domain/icp/scoring';
+import type { IcpScore } from '../../src/domain/icp/scoring';
+import { scoringConfigSchema } from '../../src/domain/icp/scoring-schema';
 import type { PersonLookupRule } from '../../src/domain/enrichment/waterfall';
 import { addSearchAttributes } from '../../src/temporal/search-attributes';
 import {

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config';
 import { classifyTitle, employeeRangeOf, ICP_FIELDS, type IcpFields } from '../../../src/domain/icp/fields';
 import { icpFieldsSchema } from '../../../src/domain/icp/fields-schema';
-import { scoreIcp, scoringConfigSchema, type ScoringConfig } from '../../../src/domain/icp/scoring';
+import { scoreIcp } from '../../../src/domain/icp/scoring';
+import { scoringConfigSchema, type ScoringConfig } from '../../../src/domain/icp/scoring-schema';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const config: ScoringConfig = loadConfig({}).scoring;
