@@ -347,6 +347,13 @@ describe('temporal CLI recipes in the docs', () => {
     expect((await client.schedule.getHandle(REENRICHMENT_SCHEDULE_ID).describe()).state.paused).toBe(true);
   });
 
+  it("describes a provider's task queue, polled by the worker at that provider's rate", async () => {
+    await recipes(starts('temporal task-queue describe --task-queue signup-enrichment-clearbit'), same, (out) =>
+      // The activity poller's rate: Clearbit's documented 10/s × PROVIDER_RATE_LIMIT_MARGIN (0.9).
+      expect(out).toMatch(/^\s*\S+\s+activity\s+.*\s9\s*$/m),
+    );
+  });
+
   it('has run every documented command, or says here why not', () => {
     const left = [...commands].filter((c) => !ran.has(c) && !(c in NOT_RUN));
     expect(left).toEqual([]);
