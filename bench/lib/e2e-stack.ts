@@ -47,14 +47,8 @@ const UNSETTLED = ['received', 'enriching', 'waiting_for_credits', 'paused'];
 type Log = (line: string) => void;
 
 /** The services every run of a benchmark shares: Temporal, PostgreSQL and the workflow bundle. */
-export interface E2eServices {
-  temporalAddress: string;
-  postgresUrl: string;
-  bundlePath: string;
-  stop(): Promise<void>;
-}
-
-export async function startServices(log: Log): Promise<E2eServices> {
+/** Teardown steps, run in reverse by `stop`; one that fails is logged and the others still run. */
+function cleanupStack(log: Log): { cleanups: (() => unknown)[]; stop: () => Promise<void> } {
   const cleanups: (() => unknown)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -65,6 +59,18 @@ export async function startServices(log: Log): Promise<E2eServices> {
       }
     }
   };
+  return { cleanups, stop };
+}
+
+export interface E2eServices {
+  temporalAddress: string;
+  postgresUrl: string;
+  bundlePath: string;
+  stop(): Promise<void>;
+}
+
+export async function startServices(log: Log): Promise<E2eServices> {
+  const { cleanups, stop } = cleanupStack(log);
   try {
     const { cli } = ensureTemporalBinaries({ log });
     const server = await startDevServer({ cli, port: await freePort() });
@@ -142,16 +148,7 @@ export interface Pipeline {
 }
 
 export async function startPipeline(services: E2eServices, options: PipelineOptions, log: Log): Promise<Pipeline> {
-  const cleanups: (() => unknown)[] = [];
-  const stop = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (err) {
-        log(`cleanup failed: ${(err as Error).message}`);
-      }
-    }
-  };
+  const { cleanups, stop } = cleanupStack(log);
   try {
     // A schema of its own: a fresh ledger (and domain cache) for every run.
     const schema = `bench_${randomUUID().replaceAll('-', '')}`;
