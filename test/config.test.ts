@@ -15,6 +15,7 @@ const STRONG = {
   WEBHOOK_SECRET: 'whsec-0123456789abcdef0123456789',
   ADMIN_TOKEN: 'admin-0123456789abcdef0123456789',
   CLAY_CALLBACK_SECRET: 'clay-0123456789abcdef01234567890',
+  PII_HASH_KEY: 'pii-0123456789abcdef0123456789ab',
 };
 
 /** Every credential live mode needs, as placeholders; the secrets strong. */

@@ -12,6 +12,7 @@ import { resolveTemporal } from '../temporal/connection';
 import {
   DEV_ADMIN_TOKEN,
   DEV_CLAY_CALLBACK_SECRET,
+  DEV_PII_HASH_KEY,
   DEV_WEBHOOK_SECRET,
   envSchema,
   LIVE_BASE_URLS,
@@ -28,6 +29,7 @@ import {
 export {
   DEV_ADMIN_TOKEN,
   DEV_CLAY_CALLBACK_SECRET,
+  DEV_PII_HASH_KEY,
   DEV_WEBHOOK_SECRET,
   ENV_SECTIONS,
   MIN_SECRET_LENGTH,
@@ -136,6 +138,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     clayCallbackSecret: e.CLAY_CALLBACK_SECRET ?? (live ? undefined : DEV_CLAY_CALLBACK_SECRET),
     /** Bearer token of `/metrics` when set; unset leaves it open (it holds counts, no personal data). */
     metricsToken: e.METRICS_TOKEN,
+    /** Key of the keyed hashes that stand for a person (PII_HASH_KEY; the published dev key in sandbox mode). */
+    piiHashKey: e.PII_HASH_KEY ?? DEV_PII_HASH_KEY,
     signupEvents: e.SIGNUP_EVENTS,
     /** PostgreSQL URL; undefined means the embedded PGlite database under `dataDir`. */
     databaseUrl: e.DATABASE_URL,
@@ -288,11 +292,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
  * Names only, never values.
  */
 function weakSecrets(e: Env) {
-  const published = new Set([DEV_WEBHOOK_SECRET, DEV_ADMIN_TOKEN, DEV_CLAY_CALLBACK_SECRET, SANDBOX_WEBHOOK_SECRET]);
+  const published = new Set([
+    DEV_WEBHOOK_SECRET,
+    DEV_ADMIN_TOKEN,
+    DEV_CLAY_CALLBACK_SECRET,
+    DEV_PII_HASH_KEY,
+    SANDBOX_WEBHOOK_SECRET,
+  ]);
   const clay = e.ENRICHMENT_PROVIDERS.includes('clay') || e.CLAY_CALLBACK_SECRET !== undefined;
   const needed = [
     'WEBHOOK_SECRET',
     'ADMIN_TOKEN',
+    'PII_HASH_KEY',
     ...(clay ? ['CLAY_CALLBACK_SECRET' as const] : []),
     ...(e.METRICS_TOKEN !== undefined ? ['METRICS_TOKEN' as const] : []),
     ...(e.OUTGOING_WEBHOOK_URLS.length > 0 ? ['OUTGOING_WEBHOOK_SECRET' as const] : []),

@@ -31,6 +31,7 @@ export const LIVE_POSTHOG_API_BASE_URL = 'https://us.posthog.com';
 export const DEV_WEBHOOK_SECRET = 'dev-webhook-secret';
 export const DEV_ADMIN_TOKEN = 'dev-admin-token';
 export const DEV_CLAY_CALLBACK_SECRET = 'dev-clay-callback-secret';
+export const DEV_PII_HASH_KEY = 'dev-pii-hash-key';
 /** The shortest secret or token live mode accepts. */
 export const MIN_SECRET_LENGTH = 24;
 export const DEFAULT_SANDBOX_URL = 'http://127.0.0.1:4010';
@@ -176,6 +177,18 @@ export const intake = section(
     SIGNUP_EVENTS: commaList('user signed up,user_signed_up')
       .pipe(z.array(z.string().min(1)).min(1))
       .describe('PostHog events that count as a signup (comma-separated)'),
+  },
+);
+
+export const personalData = section(
+  'Personal data',
+  'Encryption of workflow payloads, retention of raw data and erasure (docs/personal-data.md).',
+  {
+    PII_HASH_KEY: optionalString.describe(
+      'Key of the keyed hashes (HMAC-SHA256) that stand for a person where their email must not appear: the workflow ' +
+        `id of a signup without an organization, the record of an erasure. Unset in sandbox mode: \`${DEV_PII_HASH_KEY}\`; ` +
+        'live mode requires one of its own (`openssl rand -hex 32`). Changing it gives a person-only signup a new workflow id.',
+    ),
   },
 );
 
@@ -570,6 +583,7 @@ export const webhooks = section(
 export const ENV_SECTIONS = [
   waterfall,
   intake,
+  personalData,
   ledger,
   temporal,
   scoring,
@@ -590,6 +604,7 @@ export const ENV_SECTIONS = [
 export const envSchema = z.object({
   ...waterfall.variables.shape,
   ...intake.variables.shape,
+  ...personalData.variables.shape,
   ...ledger.variables.shape,
   ...temporal.variables.shape,
   ...scoring.variables.shape,

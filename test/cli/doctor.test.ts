@@ -218,6 +218,7 @@ describe('enrich doctor', () => {
       WEBHOOK_SECRET: 'doctor-live-webhook-secret-0123456789',
       ADMIN_TOKEN: 'doctor-live-admin-token-0123456789ab',
       CLAY_CALLBACK_SECRET: 'doctor-live-clay-callback-0123456789',
+      PII_HASH_KEY: 'doctor-live-pii-hash-key-0123456789',
     };
     const right = await doctor({ ...live, POSTHOG_PROJECT_API_KEY: 'phc_sandbox' });
     expect(right.stderr).toBe('');

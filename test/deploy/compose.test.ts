@@ -26,13 +26,16 @@ const REQUIRED_SECRETS = [
   'ADMIN_TOKEN',
   'CLAY_CALLBACK_SECRET',
   'METRICS_TOKEN',
+  'PII_HASH_KEY',
   'POSTGRES_PASSWORD',
   'LEDGER_DB_PASSWORD',
 ];
 /** What live mode needs in the app's environment (src/config/index.ts). */
 const LIVE_REQUIRED = [
   ...Object.values(LIVE_CREDENTIALS).flat(),
-  ...['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'CLAY_CALLBACK_SECRET', 'METRICS_TOKEN'].filter((v) => SCHEMA_VARIABLES.has(v)),
+  ...['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'CLAY_CALLBACK_SECRET', 'METRICS_TOKEN', 'PII_HASH_KEY'].filter((v) =>
+    SCHEMA_VARIABLES.has(v),
+  ),
 ];
 const APP_SERVICES = ['worker', 'starter'];
 
