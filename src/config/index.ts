@@ -140,6 +140,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     metricsToken: e.METRICS_TOKEN,
     /** Key of the keyed hashes that stand for a person (PII_HASH_KEY; the published dev key in sandbox mode). */
     piiHashKey: e.PII_HASH_KEY ?? DEV_PII_HASH_KEY,
+    /** How long raw data (payloads, provider answers) is kept: RAW_DATA_RETENTION_DAYS. */
+    retention: { rawDataDays: e.RAW_DATA_RETENTION_DAYS },
     signupEvents: e.SIGNUP_EVENTS,
     /** PostgreSQL URL; undefined means the embedded PGlite database under `dataDir`. */
     databaseUrl: e.DATABASE_URL,
