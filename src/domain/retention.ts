@@ -26,6 +26,9 @@ export const PURGED_PAYLOAD = {};
 /** Rows purged by one activity call, per table: a bounded transaction, however much has expired. */
 export const PURGE_BATCH_SIZE = 1_000;
 
+/** Batches of one run: a first purge of a long-kept ledger continues as new rather than grow one history. */
+export const PURGE_BATCHES_PER_RUN = 200;
+
 /** The retention policy of the worker (RAW_DATA_RETENTION_DAYS). */
 export interface RetentionPolicy {
   rawDataDays: number;
@@ -36,6 +39,8 @@ export interface PurgeInput {
   retentionDays?: number;
   /** Rows per table and activity call; by default `PURGE_BATCH_SIZE`. */
   batchSize?: number;
+  /** Batches after which a run continues as new; by default `PURGE_BATCHES_PER_RUN` (lower in tests). */
+  batchesPerRun?: number;
   /** Carried over continue-as-new; not for callers. */
   carried?: PurgeResult;
 }

@@ -1,13 +1,18 @@
 import { ApplicationFailure, continueAsNew, log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { RetentionActivities } from '../activities/retention';
-import { describePurge, PURGE_BATCH_SIZE, retentionCutoff, type PurgeInput, type PurgeResult } from '../domain/retention';
+import {
+  describePurge,
+  PURGE_BATCH_SIZE,
+  PURGE_BATCHES_PER_RUN,
+  retentionCutoff,
+  type PurgeInput,
+  type PurgeResult,
+} from '../domain/retention';
 import { ledgerScan, policyRead } from './activity-options';
 
 const { getRetentionPolicy } = proxyActivities<RetentionActivities>(policyRead);
 const { purgeExpiredRawDataBatch } = proxyActivities<RetentionActivities>(ledgerScan);
 
-/** Batches of one run: a first purge of a long-kept ledger continues as new rather than grow one history. */
-const BATCHES_PER_RUN = 200;
 /** The largest batch an input may ask for: one statement per table, within the worker's statement deadline. */
 const MAX_BATCH_SIZE = 10_000;
 
@@ -22,10 +27,14 @@ export async function PurgeExpiredRawDataWorkflow(input: PurgeInput = {}): Promi
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BATCH_SIZE) {
     throw invalid(`batchSize must be a whole number from 1 to ${MAX_BATCH_SIZE} (got ${String(input.batchSize)})`);
   }
+  const perRun = input.batchesPerRun ?? PURGE_BATCHES_PER_RUN;
+  if (!Number.isInteger(perRun) || perRun < 1) {
+    throw invalid(`batchesPerRun must be a whole number, at least 1 (got ${String(input.batchesPerRun)})`);
+  }
   const result = input.carried ?? (await start(input.retentionDays));
   setCurrentDetails(describePurge(result));
   for (let batch = 0; ; batch++) {
-    if (batch === BATCHES_PER_RUN) {
+    if (batch === perRun) {
       return continueAsNew<typeof PurgeExpiredRawDataWorkflow>({ ...input, carried: result });
     }
     const counts = await purgeExpiredRawDataBatch({
