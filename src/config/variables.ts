@@ -197,7 +197,8 @@ export const personalData = section(
       .describe(
         'Days the raw PostHog payload of a settled signup and each archived provider answer are kept; the daily ' +
           'schedule `raw-data-retention-daily` purges older ones (derived fields and provenance stay). Re-deriving ' +
-          'fields from the archive works only within this window.',
+          'fields from the archive works only within this window. Must be longer than QUEUED_FOLLOW_UP_HOURS and ' +
+          'CLAY_RESULT_TIMEOUT_MINUTES.',
       ),
   },
 );

@@ -18,7 +18,13 @@ type Row = Record<string, unknown>;
 type Snapshot = Record<string, Record<string, Row>>;
 
 const keyOf = (row: Row): string =>
-  String(row.id ?? row.domain ?? row.day ?? `${String(row.destination)}/${String(row.idempotency_key)}`);
+  ['id', 'domain', 'day', 'destination', 'idempotency_key']
+    .filter((k) => k in row)
+    .map((k) => {
+      const v = row[k];
+      return typeof v === 'string' ? v : JSON.stringify(v);
+    })
+    .join('/');
 
 async function snapshot(sql: Sql): Promise<Snapshot> {
   const tables = await sql.query<{ name: string }>(
@@ -43,6 +49,11 @@ describe('PurgeExpiredRawDataWorkflow', () => {
   let ledger: Ledger;
   let sql: Sql;
   const days = (n: number) => new Date(Date.now() - n * DAY_MS).toISOString();
+  const timeSkipping = () => {
+    const service = env().connection.testService;
+    if (!service) throw new Error('not a time-skipping server');
+    return service;
+  };
   /** The ids of the seeded rows, by what each stands for. */
   const ids: Record<string, string> = {};
 
@@ -105,7 +116,7 @@ describe('PurgeExpiredRawDataWorkflow', () => {
   beforeAll(async () => {
     // Unlocked, the test server skips to its next timer whenever nothing runs (years ahead, during a purge, which
     // expires everything): locked, its clock moves only with env.sleep.
-    await env().connection.testService.lockTimeSkipping({});
+    await timeSkipping().lockTimeSkipping({});
     const url = await privateDatabaseUrl();
     ledger = await openLedger({ databaseUrl: url });
     sql = await openPostgres(url);
@@ -139,7 +150,7 @@ describe('PurgeExpiredRawDataWorkflow', () => {
   // env.sleep.
   const purge = (input: PurgeInput = {}): Promise<PurgeResult> =>
     withMockedActivities(env(), createRetentionActivities({ ledger, retention: { rawDataDays: 90 } }), (taskQueue) =>
-      env().client.workflow.execute(PurgeExpiredRawDataWorkflow, {
+      new Client({ connection: env().connection }).workflow.execute(PurgeExpiredRawDataWorkflow, {
         args: [input],
         taskQueue,
         workflowId: `raw-data-retention-${randomUUID()}`,
@@ -192,9 +203,9 @@ describe('PurgeExpiredRawDataWorkflow', () => {
   it('moves the cutoff with the workflow clock: fifteen days later the 80-day-old signup has expired', async () => {
     const before = await snapshot(sql);
     // Skipped while no workflow runs: exactly fifteen days.
-    await env().connection.testService.unlockTimeSkipping({});
+    await timeSkipping().unlockTimeSkipping({});
     await env().sleep(15 * DAY_MS);
-    await env().connection.testService.lockTimeSkipping({});
+    await timeSkipping().lockTimeSkipping({});
     const result = await purge();
     expect(result).toMatchObject({ signupPayloads: 1, providerBodies: 1, batches: 1 });
     expect(Date.parse(result.cutoff)).toBeGreaterThan(Date.now() - 90 * DAY_MS + 14 * DAY_MS);
@@ -291,5 +302,10 @@ describe('the retention schedule', () => {
     expect(definition?.memo?.description).toContain('older than 30 days');
     expect(config.retention).toEqual({ rawDataDays: 30 });
     expect(() => testConfig({ RAW_DATA_RETENTION_DAYS: '0' })).toThrow(/RAW_DATA_RETENTION_DAYS/);
+    // A follow-up reads the answers it archived up to QUEUED_FOLLOW_UP_HOURS (48) later.
+    expect(() => testConfig({ RAW_DATA_RETENTION_DAYS: '2' })).toThrow(
+      'RAW_DATA_RETENTION_DAYS (2) must be longer than QUEUED_FOLLOW_UP_HOURS and CLAY_RESULT_TIMEOUT_MINUTES (48 hours)',
+    );
+    expect(testConfig({ RAW_DATA_RETENTION_DAYS: '1', QUEUED_FOLLOW_UP_HOURS: '12' }).retention.rawDataDays).toBe(1);
   });
 });
