@@ -54,6 +54,7 @@ export function createActivityDeps(
       fieldPolicy: config.salesforce.fieldPolicy,
       outageRetry: { initialMs: config.fanOut.retry.initialMs, maxMs: config.fanOut.retry.maxMs },
     },
+    retention: config.retention,
     // Changed company data reaches the organizations in the destinations the fan-out writes to.
     reenrichmentClients: {
       salesforce: destinations.salesforce ?? createSalesforce(config),

@@ -88,6 +88,14 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       );
     }
   }
+  // A signup followed up (or waiting for Clay) reads the answers it archived: they must outlive the follow-up.
+  const followUpHours = Math.max(e.QUEUED_FOLLOW_UP_HOURS, e.CLAY_RESULT_TIMEOUT_MINUTES / 60);
+  if (e.RAW_DATA_RETENTION_DAYS * 24 <= followUpHours) {
+    problems.push(
+      `RAW_DATA_RETENTION_DAYS (${e.RAW_DATA_RETENTION_DAYS}) must be longer than QUEUED_FOLLOW_UP_HOURS and ` +
+        `CLAY_RESULT_TIMEOUT_MINUTES (${followUpHours} hours): the purge would remove answers a follow-up still reads`,
+    );
+  }
   if (problems.length > 0 || !scoringConfig || !temporal) {
     for (const message of problems) ctx.issues.push({ code: 'custom', message, input: undefined });
     return z.NEVER;
@@ -140,6 +148,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     metricsToken: e.METRICS_TOKEN,
     /** Key of the keyed hashes that stand for a person (PII_HASH_KEY; the published dev key in sandbox mode). */
     piiHashKey: e.PII_HASH_KEY ?? DEV_PII_HASH_KEY,
+    /** How long raw data (payloads, provider answers) is kept: RAW_DATA_RETENTION_DAYS. */
+    retention: { rawDataDays: e.RAW_DATA_RETENTION_DAYS },
     signupEvents: e.SIGNUP_EVENTS,
     /** PostgreSQL URL; undefined means the embedded PGlite database under `dataDir`. */
     databaseUrl: e.DATABASE_URL,

@@ -189,6 +189,17 @@ export const personalData = section(
         `id of a signup without an organization, the record of an erasure. Unset in sandbox mode: \`${DEV_PII_HASH_KEY}\`; ` +
         'live mode requires one of its own (`openssl rand -hex 32`). Changing it gives a person-only signup a new workflow id.',
     ),
+    RAW_DATA_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(90)
+      .describe(
+        'Days the raw PostHog payload of a settled signup and each archived provider answer are kept; the daily ' +
+          'schedule `raw-data-retention-daily` purges older ones (derived fields and provenance stay). Re-deriving ' +
+          'fields from the archive works only within this window. Must be longer than QUEUED_FOLLOW_UP_HOURS and ' +
+          'CLAY_RESULT_TIMEOUT_MINUTES.',
+      ),
   },
 );
 

@@ -4,6 +4,7 @@ import { HealthRepository } from './health';
 import { migrate } from './migrations';
 import { OutboxRepository } from './outbox';
 import { ProviderArchiveRepository } from './provider-archive';
+import { RetentionRepository } from './retention';
 import { SignupsRepository } from './signups';
 import { openPglite, openPostgres, type PostgresTimeouts, type Sql } from './sql';
 
@@ -19,6 +20,8 @@ export class Ledger {
   readonly destinationWrites: DestinationWritesRepository;
   /** Daily counts, evidence, pause and snooze, incidents, backfill marks. */
   readonly health: HealthRepository;
+  /** The purge of expired raw data (payloads, provider answers). */
+  readonly retention: RetentionRepository;
 
   constructor(private readonly sql: Sql) {
     this.signups = new SignupsRepository(sql);
@@ -27,6 +30,7 @@ export class Ledger {
     this.companyCache = new CompanyCacheRepository(sql);
     this.destinationWrites = new DestinationWritesRepository(sql);
     this.health = new HealthRepository(sql);
+    this.retention = new RetentionRepository(sql);
   }
 
   get engine(): Sql['engine'] {

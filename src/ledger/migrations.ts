@@ -141,6 +141,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX destination_writes_updated_at ON destination_writes (updated_at)
     `,
   },
+  {
+    id: 5,
+    name: 'retention: when raw payloads and provider answers were purged',
+    sql: `
+      -- The raw data purged after RAW_DATA_RETENTION_DAYS (docs/personal-data.md): the rows stay, with when.
+      ALTER TABLE signups ADD COLUMN payload_purged_at timestamptz;
+      ALTER TABLE provider_responses ADD COLUMN purged_at timestamptz;
+      -- The purge's daily scans: only what is still to purge, oldest first.
+      CREATE INDEX signups_payload_unpurged ON signups (received_at) WHERE payload_purged_at IS NULL;
+      CREATE INDEX provider_responses_unpurged ON provider_responses (received_at)
+        WHERE purged_at IS NULL AND body IS NOT NULL
+    `,
+  },
 ];
 
 // Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.
