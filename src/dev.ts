@@ -12,6 +12,7 @@ import { portInUse, startDevServer, stopOrphanedDevServer, type DevServer } from
 import { whenLauncherGone } from './tools/processes';
 import { ensureTemporalBinaries } from './tools/temporal-binaries';
 import { buildSandbox } from './sandbox/server';
+import { dataConverter } from './temporal/codec';
 import { applySchedules } from './temporal/schedules';
 import { createWorker } from './worker';
 
@@ -94,7 +95,12 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       register: config.temporal.registerSearchAttributes,
     });
-    await applySchedules(new Client({ connection, namespace: config.temporal.namespace }), config);
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverter(config),
+    });
+    await applySchedules(client, config);
     const worker = await createWorker({ config, ledger, connection });
     const intake = createIntake(config, ledger);
     await intake.app.listen({ host: config.http.host, port: config.http.port });

@@ -20,6 +20,8 @@ export interface ActivityDeps {
   temporal: HealthDeps['temporal'];
   reenrichment: ReEnrichmentDeps['reenrichment'];
   reenrichmentClients: ReEnrichmentDeps['reenrichmentClients'];
+  /** `false` when payloads are encrypted: the clear-text `CompanyDomain` search attribute is left unset. */
+  indexCompanyDomain?: boolean;
 }
 
 /** Every activity the worker registers, wired once from its dependencies. */
