@@ -154,6 +154,10 @@ describe('payload encryption end to end', () => {
     const encrypted = payloads.filter((p) => unb64(p.metadata?.encoding) === 'binary/encrypted');
     expect(encrypted.length).toBeGreaterThan(5);
     expect(keyIds(payloads)).toEqual(new Set(['k1']));
+    // Search attributes are indexed in clear: the domain is left out of them while payloads are encrypted.
+    const { searchAttributes } = await plain.workflow.getHandle(firstWorkflowId).describe();
+    expect(searchAttributes.CompanyDomain).toBeUndefined();
+    expect(searchAttributes.SignupAt).toBeDefined();
 
     const decoded = await decode(encrypted);
     expect(decoded.status).toBe(200);
