@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -11,6 +12,7 @@ import type { Config } from '../../src/config';
 import { createIntake, type Intake } from '../../src/starter';
 import { dataConverter, EncryptionCodec, type CodecKey } from '../../src/temporal/codec';
 import { getStatusQuery } from '../../src/workflows/messages';
+import { runEnrich } from '../support/cli';
 import { ADMIN_TOKEN, testConfig } from '../support/config';
 import { eventually } from '../support/eventually';
 import { type RunningSandbox, startSandbox } from '../support/sandbox';
@@ -196,6 +198,19 @@ describe('payload encryption end to end', () => {
       Worker.runReplayHistory({ ...bundle, dataConverter: dataConverter(stack.config) }, history, firstWorkflowId),
     ).resolves.toBeUndefined();
     await expect(Worker.runReplayHistory(bundle, history, firstWorkflowId)).rejects.toThrow();
+
+    // `enrich replay` on the export an operator makes (`temporal workflow show -o json`), with the keys and without.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'codec-replay-'));
+    stops.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+    const file = path.join(dir, 'history.json');
+    writeFileSync(file, await historyJson(firstWorkflowId));
+    const cliEnv = { WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'), TEMPORAL_ADDRESS: address };
+    const replayed = await runEnrich({ ...cliEnv, PAYLOAD_CODEC_KEYS: env(k1) }, ['replay', file]);
+    expect(replayed.stdout).toContain(`${file} replays against today's workflow code`);
+    expect(replayed.code).toBe(0);
+    const refused = await runEnrich({ ...cliEnv, PAYLOAD_CODEC_KEYS: '' }, ['replay', file]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain(`${file} does not replay`);
   });
 
   it('rotates: with "k2,k1" old histories still decode and replay, new ones are written under k2', async () => {
