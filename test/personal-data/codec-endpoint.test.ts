@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIntakeApp } from '../../src/intake/app';
-import { CODEC_SESSION_COOKIE, newCodecSession } from '../../src/intake/codec';
+import { CODEC_LIMITS, CODEC_SESSION_COOKIE, newCodecSession } from '../../src/intake/codec';
 import { createIntakeMetrics } from '../../src/intake/metrics';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { EncryptionCodec, type CodecKey } from '../../src/temporal/codec';
@@ -115,6 +115,20 @@ describe('codec endpoint', () => {
     expect(unknown.body.error).toMatch(/key id "k9", which PAYLOAD_CODEC_KEYS does not list/);
     for (const answer of [tampered, unknown])
       expect(JSON.stringify(answer.body)).not.toContain(k1.key.toString('base64'));
+  });
+
+  it('refuses a body over its limit with 413, and more payloads than a request may carry with 400', async () => {
+    const big = await post('/codec/decode', { payloads: [{ data: 'A'.repeat(CODEC_LIMITS.maxBodyBytes) }] });
+    expect(big.status).toBe(413);
+    expect(big.body.error).toBe(`body larger than ${CODEC_LIMITS.maxBodyBytes} bytes`);
+    // Above the intake's own 1 MiB, below the codec's limit: a large history event still decodes.
+    const { body } = await post('/codec/encode', { payloads: [jsonPayload('x'.repeat(2 * 1024 * 1024))] });
+    expect((await post('/codec/decode', body)).status).toBe(200);
+    const many = await post('/codec/decode', {
+      payloads: Array.from({ length: CODEC_LIMITS.maxPayloads + 1 }, () => ({})),
+    });
+    expect(many.status).toBe(400);
+    expect(JSON.stringify(many.body)).toContain(`at most ${CODEC_LIMITS.maxPayloads} payloads per request`);
   });
 
   it('answers 401 without ADMIN_TOKEN (the webhook secret does not open it)', async () => {
