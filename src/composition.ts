@@ -29,6 +29,7 @@ export function createActivityDeps(
   const destinations = createDestinationClients(config);
   return {
     ledger: deps.ledger,
+    indexCompanyDomain: config.payloadCodec === undefined,
     providers: createProviderClients(config),
     scoring: config.scoring,
     enrichment: { ...config.enrichment, asyncResultTimeoutMinutes: config.clay.resultTimeoutMinutes },

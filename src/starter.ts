@@ -6,6 +6,7 @@ import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
+import { dataConverter, payloadCodec } from './temporal/codec';
 import { lazyClientConnection } from './temporal/connection';
 import { clayResultSignal } from './workflows/messages';
 
@@ -29,7 +30,7 @@ export function createIntake(
   } = {},
 ): Intake {
   const connection = lazyClientConnection(config.temporal.connection);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) });
   const metrics = createIntakeMetrics(ledger.outbox);
   const app = buildIntakeApp({
     ledger,
@@ -61,6 +62,7 @@ export function createIntake(
     },
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     admin: { ledger, client, taskQueue: config.temporal.taskQueue, rules: config.health.rules },
+    codec: { codec: payloadCodec(config), corsOrigins: config.codecCorsOrigins },
   });
   const outbox = new Outbox({
     ledger,

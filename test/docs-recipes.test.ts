@@ -63,6 +63,8 @@ const NOT_RUN: Record<string, string> = {
     "docs/deploy.md describes the compose file's setup job; test/deploy/compose.test.ts checks its attributes match ours",
   'temporal workflow show --workflow-id signup-<org id> -o json > history.json':
     'docs/deploy.md: exporting a history to replay before a deploy; the export is run as `temporal workflow show --workflow-id signup-<org id> --run-id <run>`, the replay by test/tools/build.test.ts',
+  'temporal workflow show --workflow-id signup-<org id> --codec-endpoint http://127.0.0.1:3000/codec --codec-auth "Bearer $ADMIN_TOKEN"':
+    'docs/personal-data.md: needs a stack with payload encryption on; test/personal-data/codec-e2e.test.ts runs it as written, with the real CLI, against an encrypted history',
   'temporal workflow list --config-file /etc/signup-enrichment/temporal.toml --profile production':
     "docs/deploy.md: a deployment host's profile (test/temporal/connection.test.ts connects through a temporal.toml profile)",
 };

@@ -22,6 +22,8 @@ export interface ActivityDeps {
   reenrichment: ReEnrichmentDeps['reenrichment'];
   reenrichmentClients: ReEnrichmentDeps['reenrichmentClients'];
   retention: RetentionDeps['retention'];
+  /** `false` when payloads are encrypted: the clear-text `CompanyDomain` search attribute is left unset. */
+  indexCompanyDomain?: boolean;
 }
 
 /** Every activity the worker registers, wired once from its dependencies. */

@@ -5,6 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
+import { dataConverter } from '../temporal/codec';
 import { connectClient } from '../temporal/connection';
 import { applySchedules } from '../temporal/schedules';
 import { workflowCode } from '../temporal/workflow-code';
@@ -113,7 +114,9 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
     throw new CliError(`${(err as Error).message}${local}`);
   }
   try {
-    return await fn(new Client({ connection, namespace: config.temporal.namespace }));
+    return await fn(
+      new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) }),
+    );
   } finally {
     await connection.close();
   }
@@ -370,7 +373,7 @@ async function doctor(config: Config, args: string[]): Promise<void> {
     connectTemporal: async () => {
       const connection = await connectClient(config.temporal.connection, { connectTimeout: '5 seconds' });
       return {
-        client: new Client({ connection, namespace: config.temporal.namespace }),
+        client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) }),
         close: () => connection.close(),
       };
     },
@@ -392,7 +395,7 @@ async function replay(config: Config, args: string[]): Promise<void> {
   }
   const workflows = workflowCode(config);
   try {
-    await Worker.runReplayHistory(workflows.options, history, file);
+    await Worker.runReplayHistory({ ...workflows.options, dataConverter: dataConverter(config) }, history, file);
   } catch (err) {
     throw new CliError(`${file} does not replay: ${(err as Error).message}`);
   }

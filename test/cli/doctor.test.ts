@@ -219,6 +219,7 @@ describe('enrich doctor', () => {
       ADMIN_TOKEN: 'doctor-live-admin-token-0123456789ab',
       CLAY_CALLBACK_SECRET: 'doctor-live-clay-callback-0123456789',
       PII_HASH_KEY: 'doctor-live-pii-hash-key-0123456789',
+      PAYLOAD_CODEC_KEYS: `doctor:${Buffer.alloc(32, 3).toString('base64')}`,
     };
     const right = await doctor({ ...live, POSTHOG_PROJECT_API_KEY: 'phc_sandbox' });
     expect(right.stderr).toBe('');
