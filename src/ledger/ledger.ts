@@ -1,5 +1,6 @@
 import { CompanyCacheRepository } from './company-cache';
 import { DestinationWritesRepository } from './destination-writes';
+import { ErasuresRepository } from './erasures';
 import { HealthRepository } from './health';
 import { migrate } from './migrations';
 import { OutboxRepository } from './outbox';
@@ -19,6 +20,8 @@ export class Ledger {
   readonly destinationWrites: DestinationWritesRepository;
   /** Daily counts, evidence, pause and snooze, incidents, backfill marks. */
   readonly health: HealthRepository;
+  /** `enrich forget`: a person's signups scrubbed, and the record of each erasure by keyed hash. */
+  readonly erasures: ErasuresRepository;
 
   constructor(private readonly sql: Sql) {
     this.signups = new SignupsRepository(sql);
@@ -27,6 +30,7 @@ export class Ledger {
     this.companyCache = new CompanyCacheRepository(sql);
     this.destinationWrites = new DestinationWritesRepository(sql);
     this.health = new HealthRepository(sql);
+    this.erasures = new ErasuresRepository(sql);
   }
 
   get engine(): Sql['engine'] {
