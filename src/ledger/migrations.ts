@@ -146,7 +146,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'erasures: the record of each forgotten person, by keyed hash; signups.erased_at',
     sql: `
       -- One row per person erased (enrich forget), found again by the keyed hash of the email, never the email itself.
-      -- targets: the downstream ids still to delete (cleared once every system is settled); results: per system.
+      -- targets: the downstream ids still to delete (cleared once every system is settled), results: per system.
       CREATE TABLE erasures (
         id              uuid PRIMARY KEY,
         subject_hash    text NOT NULL UNIQUE,

@@ -88,7 +88,7 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
   // A new signup since the last run (or the first run): every system again. Otherwise only what failed.
   const fresh = signups.length > 0;
   const previous = fresh ? {} : (before?.results ?? erasure.results);
-  const keys = (erasure.targets.personKeys ?? []).map((k) => (k === EMAIL_KEY ? email : k));
+  const keys = (erasure.targets.personKeys ?? []).map((k) => decodeKey(k, email));
   const signupIds = erasure.signupIds;
   const systems: ForgetReport['systems'] = {};
   const run = async (system: ErasureSystem, erase: () => Promise<ErasureResult>) => {
@@ -175,8 +175,20 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
   };
 }
 
-/** The key the person was written under downstream (`enrichedSignup`'s personKey), or EMAIL_KEY when it is the email. */
+/**
+ * The key the person was written under downstream (`enrichedSignup`'s personKey) as the erasure keeps it: a distinct id
+ * that is the email is kept as EMAIL_KEY and the positions of its capitals (the next run is given the email again and
+ * rebuilds the key exactly; Vitally and PostHog match keys case-sensitively).
+ */
 function personKeyOf(s: SubjectSignup, email: string): string {
   const key = s.distinctId ?? s.personId ?? s.id;
-  return key.toLowerCase() === email ? EMAIL_KEY : key;
+  if (key.toLowerCase() !== email) return key;
+  const capitals = [...key].flatMap((ch, i) => (ch !== ch.toLowerCase() ? [i] : []));
+  return `${EMAIL_KEY}${capitals.join(',')}`;
+}
+
+function decodeKey(stored: string, email: string): string {
+  if (!stored.startsWith(EMAIL_KEY)) return stored;
+  const capitals = new Set(stored.slice(EMAIL_KEY.length).split(',').filter(Boolean).map(Number));
+  return [...email].map((ch, i) => (capitals.has(i) ? ch.toUpperCase() : ch)).join('');
 }
