@@ -91,7 +91,7 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
   const keys = (erasure.targets.personKeys ?? []).map((k) => decodeKey(k, email));
   const signupIds = erasure.signupIds;
   const systems: ForgetReport['systems'] = {};
-  const run = async (system: ErasureSystem, erase: () => Promise<ErasureResult>) => {
+  const run = async (system: ErasureSystem, erase: () => ErasureResult | Promise<ErasureResult>) => {
     const earlier = previous[system];
     if (earlier && isSettled(earlier)) {
       systems[system] = earlier;
@@ -150,7 +150,7 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
       ? { state: 'listed', detail: `${result.detail} (each consumer deletes)` }
       : result;
   });
-  await run('slack', async () => {
+  await run('slack', (): ErasureResult => {
     if (!c.slack) return { state: 'not_configured', detail: 'Slack is not a destination' };
     const posted = erasure.targets.slackSignupIds ?? [];
     if (posted.length === 0) return { state: 'not_found', detail: 'no Slack message was posted for this person' };

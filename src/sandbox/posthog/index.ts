@@ -391,25 +391,31 @@ export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
     };
   };
 
-  const personsGate = async (request: FastifyRequest, reply: FastifyReply, key: string | null) => {
+  /** Auth, rate limit and injected failure of the persons API: true when the request was answered (refused). */
+  const personsRefused = async (request: FastifyRequest, reply: FastifyReply, key: string | null) => {
     const auth = queryAuthError(request);
-    if (auth) return answer(request, reply.header('www-authenticate', 'Bearer'), key, 401, auth);
+    if (auth) {
+      void answer(request, reply.header('www-authenticate', 'Bearer'), key, 401, auth);
+      return true;
+    }
     const gate = await state.system('posthog').gate();
     if (gate.kind === 'rate_limited') {
       reply.header('retry-after', String(gate.retryAfterSeconds));
-      return answer(request, reply, key, 429, errorBody('throttled_error', 'throttled', 'Request was throttled.'));
+      void answer(request, reply, key, 429, errorBody('throttled_error', 'throttled', 'Request was throttled.'));
+      return true;
     }
-    if (gate.kind === 'failure')
-      return answer(request, reply, key, 503, errorBody('server_error', 'error', 'A server error occurred.'));
-    return undefined;
+    if (gate.kind === 'failure') {
+      void answer(request, reply, key, 503, errorBody('server_error', 'error', 'A server error occurred.'));
+      return true;
+    }
+    return false;
   };
 
   const listPersons = async (
     request: FastifyRequest<{ Querystring: { distinct_id?: string } }>,
     reply: FastifyReply,
   ) => {
-    const refused = await personsGate(request, reply, null);
-    if (refused) return refused;
+    if (await personsRefused(request, reply, null)) return reply;
     const wanted = request.query.distinct_id;
     const people = state.records.posthog.list('person').filter((p) => wanted === undefined || p.key === wanted);
     return answer(request, reply, null, 200, { next: null, previous: null, results: people.map(personObject) });
@@ -421,8 +427,7 @@ export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
     request: FastifyRequest<{ Params: { id: string }; Querystring: { delete_events?: string } }>,
     reply: FastifyReply,
   ) => {
-    const refused = await personsGate(request, reply, request.params.id);
-    if (refused) return refused;
+    if (await personsRefused(request, reply, request.params.id)) return reply;
     const store = state.records.posthog;
     const person = store.list('person').find((p) => personUuid(p.key) === request.params.id.toLowerCase());
     if (!person)
