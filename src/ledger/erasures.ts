@@ -13,7 +13,8 @@ export interface SubjectSignup {
 
 /**
  * Where the person was written, without the email: `personKeys` are the keys we wrote them under (distinct id, or the
- * signup id), `EMAIL_KEY` standing for "the email itself" (the next `enrich forget` is given it again).
+ * signup id), `EMAIL_KEY` standing for "the email itself" (the next `enrich forget` is given it again). Kept after the
+ * erasure completes, so that a later run can delete again what a write under way at the time put back.
  */
 export interface ErasureTargets {
   personKeys?: string[];
@@ -28,6 +29,8 @@ export interface ErasureRecord {
   subjectHash: string;
   requestedAt: string;
   completedAt: string | null;
+  /** The end of the last run. */
+  updatedAt: string;
   runs: number;
   signupsErased: number;
   signupIds: string[];
@@ -40,6 +43,7 @@ interface ErasureRow {
   subject_hash: string;
   requested_at: Date | string;
   completed_at: Date | string | null;
+  updated_at: Date | string;
   runs: number;
   signups_erased: number;
   signup_ids: string[];
@@ -52,6 +56,7 @@ const toRecord = (r: ErasureRow): ErasureRecord => ({
   subjectHash: r.subject_hash,
   requestedAt: iso(r.requested_at),
   completedAt: r.completed_at === null ? null : iso(r.completed_at),
+  updatedAt: iso(r.updated_at),
   runs: r.runs,
   signupsErased: r.signups_erased,
   signupIds: r.signup_ids,
@@ -153,7 +158,11 @@ export class ErasuresRepository {
            signups_erased = erasures.signups_erased + EXCLUDED.signups_erased,
            signup_ids = (SELECT coalesce(jsonb_agg(DISTINCT v), '[]'::jsonb)
                          FROM jsonb_array_elements(erasures.signup_ids || EXCLUDED.signup_ids) AS t(v)),
-           targets = CASE WHEN EXCLUDED.signups_erased > 0 THEN EXCLUDED.targets ELSE erasures.targets END,
+           targets = CASE WHEN EXCLUDED.signups_erased = 0 THEN erasures.targets ELSE jsonb_build_object(
+             'personKeys', coalesce(erasures.targets->'personKeys', '[]'::jsonb) || EXCLUDED.targets->'personKeys',
+             'signupIds', coalesce(erasures.targets->'signupIds', '[]'::jsonb) || EXCLUDED.targets->'signupIds',
+             'slackSignupIds',
+               coalesce(erasures.targets->'slackSignupIds', '[]'::jsonb) || EXCLUDED.targets->'slackSignupIds') END,
            completed_at = CASE WHEN EXCLUDED.signups_erased > 0 THEN NULL ELSE erasures.completed_at END,
            updated_at = now()
          RETURNING *`,
@@ -166,7 +175,21 @@ export class ErasuresRepository {
     );
   }
 
-  /** Each system's result; once none failed, the erasure is complete and its downstream ids are forgotten. */
+  /**
+   * Whether a destination write of one of `ids` finished after `since` (a write that was under way when the person
+   * was erased): the next run then deletes downstream again.
+   */
+  async writtenSince(ids: string[], since: string): Promise<boolean> {
+    if (ids.length === 0) return false;
+    const rows = await this.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM destination_writes
+       WHERE signup_id::text = ANY($1::text[]) AND state = 'done' AND updated_at > $2::timestamptz`,
+      [ids, since],
+    );
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
+  /** Each system's result; the erasure is complete once none failed. */
   async recordResults(
     subjectHash: string,
     results: Partial<Record<ErasureSystem, ErasureResult>>,
@@ -174,8 +197,7 @@ export class ErasuresRepository {
   ): Promise<ErasureRecord> {
     const rows = await this.sql.query<ErasureRow>(
       `UPDATE erasures SET results = $2::jsonb,
-         completed_at = CASE WHEN $3 THEN coalesce(completed_at, now()) ELSE NULL END,
-         targets = CASE WHEN $3 THEN '{}'::jsonb ELSE targets END, updated_at = now()
+         completed_at = CASE WHEN $3 THEN coalesce(completed_at, now()) ELSE NULL END, updated_at = now()
        WHERE subject_hash = $1 RETURNING *`,
       [subjectHash, JSON.stringify(results), complete],
     );

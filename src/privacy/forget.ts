@@ -85,10 +85,13 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
     targets,
   });
 
-  // A new signup since the last run (or the first run): every system again. Otherwise only what failed.
-  const fresh = signups.length > 0;
+  // The first run, a new signup of the person since the last one, or a destination write that landed after it (it was
+  // under way at the time): every system again. Otherwise only what failed.
+  const fresh =
+    signups.length > 0 ||
+    (before !== undefined && (await ledger.erasures.writtenSince(before.signupIds, before.updatedAt)));
   const previous = fresh ? {} : (before?.results ?? erasure.results);
-  const keys = (erasure.targets.personKeys ?? []).map((k) => decodeKey(k, email));
+  const keys = [...new Set((erasure.targets.personKeys ?? []).map((k) => decodeKey(k, email)))];
   const signupIds = erasure.signupIds;
   const systems: ForgetReport['systems'] = {};
   const run = async (system: ErasureSystem, erase: () => ErasureResult | Promise<ErasureResult>) => {

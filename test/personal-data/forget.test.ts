@@ -161,7 +161,8 @@ describe('erasure: enrich forget', () => {
     const [erasure] = await sql.query<{ signups_erased: number; completed_at: Date | null; targets: unknown }>(
       'SELECT signups_erased, completed_at, targets FROM erasures',
     );
-    expect(erasure).toMatchObject({ signups_erased: 1, targets: {} });
+    expect(erasure).toMatchObject({ signups_erased: 1, targets: { signupIds: [subjectId] } });
+    expect(JSON.stringify(erasure!.targets)).not.toMatch(/quorvalis/i);
     expect(erasure!.completed_at).not.toBeNull();
     const scrubbed = await ledger.signups.getSignup(subjectId);
     expect(scrubbed).toMatchObject({ email: null, name: null, distinctId: null });
