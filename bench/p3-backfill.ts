@@ -38,6 +38,8 @@ const GOAL_BACKFILL_RATIO = 1.1;
 const GOAL_P99_RATIO = 2;
 const SETTLE_TIMEOUT_MS = 20 * 60_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** The sandbox data set's people (each signs up once). */
+const DATASET_PEOPLE = 6000;
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -83,18 +85,34 @@ async function recordOutage(ledger: Ledger, people: readonly Person[], from: str
   return ids;
 }
 
-/** Posts live signups at LIVE_PER_SECOND until `until()` says stop (checked before each post); returns their ids. */
-async function liveLoad(pipeline: Pipeline, people: Person[], until: () => boolean): Promise<string[]> {
+/**
+ * Posts live signups at LIVE_PER_SECOND until `until()` says stop (checked before each post) or the data set has no
+ * person left (each person signs up once); returns their ids and whether it ran out.
+ */
+async function liveLoad(
+  pipeline: Pipeline,
+  people: Person[],
+  until: () => boolean,
+  log: BenchOptions['log'],
+): Promise<{ ids: string[]; ranOut: boolean }> {
   const ids: Promise<string>[] = [];
   const began = Date.now();
+  let ranOut = false;
   while (!until()) {
     const person = people.shift();
-    if (!person) throw new Error('ran out of data-set people for live signups');
-    ids.push(pipeline.postSignup(person));
+    if (!person) {
+      ranOut = true;
+      log(`P3: the data set has no person left: live signups stop after ${((Date.now() - began) / 1000).toFixed(0)} s`);
+      break;
+    }
+    const posted = pipeline.postSignup(person);
+    // Awaited below with the others; handled now so a failed post cannot end the process before that.
+    posted.catch(() => undefined);
+    ids.push(posted);
     const next = began + (ids.length * 1000) / LIVE_PER_SECOND;
     await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
   }
-  return Promise.all(ids);
+  return { ids: await Promise.all(ids), ranOut };
 }
 
 /** Receipt (received_at) to settled (enriched_at) of each live signup, in ms. */
@@ -110,8 +128,8 @@ export async function runP3(
 ): Promise<BenchResult> {
   const services = await startServices(log);
   try {
-    const maxLive = Math.ceil(LIVE_PER_SECOND * (sizes.baselineSeconds + 15 * 60));
-    const people = datasetPeople(Math.min(sizes.backfillSignups + maxLive, 6000), 3);
+    // Every person of the data set: the backfill's, then the live signups' (about 40 min of them at 2/s).
+    const people = datasetPeople(DATASET_PEOPLE, 3);
     const outagePeople = people.splice(0, sizes.backfillSignups);
     const from = day(Date.now() - 10 * DAY_MS);
     const to = day(Date.now() - 9 * DAY_MS);
@@ -124,7 +142,7 @@ export async function runP3(
     try {
       log(`P3: baseline, ${LIVE_PER_SECOND} live signups/s for ${sizes.baselineSeconds} s, no backfill`);
       const baselineEnd = Date.now() + sizes.baselineSeconds * 1000;
-      const baselineIds = await liveLoad(pipeline, people, () => Date.now() >= baselineEnd);
+      const { ids: baselineIds } = await liveLoad(pipeline, people, () => Date.now() >= baselineEnd, log);
       const baseline = await receiptToSettled(pipeline, baselineIds, log);
 
       log(`P3: backfill of ${outage.length} signups (concurrency ${BACKFILL_CONCURRENCY}) under live load`);
@@ -139,7 +157,8 @@ export async function runP3(
         },
       );
       let backfillDone = false;
-      const live = liveLoad(pipeline, people, () => backfillDone);
+      const live = liveLoad(pipeline, people, () => backfillDone, log);
+      live.catch(() => undefined);
       let settledRows;
       try {
         settledRows = await pipeline.waitSettled(outage, { since: began, timeoutMs: SETTLE_TIMEOUT_MS, log });
@@ -148,7 +167,7 @@ export async function runP3(
       }
       const backfillSeconds = (Math.max(...settledRows.map((r) => r.settledAt ?? 0)) - began) / 1000;
       const usage = usageBetween(before, await pipeline.usage());
-      const liveIds = await live;
+      const { ids: liveIds, ranOut } = await live;
       const liveSeconds = (Date.now() - began) / 1000;
       const underLoad = await receiptToSettled(pipeline, liveIds, log);
       const progress = await handle.result();
@@ -182,6 +201,7 @@ export async function runP3(
           'baseline live load (s)': sizes.baselineSeconds,
           'live signups, baseline': baseline.length,
           'live signups, during the backfill': underLoad.length,
+          'live signups stopped before the backfill ended (data set exhausted)': ranOut,
           'worker processes': WORKERS,
           providers: BENCH_PROVIDERS.join(' → '),
           ...Object.fromEntries(

@@ -30,6 +30,7 @@ export function createActivityDeps(
   const destinations = createDestinationClients(config);
   return {
     ledger: deps.ledger,
+    indexCompanyDomain: config.payloadCodec === undefined,
     providers: createProviderClients(config),
     scoring: config.scoring,
     enrichment: { ...config.enrichment, asyncResultTimeoutMinutes: config.clay.resultTimeoutMinutes },
@@ -55,6 +56,7 @@ export function createActivityDeps(
       fieldPolicy: config.salesforce.fieldPolicy,
       outageRetry: { initialMs: config.fanOut.retry.initialMs, maxMs: config.fanOut.retry.maxMs },
     },
+    retention: config.retention,
     // Changed company data reaches the organizations in the destinations the fan-out writes to.
     reenrichmentClients: {
       salesforce: destinations.salesforce ?? createSalesforce(config),

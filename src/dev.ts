@@ -12,6 +12,7 @@ import { portInUse, startDevServer, stopOrphanedDevServer, type DevServer } from
 import { whenLauncherGone } from './tools/processes';
 import { ensureTemporalBinaries } from './tools/temporal-binaries';
 import { buildSandbox } from './sandbox/server';
+import { dataConverter } from './temporal/codec';
 import { applySchedules } from './temporal/schedules';
 import { createWorker } from './worker';
 
@@ -94,7 +95,12 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       register: config.temporal.registerSearchAttributes,
     });
-    await applySchedules(new Client({ connection, namespace: config.temporal.namespace }), config);
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverter(config),
+    });
+    await applySchedules(client, config);
     const worker = await createWorker({ config, ledger, connection });
     const intake = createIntake(config, ledger);
     await intake.app.listen({ host: config.http.host, port: config.http.port });
@@ -141,7 +147,12 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, s
 Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
   Temporal gRPC      ${describeConnection(config.temporal.connection)}, task queue ${config.temporal.taskQueue}
-  Temporal Web UI    ${ui}
+  Temporal Web UI    ${ui}${
+    config.payloadCodec
+      ? `
+  Codec endpoint     ${base}/codec   — payloads are encrypted: open ${base}/codec/login (any user, ADMIN_TOKEN), then set it in the Web UI's Codec Server settings, cross-origin credentials on`
+      : ''
+  }
   Ledger             ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${ledgerDir(config)}`}
   Sandbox            ${sandbox ? `${config.sandboxUrl}   — GET /_inspect/clearbit (or /salesforce, /posthog, …), POST /_control/clearbit {"credits":0}, GET /_fixtures` : `(not started: ${config.mode} mode)`}
 

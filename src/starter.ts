@@ -7,6 +7,7 @@ import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
+import { dataConverter, payloadCodec } from './temporal/codec';
 import { lazyClientConnection } from './temporal/connection';
 import { clayResultSignal } from './workflows/messages';
 
@@ -30,7 +31,7 @@ export function createIntake(
   } = {},
 ): Intake {
   const connection = lazyClientConnection(config.temporal.connection);
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) });
   const metrics = createIntakeMetrics(ledger.outbox);
   const app = buildIntakeApp({
     ledger,
@@ -68,6 +69,7 @@ export function createIntake(
       rules: config.health.rules,
       erasure: { clients: createErasureClients(config), piiHashKey: config.piiHashKey },
     },
+    codec: { codec: payloadCodec(config), corsOrigins: config.codecCorsOrigins },
   });
   const outbox = new Outbox({
     ledger,

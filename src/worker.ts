@@ -1,4 +1,5 @@
 import { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createActivityDeps } from './composition';
@@ -6,6 +7,7 @@ import { loadConfig, type Config } from './config';
 import { openLedger, type Ledger } from './ledger/ledger';
 import { WORKER_POSTGRES_TIMEOUTS } from './ledger/sql';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
+import { dataConverter } from './temporal/codec';
 import { applySchedules } from './temporal/schedules';
 import { connectWorker } from './temporal/connection';
 import { prepareSearchAttributes } from './temporal/search-attributes';
@@ -84,6 +86,8 @@ export interface ProviderWorkersOptions {
   rates: Partial<Record<ProviderName, number>>;
   /** The providers to run a worker for; by default every one. */
   providers?: readonly ProviderName[];
+  /** The payload codec of the deployment ({@link dataConverter}); activity inputs arrive encrypted when it is on. */
+  dataConverter?: DataConverter;
 }
 
 /**
@@ -103,6 +107,7 @@ export async function createProviderWorkers(o: ProviderWorkersOptions): Promise<
         ...(o.namespace ? { namespace: o.namespace } : {}),
         taskQueue: providerTaskQueue(o.taskQueue, provider),
         activities,
+        ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
         ...(rate === undefined ? {} : { maxTaskQueueActivitiesPerSecond: rate }),
       });
     }),
@@ -116,7 +121,10 @@ export async function createProviderWorkers(o: ProviderWorkersOptions): Promise<
  */
 export async function createWorker(deps: WorkerDeps): Promise<Workers> {
   const { config } = deps;
-  const client = deps.client ?? new Client({ connection: deps.connection, namespace: config.temporal.namespace });
+  const converter = dataConverter(config);
+  const client =
+    deps.client ??
+    new Client({ connection: deps.connection, namespace: config.temporal.namespace, dataConverter: converter });
   const temporal = () => Promise.resolve({ client, taskQueue: config.temporal.taskQueue });
   const activities = createActivities(createActivityDeps(config, { ledger: deps.ledger, temporal }));
   const main = await Worker.create({
@@ -125,6 +133,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Workers> {
     taskQueue: config.temporal.taskQueue,
     ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowCode(config).options),
     activities,
+    dataConverter: converter,
   });
   const providers = await createProviderWorkers({
     connection: deps.connection,
@@ -132,6 +141,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Workers> {
     taskQueue: config.temporal.taskQueue,
     activities,
     rates: config.providerRates,
+    dataConverter: converter,
   });
   return workerGroup([main, ...providers]);
 }
@@ -151,7 +161,12 @@ async function main(): Promise<void> {
       register: config.temporal.registerSearchAttributes,
     });
     if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
-    for (const s of await applySchedules(new Client({ connection, namespace: config.temporal.namespace }), config)) {
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverter(config),
+    });
+    for (const s of await applySchedules(client, config)) {
       console.log(`schedule ${s.id} ${s.action}`);
     }
     const workflows = workflowCode(config);

@@ -16,6 +16,7 @@ const STRONG = {
   ADMIN_TOKEN: 'admin-0123456789abcdef0123456789',
   CLAY_CALLBACK_SECRET: 'clay-0123456789abcdef01234567890',
   PII_HASH_KEY: 'pii-0123456789abcdef0123456789ab',
+  PAYLOAD_CODEC_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
 };
 
 /** Every credential live mode needs, as placeholders; the secrets strong. */

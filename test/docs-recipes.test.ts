@@ -9,7 +9,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/config';
 import { ENRICHMENT_STATUSES } from '../src/domain/status';
 import { createIntake } from '../src/starter';
-import { HEALTH_SCHEDULE_ID, applySchedules, REENRICHMENT_SCHEDULE_ID } from '../src/temporal/schedules';
+import {
+  HEALTH_SCHEDULE_ID,
+  applySchedules,
+  REENRICHMENT_SCHEDULE_ID,
+  RETENTION_SCHEDULE_ID,
+} from '../src/temporal/schedules';
 import { ensureSearchAttributes } from '../src/temporal/search-attributes';
 import type { SignupEnrichmentWorkflow } from '../src/workflows';
 import { getStatusQuery } from '../src/workflows/messages';
@@ -58,6 +63,8 @@ const NOT_RUN: Record<string, string> = {
     "docs/deploy.md describes the compose file's setup job; test/deploy/compose.test.ts checks its attributes match ours",
   'temporal workflow show --workflow-id signup-<org id> -o json > history.json':
     'docs/deploy.md: exporting a history to replay before a deploy; the export is run as `temporal workflow show --workflow-id signup-<org id> --run-id <run>`, the replay by test/tools/build.test.ts',
+  'temporal workflow show --workflow-id signup-<org id> --codec-endpoint http://127.0.0.1:3000/codec --codec-auth "Bearer $ADMIN_TOKEN"':
+    'docs/personal-data.md: needs a stack with payload encryption on; test/personal-data/codec-e2e.test.ts runs it as written, with the real CLI, against an encrypted history',
   'temporal workflow list --config-file /etc/signup-enrichment/temporal.toml --profile production':
     "docs/deploy.md: a deployment host's profile (test/temporal/connection.test.ts connects through a temporal.toml profile)",
 };
@@ -345,6 +352,33 @@ describe('temporal CLI recipes in the docs', () => {
       () => undefined,
     );
     expect((await client.schedule.getHandle(REENRICHMENT_SCHEDULE_ID).describe()).state.paused).toBe(true);
+  });
+
+  it('purges expired raw data by hand and by its schedule, pauses the schedule, and sets the namespace retention', async () => {
+    await recipes(starts('temporal workflow start --type PurgeExpiredRawDataWorkflow'), same, (out) =>
+      expect(out).toContain('raw-data-retention-manual-1'),
+    );
+    await recipes(as('temporal workflow result --workflow-id raw-data-retention-manual-1'), same, (out) => {
+      expect(out).toMatch(/"retentionDays":\s*30/);
+      expect(out).toMatch(/"signupPayloads":\s*0/);
+    });
+    await recipes(as(`temporal schedule trigger --schedule-id ${RETENTION_SCHEDULE_ID}`), same, () => undefined);
+    await eventually(async () => {
+      for await (const wf of client.workflow.list({ query: "WorkflowType = 'PurgeExpiredRawDataWorkflow'" })) {
+        if (wf.workflowId.startsWith('raw-data-retention-20') && wf.status.name === 'COMPLETED') return true;
+      }
+      return undefined;
+    });
+    await recipes(
+      starts(`temporal schedule toggle --schedule-id ${RETENTION_SCHEDULE_ID} --pause`),
+      same,
+      () => undefined,
+    );
+    expect((await client.schedule.getHandle(RETENTION_SCHEDULE_ID).describe()).state.paused).toBe(true);
+    await recipes(as('temporal operator namespace update --retention 720h'), same, () => undefined);
+    const { config: settings } = await client.workflowService.describeNamespace({ namespace });
+    expect(Number(settings?.workflowExecutionRetentionTtl?.seconds)).toBe(30 * 24 * 3600);
+    await recipes(as('temporal operator namespace describe'), same, (out) => expect(out).toContain(namespace));
   });
 
   it("describes a provider's task queue, polled by the worker at that provider's rate", async () => {

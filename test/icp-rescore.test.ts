@@ -38,9 +38,9 @@ describe('rescoreAll', () => {
         });
         ids.push(signup.id);
       }
-      expect(await rescoreAll(ledger, scoring)).toEqual({ examined: 2, changed: 2 });
+      expect(await rescoreAll(ledger, scoring)).toEqual({ examined: 2, changed: 2, outsideRetention: 0 });
       expect((await ledger.signups.getSignup(ids[0]!))?.icpScore).toBe(30 + 25 + 0 + 15 + 20);
-      expect(await rescoreAll(ledger, scoring)).toEqual({ examined: 2, changed: 0 });
+      expect(await rescoreAll(ledger, scoring)).toEqual({ examined: 2, changed: 0, outsideRetention: 0 });
 
       // Media becomes a core industry: a new config version rescores both, Media's score rises.
       const next = {
@@ -50,7 +50,14 @@ describe('rescoreAll', () => {
           r.id === 'industry' && r.kind === 'match' ? { ...r, points: { ...r.points, Media: 25 } } : r,
         ),
       };
-      expect(await rescoreAll(ledger, next)).toEqual({ examined: 2, changed: 2 });
+      expect(await rescoreAll(ledger, next)).toEqual({ examined: 2, changed: 2, outsideRetention: 0 });
+      expect((await ledger.signups.getSignup(ids[1]!))?.icpScore).toBe(30 + 25 + 0 + 15 + 20);
+
+      // Past the retention window: the raw payload of the first one is purged, its stored fields are not.
+      const purgedAt = '2026-12-01T03:30:00.000Z';
+      expect(await ledger.retention.purgeSignupPayloads('2100-01-01T00:00:00.000Z', 1, purgedAt)).toBe(1);
+      const back = { ...next, version: 'back' };
+      expect(await rescoreAll(ledger, back)).toEqual({ examined: 2, changed: 2, outsideRetention: 1 });
       expect((await ledger.signups.getSignup(ids[1]!))?.icpScore).toBe(30 + 25 + 0 + 15 + 20);
     } finally {
       await ledger.close();

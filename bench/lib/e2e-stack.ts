@@ -12,6 +12,7 @@ import { openPostgres, type Sql } from '../../src/ledger/sql';
 import { createDataset, createRng, type Person } from '../../src/sandbox/dataset';
 import { buildSandbox } from '../../src/sandbox/server';
 import { createIntake, type Intake } from '../../src/starter';
+import { dataConverter } from '../../src/temporal/codec';
 import { freePort, startDevServer } from '../../src/tools/dev-server';
 import { ensurePostgresInstalled, startTempPostgres } from '../../src/tools/postgres';
 import { ensureTemporalBinaries } from '../../src/tools/temporal-binaries';
@@ -195,7 +196,11 @@ export async function startPipeline(services: E2eServices, options: PipelineOpti
 
     const connection = await Connection.connect({ address: services.temporalAddress });
     cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: dataConverter(config),
+    });
 
     const workers: ChildProcess[] = [];
     for (let i = 0; i < options.workers; i++) {

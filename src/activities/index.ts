@@ -5,6 +5,7 @@ import { createEnrichmentActivities, type EnrichmentPolicy } from './enrichment'
 import { createHealthActivities, type HealthDeps } from './health';
 import { createLedgerActivities } from './ledger';
 import { createReEnrichmentActivities, type ReEnrichmentDeps } from './reenrichment';
+import { createRetentionActivities, type RetentionDeps } from './retention';
 import { createWriteActivities, type WriteRetryPolicy } from './writes';
 
 export interface ActivityDeps {
@@ -20,6 +21,9 @@ export interface ActivityDeps {
   temporal: HealthDeps['temporal'];
   reenrichment: ReEnrichmentDeps['reenrichment'];
   reenrichmentClients: ReEnrichmentDeps['reenrichmentClients'];
+  retention: RetentionDeps['retention'];
+  /** `false` when payloads are encrypted: the clear-text `CompanyDomain` search attribute is left unset. */
+  indexCompanyDomain?: boolean;
 }
 
 /** Every activity the worker registers, wired once from its dependencies. */
@@ -29,4 +33,5 @@ export const createActivities = (deps: ActivityDeps) => ({
   ...createWriteActivities(deps),
   ...createHealthActivities(deps),
   ...createReEnrichmentActivities(deps),
+  ...createRetentionActivities(deps),
 });

@@ -16,9 +16,14 @@ export interface ScreenSignupResult {
   domain: string;
   signedUpAt: string;
   reason: string | undefined;
+  /**
+   * `false`: the domain stays out of the `CompanyDomain` search attribute, which the server indexes in clear and the
+   * payload codec cannot encrypt (PAYLOAD_CODEC_KEYS set). Absent (results recorded before it existed too): indexed.
+   */
+  indexDomain?: false;
 }
 
-export const createLedgerActivities = (deps: { ledger: Ledger }) => ({
+export const createLedgerActivities = (deps: { ledger: Ledger; indexCompanyDomain?: boolean }) => ({
   /**
    * Classifies the signup's email (work, free-mail, disposable) and records the outcome. Idempotent: a signup
    * already screened returns its recorded outcome, so a retried activity or a re-delivered start changes nothing.
@@ -55,6 +60,7 @@ export const createLedgerActivities = (deps: { ledger: Ledger }) => ({
       domain,
       signedUpAt: signup.signedUpAt,
       reason,
+      ...(deps.indexCompanyDomain === false ? { indexDomain: false as const } : {}),
     });
     if (signup.emailKind !== null) return result(signup.status, signup.statusReason ?? undefined);
 

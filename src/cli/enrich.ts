@@ -5,6 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
+import { dataConverter } from '../temporal/codec';
 import type { ForgetReport } from '../privacy/forget';
 import { connectClient } from '../temporal/connection';
 import { applySchedules } from '../temporal/schedules';
@@ -119,7 +120,9 @@ async function withClient<T>(config: Config, fn: (client: Client) => Promise<T>)
     throw new CliError(`${(err as Error).message}${local}`);
   }
   try {
-    return await fn(new Client({ connection, namespace: config.temporal.namespace }));
+    return await fn(
+      new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) }),
+    );
   } finally {
     await connection.close();
   }
@@ -376,7 +379,7 @@ async function doctor(config: Config, args: string[]): Promise<void> {
     connectTemporal: async () => {
       const connection = await connectClient(config.temporal.connection, { connectTimeout: '5 seconds' });
       return {
-        client: new Client({ connection, namespace: config.temporal.namespace }),
+        client: new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverter(config) }),
         close: () => connection.close(),
       };
     },
@@ -418,7 +421,7 @@ async function replay(config: Config, args: string[]): Promise<void> {
   }
   const workflows = workflowCode(config);
   try {
-    await Worker.runReplayHistory(workflows.options, history, file);
+    await Worker.runReplayHistory({ ...workflows.options, dataConverter: dataConverter(config) }, history, file);
   } catch (err) {
     throw new CliError(`${file} does not replay: ${(err as Error).message}`);
   }

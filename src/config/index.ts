@@ -8,6 +8,7 @@ import type { HealthRules } from '../domain/health';
 import { DESTINATIONS, type Destination, type HighValueRule } from '../domain/fan-out';
 import type { ProviderName } from '../domain/provider-outcome';
 import type { FieldWritePolicy } from '../integrations/salesforce/mapping';
+import { parseCodecKeys } from '../temporal/codec';
 import { resolveTemporal } from '../temporal/connection';
 import {
   DEV_ADMIN_TOKEN,
@@ -71,7 +72,13 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     const missing = needed.filter((name) => !e[name]);
     if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
     problems.push(...weakSecrets(e));
+    if (e.PAYLOAD_CODEC_KEYS === undefined) {
+      problems.push(
+        'ENRICHMENT_MODE=live needs PAYLOAD_CODEC_KEYS (<keyId>:<base64 of 32 bytes>; a key: openssl rand -base64 32)',
+      );
+    }
   }
+  const codecKeys = e.PAYLOAD_CODEC_KEYS === undefined ? undefined : parseCodecKeys(e.PAYLOAD_CODEC_KEYS, problems);
   const fieldPreference = parsePreference(e.ENRICHMENT_FIELD_PREFERENCE, problems);
   const fieldPolicy = parseFieldPolicy(e.SALESFORCE_FIELD_POLICY, problems);
   const scoringConfig = loadScoringConfig(e.ICP_SCORING_CONFIG, problems);
@@ -87,6 +94,14 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
         `REENRICH_PROVIDERS: "${name}" is not one of ENRICHMENT_PROVIDERS without clay (${synchronous.join(', ')})`,
       );
     }
+  }
+  // A signup followed up (or waiting for Clay) reads the answers it archived: they must outlive the follow-up.
+  const followUpHours = Math.max(e.QUEUED_FOLLOW_UP_HOURS, e.CLAY_RESULT_TIMEOUT_MINUTES / 60);
+  if (e.RAW_DATA_RETENTION_DAYS * 24 <= followUpHours) {
+    problems.push(
+      `RAW_DATA_RETENTION_DAYS (${e.RAW_DATA_RETENTION_DAYS}) must be longer than QUEUED_FOLLOW_UP_HOURS and ` +
+        `CLAY_RESULT_TIMEOUT_MINUTES (${followUpHours} hours): the purge would remove answers a follow-up still reads`,
+    );
   }
   if (problems.length > 0 || !scoringConfig || !temporal) {
     for (const message of problems) ctx.issues.push({ code: 'custom', message, input: undefined });
@@ -140,6 +155,20 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     metricsToken: e.METRICS_TOKEN,
     /** Key of the keyed hashes that stand for a person (PII_HASH_KEY; the published dev key in sandbox mode). */
     piiHashKey: e.PII_HASH_KEY ?? DEV_PII_HASH_KEY,
+    /** How long raw data (payloads, provider answers) is kept: RAW_DATA_RETENTION_DAYS. */
+    retention: { rawDataDays: e.RAW_DATA_RETENTION_DAYS },
+    /**
+     * Encryption of Temporal payloads (PAYLOAD_CODEC_KEYS): the first key encrypts, all decrypt; undefined: off.
+     * Holds keys: never logged. Every client and worker takes it through src/temporal/codec.ts's `dataConverter`.
+     */
+    payloadCodec: codecKeys && codecKeys.length > 0 ? { keys: codecKeys } : undefined,
+    /** Origins of the Web UI allowed to call the codec endpoint from the browser (CODEC_CORS_ORIGINS). */
+    codecCorsOrigins: (e.CODEC_CORS_ORIGINS.length > 0
+      ? e.CODEC_CORS_ORIGINS
+      : live
+        ? []
+        : [`http://127.0.0.1:${e.TEMPORAL_DEV_UI_PORT}`, `http://localhost:${e.TEMPORAL_DEV_UI_PORT}`]
+    ).map((o) => new URL(o).origin),
     signupEvents: e.SIGNUP_EVENTS,
     /** PostgreSQL URL; undefined means the embedded PGlite database under `dataDir`. */
     databaseUrl: e.DATABASE_URL,

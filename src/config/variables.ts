@@ -189,6 +189,30 @@ export const personalData = section(
         `id of a signup without an organization, the record of an erasure. Unset in sandbox mode: \`${DEV_PII_HASH_KEY}\`; ` +
         'live mode requires one of its own (`openssl rand -hex 32`). Changing it gives a person-only signup a new workflow id.',
     ),
+    RAW_DATA_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(90)
+      .describe(
+        'Days the raw PostHog payload of a settled signup and each archived provider answer are kept; the daily ' +
+          'schedule `raw-data-retention-daily` purges older ones (derived fields and provenance stay). Re-deriving ' +
+          'fields from the archive works only within this window. Must be longer than QUEUED_FOLLOW_UP_HOURS and ' +
+          'CLAY_RESULT_TIMEOUT_MINUTES.',
+      ),
+    PAYLOAD_CODEC_KEYS: optionalString.describe(
+      'Encryption of Temporal payloads (AES-256-GCM): `<keyId>:<base64 of 32 bytes>[,<keyId>:<key>…]`; the first key ' +
+        'encrypts, every listed key decrypts (rotation: put the new key first, keep the old ones while histories ' +
+        'hold them). Key ids: 1 to 64 of `A-Z a-z 0-9 . _ -`; a key: `openssl rand -base64 32`. Required in live mode; ' +
+        'sandbox mode encrypts only when it is set. The worker, starter and `enrich` CLI need the same value. Never logged.',
+    ),
+    CODEC_CORS_ORIGINS: commaListOrNone('')
+      .pipe(z.array(z.url({ protocol: /^https?$/ })))
+      .describe(
+        "Origins of the Temporal Web UI allowed to call the starter's codec endpoint (`/codec/encode`, `/codec/decode`) " +
+          'from the browser, comma-separated (e.g. `https://temporal.example.com`). Unset in sandbox mode: the dev ' +
+          "server's UI (`http://127.0.0.1:$TEMPORAL_DEV_UI_PORT`, `http://localhost:$TEMPORAL_DEV_UI_PORT`); live: none",
+      ),
   },
 );
 

@@ -4,6 +4,7 @@ import { emailDomain } from '../domain/email';
 import type { Ledger } from '../ledger/ledger';
 import { registerAdminRoutes, type AdminDeps } from './admin';
 import { requireBearer } from './auth';
+import { registerCodecRoutes, type CodecEndpointDeps } from './codec';
 import type { IntakeAnswer, IntakeMetrics } from './metrics';
 import { INTAKE_SERVER_TIMEOUTS } from './timeouts';
 import { classifyLedgerError } from '../ledger/errors';
@@ -46,6 +47,8 @@ export interface IntakeDeps {
   now?: () => Date;
   /** The operator API of the `enrich` CLI (`/admin/...`). */
   admin?: Omit<AdminDeps, 'adminToken'>;
+  /** The codec endpoint of the Web UI and the `temporal` CLI (`/codec/...`), authorized by ADMIN_TOKEN. */
+  codec?: Omit<CodecEndpointDeps, 'adminToken'>;
 }
 
 type Answer =
@@ -222,6 +225,7 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
   });
 
   if (deps.admin) registerAdminRoutes(app, { ...deps.admin, adminToken: deps.adminToken });
+  if (deps.codec) registerCodecRoutes(app, { ...deps.codec, adminToken: deps.adminToken });
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 

@@ -5,6 +5,7 @@ import { HealthRepository } from './health';
 import { migrate } from './migrations';
 import { OutboxRepository } from './outbox';
 import { ProviderArchiveRepository } from './provider-archive';
+import { RetentionRepository } from './retention';
 import { SignupsRepository } from './signups';
 import { openPglite, openPostgres, type PostgresTimeouts, type Sql } from './sql';
 
@@ -20,6 +21,8 @@ export class Ledger {
   readonly destinationWrites: DestinationWritesRepository;
   /** Daily counts, evidence, pause and snooze, incidents, backfill marks. */
   readonly health: HealthRepository;
+  /** The purge of expired raw data (payloads, provider answers). */
+  readonly retention: RetentionRepository;
   /** `enrich forget`: a person's signups scrubbed, and the record of each erasure by keyed hash. */
   readonly erasures: ErasuresRepository;
 
@@ -30,6 +33,7 @@ export class Ledger {
     this.companyCache = new CompanyCacheRepository(sql);
     this.destinationWrites = new DestinationWritesRepository(sql);
     this.health = new HealthRepository(sql);
+    this.retention = new RetentionRepository(sql);
     this.erasures = new ErasuresRepository(sql);
   }
 

@@ -142,11 +142,24 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    id: 5,
+    name: 'retention: when raw payloads and provider answers were purged',
+    sql: `
+      -- The raw data purged after RAW_DATA_RETENTION_DAYS (docs/personal-data.md): the rows stay, with when.
+      ALTER TABLE signups ADD COLUMN payload_purged_at timestamptz;
+      ALTER TABLE provider_responses ADD COLUMN purged_at timestamptz;
+      -- The purge's daily scans: only what is still to purge, oldest first.
+      CREATE INDEX signups_payload_unpurged ON signups (received_at) WHERE payload_purged_at IS NULL;
+      CREATE INDEX provider_responses_unpurged ON provider_responses (received_at)
+        WHERE purged_at IS NULL AND body IS NOT NULL
+    `,
+  },
+  {
     id: 6,
     name: 'erasures: the record of each forgotten person, by keyed hash; signups.erased_at',
     sql: `
       -- One row per person erased (enrich forget), found again by the keyed hash of the email, never the email itself.
-      -- targets: the downstream ids still to delete (cleared once every system is settled), results: per system.
+      -- targets: where the person was written downstream (never the email), results: per system.
       CREATE TABLE erasures (
         id              uuid PRIMARY KEY,
         subject_hash    text NOT NULL UNIQUE,

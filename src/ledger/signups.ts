@@ -238,13 +238,20 @@ export class SignupsRepository {
     );
   }
 
-  /** Enriched signups with their stored fields and score, oldest first, a page at a time (rescoring). */
+  /**
+   * Enriched signups with their stored fields and score, by id, a page at a time (rescoring); `rawPurged` when the
+   * retention purge has emptied its payload or any of its archived provider answers.
+   */
   async listScoredSignups(
     afterId: string | undefined,
     limit: number,
-  ): Promise<{ id: string; fields: IcpFields; score: IcpScore | null }[]> {
+  ): Promise<{ id: string; fields: IcpFields; score: IcpScore | null; rawPurged: boolean }[]> {
     return this.sql.query(
-      `SELECT id, icp_fields AS fields, score FROM signups
+      `SELECT id, icp_fields AS fields, score,
+         (payload_purged_at IS NOT NULL
+           OR EXISTS (SELECT 1 FROM provider_responses r WHERE r.signup_id = s.id AND r.purged_at IS NOT NULL))
+           AS "rawPurged"
+       FROM signups s
        WHERE icp_fields IS NOT NULL AND ($1::uuid IS NULL OR id > $1::uuid)
        ORDER BY id LIMIT $2`,
       [afterId ?? null, limit],

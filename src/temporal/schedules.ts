@@ -10,6 +10,7 @@ import { WorkflowType } from '../workflows/messages';
 
 export const HEALTH_SCHEDULE_ID = 'enrichment-health-daily';
 export const REENRICHMENT_SCHEDULE_ID = 'salesforce-weekend-reenrichment';
+export const RETENTION_SCHEDULE_ID = 'raw-data-retention-daily';
 
 /** The schedules of DESIGN.md 5.2, from the configuration. */
 export function scheduleDefinitions(config: Config): ScheduleOptions[] {
@@ -42,6 +43,23 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { description: 'Weekend re-enrichment of stale Salesforce accounts, within REENRICH_CREDIT_BUDGET' },
+    },
+    {
+      scheduleId: RETENTION_SCHEDULE_ID,
+      // Every day at 03:30 UTC: after the night's backfills and re-enrichment have started, before the working day.
+      spec: { calendars: [{ hour: 3, minute: 30 }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: WorkflowType.purgeExpiredRawData,
+        workflowId: 'raw-data-retention',
+        taskQueue: config.temporal.taskQueue,
+        args: [{}],
+        staticSummary: 'Purge of raw data older than RAW_DATA_RETENTION_DAYS · daily schedule',
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+      memo: {
+        description: `Daily purge of raw payloads and provider answers older than ${config.retention.rawDataDays} days (docs/personal-data.md)`,
+      },
     },
   ];
 }

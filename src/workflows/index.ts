@@ -3,3 +3,4 @@ export { SignupEnrichmentWorkflow } from './signup-enrichment';
 export { CreditExhaustionDetectorWorkflow } from './credit-exhaustion-detector';
 export { BackfillOutageWindowWorkflow } from './backfill-outage-window';
 export { SalesforceReEnrichmentWorkflow } from './salesforce-reenrichment';
+export { PurgeExpiredRawDataWorkflow } from './purge-expired-raw-data';

@@ -23,6 +23,7 @@ export const WorkflowType = {
   creditExhaustionDetector: 'CreditExhaustionDetectorWorkflow',
   backfillOutageWindow: 'BackfillOutageWindowWorkflow',
   salesforceReEnrichment: 'SalesforceReEnrichmentWorkflow',
+  purgeExpiredRawData: 'PurgeExpiredRawDataWorkflow',
 } as const;
 
 /** The task queue when TEMPORAL_TASK_QUEUE is not set. */

@@ -198,8 +198,10 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
       const work = screening.emailKind === 'work';
       if (work && companyDomain === undefined) {
         companyDomain = screening.domain;
+        // Still one upsert, its content taken from the recorded screening: histories from before `indexDomain`
+        // replay as they ran. Search attributes are stored in clear, so an encrypted deployment leaves the domain out.
         publish([
-          { key: CompanyDomainKey, value: companyDomain },
+          ...(screening.indexDomain === false ? [] : [{ key: CompanyDomainKey, value: companyDomain }]),
           { key: SignupAtKey, value: new Date(screening.signedUpAt) },
         ]);
       } else {

@@ -150,7 +150,7 @@ describe('enrich doctor', () => {
     expect(table.filter((r) => r.status !== 'OK')).toEqual([]);
     expect(run.stdout).toMatch(/^salesforce\s+Lead fields we write \(describe\)\s+OK/m);
     expect(run.stdout).toMatch(
-      /^temporal\s+schedules\s+OK\s+enrichment-health-daily, salesforce-weekend-reenrichment/m,
+      /^temporal\s+schedules\s+OK\s+enrichment-health-daily, salesforce-weekend-reenrichment, raw-data-retention-daily/m,
     );
     expectNoSecret(run);
     // Nothing written: no Clay row, no Salesforce record, no Slack message.
@@ -219,6 +219,7 @@ describe('enrich doctor', () => {
       ADMIN_TOKEN: 'doctor-live-admin-token-0123456789ab',
       CLAY_CALLBACK_SECRET: 'doctor-live-clay-callback-0123456789',
       PII_HASH_KEY: 'doctor-live-pii-hash-key-0123456789',
+      PAYLOAD_CODEC_KEYS: `doctor:${Buffer.alloc(32, 3).toString('base64')}`,
     };
     const right = await doctor({ ...live, POSTHOG_PROJECT_API_KEY: 'phc_sandbox' });
     expect(right.stderr).toBe('');
@@ -247,7 +248,7 @@ describe('enrich doctor', () => {
       /^temporal\s+search attributes\s+FAIL\s+missing EnrichmentStatus, IcpScore, IcpTier, CompanyDomain, SignupAt: /m,
     );
     expect(run.stdout).toMatch(
-      /^temporal\s+schedules\s+FAIL\s+missing enrichment-health-daily, salesforce-weekend-reenrichment: enrich schedules apply/m,
+      /^temporal\s+schedules\s+FAIL\s+missing enrichment-health-daily, salesforce-weekend-reenrichment, raw-data-retention-daily: enrich schedules apply/m,
     );
     const unknown = await doctor({ TEMPORAL_NAMESPACE: `doctor-unknown-${randomUUID()}` });
     expect(unknown.code).toBe(1);

@@ -27,15 +27,21 @@ const REQUIRED_SECRETS = [
   'CLAY_CALLBACK_SECRET',
   'METRICS_TOKEN',
   'PII_HASH_KEY',
+  'PAYLOAD_CODEC_KEYS',
   'POSTGRES_PASSWORD',
   'LEDGER_DB_PASSWORD',
 ];
 /** What live mode needs in the app's environment (src/config/index.ts). */
 const LIVE_REQUIRED = [
   ...Object.values(LIVE_CREDENTIALS).flat(),
-  ...['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'CLAY_CALLBACK_SECRET', 'METRICS_TOKEN', 'PII_HASH_KEY'].filter((v) =>
-    SCHEMA_VARIABLES.has(v),
-  ),
+  ...[
+    'WEBHOOK_SECRET',
+    'ADMIN_TOKEN',
+    'CLAY_CALLBACK_SECRET',
+    'METRICS_TOKEN',
+    'PII_HASH_KEY',
+    'PAYLOAD_CODEC_KEYS',
+  ].filter((v) => SCHEMA_VARIABLES.has(v)),
 ];
 const APP_SERVICES = ['worker', 'starter'];
 

@@ -260,6 +260,12 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
     ]);
     expect(weekend.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
     await client.schedule.getHandle('salesforce-weekend-reenrichment').delete();
+    expect(second.stdout).toContain('schedule raw-data-retention-daily: updated');
+    const retention = await client.schedule.getHandle('raw-data-retention-daily').describe();
+    expect(retention.action).toMatchObject({ workflowType: 'PurgeExpiredRawDataWorkflow' });
+    expect(retention.spec.calendars).toMatchObject([{ hour: [{ start: 3 }], minute: [{ start: 30 }] }]);
+    expect(retention.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+    await client.schedule.getHandle('raw-data-retention-daily').delete();
 
     const file = path.join(root, 'test/fixtures/histories/signup-fan-out.json');
     const replayed = await enrich('replay', file);

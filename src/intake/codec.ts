@@ -1,0 +1,228 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { sha256 } from '../hash';
+import { PayloadCodecError } from '../temporal/codec';
+import { UnreadableBodyError } from './limits';
+import { describeIssues } from './schemas';
+
+/**
+ * The codec endpoint (the Temporal codec-server protocol): `POST /codec/encode` and `POST /codec/decode` take and give
+ * `{"payloads":[{"metadata":{"<key>":"<base64>"},"data":"<base64>"}]}`, so that the Web UI and
+ * `temporal … --codec-endpoint <starter>/codec` show decrypted payloads. docs/personal-data.md, "The codec endpoint".
+ */
+
+export const CODEC_LIMITS = {
+  /** A whole request: Temporal refuses payloads over 2 MB, and base64 adds a third. */
+  maxBodyBytes: 4 * 1024 * 1024,
+  /** Payloads per request (the Web UI and the CLI send one event's, or one list page's). */
+  maxPayloads: 1000,
+  /** How long the browser session `GET /codec/login` opens lasts. */
+  sessionSeconds: 12 * 60 * 60,
+  /** How long a browser may cache a preflight answer. */
+  preflightMaxAgeSeconds: 600,
+} as const;
+
+export const CODEC_SESSION_COOKIE = 'codec_session';
+/** What the Web UI sends (Authorization only with "pass access token"). */
+const ALLOWED_HEADERS = 'Content-Type, X-Namespace, Authorization';
+
+export interface CodecEndpointDeps {
+  /** The deployment's codec; undefined (PAYLOAD_CODEC_KEYS unset) answers 404 saying so. */
+  codec: PayloadCodec | undefined;
+  /** ADMIN_TOKEN: a bearer token, or the password of `GET /codec/login`. */
+  adminToken: string;
+  /** Web UI origins allowed to call from a browser (CODEC_CORS_ORIGINS). */
+  corsOrigins: readonly string[];
+}
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'not base64');
+const payloadsBody = z.object({
+  payloads: z
+    .array(
+      z.object({
+        metadata: z.record(z.string(), base64).optional(),
+        data: base64.optional(),
+      }),
+    )
+    .max(CODEC_LIMITS.maxPayloads, `at most ${CODEC_LIMITS.maxPayloads} payloads per request`),
+});
+type JsonPayload = z.infer<typeof payloadsBody>['payloads'][number];
+
+const fromBase64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+const toBase64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+
+const fromJson = (p: JsonPayload): Payload => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, fromBase64(v)])),
+  data: fromBase64(p.data ?? ''),
+});
+
+// As protojson writes a Payload (what the `temporal` CLI parses back strictly): empty fields left out.
+const toJson = (p: Payload): JsonPayload => {
+  const metadata = Object.entries(p.metadata ?? {}).filter(([, v]) => v && v.length > 0);
+  return {
+    ...(metadata.length > 0 ? { metadata: Object.fromEntries(metadata.map(([k, v]) => [k, toBase64(v)])) } : {}),
+    ...(p.data && p.data.length > 0 ? { data: toBase64(p.data) } : {}),
+  };
+};
+
+/**
+ * A browser session: `<expiry seconds>.<HMAC of it under ADMIN_TOKEN>`. Stateless (it survives restarts and any number
+ * of starters) and ends with ADMIN_TOKEN: rotating the token ends every session. Holds no secret itself.
+ */
+const sessionMac = (adminToken: string, expires: number) =>
+  createHmac('sha256', adminToken).update(`codec-session.${expires}`).digest('base64url');
+
+export function newCodecSession(adminToken: string, nowMs: number): string {
+  const expires = Math.floor(nowMs / 1000) + CODEC_LIMITS.sessionSeconds;
+  return `${expires}.${sessionMac(adminToken, expires)}`;
+}
+
+function validSession(adminToken: string, value: string | undefined, nowMs: number): boolean {
+  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value ?? '');
+  if (!match) return false;
+  const expires = Number(match[1]);
+  const expected = Buffer.from(sessionMac(adminToken, expires));
+  return timingSafeEqual(Buffer.from(match[2]!), expected) && expires * 1000 > nowMs;
+}
+
+function cookie(request: FastifyRequest, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+const digest = (s: string) => Buffer.from(sha256(s));
+
+/** ADMIN_TOKEN as `Bearer <token>` or as the password of HTTP Basic (the browser's prompt of `/codec/login`). */
+function presentedToken(header: string | undefined): string | undefined {
+  const bearer = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? '');
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header?.trim() ?? '');
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
+export function registerCodecRoutes(app: FastifyInstance, deps: CodecEndpointDeps): void {
+  const tokenDigest = digest(deps.adminToken);
+  const tokenMatches = (presented: string | undefined) =>
+    timingSafeEqual(digest(presented ?? ''), tokenDigest) && (presented ?? '').length > 0;
+  const allowedOrigin = (request: FastifyRequest) => {
+    const origin = request.headers.origin;
+    return origin !== undefined && deps.corsOrigins.includes(origin) ? origin : undefined;
+  };
+
+  // A scope of its own: its error handler, body limit and CORS headers touch nothing else of the intake.
+  void app.register((scope, _options, done) => {
+    scope.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+      if (err instanceof UnreadableBodyError) {
+        return reply.code(err.statusCode).send({ error: 'the body cannot be read', issues: err.issues });
+      }
+      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
+        return reply.code(413).send({ error: `body larger than ${CODEC_LIMITS.maxBodyBytes} bytes` });
+      }
+      if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+        return reply.code(err.statusCode).send({ error: err.message });
+      }
+      request.log.error({ err: { name: err.name } }, 'codec request failed');
+      return reply.code(500).send({ error: 'internal error' });
+    });
+
+    // CORS for the configured Web UI origins only, on every answer (a 401 too, so the UI can show it).
+    scope.addHook('onRequest', async (request, reply) => {
+      void reply.header('vary', 'Origin');
+      const origin = allowedOrigin(request);
+      if (origin) {
+        void reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true');
+      }
+    });
+
+    const authorized = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (tokenMatches(presentedToken(request.headers.authorization))) return;
+      // The session cookie only from a browser page of an allowed origin (or none: a same-origin or non-browser call).
+      const sessionOk =
+        validSession(deps.adminToken, cookie(request, CODEC_SESSION_COOKIE), Date.now()) &&
+        (request.headers.origin === undefined || allowedOrigin(request) !== undefined);
+      if (sessionOk) return;
+      return reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: 'missing or wrong credentials: send Authorization: Bearer <ADMIN_TOKEN>, or sign in at /codec/login',
+      });
+    };
+
+    const preflight = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!allowedOrigin(request)) {
+        return reply.code(403).send({
+          error: `origin ${request.headers.origin ?? '(none)'} is not in CODEC_CORS_ORIGINS (${deps.corsOrigins.join(', ') || 'empty'})`,
+        });
+      }
+      return reply
+        .code(204)
+        .header('access-control-allow-methods', 'POST, OPTIONS')
+        .header('access-control-allow-headers', ALLOWED_HEADERS)
+        .header('access-control-max-age', String(CODEC_LIMITS.preflightMaxAgeSeconds))
+        .send();
+    };
+
+    for (const direction of ['encode', 'decode'] as const) {
+      scope.options(`/codec/${direction}`, preflight);
+      scope.post(
+        `/codec/${direction}`,
+        { onRequest: authorized, bodyLimit: CODEC_LIMITS.maxBodyBytes },
+        async (request, reply) => {
+          const codec = deps.codec;
+          if (!codec) {
+            return reply.code(404).send({
+              error: 'payload encryption is off (PAYLOAD_CODEC_KEYS is not set): there is nothing to encode or decode',
+            });
+          }
+          const body = payloadsBody.safeParse(request.body);
+          if (!body.success) {
+            return reply.code(400).send({
+              error: 'body is not {"payloads":[{"metadata":{…},"data":"<base64>"}]}',
+              issues: describeIssues(body.error),
+            });
+          }
+          const payloads = body.data.payloads.map(fromJson);
+          try {
+            const out = await (direction === 'encode' ? codec.encode(payloads) : codec.decode(payloads));
+            return reply.send({ payloads: out.map(toJson) });
+          } catch (err) {
+            if (err instanceof PayloadCodecError) return reply.code(400).send({ error: err.message });
+            throw err;
+          }
+        },
+      );
+    }
+
+    // The browser's way in: the Web UI cannot send our bearer token, but with "include cross-origin credentials" on
+    // it sends this cookie. The browser asks for ADMIN_TOKEN (any user name) with its own Basic prompt.
+    scope.get('/codec/login', async (request, reply) => {
+      if (!tokenMatches(presentedToken(request.headers.authorization))) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Basic realm="signup enrichment codec (password: ADMIN_TOKEN)", charset="UTF-8"')
+          .send({ error: 'sign in with any user name and ADMIN_TOKEN as the password' });
+      }
+      const secure = request.protocol === 'https' ? '; Secure' : '';
+      const session = newCodecSession(deps.adminToken, Date.now());
+      return reply
+        .header(
+          'set-cookie',
+          `${CODEC_SESSION_COOKIE}=${session}; Path=/codec; Max-Age=${CODEC_LIMITS.sessionSeconds}; HttpOnly; SameSite=Strict${secure}`,
+        )
+        .header('cache-control', 'no-store')
+        .type('text/plain; charset=utf-8')
+        .send(
+          `Signed in for ${CODEC_LIMITS.sessionSeconds / 3600} hours: the Temporal Web UI (${deps.corsOrigins.join(', ') || 'no origin allowed: set CODEC_CORS_ORIGINS'}) ` +
+            'can now decode payloads through this codec endpoint, with "Include cross-origin credentials" on. You can close this tab.\n',
+        );
+    });
+
+    done();
+  }, {});
+}
