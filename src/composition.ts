@@ -11,6 +11,7 @@ import { createSlackClient } from './integrations/slack/client';
 import { createVitallyClient } from './integrations/vitally/client';
 import { createWebhookClient } from './integrations/webhooks/client';
 import type { Ledger } from './ledger/ledger';
+import type { ErasureClients } from './privacy/forget';
 
 /*
  * The composition root: the one place that reads the configuration to build the clients of the outside systems and
@@ -171,4 +172,28 @@ export function createPosthog(config: Config, fetchImpl?: typeof fetch) {
     timeoutMs: config.fanOut.timeoutMs,
     fetch: fetchImpl,
   });
+}
+
+/**
+ * The deletion clients of `enrich forget`, for the destinations of DESTINATIONS (the fan-out's clients and
+ * credentials): PostHog's persons API takes the personal API key.
+ */
+export function createErasureClients(config: Config, fetchImpl?: typeof fetch): ErasureClients {
+  const d = createDestinationClients(config, fetchImpl);
+  const enabled = new Set(config.fanOut.destinations);
+  const salesforce = enabled.has('salesforce') ? createSalesforce(config) : undefined;
+  return {
+    posthog: enabled.has('posthog') ? createPosthog(config, fetchImpl) : undefined,
+    salesforce,
+    vitally: enabled.has('vitally')
+      ? createVitallyClient({
+          baseUrl: config.systems.vitally.baseUrl,
+          apiKey: config.credentials.VITALLY_API_KEY ?? SANDBOX_KEY,
+          timeoutMs: config.fanOut.timeoutMs,
+          fetch: fetchImpl,
+        })
+      : undefined,
+    webhooks: d.webhooks,
+    slack: d.slack !== undefined,
+  };
 }

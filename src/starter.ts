@@ -1,6 +1,7 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config';
+import { createErasureClients } from './composition';
 import { buildIntakeApp } from './intake/app';
 import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
@@ -61,7 +62,13 @@ export function createIntake(
       await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
     },
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
-    admin: { ledger, client, taskQueue: config.temporal.taskQueue, rules: config.health.rules },
+    admin: {
+      ledger,
+      client,
+      taskQueue: config.temporal.taskQueue,
+      rules: config.health.rules,
+      erasure: { clients: createErasureClients(config), piiHashKey: config.piiHashKey },
+    },
     codec: { codec: payloadCodec(config), corsOrigins: config.codecCorsOrigins },
   });
   const outbox = new Outbox({

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { isPersonField } from '../domain/erasure';
 import { ErrorType } from '../domain/errors';
 import type { FieldPreference, Provenance } from '../domain/enrichment/merge';
 import type { PersonLookupRule } from '../domain/enrichment/waterfall';
@@ -175,6 +176,8 @@ export const createEnrichmentActivities = (deps: {
      * (Harmonic's 201 with nothing to poll) is not asked again before its delay, and is not found after it.
      */
     async callProvider(input: ProviderCallInput): Promise<ProviderCallResult> {
+      // An erased person is looked up no more (no credits spent on them): the signup settles without the data.
+      if (await deps.ledger.erasures.isErased(input.signupId)) return { kind: 'not_found' };
       const client = deps.providers[input.provider];
       const key =
         input.lookup === 'company' ? input.domain : (await deps.ledger.signups.getSignup(input.signupId))?.email;
@@ -332,11 +335,15 @@ export const createEnrichmentActivities = (deps: {
     /** Scores the fields (scoring config of this worker), records the outcome, and caches the company part. */
     async saveEnrichment(input: SaveEnrichmentInput): Promise<IcpScore> {
       const score = scoreIcp(input.fields, deps.scoring, sha256);
+      // The person fields of a signup erased while it ran are not stored again (company fields are not personal).
+      const erased = await deps.ledger.erasures.isErased(input.signupId);
+      const keep = <T extends object>(o: T): T =>
+        erased ? (Object.fromEntries(Object.entries(o).filter(([k]) => !isPersonField(k))) as T) : o;
       await deps.ledger.signups.recordEnrichment(input.signupId, {
         status: input.status,
         reason: input.reason,
-        fields: input.fields,
-        provenance: input.provenance,
+        fields: keep(input.fields),
+        provenance: keep(input.provenance),
         score,
         creditsSpent: input.creditsSpent,
         unavailableProviders: input.unavailableProviders,

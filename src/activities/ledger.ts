@@ -30,6 +30,21 @@ export const createLedgerActivities = (deps: { ledger: Ledger; indexCompanyDomai
    */
   async screenSignup({ signupId }: ScreenSignupInput): Promise<ScreenSignupResult> {
     const signup = await deps.ledger.signups.getSignup(signupId);
+    if (signup && !signup.email && (await deps.ledger.erasures.isErased(signupId))) {
+      // Erased (enrich forget) before it was screened: nothing left to enrich; the signup settles as skipped.
+      const kind = signup.emailKind ?? 'free_mail';
+      if (signup.emailKind === null) {
+        await deps.ledger.signups.recordScreening(signupId, { emailKind: kind, status: 'skipped', reason: 'erased' });
+      }
+      return {
+        signupId,
+        status: signup.emailKind === null ? 'skipped' : signup.status,
+        emailKind: kind,
+        domain: signup.emailDomain ?? '',
+        signedUpAt: signup.signedUpAt,
+        reason: signup.emailKind === null ? 'erased' : (signup.statusReason ?? undefined),
+      };
+    }
     if (!signup?.email) {
       throw ApplicationFailure.create({
         type: ErrorType.SignupNotFound,

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
-import { isHighValue, type Destination, type EnrichedSignup, type WriteOutcome } from '../domain/fan-out';
+import { DESTINATIONS, isHighValue, type Destination, type EnrichedSignup, type WriteOutcome } from '../domain/fan-out';
 import type { DestinationClients } from '../domain/ports';
 import { sha256 } from '../hash';
 import { signupMessage } from '../integrations/slack/client';
@@ -33,6 +33,9 @@ export interface WriteResult {
 }
 
 export const WEBHOOK_EVENT = 'signup.enriched';
+
+/** Why nothing is written for a signup whose person was erased (`enrich forget`) while it was still running. */
+export const ERASED = 'person erased (enrich forget): nothing written';
 
 /** What the record says, without when it was written: equal content gives equal idempotency keys. */
 function contentHash(s: EnrichedSignup): string {
@@ -112,6 +115,7 @@ export const createWriteActivities = (deps: {
     const previous = await deps.ledger.destinationWrites.getDestinationWrite(destination, input.idempotencyKey);
     if (previous?.state === 'done')
       return { state: 'done', detail: `already written: ${previous.detail ?? ''}`.trim() };
+    if (await deps.ledger.erasures.isErased(input.signupId)) return { state: 'skipped', detail: ERASED };
     const signup = await load(input.signupId);
     const outcome = await heartbeating(() => write(signup));
     if (outcome.kind === 'written') {
@@ -146,6 +150,14 @@ export const createWriteActivities = (deps: {
   return {
     /** Which destinations this signup goes to, each with its idempotency key (read from the ledger). */
     async planFanOut(input: { signupId: string }): Promise<FanOutPlan> {
+      if (await deps.ledger.erasures.isErased(input.signupId)) {
+        const configured = DESTINATIONS.filter((destination) => d[destination] !== undefined);
+        return {
+          writes: [],
+          skipped: configured.map((destination) => ({ destination, reason: ERASED })),
+          retry: deps.retry,
+        };
+      }
       const s = await load(input.signupId);
       const hash = contentHash(s);
       const writes: FanOutPlan['writes'] = [];
@@ -210,6 +222,7 @@ export const createWriteActivities = (deps: {
         input.signupId,
       );
       if (before === 'done') return { state: 'done', detail: 'already notified' };
+      if (await deps.ledger.erasures.isErased(input.signupId)) return { state: 'skipped', detail: ERASED };
       if (before === 'sending') {
         const detail = 'an earlier attempt may have posted (worker stopped mid-call): not re-sent, at most once';
         await deps.ledger.destinationWrites.finishDestinationWrite(
@@ -253,6 +266,7 @@ export const createWriteActivities = (deps: {
     async deliverWebhooks(input: WriteInput): Promise<WriteResult> {
       const webhooks = d.webhooks;
       if (!webhooks) throw missing('webhooks');
+      if (await deps.ledger.erasures.isErased(input.signupId)) return { state: 'skipped', detail: ERASED };
       const s = await load(input.signupId);
       const delivered: string[] = [];
       for (const url of webhooks.urls) {

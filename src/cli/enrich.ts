@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from '../config';
 import { isDay, percent } from '../domain/health';
 import { creditsRestored, MAX_SNOOZE_DAYS, type HealthReport } from '../health/operations';
 import { dataConverter } from '../temporal/codec';
+import type { ForgetReport } from '../privacy/forget';
 import { connectClient } from '../temporal/connection';
 import { applySchedules } from '../temporal/schedules';
 import { workflowCode } from '../temporal/workflow-code';
@@ -36,12 +37,15 @@ const USAGE = `usage: enrich <command> [options]
                                           start the Salesforce re-enrichment of stale accounts now
   schedules apply                         create or update the Temporal schedules
   replay FILE                             replay an exported history against today's workflow code
+  forget --email EMAIL                    erase a person: scrub the ledger, delete them in PostHog, Salesforce and
+                                          Vitally, tell webhook consumers, list Slack messages; run again to retry
+                                          what failed (exit 1 while any system failed)
   doctor [--post-test-message] [--timeout SECONDS]
                                           check every configured system with a read (credentials, Salesforce
                                           fields, Temporal namespace/search attributes/schedules, database
                                           migrations); exit 1 on any failure
 
-Talks to Temporal (TEMPORAL_ADDRESS) and, for health/pause/resume/snooze, to the starter (ENRICH_API_URL).`;
+Talks to Temporal (TEMPORAL_ADDRESS) and, for health/pause/resume/snooze/forget, to the starter (ENRICH_API_URL).`;
 
 /** A problem the user can fix: printed as one line, exit 1 (2 for usage). */
 class CliError extends Error {
@@ -85,6 +89,8 @@ async function main(argv: string[]): Promise<void> {
       return replay(config, rest);
     case 'doctor':
       return doctor(config, rest);
+    case 'forget':
+      return forget(config, rest);
     default:
       throw usage(`unknown command "${command}"`);
   }
@@ -382,6 +388,26 @@ async function doctor(config: Config, args: string[]): Promise<void> {
   const failed = results.filter((r) => r.status === 'FAIL').length;
   if (failed > 0)
     throw new CliError(`${failed} check(s) failed: fix what the table says, then run enrich doctor again`);
+}
+
+async function forget(config: Config, args: string[]): Promise<void> {
+  const { values } = options(args, { email: { type: 'string' } });
+  if (!values.email?.trim()) throw usage('forget needs --email EMAIL');
+  const r = await admin<ForgetReport>(config, 'POST', '/admin/forget', { email: values.email });
+  console.log(
+    `erasure ${r.erasureId}${r.repeated ? ' (this person was erased before)' : ''}: ` +
+      `${r.signupsErased} signup(s) scrubbed from the ledger` +
+      (r.cellsMasked > 0 ? `, the email masked in ${r.cellsMasked} other cell(s)` : '') +
+      (r.repeated && r.signupsErased === 0 ? ' (nothing left to erase in the ledger)' : ''),
+  );
+  for (const [system, result] of Object.entries(r.systems)) {
+    const how = result.retried ? `${result.state} (retried)` : result.state;
+    console.log(`  ${system.padEnd(10)} ${how.padEnd(20)} ${result.detail}`);
+  }
+  if (!r.complete) {
+    throw new CliError('some deletions failed: fix what the table says, then run enrich forget again to retry them');
+  }
+  console.log('erasure complete');
 }
 
 async function replay(config: Config, args: string[]): Promise<void> {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { HealthRules } from '../domain/health';
 import { healthReport, InputError, pauseEnrichment, resumeEnrichment, snoozeAlerts } from '../health/operations';
 import type { Ledger } from '../ledger/ledger';
+import { forgetPerson, ForgetInputError, type ErasureClients } from '../privacy/forget';
 import { requireBearer } from './auth';
 import { describeIssues } from './schemas';
 
@@ -15,10 +16,14 @@ export interface AdminDeps {
   rules: HealthRules;
   /** ADMIN_TOKEN: the only credential of this API (the webhook secret never opens it). */
   adminToken: string;
+  /** `POST /admin/forget`: the downstream systems' deletion clients and PII_HASH_KEY. */
+  erasure?: { clients: ErasureClients; piiHashKey: string };
 }
 
 const daysQuery = z.object({ days: z.coerce.number().int().min(1).max(365).default(7) });
 const pauseBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(500) });
+// The email itself is checked by forgetPerson (the intake's canonical form); here only its presence and type.
+const forgetBody = z.object({ email: z.string({ error: 'email is required (a string)' }) });
 const snoozeBody = z.object({
   until: z
     .string()
@@ -51,6 +56,19 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   app.post('/admin/resume', { onRequest: authenticated }, async (_request, reply) => {
     const signalled = await resumeEnrichment(deps.ledger, deps);
     return reply.send({ status: 'resumed', signalled });
+  });
+
+  // Erasure of a person: never logged with its body, and its errors never echo the email.
+  app.post('/admin/forget', { onRequest: authenticated }, async (request, reply) => {
+    if (!deps.erasure) return reply.code(404).send({ error: 'erasure is not configured on this starter' });
+    const body = forgetBody.safeParse(request.body ?? {});
+    if (!body.success) return reply.code(400).send(invalid(body.error));
+    try {
+      return reply.send(await forgetPerson({ ledger: deps.ledger, ...deps.erasure }, body.data.email));
+    } catch (err) {
+      if (err instanceof ForgetInputError) return reply.code(400).send({ error: `invalid email: ${err.message}` });
+      throw err;
+    }
   });
 
   app.post('/admin/snooze', { onRequest: authenticated }, async (request, reply) => {

@@ -1,5 +1,6 @@
 import { CompanyCacheRepository } from './company-cache';
 import { DestinationWritesRepository } from './destination-writes';
+import { ErasuresRepository } from './erasures';
 import { HealthRepository } from './health';
 import { migrate } from './migrations';
 import { OutboxRepository } from './outbox';
@@ -22,6 +23,8 @@ export class Ledger {
   readonly health: HealthRepository;
   /** The purge of expired raw data (payloads, provider answers). */
   readonly retention: RetentionRepository;
+  /** `enrich forget`: a person's signups scrubbed, and the record of each erasure by keyed hash. */
+  readonly erasures: ErasuresRepository;
 
   constructor(private readonly sql: Sql) {
     this.signups = new SignupsRepository(sql);
@@ -31,6 +34,7 @@ export class Ledger {
     this.destinationWrites = new DestinationWritesRepository(sql);
     this.health = new HealthRepository(sql);
     this.retention = new RetentionRepository(sql);
+    this.erasures = new ErasuresRepository(sql);
   }
 
   get engine(): Sql['engine'] {

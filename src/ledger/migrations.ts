@@ -154,6 +154,27 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE purged_at IS NULL AND body IS NOT NULL
     `,
   },
+  {
+    id: 6,
+    name: 'erasures: the record of each forgotten person, by keyed hash; signups.erased_at',
+    sql: `
+      -- One row per person erased (enrich forget), found again by the keyed hash of the email, never the email itself.
+      -- targets: where the person was written downstream (never the email), results: per system.
+      CREATE TABLE erasures (
+        id              uuid PRIMARY KEY,
+        subject_hash    text NOT NULL UNIQUE,
+        requested_at    timestamptz NOT NULL DEFAULT now(),
+        completed_at    timestamptz,
+        runs            integer NOT NULL DEFAULT 1,
+        signups_erased  integer NOT NULL DEFAULT 0,
+        signup_ids      jsonb NOT NULL DEFAULT '[]',
+        targets         jsonb NOT NULL DEFAULT '{}',
+        results         jsonb NOT NULL DEFAULT '{}',
+        updated_at      timestamptz NOT NULL DEFAULT now()
+      );
+      ALTER TABLE signups ADD COLUMN erased_at timestamptz
+    `,
+  },
 ];
 
 // Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.

@@ -106,8 +106,8 @@ function inspect(state: SandboxState, system: SandboxSystem) {
   const base = state.system(system).inspect();
   if (system === 'clay') return { ...base, rows: { ...state.clay, pendingCallbacks: state.pendingCallbacks } };
   if (isDestinationSystem(system)) {
-    const { counts, records } = state.records[system].inspect();
-    return { ...base, counts: { ...base.counts, records: counts }, records };
+    const { counts, records, deleted } = state.records[system].inspect();
+    return { ...base, counts: { ...base.counts, records: counts }, records, deleted };
   }
   return base;
 }

@@ -327,6 +327,7 @@ export type DestinationSystem = (typeof DESTINATION_SYSTEMS)[number];
 /** What a destination system holds, by record type and key; every write counted. */
 export class RecordStore {
   private readonly tables = new Map<string, Map<string, StoredRecord>>();
+  private readonly deletions: { type: string; id: string; at: string }[] = [];
   private sequence = 0;
 
   /**
@@ -377,6 +378,16 @@ export class RecordStore {
     return this.tables.get(type)?.get(key);
   }
 
+  /** Deletes a record (an API's DELETE), remembered by type and system id in `/_inspect`'s `deleted`. */
+  remove(type: string, key: string): StoredRecord | undefined {
+    const table = this.tables.get(type);
+    const record = table?.get(key);
+    if (!table || !record) return undefined;
+    table.delete(key);
+    this.deletions.push({ type, id: record.id, at: new Date().toISOString() });
+    return record;
+  }
+
   list(type: string): StoredRecord[] {
     return [...(this.tables.get(type)?.values() ?? [])];
   }
@@ -384,6 +395,7 @@ export class RecordStore {
   inspect(): {
     counts: Record<string, { records: number; writes: number }>;
     records: Record<string, StoredRecord[]>;
+    deleted: { type: string; id: string; at: string }[];
   } {
     const counts: Record<string, { records: number; writes: number }> = {};
     const records: Record<string, StoredRecord[]> = {};
@@ -392,7 +404,7 @@ export class RecordStore {
       counts[type] = { records: rows.length, writes: rows.reduce((n, r) => n + r.writes, 0) };
       records[type] = rows;
     }
-    return { counts, records };
+    return { counts, records, deleted: [...this.deletions] };
   }
 
   private table(type: string): Map<string, StoredRecord> {

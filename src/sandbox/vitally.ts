@@ -37,6 +37,9 @@ import type { ProviderPluginOptions, RecordStore, StoredRecord, SystemState } fr
  *   `organizationIds` is stored as given, unchecked.
  * - `GET /resources/users/:id` (Vitally id or externalId) and `GET /resources/accounts/:id/users` (`{ results, next:
  *   null }`, one page).
+ * - `DELETE /resources/users/:id` (Vitally id or externalId) — "Delete a User": deleted at once; 404 for an unknown
+ *   id (so a second delete is a 404). The docs give no answer body: the sandbox answers 200 with the deleted user
+ *   object. Their optional `deleteOn` (a scheduled deletion) is not simulated: 400.
  * - Answers: 200 with the account / user object for creates and updates alike (the docs give no status for them).
  *   The objects carry the documented attributes; what the sandbox does not compute (health score, NPS, last seen,
  *   ...) is `null`, `segments` is `[]`, and `usersCount` counts the users linked to the account. `createdAt` /
@@ -407,6 +410,20 @@ export const vitallyPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
       if (!record) throw notFound('User', request.params.id);
       return { body: userObject(record) };
     }),
+  );
+
+  app.delete<{ Params: { id: string }; Querystring: { deleteOn?: string } }>(
+    '/resources/users/:id',
+    async (request, reply) =>
+      serve(request, reply, request.params.id, (store) => {
+        if (request.query.deleteOn !== undefined) {
+          throw new HttpError(400, 'a scheduled deletion ("deleteOn") is not simulated by the sandbox');
+        }
+        const record = findByIdOrExternalId(store, 'user', request.params.id);
+        if (!record) throw notFound('User', request.params.id);
+        store.remove('user', record.key);
+        return { body: userObject(record), note: 'deleted' };
+      }),
   );
 
   done();

@@ -232,6 +232,7 @@ describe('migrations on PostgreSQL', () => {
       expect(tables.map((t) => t.table_name)).toEqual([
         'company_cache',
         'destination_writes',
+        'erasures',
         'health_checks',
         'incidents',
         'pipeline_controls',

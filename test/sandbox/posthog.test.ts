@@ -534,3 +534,52 @@ describe('PostHog simulator: the project', () => {
     expect((await read('/api/projects/abc/')).json()).toMatchObject({ code: 'not_found' });
   });
 });
+
+describe('PostHog simulator: persons API (erasure)', () => {
+  const persons = (query: string, headers: Record<string, string> = PERSONAL) =>
+    app.inject({ method: 'GET', url: `/posthog/api/projects/12345/persons/${query}`, headers });
+  const remove = (id: string, query = '', headers: Record<string, string> = PERSONAL) =>
+    app.inject({ method: 'DELETE', url: `/posthog/api/projects/12345/persons/${id}/${query}`, headers });
+
+  it('lists a person by distinct id and deletes them (and their events with delete_events=true), once', async () => {
+    const set = (distinct_id: string, uuid: string) => ({
+      event: 'user signed up',
+      distinct_id,
+      uuid,
+      properties: { $set: { email: `${distinct_id}@acme.com` } },
+    });
+    expect((await batch([set('ana', UUID_A), set('bo', UUID_B)])).statusCode).toBe(200);
+
+    const listed = await persons('?distinct_id=ana');
+    expect(listed.statusCode).toBe(200);
+    const body = listed.json<{ next: null; results: { id: string; uuid: string; distinct_ids: string[] }[] }>();
+    expect(body.next).toBeNull();
+    expect(body.results).toHaveLength(1);
+    expect(body.results[0]).toMatchObject({ distinct_ids: ['ana'], properties: { email: 'ana@acme.com' } });
+    const id = body.results[0]!.id;
+    expect(body.results[0]!.uuid).toBe(id);
+
+    const deleted = await remove(id, '?delete_events=true');
+    expect(deleted.statusCode).toBe(204);
+    expect(await record('person', 'ana')).toBeUndefined();
+    expect(await record('event', UUID_A)).toBeUndefined();
+    expect(await record('person', 'bo')).toBeDefined();
+    expect(await record('event', UUID_B)).toBeDefined();
+    expect((await inspect(app, 'posthog')).deleted?.map((d) => d.type).sort()).toEqual(['event', 'person']);
+    expect((await persons('?distinct_id=ana')).json<{ results: unknown[] }>().results).toEqual([]);
+
+    const again = await remove(id);
+    expect(again.statusCode).toBe(404);
+    expect(again.json()).toMatchObject({ code: 'not_found' });
+  });
+
+  it('keeps events without delete_events, and refuses a missing or bad personal API key', async () => {
+    await batch([{ event: 'x', distinct_id: 'cy', uuid: UUID_C, properties: { $set: { plan: 'a' } } }]);
+    const id = (await persons('?distinct_id=cy')).json<{ results: { id: string }[] }>().results[0]!.id;
+    expect((await remove(id, '', {})).statusCode).toBe(401);
+    expect((await remove(id, '', { authorization: 'Bearer bad-key' })).statusCode).toBe(401);
+    expect((await persons('?distinct_id=cy', {})).statusCode).toBe(401);
+    expect((await remove(id)).statusCode).toBe(204);
+    expect(await record('event', UUID_C)).toBeDefined();
+  });
+});

@@ -788,3 +788,32 @@ describe('Bulk API 2.0 ingest', () => {
     expect(late.errorCode).toBe('INVALIDJOBSTATE');
   });
 });
+
+describe('Salesforce simulator: deleting records', () => {
+  it('deletes a Contact by external id and by Id with 204, answers NOT_FOUND after, and keeps the Account', async () => {
+    const conn = await authorized();
+    await conn.sobject('Account').create({ Name: 'Acme', [EXT]: 'acme.com' });
+    const a = await conn.request<{ id: string }>({
+      method: 'PATCH',
+      url: `/sobjects/Contact/${PERSON}/person-1`,
+      body: JSON.stringify({ LastName: 'Quillon', Email: 'ana@acme.com' }),
+      headers: { 'content-type': 'application/json' },
+    });
+    const b = await conn.sobject('Contact').create({ LastName: 'Vale', [PERSON]: 'person-2' });
+    const del = (url: string) =>
+      conn.request({ method: 'DELETE', url }, { noContentResponse: { success: true, errors: [] } });
+
+    expect(await del(`/sobjects/Contact/${PERSON}/person-1`)).toEqual({ success: true, errors: [] });
+    const gone = await del(`/sobjects/Contact/${PERSON}/person-1`).catch((e: unknown) => e as ThrownError);
+    expect(gone).toMatchObject({ errorCode: 'NOT_FOUND' });
+    expect(await del(`/sobjects/Contact/${(b as { id: string }).id}`)).toEqual({ success: true, errors: [] });
+    const byId = await del(`/sobjects/Contact/${a.id}`).catch((e: unknown) => e as ThrownError);
+    expect(byId).toMatchObject({ errorCode: 'NOT_FOUND' });
+
+    const seen = await inspect(app, 'salesforce');
+    expect(seen.records?.Contact ?? []).toEqual([]);
+    expect(seen.records?.Account).toHaveLength(1);
+    expect(seen.deleted?.map((d) => d.type)).toEqual(['Contact', 'Contact']);
+    expect(seen.calls.filter((c) => c.method === 'DELETE').map((c) => c.status)).toEqual([204, 404, 204, 404]);
+  });
+});

@@ -268,3 +268,47 @@ describe('Vitally simulator', () => {
     expect((await inspect(app, 'vitally')).records?.account?.[0]?.writes).toBe(1);
   });
 });
+
+describe('Vitally simulator: deleting a user', () => {
+  const remove = (id: string, headers: Record<string, string> = KEY) =>
+    app.inject({ method: 'DELETE', url: `/vitally/resources/users/${id}`, headers });
+
+  it('deletes a user by externalId or Vitally id, keeps the account, and answers 404 the second time', async () => {
+    await post('/resources/accounts', { externalId: 'org-1', name: 'Acme' });
+    await post('/resources/users', { externalId: 'person-1', accountIds: ['org-1'], email: 'ana@acme.com' });
+    const other = (await post('/resources/users', { externalId: 'person-2', accountIds: ['org-1'] })).json<{
+      id: string;
+    }>();
+
+    expect((await remove('person-1', {})).statusCode).toBe(401);
+    const deleted = await remove('person-1');
+    expect(deleted.statusCode).toBe(200);
+    expect(deleted.json()).toMatchObject({ externalId: 'person-1' });
+    expect((await get('/resources/users/person-1')).statusCode).toBe(404);
+    expect((await remove('person-1')).statusCode).toBe(404);
+    expect((await remove(other.id)).statusCode).toBe(200);
+    expect((await get('/resources/accounts/org-1')).statusCode).toBe(200);
+
+    const seen = await inspect(app, 'vitally');
+    expect(seen.records?.user ?? []).toEqual([]);
+    expect(seen.deleted?.map((d) => d.type)).toEqual(['user', 'user']);
+    expect(seen.calls.filter((c) => c.method === 'DELETE').map((c) => [c.status, c.note ?? null])).toEqual([
+      [401, null],
+      [200, 'deleted'],
+      [404, null],
+      [200, 'deleted'],
+    ]);
+  });
+
+  it('refuses a scheduled deletion (deleteOn), which the sandbox does not simulate', async () => {
+    await post('/resources/accounts', { externalId: 'org-1', name: 'Acme' });
+    await post('/resources/users', { externalId: 'person-1', accountIds: ['org-1'] });
+    const res = await app.inject({
+      method: 'DELETE',
+      url: '/vitally/resources/users/person-1?deleteOn=2027-01-01',
+      headers: KEY,
+    });
+    expect(res.statusCode).toBe(400);
+    expect((await get('/resources/users/person-1')).statusCode).toBe(200);
+  });
+});

@@ -38,6 +38,8 @@ export interface Inspection {
     string,
     { type: string; key: string; id: string; fields: Record<string, unknown>; writes: number }[]
   >;
+  /** Destinations: records deleted through the system's API, by type and system id. */
+  deleted?: { type: string; id: string; at: string }[];
 }
 
 export async function inspect(app: FastifyInstance, system: string): Promise<Inspection> {

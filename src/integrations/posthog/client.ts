@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import type { DeletionOutcome } from '../../domain/erasure';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { sha256 } from '../../hash';
 import { writeOutcome, type DestinationWording } from '../destination-status';
-import { bodyMessage, destinationCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+import { bodyMessage, destinationCall, pathSegment, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
 import { enrichedEventProperties, enrichmentProperties } from './properties';
 
 export interface PosthogClientOptions {
@@ -47,6 +48,8 @@ const queryResponseSchema = z.object({
   columns: z.array(z.string()).optional(),
   results: z.array(z.array(z.unknown())),
 });
+
+const personsSchema = z.object({ results: z.array(z.object({ id: z.union([z.string(), z.number()]) })) });
 
 export class PosthogQueryError extends Error {
   override name = 'PosthogQueryError';
@@ -151,6 +154,38 @@ export function createPosthogClient(o: PosthogClientOptions) {
 
     /** Runs a HogQL query; a refused or failed query throws PosthogQueryError with the typed outcome. */
     query,
+
+    /**
+     * Deletes the person with this distinct id, and their events (erasure): the persons API lists the persons holding
+     * the distinct id, then each is deleted by its id with `delete_events=true` (PostHog's "How to delete data").
+     */
+    async deletePerson(distinctId: string): Promise<DeletionOutcome> {
+      const project = `${o.apiBaseUrl}/api/projects/${encodeURIComponent(o.projectId)}`;
+      const call = (url: string, method: string) =>
+        destinationCall(url, {
+          method,
+          headers: { authorization: `Bearer ${o.personalApiKey}` },
+          timeoutMs: o.timeoutMs,
+          fetch: o.fetch,
+        });
+      const refused = (a: HttpAnswer) => ({
+        kind: 'failed' as const,
+        detail: `PostHog answered ${a.status}${bodyMessage(a.body) ? `: ${bodyMessage(a.body)}` : ''}`,
+      });
+      const list = await call(`${project}/persons/?distinct_id=${encodeURIComponent(distinctId)}`, 'GET');
+      if ('kind' in list) return { kind: 'failed', detail: list.detail };
+      if (list.status !== 200) return refused(list);
+      const parsed = personsSchema.safeParse(list.body);
+      if (!parsed.success) return { kind: 'failed', detail: 'PostHog answered the persons list in an unknown shape' };
+      const ids = parsed.data.results.map((p) => String(p.id));
+      if (ids.length === 0) return { kind: 'not_found', detail: 'no PostHog person with that distinct id' };
+      for (const id of ids) {
+        const a = await call(`${project}/persons/${pathSegment(id)}/?delete_events=true`, 'DELETE');
+        if ('kind' in a) return { kind: 'failed', detail: a.detail };
+        if (a.status !== 404 && (a.status < 200 || a.status >= 300)) return refused(a);
+      }
+      return { kind: 'deleted', detail: `${ids.length} PostHog person(s) and their events deleted` };
+    },
 
     /** Events per UTC day and event name in [from, to): for the health check's comparison with the ledger. */
     async dailyEventCounts(

@@ -1,4 +1,5 @@
 import { Connection } from 'jsforce';
+import type { DeletionOutcome } from '../../domain/erasure';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { pathSegment, UnsafePathSegmentError } from '../http';
 import { accountFields, personFields, policyOf, type FieldWritePolicy } from './mapping';
@@ -357,6 +358,31 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
         createable: f.createable,
         updateable: f.updateable,
       }));
+    },
+
+    /**
+     * Deletes the person's Contact and Lead by their external id (erasure; `DELETE sobjects/<Type>/<field>/<value>`).
+     * The company's Account stays: it is not personal data.
+     */
+    async deletePerson(personKey: string): Promise<DeletionOutcome[]> {
+      const remove = async (type: string, field: string): Promise<DeletionOutcome> => {
+        try {
+          await withSession((conn) =>
+            conn.request(
+              { method: 'DELETE', url: `/sobjects/${[type, field, personKey].map(pathSegment).join('/')}` },
+              { noContentResponse: { success: true, errors: [] } },
+            ),
+          );
+          return { kind: 'deleted', detail: `Salesforce ${type} deleted` };
+        } catch (err) {
+          const e = err as SalesforceApiError;
+          if (e.errorCode === 'NOT_FOUND' || e.errorCode === 'ENTITY_IS_DELETED') {
+            return { kind: 'not_found', detail: `no Salesforce ${type} with that external id` };
+          }
+          return { kind: 'failed', detail: `${type}: ${outcomeOfError(err, o.requestLimitWaitMs).detail}` };
+        }
+      };
+      return [await remove('Contact', o.contactExternalIdField), await remove('Lead', o.leadExternalIdField)];
     },
 
     /** The company's Account and the person's Contact (or Lead), idempotent by their external ids. */

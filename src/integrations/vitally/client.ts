@@ -1,7 +1,8 @@
+import type { DeletionOutcome } from '../../domain/erasure';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { enrichmentProperties } from '../posthog/properties';
 import { writeOutcome, type DestinationWording } from '../destination-status';
-import { bodyMessage, destinationCall, type Fetch, type HttpAnswer } from '../http';
+import { bodyMessage, destinationCall, pathSegment, type Fetch, type HttpAnswer } from '../http';
 
 export interface VitallyClientOptions {
   /** REST host: live https://rest.vitally.io (EU: https://rest.vitally-eu.io). */
@@ -70,6 +71,21 @@ export function createVitallyClient(o: VitallyClientOptions) {
 
   return {
     writeAccount,
+
+    /** Deletes the user with this externalId (erasure); the organization's account stays. */
+    async deleteUser(externalId: string): Promise<DeletionOutcome> {
+      const a = await destinationCall(`${o.baseUrl}/resources/users/${pathSegment(externalId)}`, {
+        method: 'DELETE',
+        headers: { authorization: `Basic ${Buffer.from(`${o.apiKey}:`).toString('base64')}` },
+        timeoutMs: o.timeoutMs,
+        fetch: o.fetch,
+      });
+      if ('kind' in a) return { kind: 'failed', detail: a.detail };
+      if (a.status === 404) return { kind: 'not_found', detail: 'no Vitally user with that externalId' };
+      if (a.status >= 200 && a.status < 300) return { kind: 'deleted', detail: 'Vitally user deleted' };
+      const message = bodyMessage(a.body);
+      return { kind: 'failed', detail: `Vitally answered ${a.status}${message ? `: ${message}` : ''}` };
+    },
 
     async writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome> {
       if (!s.organizationId) return writeAccount(s);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
-import { requestPath, type ProviderPluginOptions } from '../state';
+import { uuidFrom } from '../dataset';
+import { requestPath, type ProviderPluginOptions, type StoredRecord } from '../state';
 import { ingest, isObject, readCaptureBody, validateEvent, type ValidEvent } from './events';
 import { QueryError } from './hogql/lexer';
 import { runHogql, type HogqlResult } from './hogql/runner';
@@ -92,6 +93,13 @@ export { seedPosthogEvents } from './seed';
  *   HAVING, placeholders) answers 400 `{ type: 'validation_error', code: 'query_error', detail: 'unsupported query
  *   in the sandbox: ...' }` — the sandbox's own code, since a real PostHog would run those queries.
  *
+ * Persons API (private, personal API key as for queries): `GET /api/projects/:project_id/persons/?distinct_id=X` →
+ * `{ next: null, previous: null, results: [{ id, uuid, name, distinct_ids, properties, created_at, is_identified }] }`
+ * (one page; `id` and `uuid` are the same uuid, derived from the distinct id); `DELETE
+ * /api/projects/:project_id/persons/:id/` → 204, with `?delete_events=true` the person's events (by distinct id) are
+ * deleted too (PostHog queues that deletion; the sandbox does it at once); an unknown id → 404 `not_found`. A
+ * deleted record shows in `/_inspect/posthog`'s `deleted`.
+ *
  * Order of checks on every endpoint: auth → `latencyMs` → rate limit (429) → injected failure (503) → parameters →
  * work. Credits are not used. Call log: `key` is the number of events, or the first 200 characters of the query.
  *
@@ -146,6 +154,9 @@ function queryAuthError(request: FastifyRequest) {
     );
   return undefined;
 }
+
+/** A person's id (the API's `id` and `uuid`): derived from its distinct id, the key the sandbox stores it by. */
+const personUuid = (distinctId: string) => uuidFrom(`posthog:person:${distinctId}`);
 
 const isQueryPath = (path: string) => /\/api\/projects\/[^/]+\/query\/?$/.test(path);
 
@@ -363,6 +374,72 @@ export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
 
   app.post('/api/projects/:project_id/query', query);
   app.post('/api/projects/:project_id/query/', query);
+
+  // ---- Persons API (posthog.com/docs/api/persons and "How to delete data from PostHog"): list persons filtered by
+  // `distinct_id`, then `DELETE /persons/:id/` with the person's id, `delete_events=true` to delete their events too.
+
+  const personObject = (record: StoredRecord) => {
+    const uuid = personUuid(record.key);
+    return {
+      id: uuid,
+      uuid,
+      name: record.key,
+      distinct_ids: [record.key],
+      properties: record.fields.properties ?? {},
+      created_at: record.fields.created_at ?? record.createdAt,
+      is_identified: true,
+    };
+  };
+
+  /** Auth, rate limit and injected failure of the persons API: true when the request was answered (refused). */
+  const personsRefused = async (request: FastifyRequest, reply: FastifyReply, key: string | null) => {
+    const auth = queryAuthError(request);
+    if (auth) {
+      void answer(request, reply.header('www-authenticate', 'Bearer'), key, 401, auth);
+      return true;
+    }
+    const gate = await state.system('posthog').gate();
+    if (gate.kind === 'rate_limited') {
+      reply.header('retry-after', String(gate.retryAfterSeconds));
+      void answer(request, reply, key, 429, errorBody('throttled_error', 'throttled', 'Request was throttled.'));
+      return true;
+    }
+    if (gate.kind === 'failure') {
+      void answer(request, reply, key, 503, errorBody('server_error', 'error', 'A server error occurred.'));
+      return true;
+    }
+    return false;
+  };
+
+  const listPersons = async (
+    request: FastifyRequest<{ Querystring: { distinct_id?: string } }>,
+    reply: FastifyReply,
+  ) => {
+    if (await personsRefused(request, reply, null)) return reply;
+    const wanted = request.query.distinct_id;
+    const people = state.records.posthog.list('person').filter((p) => wanted === undefined || p.key === wanted);
+    return answer(request, reply, null, 200, { next: null, previous: null, results: people.map(personObject) });
+  };
+  app.get('/api/projects/:project_id/persons', listPersons);
+  app.get('/api/projects/:project_id/persons/', listPersons);
+
+  const deletePerson = async (
+    request: FastifyRequest<{ Params: { id: string }; Querystring: { delete_events?: string } }>,
+    reply: FastifyReply,
+  ) => {
+    if (await personsRefused(request, reply, request.params.id)) return reply;
+    const store = state.records.posthog;
+    const person = store.list('person').find((p) => personUuid(p.key) === request.params.id.toLowerCase());
+    if (!person)
+      return answer(request, reply, request.params.id, 404, errorBody('invalid_request', 'not_found', 'Not found.'));
+    store.remove('person', person.key);
+    if (request.query.delete_events === 'true') {
+      for (const e of store.list('event')) if (e.fields.distinct_id === person.key) store.remove('event', e.key);
+    }
+    return answer(request, reply, request.params.id, 204, undefined, 'deleted');
+  };
+  app.delete('/api/projects/:project_id/persons/:id', deletePerson);
+  app.delete('/api/projects/:project_id/persons/:id/', deletePerson);
 
   done();
 };

@@ -20,8 +20,10 @@ export { parseSoql, type SoqlQuery } from './soql/parser';
  *
  * - `POST /services/oauth2/token` (form-encoded) → `{ access_token, instance_url, id, token_type, issued_at,
  *   signature }`; errors `{ error, error_description }` with 400.
- * - `/services/data/vXX.X/...`: `sobjects/<Type>` (create), `sobjects/<Type>/<Id>` (get, update), `sobjects/<Type>/
- *   <ExtIdField>/<value>` (get, upsert), `composite/sobjects` (create and update up to 200), `composite/sobjects/
+ * - `/services/data/vXX.X/...`: `sobjects/<Type>` (create), `sobjects/<Type>/<Id>` (get, update, delete),
+ *   `sobjects/<Type>/<ExtIdField>/<value>` (get, upsert, delete: "Delete Records Using sObject Rows [by External
+ *   ID]", 204 without a body; 404 `NOT_FOUND` when nothing matches, so a second delete is a 404 too — the sandbox
+ *   forgets a deleted record instead of keeping it in a recycle bin, so `ENTITY_IS_DELETED` never comes back), `composite/sobjects` (create and update up to 200), `composite/sobjects/
  *   <Type>/<ExtIdField>` (upsert up to 200), `composite/sobjects/<Type>` (retrieve many), `query`, `queryAll`,
  *   `query/<locator>`, `limits`, `sobjects/<Type>/describe` (./describe.ts: the org as deploy/salesforce/ sets it up), `jobs/ingest` (Bulk API 2.0 ingest: create, upload CSV, close, poll, results; processed
  *   at once on close). REST errors are arrays `[{ message, errorCode, fields? }]`; per-record errors in

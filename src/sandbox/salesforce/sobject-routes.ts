@@ -19,7 +19,7 @@ import {
 import { SOBJECTS, sobjectName, type SalesforceSObject } from './sobjects';
 import { commitWrite, planWrite, runCollection, type WriteContext } from './writes';
 
-/** The API's versions and limits, sObject rows (create, get, update, upsert) and sObject Collections. */
+/** The API's versions and limits, sObject rows (create, get, update, upsert, delete) and sObject Collections. */
 
 export function collectionType(record: Fields): SalesforceSObject {
   const attributes = record.attributes;
@@ -140,6 +140,32 @@ export function registerSObjectRoutes(app: FastifyInstance, state: SandboxState,
         const record = recordById(ctx, type, request.params.id);
         commitWrite(ctx, planWrite(ctx, type, objectBody(request.body), { kind: 'update', id: record.id }));
         return { status: 204 };
+      }),
+  );
+
+  app.delete<P<{ version: string; type: string; id: string }>>(
+    '/services/data/:version/sobjects/:type/:id',
+    (request, reply) =>
+      rest(request, reply, request.params.id, request.params.version, (ctx) => {
+        const record = recordById(ctx, typeOf(request.params.type), request.params.id);
+        ctx.store.remove(record.type, record.key);
+        return { status: 204, note: 'deleted' };
+      }),
+  );
+
+  app.delete<P<{ version: string; type: string; field: string; value: string }>>(
+    '/services/data/:version/sobjects/:type/:field/:value',
+    (request, reply) =>
+      rest(request, reply, request.params.value, request.params.version, (ctx) => {
+        const type = typeOf(request.params.type);
+        const found = findByExternalId(ctx.store, ctx.org, type, request.params.field, request.params.value);
+        if (found.length > 1) {
+          return { status: 300, body: found.map((r) => recordUrl(ctx.base, type, r.id)) };
+        }
+        const [record] = found;
+        if (!record) throw notFound();
+        ctx.store.remove(record.type, record.key);
+        return { status: 204, note: 'deleted' };
       }),
   );
 
