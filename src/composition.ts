@@ -11,6 +11,7 @@ import { createSlackClient } from './integrations/slack/client';
 import { createVitallyClient } from './integrations/vitally/client';
 import { createWebhookClient } from './integrations/webhooks/client';
 import type { Ledger } from './ledger/ledger';
+import { createRedactor } from './redact';
 
 /*
  * The composition root: the one place that reads the configuration to build the clients of the outside systems and
@@ -46,6 +47,7 @@ export function createActivityDeps(
       webhookUrl: config.slack.alertWebhookUrl,
     },
     temporal: deps.temporal,
+    redact: createRedactor(config.secrets),
     reenrichment: {
       ...config.reenrichment,
       requiredFields: config.enrichment.requiredFields,
