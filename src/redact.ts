@@ -15,9 +15,10 @@ export const MIN_REDACTED_SECRET_LENGTH = 6;
 /**
  * An email as it appears in a message, a query string (`ana%40acme.com`, `%2540` twice encoded) or a JSON or
  * `util.inspect` line: the local part and domain stop at whitespace, quotes, brackets, separators and backslashes, so
- * a JSON escape next to an email survives its masking.
+ * a JSON escape next to an email survives its masking. The domain has a dot: Temporal's worker identity
+ * (`<pid>@<host>`) is not an email.
  */
-const EMAIL = /[^\s@<>"'`(),;:=&?/\\[\]{}]+(?:@|%40|%2540)[^\s@<>"'`(),;:=&?/\\[\]{}]+/gi;
+const EMAIL = /[^\s@<>"'`(),;:=&?/\\[\]{}]+(?:@|%40|%2540)[^\s@<>"'`(),;:=&?/\\[\]{}]*\.[^\s@<>"'`(),;:=&?/\\[\]{}]+/gi;
 
 /**
  * Credential headers, whatever logs them: `"authorization":"…"` (JSON) or `authorization: '…'` (util.inspect).

@@ -16,6 +16,8 @@ describe('the redactor', () => {
     expect(redactor.text('GET /find?email=ana%40acme.com&x=1')).toBe(`GET /find?email=${EMAIL_MASK}&x=1`);
     expect(redactor.text('twice encoded b%2540c.io')).toBe(`twice encoded ${EMAIL_MASK}`);
     expect(redactor.text('over quota (402)')).toBe('over quota (402)');
+    // Temporal's worker identity is `<pid>@<host>`, no email.
+    expect(redactor.text("identity: '4733@vm'")).toBe("identity: '4733@vm'");
   });
 
   it('masks every configured secret as it is, JSON-escaped and URL-encoded; short values are left', () => {
