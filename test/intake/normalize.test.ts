@@ -114,9 +114,7 @@ describe('workflowIdFor', () => {
     expect(id).toMatch(/^signup-o[0-9a-f]{24}$/);
     expect(workflowIdFor(parse(posthogSignup({ orgId: '株'.repeat(85) })), KEY)).toBe(`signup-${'株'.repeat(85)}`);
     // An organization id shaped like a hashed id is hashed too: it can never take another signup's workflow.
-    expect(workflowIdFor(parse(posthogSignup({ orgId: `p${'0'.repeat(24)}` })), KEY)).toMatch(
-      /^signup-o[0-9a-f]{24}$/,
-    );
+    expect(workflowIdFor(parse(posthogSignup({ orgId: `p${'0'.repeat(24)}` })), KEY)).toMatch(/^signup-o[0-9a-f]{24}$/);
   });
 });
 

@@ -45,7 +45,7 @@ function run(entry: string, env: Record<string, string>): Captured {
   const lines: string[] = [];
   const partial = { stdout: '', stderr: '' };
   for (const stream of ['stdout', 'stderr'] as const) {
-    child[stream]!.on('data', (chunk: Buffer) => {
+    child[stream].on('data', (chunk: Buffer) => {
       const parts = (partial[stream] + chunk.toString('utf8')).split('\n');
       partial[stream] = parts.pop() ?? '';
       lines.push(...parts);
@@ -106,10 +106,6 @@ describe('logs of a full pipeline run', () => {
   });
 
   afterAll(async () => {
-    if (process.env.LOGS_DEBUG) {
-      require('node:fs').writeFileSync('/tmp/logs-d-starter.txt', (starter?.lines ?? []).join('\n'));
-      require('node:fs').writeFileSync('/tmp/logs-d-worker.txt', (worker?.lines ?? []).join('\n'));
-    }
     await stop(starter);
     await stop(worker);
     await sql?.close();

@@ -65,7 +65,9 @@ describe('the secrets of the configuration', () => {
     for (const name of ['WEBHOOK_SECRET', 'ADMIN_TOKEN', 'CLAY_CALLBACK_SECRET', 'METRICS_TOKEN', 'PII_HASH_KEY']) {
       expect(names).toContain(name);
     }
-    expect(names).toEqual(expect.arrayContaining(['SALESFORCE_PASSWORD', 'TEMPORAL_API_KEY', 'OUTGOING_WEBHOOK_SECRET']));
+    expect(names).toEqual(
+      expect.arrayContaining(['SALESFORCE_PASSWORD', 'TEMPORAL_API_KEY', 'OUTGOING_WEBHOOK_SECRET']),
+    );
     expect(names).not.toContain('DATABASE_URL');
     expect(names).not.toContain('TEMPORAL_TLS_CLIENT_KEY_PATH');
   });
@@ -139,8 +141,10 @@ describe('the loggers', () => {
 
   describe('the console', () => {
     const methods = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
-    const saved = Object.fromEntries(methods.map((m) => [m, console[m]]));
-    afterEach(() => Object.assign(console, saved));
+    const saved = methods.map((m) => [m, console[m].bind(console)] as const);
+    afterEach(() => {
+      for (const [m, original] of saved) console[m] = original;
+    });
 
     it('is redacted line by line', () => {
       const written: string[] = [];
