@@ -1,8 +1,12 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { LogTimestamp } from '@temporalio/worker';
 import Fastify from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createEnrichmentActivities } from '../../src/activities/enrichment';
+import { createWriteActivities } from '../../src/activities/writes';
 import { DEV_ADMIN_TOKEN, DEV_PII_HASH_KEY, DEV_WEBHOOK_SECRET, LIVE_CREDENTIALS, loadConfig } from '../../src/config';
 import { envSchema, isSecretVariable } from '../../src/config/variables';
+import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { intakeLoggerOptions, redactConsole, redactingTemporalLogger } from '../../src/logging';
 import { createRedactor, EMAIL_MASK, SECRET_MASK, withoutEmails } from '../../src/redact';
 
@@ -156,5 +160,91 @@ describe('the loggers', () => {
       expect(written[1]).toMatch(new RegExp(`^error: Error: refused ${SECRET_MASK}`));
       expect(written.join('\n')).not.toContain(SECRET);
     });
+  });
+});
+
+describe('outside systems’ error texts, in the activities', () => {
+  const KEY = 'provider-key-7d1e9a3c5b2f';
+  const redact = createRedactor([KEY]);
+  let ledger: Ledger;
+
+  beforeAll(async () => {
+    ledger = await openLedger({ databaseUrl: undefined });
+  });
+  afterAll(async () => {
+    await ledger?.close();
+  });
+
+  it('a provider refusal quoting our key and the email reaches the failure and the archive masked', async () => {
+    const archived: unknown[] = [];
+    const config = loadConfig({});
+    const activities = createEnrichmentActivities({
+      ledger: {
+        signups: { getSignup: () => Promise.resolve({ email: 'ada@example.com' }) },
+        providerArchive: {
+          archiveProviderResponse: (r: { body: unknown }) => Promise.resolve(archived.push(r.body)),
+          providerAnswers: () => Promise.resolve([]),
+        },
+      } as unknown as Ledger,
+      providers: {
+        clearbit: {
+          company: () => Promise.reject(new Error('not asked')),
+          person: () =>
+            Promise.resolve({
+              kind: 'auth_failed',
+              provider: 'clearbit',
+              status: 400,
+              detail: `key ${KEY} cannot look up ada@example.com`,
+            }),
+        },
+      },
+      scoring: config.scoring,
+      enrichment: { ...config.enrichment, asyncResultTimeoutMinutes: 60 },
+      redact,
+    });
+    const call = new MockActivityEnvironment().run(() =>
+      activities.callProvider({ provider: 'clearbit', signupId: 's-1', lookup: 'person' }),
+    );
+    await expect(call).rejects.toMatchObject({
+      message: `clearbit refused our configuration: key ${SECRET_MASK} cannot look up ${EMAIL_MASK}; an operator must fix it`,
+    });
+    expect(JSON.stringify(archived)).not.toContain(KEY);
+    expect(JSON.stringify(archived)).toContain(SECRET_MASK);
+  });
+
+  it('a destination refusal quoting our key and the email reaches the failure and destination_writes masked', async () => {
+    const { signup } = await ledger.signups.recordSignup({
+      source: 'api',
+      eventUuid: undefined,
+      dedupeKey: `redact-${Date.now()}`,
+      workflowId: 'signup-redact',
+      email: 'ada@example.com',
+      emailDomain: 'example.com',
+      distinctId: undefined,
+      personId: undefined,
+      name: undefined,
+      organizationId: 'org-redact',
+      organizationName: undefined,
+      signedUpAt: new Date().toISOString(),
+      status: 'received',
+      statusReason: undefined,
+      payload: {},
+    });
+    const refusal = { kind: 'rejected' as const, detail: `Vitally refused ada@example.com (key ${KEY})` };
+    const activities = createWriteActivities({
+      ledger,
+      destinations: {
+        vitally: { writeEnrichment: () => Promise.resolve(refusal), writeAccount: () => Promise.resolve(refusal) },
+      },
+      retry: { initialMs: 1000, maxMs: 1000, giveUpMs: 1000 },
+      redact,
+    });
+    const input = { signupId: signup.id, idempotencyKey: `${signup.id}:vitally:x` };
+    await expect(new MockActivityEnvironment().run(() => activities.writeToVitally(input))).rejects.toMatchObject({
+      type: 'DestinationRejected',
+      message: `Vitally refused ${EMAIL_MASK} (key ${SECRET_MASK})`,
+    });
+    const write = await ledger.destinationWrites.getDestinationWrite('vitally', input.idempotencyKey);
+    expect(write).toMatchObject({ state: 'failed', detail: `Vitally refused ${EMAIL_MASK} (key ${SECRET_MASK})` });
   });
 });
