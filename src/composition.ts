@@ -12,6 +12,7 @@ import { createVitallyClient } from './integrations/vitally/client';
 import { createWebhookClient } from './integrations/webhooks/client';
 import type { Ledger } from './ledger/ledger';
 import type { ErasureClients } from './privacy/forget';
+import { createRedactor } from './redact';
 
 /*
  * The composition root: the one place that reads the configuration to build the clients of the outside systems and
@@ -48,6 +49,7 @@ export function createActivityDeps(
       webhookUrl: config.slack.alertWebhookUrl,
     },
     temporal: deps.temporal,
+    redact: createRedactor(config.secrets),
     reenrichment: {
       ...config.reenrichment,
       requiredFields: config.enrichment.requiredFields,

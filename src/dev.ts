@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Client } from '@temporalio/client';
 import { DEV_WEBHOOK_SECRET, loadConfig } from './config';
 import { openLedger } from './ledger/ledger';
+import { installProcessLogging } from './logging';
 import { ledgerDir, runMain } from './process';
 import { createIntake } from './starter';
 import { connectWorker, describeConnection } from './temporal/connection';
@@ -25,6 +26,8 @@ const SANDBOX_ACCOUNTS = 2500;
  */
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Before any connection or Worker: the Runtime takes its logger once.
+  installProcessLogging(config);
   // Ctrl-C before the worker runs (the worker handles it afterwards): exit now; the dev server's exit hook stops it.
   let starting = true;
   const abortStart = () => {
@@ -143,7 +146,9 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, s
     },
   };
   const ui = embedded ? `http://127.0.0.1:${config.devServer.uiPort}` : `(the Web UI of ${config.temporal.address})`;
-  console.log(`
+  // Written as it is, past the console's redaction: the sample's email is the sandbox's, and the secret it shows is
+  // the published sandbox default (a configured one is shown as $WEBHOOK_SECRET).
+  process.stdout.write(`
 Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
   Temporal gRPC      ${describeConnection(config.temporal.connection)}, task queue ${config.temporal.taskQueue}
@@ -167,6 +172,7 @@ Operate it: npx enrich health · npx enrich reenrich --dry-run --limit 100 --wai
 ${sandbox ? `${SANDBOX_ACCOUNTS.toLocaleString('en-US')} seeded Accounts` : 'your Accounts'}) · npx enrich --help
 
 Ctrl-C stops everything.
+
 `);
 }
 

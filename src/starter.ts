@@ -6,8 +6,10 @@ import { buildIntakeApp } from './intake/app';
 import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
 import { openLedger, type Ledger } from './ledger/ledger';
+import { intakeLoggerOptions, redactConsole } from './logging';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { dataConverter, payloadCodec } from './temporal/codec';
+import { createRedactor } from './redact';
 import { lazyClientConnection } from './temporal/connection';
 import { clayResultSignal } from './workflows/messages';
 
@@ -36,6 +38,7 @@ export function createIntake(
   const app = buildIntakeApp({
     ledger,
     webhookSecret: config.webhookSecret,
+    piiHashKey: config.piiHashKey,
     adminToken: config.adminToken,
     clayCallbackSecret: config.clayCallbackSecret,
     metricsToken: config.metricsToken,
@@ -61,7 +64,7 @@ export function createIntake(
     temporalReady: async () => {
       await connection.withDeadline(Date.now() + 2000, () => connection.workflowService.getSystemInfo({}));
     },
-    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    logger: intakeLoggerOptions(config),
     admin: {
       ledger,
       client,
@@ -93,6 +96,7 @@ export function createIntake(
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  redactConsole(createRedactor(config.secrets));
   requireSharedDatabase(config, 'starter');
   const ledger = await openLedger({ databaseUrl: config.databaseUrl, dataDir: ledgerDir(config) });
   const intake = createIntake(config, ledger);

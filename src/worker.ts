@@ -5,6 +5,7 @@ import { createActivities } from './activities';
 import { createActivityDeps } from './composition';
 import { loadConfig, type Config } from './config';
 import { openLedger, type Ledger } from './ledger/ledger';
+import { installProcessLogging } from './logging';
 import { WORKER_POSTGRES_TIMEOUTS } from './ledger/sql';
 import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { dataConverter } from './temporal/codec';
@@ -148,6 +149,8 @@ export async function createWorker(deps: WorkerDeps): Promise<Workers> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Before any connection or Worker: the Runtime takes its logger once.
+  installProcessLogging(config);
   requireSharedDatabase(config, 'worker');
   const ledger = await openLedger({
     databaseUrl: config.databaseUrl,

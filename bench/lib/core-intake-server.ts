@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       ledger,
       webhookSecret: BENCH_SECRET,
       adminToken: 'bench-admin-token',
+      piiHashKey: 'bench-pii-hash-key',
       clayCallbackSecret: undefined,
       signupEvents: ['user signed up'],
       metrics: createIntakeMetrics(ledger.outbox),

@@ -13,6 +13,7 @@ import { sha256 } from '../hash';
 import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result';
 import type { EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
+import { emailRedactor, type Redactor } from '../redact';
 import { PROVIDER_JITTER, retryDelayMs, serverNow, withoutEmails } from './support';
 
 export { withoutEmails };
@@ -129,8 +130,11 @@ export const createEnrichmentActivities = (deps: {
   scoring: ScoringConfig;
   enrichment: Omit<EnrichmentPolicy, 'companyProviders' | 'personProviders'>;
   now?: () => Date;
+  /** The redaction of provider error texts (the configuration's secrets and emails); emails only by default. */
+  redact?: Redactor;
 }) => {
   const now = deps.now ?? (() => new Date());
+  const redactor = deps.redact ?? emailRedactor;
   const configured = Object.keys(deps.providers) as ProviderName[];
 
   /**
@@ -206,6 +210,9 @@ export const createEnrichmentActivities = (deps: {
           nonRetryable: true,
         });
       }
+      // A provider's error text can quote the email looked up or, misconfigured, our key: redacted before it goes
+      // into the archive, the failure (the workflow's history) or the trace.
+      if ('detail' in outcome) outcome = { ...outcome, detail: redactor.text(outcome.detail) };
       if (earlier && outcome.kind === 'queued' && outcome.reaskOnce) {
         // Still "enrichment triggered" hours later, with nothing to poll: this lookup ends here.
         outcome = { kind: 'not_found', provider: input.provider };
@@ -305,7 +312,7 @@ export const createEnrichmentActivities = (deps: {
         signupId: input.signupId,
         outcome: input.outcome,
         httpStatus: undefined,
-        body: input.detail === undefined ? undefined : { detail: withoutEmails(input.detail) },
+        body: input.detail === undefined ? undefined : { detail: redactor.text(input.detail) },
         receivedAt: serverNow(),
       });
     },

@@ -1,6 +1,7 @@
 import type { ScoringConfig } from '../domain/icp/scoring';
 import type { DestinationClients, ProviderClients } from '../domain/ports';
 import type { Ledger } from '../ledger/ledger';
+import type { Redactor } from '../redact';
 import { createEnrichmentActivities, type EnrichmentPolicy } from './enrichment';
 import { createHealthActivities, type HealthDeps } from './health';
 import { createLedgerActivities } from './ledger';
@@ -24,6 +25,8 @@ export interface ActivityDeps {
   retention: RetentionDeps['retention'];
   /** `false` when payloads are encrypted: the clear-text `CompanyDomain` search attribute is left unset. */
   indexCompanyDomain?: boolean;
+  /** The redaction of outside systems' error texts before failures and the ledger (src/redact.ts). */
+  redact: Redactor;
 }
 
 /** Every activity the worker registers, wired once from its dependencies. */

@@ -5,6 +5,7 @@ import type { EnrichedSignup } from '../domain/fan-out';
 import type { SlackPort } from '../domain/ports';
 import type { Ledger } from '../ledger/ledger';
 import type { SignupRecord } from '../ledger/signups';
+import { emailRedactor, type Redactor } from '../redact';
 
 /** The server's time of this attempt: the wall clock in production, the skipped clock in time-skipping tests. */
 export function serverNow(): string {
@@ -83,6 +84,8 @@ export type AlertResult = 'posted' | 'already posted' | 'not configured';
 export interface AlertDeps {
   ledger: Ledger;
   alerts: { slack: SlackPort; webhookUrl: string | undefined };
+  /** The redaction of Slack's error texts before the ledger and the failure; emails only by default. */
+  redact?: Redactor;
 }
 
 /**
@@ -97,7 +100,9 @@ export async function postAlertOnce(deps: AlertDeps, key: string, text: string, 
   }
   const before = await deps.ledger.destinationWrites.claimDestinationWrite('slack_alert', key, NO_SIGNUP);
   if (before !== undefined && before !== 'failed') return 'already posted';
-  const outcome = await deps.alerts.slack.post(url, { text });
+  const posted = await deps.alerts.slack.post(url, { text });
+  const outcome =
+    posted.kind === 'written' ? posted : { ...posted, detail: (deps.redact ?? emailRedactor).text(posted.detail) };
   if (outcome.kind === 'written') {
     await deps.ledger.destinationWrites.finishDestinationWrite('slack_alert', key, NO_SIGNUP, 'done', outcome.detail);
     return 'posted';
@@ -113,7 +118,6 @@ export async function postAlertOnce(deps: AlertDeps, key: string, text: string, 
 
 /**
  * A provider's or destination's message can echo what was sent: emails never go into histories, failures or the
- * trace — nor into the archive of an answer that is not data. URL-encoded ones too (`ana%40acme.com` from a query string, `%2540` twice).
+ * trace — nor into the archive of an answer that is not data. The one pattern lives in src/redact.ts.
  */
-export const withoutEmails = (text: string): string =>
-  text.replace(/[^\s@<>"'(),;:=&?/]+(?:@|%40|%2540)[^\s@<>"'(),;:=&?/]+/gi, '<email>');
+export { withoutEmails } from '../redact';

@@ -6,7 +6,8 @@ import type { DestinationClients } from '../domain/ports';
 import { sha256 } from '../hash';
 import { signupMessage } from '../integrations/slack/client';
 import type { Ledger } from '../ledger/ledger';
-import { DESTINATION_JITTER, enrichedSignup, heartbeating, retryDelayMs, withoutEmails } from './support';
+import { emailRedactor, type Redactor } from '../redact';
+import { DESTINATION_JITTER, enrichedSignup, heartbeating, retryDelayMs } from './support';
 
 export interface WriteRetryPolicy {
   /** First wait after a round of attempts failed; doubles up to `maxMs`. */
@@ -49,10 +50,17 @@ function contentHash(s: EnrichedSignup): string {
   return sha256(JSON.stringify({ status: s.status, fields, score })).slice(0, 16);
 }
 
-/** A failed outcome as the failure the retry policies and the workflow understand. */
+/**
+ * A destination's answer with its error text redacted: a refusal can quote what we sent (an email) or, misconfigured,
+ * a credential, and the text goes into the workflow's history (the failure) and the ledger (`destination_writes`).
+ */
+function redacted(outcome: WriteOutcome, redactor: Redactor): WriteOutcome {
+  return outcome.kind === 'written' ? outcome : { ...outcome, detail: redactor.text(outcome.detail) };
+}
+
+/** A failed outcome (already {@link redacted}) as the failure the retry policies and the workflow understand. */
 function failure(destination: Destination, outcome: Exclude<WriteOutcome, { kind: 'written' }>): ApplicationFailure {
-  // A destination's refusal can quote what we sent: the message goes into the workflow's history.
-  const message = withoutEmails(outcome.detail);
+  const message = outcome.detail;
   switch (outcome.kind) {
     case 'rate_limited':
       return ApplicationFailure.create({
@@ -91,8 +99,11 @@ export const createWriteActivities = (deps: {
   ledger: Ledger;
   destinations: DestinationClients;
   retry: WriteRetryPolicy;
+  /** The redaction of destination error texts (the configuration's secrets and emails); emails only by default. */
+  redact?: Redactor;
 }) => {
   const d = deps.destinations;
+  const redactor = deps.redact ?? emailRedactor;
 
   const load = async (signupId: string): Promise<EnrichedSignup> => {
     const record = await deps.ledger.signups.getSignup(signupId);
@@ -117,7 +128,7 @@ export const createWriteActivities = (deps: {
       return { state: 'done', detail: `already written: ${previous.detail ?? ''}`.trim() };
     if (await deps.ledger.erasures.isErased(input.signupId)) return { state: 'skipped', detail: ERASED };
     const signup = await load(input.signupId);
-    const outcome = await heartbeating(() => write(signup));
+    const outcome = redacted(await heartbeating(() => write(signup)), redactor);
     if (outcome.kind === 'written') {
       await deps.ledger.destinationWrites.finishDestinationWrite(
         destination,
@@ -238,7 +249,7 @@ export const createWriteActivities = (deps: {
       const high = isHighValue(s, slack.highValue);
       const url = high ? slack.webhookUrl : slack.quietWebhookUrl;
       if (!url) return { state: 'skipped', detail: 'no Slack webhook for this signup' };
-      const outcome = await heartbeating(() => slack.client.post(url, signupMessage(s, high)));
+      const outcome = redacted(await heartbeating(() => slack.client.post(url, signupMessage(s, high))), redactor);
       if (outcome.kind === 'written') {
         await deps.ledger.destinationWrites.finishDestinationWrite(
           'slack',

@@ -16,6 +16,7 @@ import {
   DEV_PII_HASH_KEY,
   DEV_WEBHOOK_SECRET,
   envSchema,
+  isSecretVariable,
   LIVE_BASE_URLS,
   LIVE_CLEARBIT_PERSON_BASE_URL,
   LIVE_POSTHOG_API_BASE_URL,
@@ -142,19 +143,48 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     credentialNames.map((name) => [name, e[name]]),
   );
 
+  const webhookSecret = e.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET;
+  const adminToken = e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN;
+  const clayCallbackSecret = e.CLAY_CALLBACK_SECRET ?? (live ? undefined : DEV_CLAY_CALLBACK_SECRET);
+  const piiHashKey = e.PII_HASH_KEY ?? DEV_PII_HASH_KEY;
+  const clayWebhookAuth = e.CLAY_WEBHOOK_AUTH ?? 'sandbox-key';
+  const outgoingWebhookSecret = e.OUTGOING_WEBHOOK_SECRET ?? SANDBOX_WEBHOOK_SECRET;
+  // Every secret variable of the schema, the defaults that stand in for them, and the secrets of the Temporal
+  // connection (its profile's API key and gRPC metadata) and of DATABASE_URL (its password).
+  const secrets = [
+    ...Object.keys(envSchema.shape)
+      .filter(isSecretVariable)
+      .flatMap((name) => {
+        const value: unknown = e[name as keyof Env];
+        return typeof value === 'string' ? [value] : Array.isArray(value) ? value.map(String) : [];
+      }),
+    webhookSecret,
+    adminToken,
+    clayCallbackSecret,
+    piiHashKey,
+    clayWebhookAuth,
+    outgoingWebhookSecret,
+    slackWebhookUrl,
+    temporal.connection.apiKey,
+    ...Object.values(temporal.connection.metadata ?? {}),
+    ...databasePassword(e.DATABASE_URL),
+    // Each payload codec key as written (base64), besides the whole PAYLOAD_CODEC_KEYS value.
+    ...(codecKeys ?? []).map((k) => k.key.toString('base64')),
+  ].filter((value): value is string => typeof value === 'string' && value !== '');
+
   return {
     mode: e.ENRICHMENT_MODE,
     providers: e.ENRICHMENT_PROVIDERS,
     /** Bearer secret of the signup endpoints (`/webhooks/posthog`, `/signups`) only. */
-    webhookSecret: e.WEBHOOK_SECRET ?? DEV_WEBHOOK_SECRET,
+    webhookSecret,
     /** Bearer token of the operator API (`/admin/*`) and the `enrich` CLI. */
-    adminToken: e.ADMIN_TOKEN ?? DEV_ADMIN_TOKEN,
+    adminToken,
     /** Bearer secret our Clay table's HTTP API column sends to `/webhooks/clay`; undefined (live, no Clay) refuses all. */
-    clayCallbackSecret: e.CLAY_CALLBACK_SECRET ?? (live ? undefined : DEV_CLAY_CALLBACK_SECRET),
+    clayCallbackSecret,
     /** Bearer token of `/metrics` when set; unset leaves it open (it holds counts, no personal data). */
     metricsToken: e.METRICS_TOKEN,
     /** Key of the keyed hashes that stand for a person (PII_HASH_KEY; the published dev key in sandbox mode). */
-    piiHashKey: e.PII_HASH_KEY ?? DEV_PII_HASH_KEY,
+    piiHashKey,
     /** How long raw data (payloads, provider answers) is kept: RAW_DATA_RETENTION_DAYS. */
     retention: { rawDataDays: e.RAW_DATA_RETENTION_DAYS },
     /**
@@ -207,7 +237,7 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     clay: {
       webhookUrl:
         e.CLAY_WEBHOOK_URL ?? `${systems.clay.baseUrl}/v3/sources/webhook/pull-in-data-from-a-webhook-signups`,
-      webhookAuth: e.CLAY_WEBHOOK_AUTH ?? 'sandbox-key',
+      webhookAuth: clayWebhookAuth,
       resultTimeoutMinutes: e.CLAY_RESULT_TIMEOUT_MINUTES,
     },
     enrichment: {
@@ -280,11 +310,20 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     },
     webhooks: {
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],
-      secret: e.OUTGOING_WEBHOOK_SECRET ?? SANDBOX_WEBHOOK_SECRET,
+      secret: outgoingWebhookSecret,
     },
     /** Credentials by variable name; never logged. */
     credentials: credentialValues,
+    /** Every secret value this process knows: masked in every log line and error text (src/redact.ts). */
+    secrets,
   };
+}
+
+/** The password of a database URL, as written and decoded. */
+function databasePassword(url: string | undefined): string[] {
+  if (url === undefined) return [];
+  const password = new URL(url).password;
+  return password === '' ? [] : [password, decodeURIComponent(password)];
 }
 
 /** ENRICHMENT_PERSON_LOOKUP as the waterfall reads it: `high_value` carries the rule and the scoring it judges by. */

@@ -40,6 +40,14 @@ export const DEFAULT_SANDBOX_URL = 'http://127.0.0.1:4010';
 export const SANDBOX_SLACK_PATH = '/services/T0SANDBOX/B0HIGHVALUE/sandbox-token';
 export const SANDBOX_WEBHOOK_SECRET = 'sandbox-webhook-secret';
 
+/**
+ * The variables whose values are secrets, by name: tokens, API keys, passwords, webhook secrets and auth, key
+ * material, and webhook URLs (Slack's carry their token in the path). A variable added under such a name is redacted
+ * from every log line and error text without further ado (src/redact.ts, `Config.secrets`).
+ */
+export const isSecretVariable = (name: string): boolean =>
+  /(SECRET|TOKEN|PASSWORD|_KEYS?|_AUTH|_KEY_DATA|WEBHOOK_URLS?)$/.test(name);
+
 export const optionalString = z
   .string()
   .optional()
@@ -305,7 +313,10 @@ export const starter = section('Starter (HTTP intake)', undefined, {
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
-    .describe('`fatal` | `error` | `warn` | `info` | `debug` | `trace` | `silent`'),
+    .describe(
+      "The starter's, the worker's and `npm start`'s log level: `fatal` | `error` | `warn` | `info` | `debug` | " +
+        '`trace` | `silent`. Emails and secret values are masked in every line (docs/personal-data.md)',
+    ),
 });
 
 export const sandbox = section('Sandbox server', undefined, {

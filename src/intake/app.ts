@@ -31,6 +31,8 @@ export interface IntakeDeps {
   webhookSecret: string;
   /** Bearer token of the operator API (`/admin/*`). */
   adminToken: string;
+  /** Key of the hashed workflow ids of signups without an organization (PII_HASH_KEY). */
+  piiHashKey: string;
   /** Bearer secret of Clay callbacks (`/webhooks/clay`); undefined refuses them all. */
   clayCallbackSecret: string | undefined;
   /** Bearer token of `/metrics`; undefined leaves it open (counts only, no personal data). */
@@ -165,7 +167,7 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
       });
       return { status: 'skipped', reason: signup.emailProblem, signupId: row.id };
     }
-    const workflowId = workflowIdFor(signup);
+    const workflowId = workflowIdFor(signup, deps.piiHashKey);
     const { duplicate, signup: row } = await deps.ledger.signups.recordSignup({
       ...base,
       workflowId,

@@ -1,5 +1,5 @@
 import { canonicalEmail } from '../domain/email';
-import { sha256 } from '../hash';
+import { keyedHash, sha256 } from '../hash';
 import type { NewSignup } from '../ledger/signups';
 import { checkSignupTime, checkText, INTAKE_LIMITS, type Issue } from './limits';
 import type { DirectSignup, PosthogWebhook } from './schemas';
@@ -138,18 +138,19 @@ export const MAX_PLAIN_ORGANIZATION_ID_BYTES = 255;
 const HASHED_ID = /^[op][0-9a-f]{24}$/;
 
 /**
- * Workflow id of DESIGN.md 5.2: the PostHog organization id (hashed when very long), else a hash of the person's
- * distinct id (or of the email for sources without one). Never a raw email: ids are visible to anyone with Web UI
- * access.
+ * Workflow id of DESIGN.md 5.2: the PostHog organization id (hashed when very long), else a keyed hash
+ * (PII_HASH_KEY, `piiHashKey`) of the person's distinct id (or of the email for sources without one). Never a raw
+ * email, nor a plain hash of one that anyone with Web UI access could test a guessed email against. Another key gives
+ * the same person another id.
  */
-export function workflowIdFor(s: NormalizedSignup): string {
+export function workflowIdFor(s: NormalizedSignup, piiHashKey: string): string {
   if (s.organizationId) {
     return Buffer.byteLength(s.organizationId) <= MAX_PLAIN_ORGANIZATION_ID_BYTES && !HASHED_ID.test(s.organizationId)
       ? `signup-${s.organizationId}`
       : `signup-o${sha256(`org:${s.organizationId}`).slice(0, 24)}`;
   }
   const person = s.distinctId ?? s.email ?? s.eventUuid ?? '';
-  return `signup-p${sha256(`person:${person}`).slice(0, 24)}`;
+  return `signup-p${keyedHash(piiHashKey, `person:${person}`).slice(0, 24)}`;
 }
 
 /** Identity of "the same organization + person": a second delivery with a new event uuid is still a duplicate. */

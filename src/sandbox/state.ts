@@ -69,6 +69,11 @@ export const CONTROL_SCHEMAS = {
     duplicateRules: z.boolean(),
     /** Fields (`Account.ICP_Score__c`) left out of the sObject describe: an org set up without them. */
     missingFields: z.array(z.string().regex(/^\w+\.\w+$/, 'Object.Field')).max(100),
+    /**
+     * Emails a Contact or Lead write is refused for, as Salesforce refuses an address its validation rejects:
+     * `INVALID_EMAIL_ADDRESS` "Email: invalid email address: <the address>" (the error quotes it). Case-insensitive.
+     */
+    invalidEmails: z.array(z.string().min(1).max(320)).max(1000),
   }),
   vitally: z.object(baseControl),
   slack: z.object(baseControl),
@@ -120,6 +125,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     apiRequestsRemaining: null,
     duplicateRules: true,
     missingFields: [],
+    invalidEmails: [],
   },
   vitally: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
   slack: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },

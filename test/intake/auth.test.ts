@@ -7,7 +7,7 @@ import { MAX_SNOOZE_DAYS } from '../../src/health/operations';
 import { buildIntakeApp } from '../../src/intake/app';
 import { createIntakeMetrics } from '../../src/intake/metrics';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
-import { ADMIN_TOKEN, CLAY_SECRET, SECRET } from '../support/config';
+import { ADMIN_TOKEN, CLAY_SECRET, PII_HASH_KEY, SECRET } from '../support/config';
 import { posthogSignup } from '../support/signups';
 
 const METRICS_TOKEN = 'test-metrics-token';
@@ -22,6 +22,7 @@ describe('intake authorization', () => {
       ledger,
       webhookSecret: SECRET,
       adminToken: ADMIN_TOKEN,
+      piiHashKey: PII_HASH_KEY,
       ...secrets,
       signupEvents: ['user signed up'],
       metrics: createIntakeMetrics(ledger.outbox),

@@ -8,6 +8,7 @@ import {
   workflowIdFor,
 } from '../../src/intake/normalize';
 import { posthogWebhookSchema } from '../../src/intake/schemas';
+import { keyedHash, sha256 } from '../../src/hash';
 import { posthogSignup } from '../support/signups';
 
 const now = new Date('2026-11-24T00:00:00Z');
@@ -76,26 +77,44 @@ describe('fromPosthog', () => {
 });
 
 describe('workflowIdFor', () => {
+  const KEY = 'normalize-test-pii-hash-key';
+
   it('uses the organization id', () => {
-    expect(workflowIdFor(parse(posthogSignup({ orgId: 'org-77' })))).toBe('signup-org-77');
+    expect(workflowIdFor(parse(posthogSignup({ orgId: 'org-77' })), KEY)).toBe('signup-org-77');
   });
 
   it('hashes the distinct id when there is no organization, and never contains the email', () => {
     const body = posthogSignup({ orgId: null, email: 'priya.raman@lumenforge.io' });
-    const id = workflowIdFor(parse(body));
+    const id = workflowIdFor(parse(body), KEY);
     expect(id).toMatch(/^signup-p[0-9a-f]{24}$/);
     expect(id).not.toContain('priya');
-    const direct = workflowIdFor(fromDirect({ email: 'priya.raman@lumenforge.io' }, now));
+    const direct = workflowIdFor(fromDirect({ email: 'priya.raman@lumenforge.io' }, now), KEY);
     expect(direct).toMatch(/^signup-p[0-9a-f]{24}$/);
+  });
+
+  it('keys the hash of a person with PII_HASH_KEY: no plain hash of the email to test a guess against', () => {
+    const email = 'priya.raman@lumenforge.io';
+    const signup = fromDirect({ email }, now);
+    const id = workflowIdFor(signup, KEY);
+    expect(id).toBe(`signup-p${keyedHash(KEY, `person:${email}`).slice(0, 24)}`);
+    expect(id).not.toBe(`signup-p${sha256(`person:${email}`).slice(0, 24)}`);
+    // The same person under another key: another id (changing PII_HASH_KEY renames person-only workflows).
+    expect(workflowIdFor(signup, 'another-pii-hash-key')).not.toBe(id);
+    expect(workflowIdFor(fromDirect({ email }, now), KEY)).toBe(id);
+  });
+
+  it('does not key organization ids: they are not personal data and stay readable', () => {
+    const signup = parse(posthogSignup({ orgId: 'org-77' }));
+    expect(workflowIdFor(signup, 'another-pii-hash-key')).toBe(workflowIdFor(signup, KEY));
   });
 
   it('hashes an organization id too long for a readable workflow id', () => {
     const long = '株'.repeat(86);
-    const id = workflowIdFor(parse(posthogSignup({ orgId: long })));
+    const id = workflowIdFor(parse(posthogSignup({ orgId: long })), KEY);
     expect(id).toMatch(/^signup-o[0-9a-f]{24}$/);
-    expect(workflowIdFor(parse(posthogSignup({ orgId: '株'.repeat(85) })))).toBe(`signup-${'株'.repeat(85)}`);
+    expect(workflowIdFor(parse(posthogSignup({ orgId: '株'.repeat(85) })), KEY)).toBe(`signup-${'株'.repeat(85)}`);
     // An organization id shaped like a hashed id is hashed too: it can never take another signup's workflow.
-    expect(workflowIdFor(parse(posthogSignup({ orgId: `p${'0'.repeat(24)}` })))).toMatch(/^signup-o[0-9a-f]{24}$/);
+    expect(workflowIdFor(parse(posthogSignup({ orgId: `p${'0'.repeat(24)}` })), KEY)).toMatch(/^signup-o[0-9a-f]{24}$/);
   });
 });
 

@@ -33,6 +33,7 @@ describe('codec endpoint', () => {
       webhookSecret: SECRET,
       adminToken: ADMIN_TOKEN,
       clayCallbackSecret: CLAY_SECRET,
+      piiHashKey: 'test-pii-hash-key',
       signupEvents: ['user signed up'],
       metrics: createIntakeMetrics(ledger.outbox),
       onRecorded: () => undefined,

@@ -447,6 +447,40 @@ describe('Salesforce simulator: duplicate rules', () => {
   });
 });
 
+describe('Salesforce simulator: invalid email addresses', () => {
+  it('refuses a Contact or Lead whose Email the invalidEmails control names, quoting it, as Salesforce does', async () => {
+    await control(app, 'salesforce', { invalidEmails: ['Ada@Quorvalis.com'] });
+    const conn = await authorized();
+    const contact = await failure(
+      conn.sobject('Contact').upsert({ LastName: 'Quillon', Email: 'ada@quorvalis.com', [PERSON]: 'p-1' }, PERSON),
+    );
+    expect(contact).toMatchObject({
+      errorCode: 'INVALID_EMAIL_ADDRESS',
+      message: 'Email: invalid email address: ada@quorvalis.com',
+      data: { fields: ['Email'] },
+    });
+    const batch = await conn
+      .sobject('Lead')
+      .create([{ LastName: 'Quillon', Company: 'Quorvalis', Email: 'ADA@quorvalis.com' }]);
+    expect(batch).toEqual([
+      {
+        success: false,
+        errors: [
+          {
+            statusCode: 'INVALID_EMAIL_ADDRESS',
+            message: 'Email: invalid email address: ADA@quorvalis.com',
+            fields: ['Email'],
+          },
+        ],
+      },
+    ]);
+    // Any other address goes through.
+    await conn.sobject('Contact').upsert({ LastName: 'Other', Email: 'bo@quorvalis.com', [PERSON]: 'p-2' }, PERSON);
+    expect(await storedRecords('Contact')).toHaveLength(1);
+    expect(await storedRecords('Lead')).toHaveLength(0);
+  });
+});
+
 describe('Salesforce simulator: limits and failures', () => {
   it('counts REST calls in Sforce-Limit-Info and answers 403 REQUEST_LIMIT_EXCEEDED at 0', async () => {
     const conn = await authorized();

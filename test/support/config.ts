@@ -11,6 +11,8 @@ export const SECRET = 'test-webhook-secret';
 /** The operator API's token (`/admin/*`, the `enrich` CLI) and our Clay table's callback secret in tests. */
 export const ADMIN_TOKEN = 'test-admin-token';
 export const CLAY_SECRET = 'test-clay-callback-secret';
+/** The key of the hashed workflow ids of person-only signups in tests (PII_HASH_KEY). */
+export const PII_HASH_KEY = 'test-pii-hash-key';
 
 /** A configuration as `loadConfig` would build it, pointed at the run's Temporal server and a task queue of its own. */
 export function testConfig(env: Record<string, string> = {}): Config {
@@ -18,6 +20,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     WEBHOOK_SECRET: SECRET,
     ADMIN_TOKEN,
     CLAY_CALLBACK_SECRET: CLAY_SECRET,
+    PII_HASH_KEY,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     LOG_LEVEL: 'silent',

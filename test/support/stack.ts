@@ -8,7 +8,7 @@ import { buildIntakeApp } from '../../src/intake/app';
 import { createIntakeMetrics } from '../../src/intake/metrics';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { createWorker, type Workers } from '../../src/worker';
-import { ADMIN_TOKEN, CLAY_SECRET, privateDatabaseUrl, SECRET, testConfig } from './config';
+import { ADMIN_TOKEN, CLAY_SECRET, PII_HASH_KEY, privateDatabaseUrl, SECRET, testConfig } from './config';
 
 /**
  * The intake alone over real HTTP on a ledger of its own (no outbox, no Temporal): what it answers and what it
@@ -19,6 +19,7 @@ export async function startBareIntake(ledger: Ledger): Promise<{ app: FastifyIns
     ledger,
     webhookSecret: SECRET,
     adminToken: ADMIN_TOKEN,
+    piiHashKey: PII_HASH_KEY,
     clayCallbackSecret: CLAY_SECRET,
     signupEvents: ['user signed up'],
     metrics: createIntakeMetrics(ledger.outbox),

@@ -84,7 +84,8 @@ describe('the build (npm run build)', () => {
       HOST: '127.0.0.1',
       PORT: String(port),
       DATA_DIR: workDir,
-      LOG_LEVEL: 'warn',
+      // The worker's level too (src/logging.ts): its SDK's INFO lines are checked below.
+      LOG_LEVEL: 'info',
       WORKFLOW_BUNDLE_PATH: '',
     };
     // Started elsewhere than the repository: nothing may depend on the working directory.

@@ -117,6 +117,12 @@ export function planWrite(
     ]);
   }
 
+  const email = getField(fields, 'Email');
+  const invalidEmails = ctx.state.system('salesforce').control.invalidEmails;
+  if (typeof email === 'string' && invalidEmails.some((e) => e.toLowerCase() === email.toLowerCase())) {
+    throw new SfFault(400, 'INVALID_EMAIL_ADDRESS', `Email: invalid email address: ${email}`, ['Email']);
+  }
+
   if (!existing && ctx.state.system('salesforce').control.duplicateRules && !ctx.allowSave) {
     const duplicates = duplicatesOf(store, type, fields);
     if (duplicates.length > 0) throw duplicatesDetected(ctx.base, type as keyof typeof DUPLICATE_RULES, duplicates);
