@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import type { BenchResult } from './lib/result';
+import { stopServicesOnSignal } from './lib/core-services';
 import { SUITE } from './suite';
 
 /**
@@ -98,6 +99,7 @@ export function replaceGenerated(doc: string, tables: string): string {
 }
 
 async function main(): Promise<number> {
+  stopServicesOnSignal();
   const args = process.argv.slice(2);
   const smoke = args.includes('--smoke');
   const wanted = args.filter((a) => !a.startsWith('--')).map((a) => a.toLowerCase());

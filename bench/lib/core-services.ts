@@ -13,21 +13,47 @@ import { openPostgres } from '../../src/ledger/sql';
 
 const toStderr = (line: string) => console.error(`[bench setup] ${line}`);
 
+/** Every teardown stack not yet stopped, oldest first: what a SIGINT or SIGTERM of the run stops. */
+const live = new Set<Cleanups>();
+
 /** Teardown steps, run in reverse by `stop()`; a failing step does not skip the others. */
 export class Cleanups {
   private readonly steps: (() => unknown)[] = [];
+  constructor(private readonly report: (line: string) => void = (line) => console.error(`bench cleanup: ${line}`)) {
+    live.add(this);
+  }
   push(step: () => unknown): void {
     this.steps.push(step);
   }
   async stop(): Promise<void> {
+    live.delete(this);
     for (const step of this.steps.reverse()) {
       try {
         await step();
       } catch (err) {
-        console.error(`bench cleanup: ${(err as Error).message}`);
+        this.report((err as Error).message);
       }
     }
     this.steps.length = 0;
+  }
+}
+
+/**
+ * A run interrupted (Ctrl-C, SIGTERM) stops what its benchmarks started — worker processes, PostgreSQL, the dev
+ * server — newest first, then exits 128 + the signal's number.
+ */
+export function stopServicesOnSignal(): void {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      console.error(`bench: ${signal}, stopping the services`);
+      void (async () => {
+        for (const cleanups of [...live].reverse()) await cleanups.stop();
+        process.exit(code);
+      })();
+    });
   }
 }
 

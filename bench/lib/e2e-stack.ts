@@ -16,6 +16,7 @@ import { dataConverter } from '../../src/temporal/codec';
 import { freePort, startDevServer } from '../../src/tools/dev-server';
 import { ensurePostgresInstalled, startTempPostgres } from '../../src/tools/postgres';
 import { ensureTemporalBinaries } from '../../src/tools/temporal-binaries';
+import { Cleanups } from './core-services';
 
 /**
  * The whole pipeline for the end-to-end benchmarks (P2, P3): a Temporal dev server, a temp PostgreSQL for the ledger,
@@ -48,21 +49,6 @@ const UNSETTLED = ['received', 'enriching', 'waiting_for_credits', 'paused'];
 type Log = (line: string) => void;
 
 /** The services every run of a benchmark shares: Temporal, PostgreSQL and the workflow bundle. */
-/** Teardown steps, run in reverse by `stop`; one that fails is logged and the others still run. */
-function cleanupStack(log: Log): { cleanups: (() => unknown)[]; stop: () => Promise<void> } {
-  const cleanups: (() => unknown)[] = [];
-  const stop = async () => {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (err) {
-        log(`cleanup failed: ${(err as Error).message}`);
-      }
-    }
-  };
-  return { cleanups, stop };
-}
-
 export interface E2eServices {
   temporalAddress: string;
   postgresUrl: string;
@@ -71,7 +57,8 @@ export interface E2eServices {
 }
 
 export async function startServices(log: Log): Promise<E2eServices> {
-  const { cleanups, stop } = cleanupStack(log);
+  const cleanups = new Cleanups((line) => log(`cleanup failed: ${line}`));
+  const stop = () => cleanups.stop();
   try {
     const { cli } = ensureTemporalBinaries({ log });
     const server = await startDevServer({ cli, port: await freePort() });
@@ -149,7 +136,8 @@ export interface Pipeline {
 }
 
 export async function startPipeline(services: E2eServices, options: PipelineOptions, log: Log): Promise<Pipeline> {
-  const { cleanups, stop } = cleanupStack(log);
+  const cleanups = new Cleanups((line) => log(`cleanup failed: ${line}`));
+  const stop = () => cleanups.stop();
   try {
     // A schema of its own: a fresh ledger (and domain cache) for every run.
     const schema = `bench_${randomUUID().replaceAll('-', '')}`;

@@ -47,6 +47,23 @@ export function registerSObjectRoutes(app: FastifyInstance, state: SandboxState,
     return record;
   };
 
+  /**
+   * The single-record routes by external id: Salesforce answers 300 with the records' URLs when the value matches
+   * more than one, 404 when none; otherwise `then` answers for the one record.
+   */
+  const byExternalId = <R>(
+    ctx: WriteContext,
+    params: { type: string; field: string; value: string },
+    then: (record: StoredRecord) => R,
+  ): R | { status: 300; body: string[] } => {
+    const type = typeOf(params.type);
+    const found = findByExternalId(ctx.store, ctx.org, type, params.field, params.value);
+    if (found.length > 1) return { status: 300, body: found.map((r) => recordUrl(ctx.base, type, r.id)) };
+    const [record] = found;
+    if (!record) throw notFound();
+    return then(record);
+  };
+
   const fullRecord = (ctx: WriteContext, record: StoredRecord, only?: string[]) => {
     const type = record.type;
     const out: Record<string, unknown> = { attributes: { type, url: recordUrl(ctx.base, type, record.id) } };
@@ -156,32 +173,23 @@ export function registerSObjectRoutes(app: FastifyInstance, state: SandboxState,
   app.delete<P<{ version: string; type: string; field: string; value: string }>>(
     '/services/data/:version/sobjects/:type/:field/:value',
     (request, reply) =>
-      rest(request, reply, request.params.value, request.params.version, (ctx) => {
-        const type = typeOf(request.params.type);
-        const found = findByExternalId(ctx.store, ctx.org, type, request.params.field, request.params.value);
-        if (found.length > 1) {
-          return { status: 300, body: found.map((r) => recordUrl(ctx.base, type, r.id)) };
-        }
-        const [record] = found;
-        if (!record) throw notFound();
-        ctx.store.remove(record.type, record.key);
-        return { status: 204, note: 'deleted' };
-      }),
+      rest(request, reply, request.params.value, request.params.version, (ctx) =>
+        byExternalId(ctx, request.params, (record) => {
+          ctx.store.remove(record.type, record.key);
+          return { status: 204, note: 'deleted' };
+        }),
+      ),
   );
 
   app.get<P<{ version: string; type: string; field: string; value: string }>>(
     '/services/data/:version/sobjects/:type/:field/:value',
     (request, reply) =>
-      rest(request, reply, request.params.value, request.params.version, (ctx) => {
-        const type = typeOf(request.params.type);
-        const found = findByExternalId(ctx.store, ctx.org, type, request.params.field, request.params.value);
-        if (found.length > 1) {
-          return { status: 300, body: found.map((r) => recordUrl(ctx.base, type, r.id)) };
-        }
-        const [record] = found;
-        if (!record) throw notFound();
-        return { status: 200, body: fullRecord(ctx, record, fieldsParam(request.query)) };
-      }),
+      rest(request, reply, request.params.value, request.params.version, (ctx) =>
+        byExternalId(ctx, request.params, (record) => ({
+          status: 200,
+          body: fullRecord(ctx, record, fieldsParam(request.query)),
+        })),
+      ),
   );
 
   app.patch<P<{ version: string; type: string; field: string; value: string }>>(
