@@ -70,7 +70,11 @@ export function createIntake(
       client,
       taskQueue: config.temporal.taskQueue,
       rules: config.health.rules,
-      erasure: { clients: createErasureClients(config), piiHashKey: config.piiHashKey },
+      erasure: {
+        clients: createErasureClients(config),
+        piiHashKey: config.piiHashKey,
+        redact: createRedactor(config.secrets),
+      },
     },
     codec: { codec: payloadCodec(config), corsOrigins: config.codecCorsOrigins },
   });

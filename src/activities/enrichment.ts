@@ -180,11 +180,11 @@ export const createEnrichmentActivities = (deps: {
      * (Harmonic's 201 with nothing to poll) is not asked again before its delay, and is not found after it.
      */
     async callProvider(input: ProviderCallInput): Promise<ProviderCallResult> {
+      const signup = await deps.ledger.signups.getSignup(input.signupId);
       // An erased person is looked up no more (no credits spent on them): the signup settles without the data.
-      if (await deps.ledger.erasures.isErased(input.signupId)) return { kind: 'not_found' };
+      if (signup?.erasedAt) return { kind: 'not_found' };
       const client = deps.providers[input.provider];
-      const key =
-        input.lookup === 'company' ? input.domain : (await deps.ledger.signups.getSignup(input.signupId))?.email;
+      const key = input.lookup === 'company' ? input.domain : signup?.email;
       if (!key) {
         throw ApplicationFailure.create({
           type: ErrorType.SignupNotFound,

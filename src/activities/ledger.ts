@@ -30,7 +30,7 @@ export const createLedgerActivities = (deps: { ledger: Ledger; indexCompanyDomai
    */
   async screenSignup({ signupId }: ScreenSignupInput): Promise<ScreenSignupResult> {
     const signup = await deps.ledger.signups.getSignup(signupId);
-    if (signup && !signup.email && (await deps.ledger.erasures.isErased(signupId))) {
+    if (signup?.erasedAt && !signup.email) {
       // Erased (enrich forget) before it was screened: nothing left to enrich; the signup settles as skipped.
       const kind = signup.emailKind ?? 'free_mail';
       if (signup.emailKind === null) {

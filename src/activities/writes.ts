@@ -105,7 +105,8 @@ export const createWriteActivities = (deps: {
   const d = deps.destinations;
   const redactor = deps.redact ?? emailRedactor;
 
-  const load = async (signupId: string): Promise<EnrichedSignup> => {
+  /** The signup as the destinations get it; undefined when its person was erased (nothing is written then). */
+  const load = async (signupId: string): Promise<EnrichedSignup | undefined> => {
     const record = await deps.ledger.signups.getSignup(signupId);
     if (!record) {
       throw ApplicationFailure.create({
@@ -114,7 +115,7 @@ export const createWriteActivities = (deps: {
         nonRetryable: true,
       });
     }
-    return enrichedSignup(record);
+    return record.erasedAt ? undefined : enrichedSignup(record);
   };
 
   /** Writes once per idempotency key: skipped when the ledger has it done, recorded when it succeeds or is refused. */
@@ -126,8 +127,8 @@ export const createWriteActivities = (deps: {
     const previous = await deps.ledger.destinationWrites.getDestinationWrite(destination, input.idempotencyKey);
     if (previous?.state === 'done')
       return { state: 'done', detail: `already written: ${previous.detail ?? ''}`.trim() };
-    if (await deps.ledger.erasures.isErased(input.signupId)) return { state: 'skipped', detail: ERASED };
     const signup = await load(input.signupId);
+    if (!signup) return { state: 'skipped', detail: ERASED };
     const outcome = redacted(await heartbeating(() => write(signup)), redactor);
     if (outcome.kind === 'written') {
       await deps.ledger.destinationWrites.finishDestinationWrite(
@@ -161,7 +162,8 @@ export const createWriteActivities = (deps: {
   return {
     /** Which destinations this signup goes to, each with its idempotency key (read from the ledger). */
     async planFanOut(input: { signupId: string }): Promise<FanOutPlan> {
-      if (await deps.ledger.erasures.isErased(input.signupId)) {
+      const s = await load(input.signupId);
+      if (!s) {
         const configured = DESTINATIONS.filter((destination) => d[destination] !== undefined);
         return {
           writes: [],
@@ -169,7 +171,6 @@ export const createWriteActivities = (deps: {
           retry: deps.retry,
         };
       }
-      const s = await load(input.signupId);
       const hash = contentHash(s);
       const writes: FanOutPlan['writes'] = [];
       const skipped: FanOutPlan['skipped'] = [];
@@ -233,7 +234,8 @@ export const createWriteActivities = (deps: {
         input.signupId,
       );
       if (before === 'done') return { state: 'done', detail: 'already notified' };
-      if (await deps.ledger.erasures.isErased(input.signupId)) return { state: 'skipped', detail: ERASED };
+      const s = await load(input.signupId);
+      if (!s) return { state: 'skipped', detail: ERASED };
       if (before === 'sending') {
         const detail = 'an earlier attempt may have posted (worker stopped mid-call): not re-sent, at most once';
         await deps.ledger.destinationWrites.finishDestinationWrite(
@@ -245,7 +247,6 @@ export const createWriteActivities = (deps: {
         );
         return { state: 'skipped', detail };
       }
-      const s = await load(input.signupId);
       const high = isHighValue(s, slack.highValue);
       const url = high ? slack.webhookUrl : slack.quietWebhookUrl;
       if (!url) return { state: 'skipped', detail: 'no Slack webhook for this signup' };
@@ -277,8 +278,8 @@ export const createWriteActivities = (deps: {
     async deliverWebhooks(input: WriteInput): Promise<WriteResult> {
       const webhooks = d.webhooks;
       if (!webhooks) throw missing('webhooks');
-      if (await deps.ledger.erasures.isErased(input.signupId)) return { state: 'skipped', detail: ERASED };
       const s = await load(input.signupId);
+      if (!s) return { state: 'skipped', detail: ERASED };
       const delivered: string[] = [];
       for (const url of webhooks.urls) {
         const deliveryId = `${input.idempotencyKey}:${sha256(url).slice(0, 8)}`;

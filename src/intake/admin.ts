@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { HealthRules } from '../domain/health';
 import { healthReport, InputError, pauseEnrichment, resumeEnrichment, snoozeAlerts } from '../health/operations';
 import type { Ledger } from '../ledger/ledger';
-import { forgetPerson, ForgetInputError, type ErasureClients } from '../privacy/forget';
+import { forgetPerson, ForgetInputError, type ForgetDeps } from '../privacy/forget';
 import { requireBearer } from './auth';
 import { describeIssues } from './schemas';
 
@@ -17,7 +17,7 @@ export interface AdminDeps {
   /** ADMIN_TOKEN: the only credential of this API (the webhook secret never opens it). */
   adminToken: string;
   /** `POST /admin/forget`: the downstream systems' deletion clients and PII_HASH_KEY. */
-  erasure?: { clients: ErasureClients; piiHashKey: string };
+  erasure?: Omit<ForgetDeps, 'ledger'>;
 }
 
 const daysQuery = z.object({ days: z.coerce.number().int().min(1).max(365).default(7) });

@@ -51,6 +51,8 @@ export interface SignupRecord {
   score: IcpScore | null;
   creditsSpent: Record<string, number> | null;
   enrichedAt: string | null;
+  /** When `enrich forget` erased the person (their activities then write nothing about them). */
+  erasedAt: string | null;
 }
 
 interface SignupRow {
@@ -80,6 +82,7 @@ interface SignupRow {
   score: IcpScore | null;
   credits_spent: Record<string, number> | null;
   enriched_at: Date | string | null;
+  erased_at: Date | string | null;
 }
 
 const isoOrNull = (v: Date | string | null): string | null => (v === null ? null : iso(v));
@@ -111,6 +114,7 @@ const toRecord = (r: SignupRow): SignupRecord => ({
   score: r.score,
   creditsSpent: r.credits_spent,
   enrichedAt: isoOrNull(r.enriched_at),
+  erasedAt: isoOrNull(r.erased_at),
 });
 
 /** The signups: each recorded once, then screened, enriched and scored on its own row. */

@@ -7,10 +7,10 @@ import {
   type ErasureSystem,
 } from '../domain/erasure';
 import type { WebhookPort } from '../domain/ports';
-import { withoutEmails } from '../activities/support';
 import { keyedHash, sha256 } from '../hash';
 import { EMAIL_KEY, type ErasureTargets, type SubjectSignup } from '../ledger/erasures';
 import type { Ledger } from '../ledger/ledger';
+import { emailRedactor, type Redactor } from '../redact';
 
 /** The event webhook consumers receive for an erased person: the signup ids they were sent, never the email. */
 export const FORGOTTEN_EVENT = 'person.forgotten';
@@ -30,6 +30,8 @@ export interface ForgetDeps {
   clients: ErasureClients;
   /** PII_HASH_KEY: the erasure is recorded under the keyed hash of the email. */
   piiHashKey: string;
+  /** The redaction of the systems' error texts before they are reported and recorded; emails only by default. */
+  redact?: Redactor;
 }
 
 export interface ForgetReport {
@@ -106,32 +108,32 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
     } catch (err) {
       result = { state: 'failed', detail: err instanceof Error ? err.message : String(err) };
     }
-    systems[system] = { ...result, detail: withoutEmails(result.detail), ...(earlier ? { retried: true } : {}) };
+    systems[system] = {
+      ...result,
+      detail: (deps.redact ?? emailRedactor).text(result.detail),
+      ...(earlier ? { retried: true } : {}),
+    };
   };
   const c = deps.clients;
   const nobody = 'no signup of this person in the ledger';
 
-  await run('posthog', async () => {
-    if (!c.posthog) return { state: 'not_configured', detail: 'PostHog is not a destination' };
-    const posthog = c.posthog;
+  /** One deletion per key the person was written under, combined into the system's result. */
+  const eachKey = async (erase: (key: string) => Promise<DeletionOutcome | DeletionOutcome[]>) => {
     const outcomes: DeletionOutcome[] = [];
-    for (const key of keys) outcomes.push(await posthog.deletePerson(key));
+    for (const key of keys) outcomes.push(...[await erase(key)].flat());
     return combineDeletions(outcomes, nobody);
+  };
+  const notConfigured = (name: string): ErasureResult => ({
+    state: 'not_configured',
+    detail: `${name} is not a destination`,
   });
-  await run('salesforce', async () => {
-    if (!c.salesforce) return { state: 'not_configured', detail: 'Salesforce is not a destination' };
-    const salesforce = c.salesforce;
-    const outcomes: DeletionOutcome[] = [];
-    for (const key of keys) outcomes.push(...(await salesforce.deletePerson(key)));
-    return combineDeletions(outcomes, nobody);
-  });
-  await run('vitally', async () => {
-    if (!c.vitally) return { state: 'not_configured', detail: 'Vitally is not a destination' };
-    const vitally = c.vitally;
-    const outcomes: DeletionOutcome[] = [];
-    for (const key of keys) outcomes.push(await vitally.deleteUser(key));
-    return combineDeletions(outcomes, nobody);
-  });
+
+  const { posthog, salesforce, vitally } = c;
+  await run('posthog', () => (posthog ? eachKey((key) => posthog.deletePerson(key)) : notConfigured('PostHog')));
+  await run('salesforce', () =>
+    salesforce ? eachKey((key) => salesforce.deletePerson(key)) : notConfigured('Salesforce'),
+  );
+  await run('vitally', () => (vitally ? eachKey((key) => vitally.deleteUser(key)) : notConfigured('Vitally')));
   await run('webhooks', async () => {
     const webhooks = c.webhooks;
     if (!webhooks || webhooks.urls.length === 0) return { state: 'not_configured', detail: 'no OUTGOING_WEBHOOK_URLS' };
@@ -154,7 +156,7 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
       : result;
   });
   await run('slack', (): ErasureResult => {
-    if (!c.slack) return { state: 'not_configured', detail: 'Slack is not a destination' };
+    if (!c.slack) return notConfigured('Slack');
     const posted = erasure.targets.slackSignupIds ?? [];
     if (posted.length === 0) return { state: 'not_found', detail: 'no Slack message was posted for this person' };
     return {
