@@ -25,7 +25,9 @@ const SANDBOX_ACCOUNTS = 2500;
  * then the worker and the starter in this process — they share the embedded ledger, which one process owns.
  */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const loaded = loadConfig();
+  // Someone at a terminal reads these logs: readable lines unless LOG_FORMAT says otherwise.
+  const config = { ...loaded, logFormat: loaded.logFormat ?? 'pretty' };
   // Before any connection or Worker: the Runtime takes its logger once.
   installProcessLogging(config);
   // Ctrl-C before the worker runs (the worker handles it afterwards): exit now; the dev server's exit hook stops it.
