@@ -34,7 +34,12 @@ export const REDACTED_LOG_PATHS = [
  * out (`[HH:MM:ss.l] INFO: message {"other":"fields"}`). It only ever sees lines already redacted.
  */
 export function prettyLines(colorize: boolean): (jsonLine: string) => string {
-  const prettify = prettyFactory({ colorize, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  const prettify = prettyFactory({
+    colorize,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+  });
   return (jsonLine) => prettify(jsonLine);
 }
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EMAIL_MASK, SECRET_MASK } from '../src/redact';
 import { freePort, portInUse, type DevServerState } from '../src/tools/dev-server';
 import { privateDatabaseUrl } from './support/config';
 import { eventually } from './support/eventually';
@@ -30,7 +31,10 @@ describe('the embedded stack (src/dev.ts)', () => {
         SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
         DATA_DIR: dataDir,
         WEBHOOK_SECRET: '',
-        LOG_LEVEL: 'warn',
+        // Info: the request lines, readable (LOG_FORMAT unset: pretty under npm start); the bundler's below it.
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: '',
+        WORKFLOW_BUNDLE_PATH: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -72,10 +76,30 @@ describe('the embedded stack (src/dev.ts)', () => {
         system: string;
       };
       expect(inspection.system).toBe('clearbit');
+
+      // A sender that puts an email and the secret in the query string: its request line, readable and masked.
+      const email = `dev.logs.${randomUUID().slice(0, 8)}@example.org`;
+      await fetch(`${url}?contact=${encodeURIComponent(email)}&token=${secret}`, { method: 'POST' });
+      const request = await eventually(
+        async () => output.split('\n').find((l) => l.includes('incoming request') && l.includes('contact=')),
+        20_000,
+      );
+      expect(request).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: incoming request \{/);
+      expect(request).toContain(`contact=${EMAIL_MASK}&token=${SECRET_MASK}`);
+      expect(output.toLowerCase()).not.toContain(email);
     } finally {
       child.kill('SIGINT');
     }
     expect(await exited).toBe(0);
+    // Not one JSON line: the starter's are pino-pretty's, the worker's Temporal lines text (`<time> [INFO] …`).
+    const lines = output.split('\n').filter((l) => l.trim() !== '');
+    expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
+    expect(lines.filter((l) => / INFO: (incoming request|request completed) \{/.test(l)).length).toBeGreaterThanOrEqual(
+      4,
+    );
+    // It bundled the workflow sources (no prebuilt bundle) and said nothing of it at info.
+    expect(output).not.toContain('Workflow bundle created');
+    expect(output).not.toMatch(/webpack [\d.]+ compiled/);
   });
 });
 

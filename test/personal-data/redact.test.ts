@@ -154,7 +154,7 @@ describe('the loggers', () => {
     const request = lines.find((l) => l.includes('incoming request'));
     expect(request).toContain(`"url":"/find?email=${EMAIL_MASK}&token=${SECRET_MASK}"`);
     expect(lines).toContainEqual(expect.stringContaining(`INFO: signup of ${EMAIL_MASK} {`));
-    expect(lines).toContainEqual(expect.stringContaining("ERROR: failed"));
+    expect(lines).toContainEqual(expect.stringContaining('ERROR: failed'));
     const text = lines.join('');
     expect(text).toContain(`refused ${EMAIL_MASK} with ${SECRET_MASK}`);
     expect(text).not.toMatch(/ana(@|%40)acme\.com/i);
