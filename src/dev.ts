@@ -15,6 +15,8 @@ import { ensureTemporalBinaries } from './tools/temporal-binaries';
 import { buildSandbox } from './sandbox/server';
 import { dataConverter } from './temporal/codec';
 import { applySchedules } from './temporal/schedules';
+import { webUiLinks } from './temporal/web-ui';
+import { utcDay } from './domain/health';
 import { createWorker } from './worker';
 
 /** The Account table the sandbox's Salesforce is seeded with (the weekend re-enrichment's input). */
@@ -148,13 +150,18 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, s
     },
   };
   const ui = embedded ? `http://127.0.0.1:${config.devServer.uiPort}` : `(the Web UI of ${config.temporal.address})`;
+  const links = embedded
+    ? webUiLinks(ui, config.temporal.namespace, utcDay(Date.now()))
+        .map(({ label, url }, i) => `\n  ${i === 0 ? 'Web UI, filtered' : ''.padEnd(16)}   ${label.padEnd(20)} ${url}`)
+        .join('')
+    : '';
   // Written as it is, past the console's redaction: the sample's email is the sandbox's, and the secret it shows is
   // the published sandbox default (a configured one is shown as $WEBHOOK_SECRET).
   process.stdout.write(`
 Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
   Temporal gRPC      ${describeConnection(config.temporal.connection)}, task queue ${config.temporal.taskQueue}
-  Temporal Web UI    ${ui}${
+  Temporal Web UI    ${ui}${links}${
     config.payloadCodec
       ? `
   Codec endpoint     ${base}/codec   — payloads are encrypted: open ${base}/codec/login (any user, ADMIN_TOKEN), then set it in the Web UI's Codec Server settings, cross-origin credentials on`
