@@ -78,11 +78,11 @@ describe('Web UI links', () => {
     expect(queries).toEqual([
       webUiQueries.withStatus('waiting_for_credits'),
       webUiQueries.withStatus('failed'),
-      webUiQueries.signedUpSince('2026-12-01'),
+      webUiQueries.signedUpSince('2026-11-20'),
     ]);
-    const waiting = await started('waiting_for_credits', '2026-12-01T10:00:00Z');
-    const failed = await started('failed', '2026-11-30T23:59:59Z');
-    const enriched = await started('enriched', '2026-12-01T00:00:00Z');
+    const waiting = await started('waiting_for_credits', '2026-11-21T10:00:00Z');
+    const failed = await started('failed', '2026-11-19T23:59:59Z');
+    const enriched = await started('enriched', '2026-11-20T00:00:00Z');
     await listed(queries[0]!, [waiting]);
     await listed(queries[1]!, [failed]);
     await listed(queries[2]!, [waiting, enriched]);
