@@ -352,13 +352,12 @@ describe('temporal CLI recipes in the docs', () => {
       expect(out).toMatch(/"phase"/),
     );
     // What the Web UI shows of it: the summary the recipe gave, the details the workflow keeps.
-    await recipes(
-      as('temporal workflow metadata --workflow-id <id>'),
-      (c) => c.replace('<id>', 'backfill-2026-11-20-2026-11-21'),
-      (out) => {
-        expect(out).toContain('Backfill 2026-11-20 to 2026-11-21 · started by hand');
-        expect(out).toContain('**Backfill 2026-11-20 to 2026-11-21**');
-      },
+    const backfill = (c: string) => c.replace('<id>', 'backfill-2026-11-20-2026-11-21');
+    await recipes(as('temporal workflow describe --workflow-id <id>'), backfill, (out) =>
+      expect(out).toMatch(/StaticSummary\s+"Backfill 2026-11-20 to 2026-11-21 · started by hand"/),
+    );
+    await recipes(as('temporal workflow metadata --workflow-id <id>'), backfill, (out) =>
+      expect(out).toContain('**Backfill 2026-11-20 to 2026-11-21**'),
     );
   });
 
