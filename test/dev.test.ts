@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EMAIL_MASK, SECRET_MASK } from '../src/redact';
+import { webUiLinks } from '../src/temporal/web-ui';
 import { freePort, portInUse, type DevServerState } from '../src/tools/dev-server';
 import { privateDatabaseUrl } from './support/config';
 import { eventually } from './support/eventually';
@@ -122,6 +123,7 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
   const pids = new Set<number>();
   let env: NodeJS.ProcessEnv;
   let temporalPort: number;
+  let uiPort: number;
 
   beforeAll(async () => {
     temporalPort = await freePort();
@@ -130,7 +132,7 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
       ...inherited,
       DATA_DIR: dataDir,
       TEMPORAL_DEV_PORT: String(temporalPort),
-      TEMPORAL_DEV_UI_PORT: String(await freePort()),
+      TEMPORAL_DEV_UI_PORT: String((uiPort = await freePort())),
       TEMPORAL_TASK_QUEUE: `dev-kill-${randomUUID()}`,
       PORT: String(await freePort()),
       SANDBOX_URL: `http://127.0.0.1:${await freePort()}`,
@@ -224,6 +226,23 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
     await gone(server.pid);
     await gone(server.watchdogPid);
     expect(await portInUse(temporalPort)).toBe(false);
+  });
+
+  it("prints its Web UI's filtered lists: waiting for credits, failed, signed up today", async () => {
+    const run = start('node');
+    const server = await serverUp(run);
+    await eventually(async () => (run.output.includes('Ctrl-C stops everything') ? true : undefined), 120_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${run.output}`);
+      },
+    );
+    const today = new Date().toISOString().slice(0, 10);
+    for (const { label, url } of webUiLinks(`http://127.0.0.1:${uiPort}`, 'default', today)) {
+      expect(run.output).toMatch(new RegExp(`${label} +${url.replace(/[.?*+^$()[\]{}|\\]/g, '\\$&')}\n`));
+    }
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    await gone(server.pid);
   });
 
   it('the tsx parent of npm start SIGKILLed: its child stops the stack and the dev server', async () => {
