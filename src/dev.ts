@@ -15,6 +15,8 @@ import { ensureTemporalBinaries } from './tools/temporal-binaries';
 import { buildSandbox } from './sandbox/server';
 import { dataConverter } from './temporal/codec';
 import { applySchedules } from './temporal/schedules';
+import { webUiLinks } from './temporal/web-ui';
+import { utcDay } from './domain/health';
 import { createWorker } from './worker';
 
 /** The Account table the sandbox's Salesforce is seeded with (the weekend re-enrichment's input). */
@@ -25,7 +27,9 @@ const SANDBOX_ACCOUNTS = 2500;
  * then the worker and the starter in this process — they share the embedded ledger, which one process owns.
  */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const loaded = loadConfig();
+  // Someone at a terminal reads these logs: readable lines unless LOG_FORMAT says otherwise.
+  const config = { ...loaded, logFormat: loaded.logFormat ?? 'pretty' };
   // Before any connection or Worker: the Runtime takes its logger once.
   installProcessLogging(config);
   // Ctrl-C before the worker runs (the worker handles it afterwards): exit now; the dev server's exit hook stops it.
@@ -146,13 +150,18 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, s
     },
   };
   const ui = embedded ? `http://127.0.0.1:${config.devServer.uiPort}` : `(the Web UI of ${config.temporal.address})`;
+  const links = embedded
+    ? webUiLinks(ui, config.temporal.namespace, utcDay(Date.now()))
+        .map(({ label, url }, i) => `\n  ${i === 0 ? 'Web UI, filtered' : ''.padEnd(16)}   ${label.padEnd(20)} ${url}`)
+        .join('')
+    : '';
   // Written as it is, past the console's redaction: the sample's email is the sandbox's, and the secret it shows is
   // the published sandbox default (a configured one is shown as $WEBHOOK_SECRET).
   process.stdout.write(`
 Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
   Temporal gRPC      ${describeConnection(config.temporal.connection)}, task queue ${config.temporal.taskQueue}
-  Temporal Web UI    ${ui}${
+  Temporal Web UI    ${ui}${links}${
     config.payloadCodec
       ? `
   Codec endpoint     ${base}/codec   — payloads are encrypted: open ${base}/codec/login (any user, ADMIN_TOKEN), then set it in the Web UI's Codec Server settings, cross-origin credentials on`

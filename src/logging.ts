@@ -1,6 +1,7 @@
 import { format, inspect } from 'node:util';
 import { DefaultLogger, Runtime, type Logger, type LogLevel } from '@temporalio/worker';
 import type { FastifyServerOptions } from 'fastify';
+import { prettyFactory } from 'pino-pretty';
 import type { Config } from './config';
 import { createRedactor, SECRET_MASK, type Redactor } from './redact';
 
@@ -28,18 +29,43 @@ export const REDACTED_LOG_PATHS = [
   '*.headers.cookie',
 ];
 
-/** The starter's Fastify logger: LOG_LEVEL, credential paths cut, every written line redacted; false when silent. */
+/**
+ * pino-pretty in this process, synchronously (no transport, no worker thread): one JSON line in, one readable line
+ * out (`[HH:MM:ss.l] INFO: message {"other":"fields"}`). It only ever sees lines already redacted.
+ */
+export function prettyLines(colorize: boolean): (jsonLine: string) => string {
+  const prettify = prettyFactory({
+    colorize,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+  });
+  return (jsonLine) => prettify(jsonLine);
+}
+
+/**
+ * The starter's Fastify logger: LOG_LEVEL, credential paths cut, every written line redacted, then written as it is
+ * (LOG_FORMAT `json`, the default) or made readable (`pretty`: `npm start`); false when silent.
+ */
 export function intakeLoggerOptions(
-  config: Pick<Config, 'logLevel' | 'secrets'>,
+  config: Pick<Config, 'logLevel' | 'secrets'> & Partial<Pick<Config, 'logFormat'>>,
   write: LogWriter = (line) => process.stdout.write(line),
+  colorize = process.stdout.isTTY === true,
 ): FastifyServerOptions['logger'] {
   if (config.logLevel === 'silent') return false;
   const redactor = createRedactor(config.secrets);
+  const pretty = config.logFormat === 'pretty' ? prettyLines(colorize) : undefined;
   return {
     level: config.logLevel,
     redact: { paths: REDACTED_LOG_PATHS, censor: SECRET_MASK },
-    // The serialized line, whatever its fields (a message, an error's message and stack, a nested object).
-    stream: { write: (line: string) => write(redactor.text(line)) },
+    // The serialized line, whatever its fields (a message, an error's message and stack, a nested object), redacted
+    // before anything else reads it.
+    stream: {
+      write: (line: string) => {
+        const redacted = redactor.text(line);
+        write(pretty ? pretty(redacted) : redacted);
+      },
+    },
   };
 }
 

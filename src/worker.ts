@@ -12,7 +12,7 @@ import { dataConverter } from './temporal/codec';
 import { applySchedules } from './temporal/schedules';
 import { connectWorker } from './temporal/connection';
 import { prepareSearchAttributes } from './temporal/search-attributes';
-import { workflowCode } from './temporal/workflow-code';
+import { workflowBundle, workflowCode } from './temporal/workflow-code';
 import { COMPANY_PROVIDERS, type ProviderName } from './domain/provider-outcome';
 import { providerTaskQueue } from './workflows/messages';
 
@@ -20,7 +20,7 @@ export interface WorkerDeps {
   config: Config;
   ledger: Ledger;
   connection: NativeConnection;
-  /** A prebuilt bundle (tests bundle once per run); by default {@link workflowCode}'s. */
+  /** A prebuilt bundle (tests bundle once per run); by default {@link workflowBundle}'s. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The client backfills start signup workflows with (by default one on `connection`). */
   client?: Client;
@@ -132,7 +132,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Workers> {
     connection: deps.connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : workflowCode(config).options),
+    workflowBundle: deps.workflowBundle ?? (await workflowBundle(config)),
     activities,
     dataConverter: converter,
   });

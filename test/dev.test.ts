@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EMAIL_MASK, SECRET_MASK } from '../src/redact';
+import { webUiLinks } from '../src/temporal/web-ui';
 import { freePort, portInUse, type DevServerState } from '../src/tools/dev-server';
 import { privateDatabaseUrl } from './support/config';
 import { eventually } from './support/eventually';
@@ -30,7 +32,10 @@ describe('the embedded stack (src/dev.ts)', () => {
         SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
         DATA_DIR: dataDir,
         WEBHOOK_SECRET: '',
-        LOG_LEVEL: 'warn',
+        // Info: the request lines, readable (LOG_FORMAT unset: pretty under npm start); the bundler's below it.
+        LOG_LEVEL: 'info',
+        LOG_FORMAT: '',
+        WORKFLOW_BUNDLE_PATH: '',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -72,10 +77,30 @@ describe('the embedded stack (src/dev.ts)', () => {
         system: string;
       };
       expect(inspection.system).toBe('clearbit');
+
+      // A sender that puts an email and the secret in the query string: its request line, readable and masked.
+      const email = `dev.logs.${randomUUID().slice(0, 8)}@example.org`;
+      await fetch(`${url}?contact=${encodeURIComponent(email)}&token=${secret}`, { method: 'POST' });
+      const request = await eventually(
+        async () => output.split('\n').find((l) => l.includes('incoming request') && l.includes('contact=')),
+        20_000,
+      );
+      expect(request).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: incoming request \{/);
+      expect(request).toContain(`contact=${EMAIL_MASK}&token=${SECRET_MASK}`);
+      expect(output.toLowerCase()).not.toContain(email);
     } finally {
       child.kill('SIGINT');
     }
     expect(await exited).toBe(0);
+    // Not one JSON line: the starter's are pino-pretty's, the worker's Temporal lines text (`<time> [INFO] …`).
+    const lines = output.split('\n').filter((l) => l.trim() !== '');
+    expect(lines.filter((l) => l.startsWith('{'))).toEqual([]);
+    expect(lines.filter((l) => / INFO: (incoming request|request completed) \{/.test(l)).length).toBeGreaterThanOrEqual(
+      4,
+    );
+    // It bundled the workflow sources (no prebuilt bundle) and said nothing of it at info.
+    expect(output).not.toContain('Workflow bundle created');
+    expect(output).not.toMatch(/webpack [\d.]+ compiled/);
   });
 });
 
@@ -98,6 +123,7 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
   const pids = new Set<number>();
   let env: NodeJS.ProcessEnv;
   let temporalPort: number;
+  let uiPort: number;
 
   beforeAll(async () => {
     temporalPort = await freePort();
@@ -106,7 +132,7 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
       ...inherited,
       DATA_DIR: dataDir,
       TEMPORAL_DEV_PORT: String(temporalPort),
-      TEMPORAL_DEV_UI_PORT: String(await freePort()),
+      TEMPORAL_DEV_UI_PORT: String((uiPort = await freePort())),
       TEMPORAL_TASK_QUEUE: `dev-kill-${randomUUID()}`,
       PORT: String(await freePort()),
       SANDBOX_URL: `http://127.0.0.1:${await freePort()}`,
@@ -200,6 +226,23 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
     await gone(server.pid);
     await gone(server.watchdogPid);
     expect(await portInUse(temporalPort)).toBe(false);
+  });
+
+  it("prints its Web UI's filtered lists: waiting for credits, failed, signed up today", async () => {
+    const run = start('node');
+    const server = await serverUp(run);
+    await eventually(async () => (run.output.includes('Ctrl-C stops everything') ? true : undefined), 120_000).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n${run.output}`);
+      },
+    );
+    const today = new Date().toISOString().slice(0, 10);
+    for (const { label, url } of webUiLinks(`http://127.0.0.1:${uiPort}`, 'default', today)) {
+      expect(run.output).toMatch(new RegExp(`${label} +${url.replace(/[.?*+^$()[\]{}|\\]/g, '\\$&')}\n`));
+    }
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    await gone(server.pid);
   });
 
   it('the tsx parent of npm start SIGKILLed: its child stops the stack and the dev server', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Config } from '../src/config';
 import { ENRICHMENT_STATUSES } from '../src/domain/status';
 import { createIntake } from '../src/starter';
+import { SignupAtKey } from '../src/domain/search-attributes';
 import {
   HEALTH_SCHEDULE_ID,
   applySchedules,
@@ -212,6 +213,31 @@ describe('temporal CLI recipes in the docs', () => {
     );
   });
 
+  it("lists what the Web UI links open (docs/observability.md), with the links' query text", async () => {
+    const since = /^temporal workflow list --query 'SignupAt>="(\d{4}-\d\d-\d\d)T00:00:00Z"'$/;
+    await listed(
+      as(`temporal workflow list --query 'EnrichmentStatus="waiting_for_credits"'`),
+      same,
+      (out) => out.includes(signup.workflowId) && out.includes(doomed.workflowId),
+    );
+    // Nothing has failed: the query is accepted and lists none of the waiting ones.
+    await recipes(as(`temporal workflow list --query 'EnrichmentStatus="failed"'`), same, (out) =>
+      expect(out).not.toContain(signup.workflowId),
+    );
+    // A signup's SignupAt is its event's time: listed when that is on or after the documented day, else not.
+    const signedUpAt = (await client.workflow.getHandle(signup.workflowId).describe()).typedSearchAttributes.get(
+      SignupAtKey,
+    );
+    const day = since.exec([...commands].find((c) => since.test(c)) ?? '')?.[1];
+    expect(signedUpAt).toBeInstanceOf(Date);
+    const expected = Boolean(day && signedUpAt && signedUpAt.toISOString().slice(0, 10) >= day);
+    await listed(
+      (c) => since.test(c),
+      same,
+      (out) => out.includes(signup.workflowId) === expected,
+    );
+  });
+
   it('terminates a workflow', async () => {
     await recipes(
       as('temporal workflow terminate --workflow-id <id> --reason "…"'),
@@ -324,6 +350,14 @@ describe('temporal CLI recipes in the docs', () => {
     await firstTaskDone('backfill-2026-11-20-2026-11-21');
     await recipes(starts('temporal workflow query --workflow-id backfill-2026-11-20-2026-11-21'), same, (out) =>
       expect(out).toMatch(/"phase"/),
+    );
+    // What the Web UI shows of it: the summary the recipe gave, the details the workflow keeps.
+    const backfill = (c: string) => c.replace('<id>', 'backfill-2026-11-20-2026-11-21');
+    await recipes(as('temporal workflow describe --workflow-id <id>'), backfill, (out) =>
+      expect(out).toMatch(/StaticSummary\s+"Backfill 2026-11-20 to 2026-11-21 · started by hand"/),
+    );
+    await recipes(as('temporal workflow metadata --workflow-id <id>'), backfill, (out) =>
+      expect(out).toContain('**Backfill 2026-11-20 to 2026-11-21**'),
     );
   });
 

@@ -139,7 +139,7 @@ export const createHealthActivities = (deps: HealthDeps) => ({
         handle = await startSignup(
           fleet,
           { id: c.id, workflowId: c.workflowId, signedUpAt: row?.signedUpAt, emailDomain: row?.emailDomain },
-          { rerun: true, priority: BACKFILL_PRIORITY },
+          { rerunBy: input.backfillId, priority: BACKFILL_PRIORITY },
         );
       } catch (err) {
         // Refused for good: the signup stays dead-lettered and the backfill goes on with the others.

@@ -216,6 +216,7 @@ async function backfill(config: Config, args: string[]): Promise<void> {
         workflowId,
         taskQueue: config.temporal.taskQueue,
         args: [input],
+        staticSummary: `Backfill ${from} to ${to}${dryRun ? ' (dry run)' : ''} · started by enrich backfill`,
       });
       console.log(`started ${workflowId}${dryRun ? ' (dry run)' : ''}`);
     } catch (err) {

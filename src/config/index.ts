@@ -224,6 +224,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     /** The starter's operator API, for the `enrich` CLI (ENRICH_API_URL, else this host's PORT). */
     apiUrl: (e.ENRICH_API_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''),
     logLevel,
+    /** LOG_FORMAT: the starter's log lines; undefined: the entry point decides (`npm start` pretty, others JSON). */
+    logFormat: e.LOG_FORMAT,
     /** The sandbox's address (sandbox mode); `npm start` runs it there when it is on this machine. */
     sandboxUrl,
     /** The ICP scoring rules (ICP_SCORING_CONFIG), validated at start-up. */

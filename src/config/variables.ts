@@ -317,6 +317,13 @@ export const starter = section('Starter (HTTP intake)', undefined, {
       "The starter's, the worker's and `npm start`'s log level: `fatal` | `error` | `warn` | `info` | `debug` | " +
         '`trace` | `silent`. Emails and secret values are masked in every line (docs/personal-data.md)',
     ),
+  LOG_FORMAT: optionalString
+    .pipe(z.enum(['json', 'pretty']).optional())
+    .describe(
+      "The starter's log lines: `json` (one JSON object a line, for log shippers) or `pretty` (one readable line " +
+        'each, coloured on a terminal). Unset: `pretty` under `npm start`, `json` for `npm run starter`, `npm run ' +
+        "worker` and the Docker image. The worker's Temporal lines are text in both (docs/observability.md)",
+    ),
 });
 
 export const sandbox = section('Sandbox server', undefined, {

@@ -25,6 +25,7 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
         workflowId: 'enrichment-health',
         taskQueue: config.temporal.taskQueue,
         args: [{}],
+        staticSummary: 'Enrichment health check of the day before · daily schedule',
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { description: 'Daily enrichment health check: signups vs enrichment writes (docs/runbook.md)' },

@@ -28,8 +28,11 @@ export interface SignupToStart {
 }
 
 export interface StartSignupOptions {
-  /** A backfill asks for the signup again: one already recorded without every field is enriched once more. */
-  rerun?: boolean;
+  /**
+   * The backfill (its workflow id) asking for the signup again: one already recorded without every field is enriched
+   * once more, and a new run's summary names that backfill.
+   */
+  rerunBy?: string;
   /** Task priority of a new run (a backfill runs below live signups); unset is Temporal's default. */
   priority?: Priority;
 }
@@ -52,14 +55,16 @@ export function startSignup(
       taskQueue,
       args: [input],
       signal: signupReceivedSignal,
-      signalArgs: [options.rerun ? { signupId: signup.id, rerun: true } : { signupId: signup.id }],
+      signalArgs: [options.rerunBy === undefined ? { signupId: signup.id } : { signupId: signup.id, rerun: true }],
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [
         { key: EnrichmentStatusKey, value: 'received' },
         ...(signup.signedUpAt === undefined ? [] : [{ key: SignupAtKey, value: new Date(signup.signedUpAt) }]),
       ],
+      // The email's domain and ids of ours, never the email: summaries are stored in the history, unencrypted.
       staticSummary: cutUtf8(
-        `Signup enrichment · ${signup.emailDomain ?? 'unknown domain'}`,
+        `Signup enrichment · ${signup.emailDomain ?? 'unknown domain'}` +
+          (options.rerunBy === undefined ? '' : ` · backfill re-run (${options.rerunBy})`),
         TEMPORAL_LIMITS.summaryBytes,
       ),
       ...(options.priority ? { priority: options.priority } : {}),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, type Logger, type WorkerOptions } from '@temporalio/worker';
 import { ConfigError, type Config } from '../config';
 import { WORKFLOW_BUNDLE_FILE } from '../tools/paths';
 
@@ -18,7 +18,7 @@ export function workflowCode(config: Config): {
   const codePath = config.workflowBundlePath ?? (existsSync(built) ? built : undefined);
   if (codePath === undefined) {
     return {
-      options: { workflowsPath: require.resolve('../workflows') },
+      options: { workflowsPath: path.resolve(__dirname, '..', 'workflows') },
       description: 'workflows: bundling the sources at start-up (no prebuilt bundle: npm run build writes one)',
     };
   }
@@ -26,4 +26,37 @@ export function workflowCode(config: Config): {
     throw new ConfigError([`WORKFLOW_BUNDLE_PATH: ${codePath} does not exist (npm run build writes the bundle)`]);
   }
   return { options: { workflowBundle: { codePath } }, description: `workflows: prebuilt bundle ${codePath}` };
+}
+
+/**
+ * The bundler's own output (webpack's stats, "Workflow bundle created") one level down, at debug: `npm start` and a
+ * worker run through tsx bundle at every start, and those lines say nothing an operator acts on. Its warnings and
+ * errors (a module that cannot be bundled) keep their level.
+ */
+export function bundlerLogger(logger: Logger): Logger {
+  return {
+    log: (level, message, meta) => void logger.log(level === 'INFO' ? 'DEBUG' : level, message, meta),
+    trace: (message, meta) => void logger.trace(message, meta),
+    debug: (message, meta) => void logger.debug(message, meta),
+    info: (message, meta) => void logger.debug(message, meta),
+    warn: (message, meta) => void logger.warn(message, meta),
+    error: (message, meta) => void logger.error(message, meta),
+  };
+}
+
+/**
+ * {@link workflowCode} as a Worker takes it: a prebuilt bundle as it is, the sources bundled here through
+ * {@link bundlerLogger} on `logger`, by default the process's Temporal logger (the Runtime's: LOG_LEVEL, redacted).
+ */
+export async function workflowBundle(
+  config: Config,
+  logger: Logger = Runtime.instance().logger,
+): Promise<NonNullable<WorkerOptions['workflowBundle']>> {
+  const { options } = workflowCode(config);
+  if (options.workflowBundle) return options.workflowBundle;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: options.workflowsPath as string,
+    logger: bundlerLogger(logger),
+  });
+  return { code };
 }

@@ -1,4 +1,10 @@
-import { ApplicationFailure, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  startChild,
+} from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { HealthActivities } from '../activities/health';
 import { isDay, percent, utcDay, type DayAssessment } from '../domain/health';
@@ -33,6 +39,7 @@ export async function CreditExhaustionDetectorWorkflow(input: DetectorInput = {}
       nonRetryable: true,
     });
   }
+  setCurrentDetails(`**Health check of ${day}**: assessing`);
   const policy = await getHealthPolicy();
   const assessment = await checkDay({ day });
   const result: DetectorResult = {
@@ -42,6 +49,9 @@ export async function CreditExhaustionDetectorWorkflow(input: DetectorInput = {}
     backfill: undefined,
     recoveries: [],
   };
+  // Details create no command: the Web UI shows the day's assessment, then the outcome, while the check runs.
+  const publish = () => setCurrentDetails(describeCheck(result));
+  publish();
 
   for (const incident of await incidentsAwaitingRecovery({ day })) {
     const recovered = assessment.classification === 'healthy';
@@ -52,14 +62,17 @@ export async function CreditExhaustionDetectorWorkflow(input: DetectorInput = {}
     await setIncidentRecovery({ id: incident.id, recovery: report });
     await postHealthAlert({ key: `${incident.id}:recovery`, text: report });
     result.recoveries.push({ incident: incident.id, recovered, report });
+    publish();
   }
 
   if (assessment.classification === 'enrichment_incident') {
     const { incident } = await recordIncidentDay({ day, cause: assessment.cause });
     result.incident = incident;
+    publish();
     result.alert = assessment.snoozedUntil
       ? 'snoozed'
       : await postHealthAlert({ key: `${incident.id}:${day}`, text: alertText(assessment, incident.firstDay) });
+    publish();
     return result;
   }
   if (assessment.classification !== 'healthy') return result;
@@ -73,6 +86,8 @@ export async function CreditExhaustionDetectorWorkflow(input: DetectorInput = {}
         workflowId: backfillId,
         args: [{ from: open.firstDay, to: open.lastDay, concurrency: policy.backfillConcurrency }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        // User metadata of the command, not part of what replay compares (health-check-backfill.json replays).
+        staticSummary: `Backfill ${open.firstDay} to ${open.lastDay} · started by the health check on recovery`,
       });
       result.backfill = `started ${backfillId}`;
     } catch (err) {
@@ -91,7 +106,26 @@ export async function CreditExhaustionDetectorWorkflow(input: DetectorInput = {}
       `Window ${window(open)}: ${policy.autoBackfill ? `backfill ${backfillId} started` : result.backfill}. ` +
       `Tomorrow's check reports whether the rate held.`,
   });
+  publish();
   return result;
+}
+
+/** The Web UI's current details of a check: the day's figures, then what was decided. */
+function describeCheck(r: DetectorResult): string {
+  const a = r.assessment;
+  const lines = [
+    `**Health check of ${a.day}**: ${a.classification.replace(/_/g, ' ')}`,
+    `${a.signups} signups (${a.eligible} with a work email) · ${a.writes} enrichment writes · rate ${percent(a.rate)}` +
+      ` · usual signups ${a.baseline ?? 'unknown'}`,
+    `Rule: ${a.reason}`,
+  ];
+  if (a.cause) lines.push(`Likely cause: ${a.cause.summary}`);
+  if (a.snoozedUntil) lines.push(`Snoozed until ${a.snoozedUntil}`);
+  if (r.incident) lines.push(`Incident ${r.incident.id} (${window(r.incident)}): ${r.incident.state}`);
+  if (r.alert !== 'none') lines.push(`Alert: ${r.alert}`);
+  if (r.backfill) lines.push(`Backfill: ${r.backfill}`);
+  for (const recovery of r.recoveries) lines.push(`Recovery of ${recovery.incident}: ${recovery.report}`);
+  return lines.join('\n');
 }
 
 const window = (i: { firstDay: string; lastDay: string }) =>

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backfillWorkflowId } from '../../src/workflows/messages';
 import { runEnrich } from '../support/cli';
+import { webUiMetadata } from '../support/workflows';
 import { type RunningSandbox, startSandbox } from '../support/sandbox';
 import { clearbitCompanies } from '../support/signups';
 import { isolatedStack, type IsolatedStack } from '../support/stack';
@@ -23,6 +24,7 @@ describe('enrich backfill --wait', () => {
   let stack: IsolatedStack;
   let client: Client;
   const seeded: string[] = [];
+  const signupWorkflows: string[] = [];
 
   beforeAll(async () => {
     sandbox = await startSandbox();
@@ -67,6 +69,7 @@ describe('enrich backfill --wait', () => {
         at: `${i % 2 === 0 ? FROM : TO}T11:00:00.000Z`,
       });
       seeded.push(signup.id);
+      signupWorkflows.push(`signup-backfill-cli-${key}`);
     }
   });
 
@@ -120,6 +123,16 @@ describe('enrich backfill --wait', () => {
     // It returned only once the backfill had ended, with every signup enriched again.
     const description = await client.workflow.getHandle(workflowId).describe();
     expect(description.status.name).toBe('COMPLETED');
+    // The Web UI: who started the backfill and its window, its final progress; each signup it re-ran names it.
+    expect(await webUiMetadata(client.workflow.getHandle(workflowId))).toEqual({
+      summary: `Backfill ${FROM} to ${TO} · started by enrich backfill`,
+      details: `**Backfill ${FROM} to ${TO}**: done\nfound ${SIGNUPS} · re-enqueued ${SIGNUPS} · enriched ${SIGNUPS} · in flight 0`,
+    });
+    for (const signupWorkflow of signupWorkflows) {
+      const ui = await webUiMetadata(client.workflow.getHandle(signupWorkflow));
+      expect(ui.summary).toMatch(new RegExp(`^Signup enrichment · [a-z0-9.-]+ · backfill re-run \\(${workflowId}\\)$`));
+      expect(ui.details).toContain('enriched');
+    }
     const rows = await Promise.all(seeded.map((id) => stack.ledger.signups.getSignup(id)));
     expect(rows.map((r) => r?.status)).toEqual(Array(SIGNUPS).fill('enriched'));
     expect((await sandbox.inspect<{ calls: unknown[] }>('clearbit')).calls.length).toBeGreaterThanOrEqual(SIGNUPS);

@@ -201,6 +201,11 @@ describe('logs of a full pipeline run', () => {
     // The run logged for real: the Temporal Runtime's DEBUG lines, the starter's request lines, the one above.
     expect(worker!.lines.some((l) => l.includes('[DEBUG]'))).toBe(true);
     expect(starter!.lines.filter((l) => l.includes('"msg":"incoming request"')).length).toBeGreaterThanOrEqual(5);
+    // Production (LOG_FORMAT unset, not npm start): every line of the starter's logger is one JSON object.
+    const starterLogs = starter!.lines.filter((l) => l.startsWith('{'));
+    expect(starterLogs.length).toBeGreaterThanOrEqual(10);
+    for (const line of starterLogs) expect(JSON.parse(line)).toHaveProperty('level');
+    expect(starter!.lines.filter((l) => /^\[\d\d:\d\d:\d\d\.\d{3}\] [A-Z]+: /.test(l))).toEqual([]);
     const request = starter!.lines.find((l) => l.includes('/webhooks/posthog?contact='));
     expect(request).toContain(`contact=${EMAIL_MASK}&token=${SECRET_MASK}`);
 

@@ -134,6 +134,35 @@ describe('the loggers', () => {
     expect(parsed[2]).toMatchObject({ upstream: { headers: { authorization: SECRET_MASK } } });
   });
 
+  it("write the starter's lines readable under LOG_FORMAT=pretty (npm start), made from the redacted JSON", async () => {
+    const lines: string[] = [];
+    const app = Fastify({
+      logger: intakeLoggerOptions({ ...config, logFormat: 'pretty' }, (line) => lines.push(line), false),
+    });
+    app.get('/find', () => ({ ok: true }));
+    await app.inject({ url: `/find?email=ana%40acme.com&token=${SECRET}` });
+    app.log.info({ user: { email: 'ana@acme.com' }, key: SECRET }, 'signup of ana@acme.com');
+    app.log.error({ err: new Error(`refused ana@acme.com with ${SECRET}`) }, 'failed');
+    await app.close();
+    // One readable line per entry (time, level, message, then the other fields), an error's stack below it; no JSON.
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) {
+      expect(line).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] (DEBUG|INFO|WARN|ERROR): \S.*\n/);
+      if (!line.startsWith('ERROR', 15)) expect(line.slice(0, -1)).not.toContain('\n');
+      expect(() => JSON.parse(line) as unknown).toThrow();
+    }
+    const request = lines.find((l) => l.includes('incoming request'));
+    expect(request).toContain(`"url":"/find?email=${EMAIL_MASK}&token=${SECRET_MASK}"`);
+    expect(lines).toContainEqual(expect.stringContaining(`INFO: signup of ${EMAIL_MASK} {`));
+    expect(lines).toContainEqual(expect.stringContaining('ERROR: failed'));
+    const text = lines.join('');
+    expect(text).toContain(`refused ${EMAIL_MASK} with ${SECRET_MASK}`);
+    expect(text).not.toMatch(/ana(@|%40)acme\.com/i);
+    expect(text).not.toContain(SECRET);
+    // No terminal, no colours: nothing but text in a file or a pipe.
+    expect(text).not.toContain('\u001b[');
+  });
+
   it('log nothing at LOG_LEVEL=silent', () => {
     expect(intakeLoggerOptions({ logLevel: 'silent', secrets: [] })).toBe(false);
     const lines: string[] = [];

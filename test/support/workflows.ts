@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -65,4 +65,17 @@ export async function failureOf(result: Promise<unknown>): Promise<Error | undef
     throw err;
   }
   throw new Error('the workflow completed; a failure was expected');
+}
+
+/**
+ * What the Web UI shows of a workflow: its static summary (set when it was started) and its current details (set by
+ * the workflow with `setCurrentDetails`, read through the built-in `__temporal_workflow_metadata` query, which needs a
+ * worker polling the workflow's task queue).
+ */
+export async function webUiMetadata(
+  handle: WorkflowHandle,
+): Promise<{ summary: string | undefined; details: string | undefined }> {
+  const description = await handle.describe();
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return { summary: await description.staticSummary(), details: metadata.currentDetails };
 }

@@ -97,7 +97,7 @@ describe('provider task queues: priority and organizations', () => {
       payload: {},
     });
     const signedUp = { id: signup.id, workflowId, signedUpAt: signup.signedUpAt, emailDomain: signup.emailDomain };
-    await startSignup(fleet, signedUp, priority ? { rerun: true, priority } : {});
+    await startSignup(fleet, signedUp, priority ? { rerunBy: 'backfill-priority-test', priority } : {});
     return signup.id;
   }
 

@@ -56,11 +56,12 @@ describe('startSignup and signalSignups', () => {
     expect(d.raw.workflowExecutionInfo?.taskQueue).toBe(fleet.taskQueue);
   });
 
-  it('starts a backfilled signup the same way, asking for a rerun at backfill priority', async () => {
+  it('starts a backfilled signup the same way, asking for a rerun at backfill priority, its summary naming the backfill', async () => {
     const s = signup(null);
-    const d = await (await startSignup(fleet, s, { rerun: true, priority: BACKFILL_PRIORITY })).describe();
+    const rerunBy = 'backfill-2026-11-17-2026-11-19';
+    const d = await (await startSignup(fleet, s, { rerunBy, priority: BACKFILL_PRIORITY })).describe();
     expect(d.typedSearchAttributes.get(EnrichmentStatusKey)).toBe('received');
-    expect(await d.staticSummary()).toBe('Signup enrichment · unknown domain');
+    expect(await d.staticSummary()).toBe(`Signup enrichment · unknown domain · backfill re-run (${rerunBy})`);
     expect(d.priority?.priorityKey).toBe(BACKFILL_PRIORITY.priorityKey);
     expect(await signalsOf(s.workflowId)).toEqual([
       { name: signupReceivedSignal.name, input: { signupId: s.id, rerun: true } },

@@ -9,7 +9,7 @@ import type { Incident } from '../../src/ledger/health';
 import { CreditExhaustionDetectorWorkflow } from '../../src/workflows/credit-exhaustion-detector';
 import { BackfillOutageWindowWorkflow } from '../../src/workflows/backfill-outage-window';
 import { backfillWorkflowId, type BackfillInput, type DetectorInput } from '../../src/workflows/messages';
-import { failureOf, timeSkippingServer, withMockedActivities } from '../support/workflows';
+import { failureOf, timeSkippingServer, webUiMetadata, withMockedActivities } from '../support/workflows';
 
 const DAY = '2026-11-20';
 const credits: Cause = { kind: 'credits', system: 'clearbit', summary: 'clearbit is out of credits (41 answers)' };
@@ -232,18 +232,33 @@ describe('CreditExhaustionDetectorWorkflow', () => {
       autoBackfill: true,
     });
     const backfillId = backfillWorkflowId('2026-11-17', '2026-11-19');
-    const { result, input } = await withMockedActivities(server(), activities, async (taskQueue) => {
-      const result = await server().client.workflow.execute(CreditExhaustionDetectorWorkflow, {
+    const { result, input, ui } = await withMockedActivities(server(), activities, async (taskQueue) => {
+      const detector = await server().client.workflow.start(CreditExhaustionDetectorWorkflow, {
         taskQueue,
         workflowId: `health-${randomUUID()}`,
         args: [{ day: DAY }],
       });
+      const result = await detector.result();
       const backfill = server().client.workflow.getHandle<typeof BackfillOutageWindowWorkflow>(backfillId);
       await backfill.result();
       const { events } = await backfill.fetchHistory();
       const payload = events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
-      return { result, input: defaultPayloadConverter.fromPayload<BackfillInput>(payload) };
+      const ui = { detector: await webUiMetadata(detector), backfill: await webUiMetadata(backfill) };
+      return { result, input: defaultPayloadConverter.fromPayload<BackfillInput>(payload), ui };
     });
+    // The Web UI: the child's summary says who started it and for which window; the check's details its outcome.
+    expect(ui.backfill.summary).toBe('Backfill 2026-11-17 to 2026-11-19 · started by the health check on recovery');
+    expect(ui.backfill.details).toContain('**Backfill 2026-11-17 to 2026-11-19**: done');
+    expect(ui.detector.details).toBe(
+      [
+        `**Health check of ${DAY}**: healthy`,
+        '300 signups (280 with a work email) · 270 enrichment writes · rate 96% · usual signups 310',
+        'Rule: test',
+        'Incident inc-1 (2026-11-17 to 2026-11-19): resolved',
+        'Alert: posted',
+        `Backfill: started ${backfillId}`,
+      ].join('\n'),
+    );
     expect(result).toMatchObject({
       backfill: `started ${backfillId}`,
       alert: 'posted',
