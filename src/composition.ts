@@ -42,6 +42,7 @@ export function createActivityDeps(
       posthogSignupEvents: config.health.posthogCheck ? config.signupEvents : undefined,
       autoBackfill: config.health.autoBackfill,
       backfillConcurrency: config.health.backfillConcurrency,
+      rollingWindowHours: config.health.rollingWindowHours,
     },
     posthog: config.health.posthogCheck ? (destinations.posthog ?? createPosthog(config)) : undefined,
     alerts: {

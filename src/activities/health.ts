@@ -2,6 +2,10 @@ import { Context } from '@temporalio/activity';
 import {
   addDays,
   assessDay,
+  rulesForWindow,
+  utcDay,
+  type DayCounts,
+  type WindowAssessment,
   type Controls,
   type DayAssessment,
   type DayEvidence,
@@ -26,6 +30,8 @@ export interface HealthDeps {
     /** On resolution, backfill the incident's window at once (else only propose the command). */
     autoBackfill: boolean;
     backfillConcurrency: number;
+    /** The rolling check's window (HEALTH_ROLLING_WINDOW_HOURS). */
+    rollingWindowHours: number;
   };
   posthog: PosthogPort | undefined;
   alerts: { slack: SlackPort; webhookUrl: string | undefined };
@@ -76,6 +82,50 @@ export const createHealthActivities = (deps: HealthDeps) => ({
     const assessment = assessDay(day, counts.slice(0, -1), evidence, await deps.ledger.health.controls(), rules);
     await deps.ledger.health.saveHealthCheck(assessment, serverNow());
     return assessment;
+  },
+
+  /** How the rolling check acts: its window, and what a resolution does (from the worker's configuration). */
+  getRollingHealthPolicy(): Promise<{ windowHours: number; autoBackfill: boolean; backfillConcurrency: number }> {
+    return Promise.resolve({
+      windowHours: deps.health.rollingWindowHours,
+      autoBackfill: deps.health.autoBackfill,
+      backfillConcurrency: deps.health.backfillConcurrency,
+    });
+  },
+
+  /**
+   * Assesses the `hours` before `to` with the daily rules (the writes a day expected scaled to the window), against
+   * the HEALTH_TRAILING_DAYS windows of the same length before it. Not stored: `enrich health` shows complete days.
+   */
+  async checkWindow(input: { to: string; hours: number }): Promise<WindowAssessment> {
+    const rules = rulesForWindow(deps.health.rules, input.hours);
+    const ms = input.hours * 60 * 60 * 1000;
+    const end = Date.parse(input.to);
+    const at = (k: number) => new Date(end - k * ms).toISOString();
+    const from = at(1);
+    const counts = await deps.ledger.health.windowCounts(from, input.to);
+    const trailing: DayCounts[] = [];
+    for (let k = 1; k <= rules.trailingDays; k++) {
+      trailing.push({ day: at(k + 1), ...(await deps.ledger.health.windowCounts(at(k + 1), at(k))) });
+    }
+    const evidence = await deps.ledger.health.windowEvidence(from, input.to);
+    if (deps.health.posthogSignupEvents && deps.posthog) {
+      try {
+        const rows = await deps.posthog.dailyEventCounts(deps.health.posthogSignupEvents, from, input.to);
+        evidence.posthogSignups = rows.reduce((sum, r) => sum + r.count, 0);
+      } catch (err) {
+        Context.current().log.warn('PostHog signup count unavailable', { error: (err as Error).message });
+      }
+    }
+    const day = { day: utcDay(end), ...counts };
+    const controls = await deps.ledger.health.controls();
+    const assessment = assessDay(day, trailing, evidence, controls, rules, `in ${input.hours} h`);
+    return { ...assessment, from, to: input.to, hours: input.hours };
+  },
+
+  /** The rolling check's incident: the open one extended to the day of `at`, or a new one. */
+  recordIncidentAt(input: { at: string; cause: Cause | undefined }): Promise<{ incident: Incident; opened: boolean }> {
+    return deps.ledger.health.recordIncidentAt(input.at, input.cause);
   },
 
   recordIncidentDay(input: {

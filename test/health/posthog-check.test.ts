@@ -78,6 +78,7 @@ describe('health check with PostHog numbers', () => {
         posthogSignupEvents: config.signupEvents,
         autoBackfill: true,
         backfillConcurrency: 5,
+        rollingWindowHours: 24,
       },
       posthog: createPosthog(config),
       alerts: { slack: createSlackClient(), webhookUrl: undefined },
