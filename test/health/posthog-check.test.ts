@@ -79,6 +79,7 @@ describe('health check with PostHog numbers', () => {
         autoBackfill: true,
         backfillConcurrency: 5,
         rollingWindowHours: 24,
+        piiHashKey: config.piiHashKey,
       },
       posthog: createPosthog(config),
       alerts: { slack: createSlackClient(), webhookUrl: undefined },

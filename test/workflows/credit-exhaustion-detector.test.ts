@@ -110,6 +110,7 @@ function healthMocks(world: World) {
     reenqueueSignups: async () => undefined,
     backfillStates: async () => [],
     posthogOrganizationsWithoutEnrichment: async () => [],
+    importPosthogSignups: async () => ({ notReceived: 0, imported: 0, unusable: 0 }),
   };
   return { activities, seen };
 }

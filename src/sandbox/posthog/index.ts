@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { uuidFrom } from '../dataset';
 import { requestPath, type ProviderPluginOptions, type StoredRecord } from '../state';
+import { deliverToDestination } from './destination';
 import { ingest, isObject, readCaptureBody, validateEvent, type ValidEvent } from './events';
 import { QueryError } from './hogql/lexer';
 import { runHogql, type HogqlResult } from './hogql/runner';
@@ -253,7 +254,7 @@ export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
     }
     const store = state.records.posthog;
     const now = Date.now();
-    for (const e of events) ingest(store, state.posthogProject, e, now);
+    for (const e of events) deliverToDestination(state, ingest(store, state.posthogProject, e, now));
     return answer(request, reply, key, 200, { status: 'Ok' });
   };
 
