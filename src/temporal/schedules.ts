@@ -31,26 +31,6 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
       memo: { description: 'Daily enrichment health check: signups vs enrichment writes (docs/runbook.md)' },
     },
     {
-      scheduleId: HOURLY_HEALTH_SCHEDULE_ID,
-      // Every HEALTH_CHECK_INTERVAL_MINUTES: an outage the rules see is alerted within one interval, not next morning.
-      spec: { intervals: [{ every: `${config.health.checkIntervalMinutes} minutes` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: WorkflowType.rollingHealthCheck,
-        workflowId: 'enrichment-health-rolling',
-        taskQueue: config.temporal.taskQueue,
-        args: [{}],
-        staticSummary: `Rolling health check · last ${config.health.rollingWindowHours} h · every ${config.health.checkIntervalMinutes} min`,
-      },
-      // A missed run is not worth catching up: the next one looks at the same window.
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
-      memo: {
-        description:
-          `Rolling enrichment health check: signups vs enrichment writes over the last ${config.health.rollingWindowHours} h, ` +
-          'alerted once per incident (docs/observability.md)',
-      },
-    },
-    {
       scheduleId: REENRICHMENT_SCHEDULE_ID,
       // Saturday 02:00 UTC: nobody is editing accounts, and the providers' rate limits are the run's alone.
       spec: { calendars: [{ dayOfWeek: 'SATURDAY', hour: 2, minute: 0 }] },
@@ -80,6 +60,26 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: {
         description: `Daily purge of raw payloads and provider answers older than ${config.retention.rawDataDays} days (docs/personal-data.md)`,
+      },
+    },
+    {
+      scheduleId: HOURLY_HEALTH_SCHEDULE_ID,
+      // Every HEALTH_CHECK_INTERVAL_MINUTES: an outage the rules see is alerted within one interval, not next morning.
+      spec: { intervals: [{ every: `${config.health.checkIntervalMinutes} minutes` }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: WorkflowType.rollingHealthCheck,
+        workflowId: 'enrichment-health-rolling',
+        taskQueue: config.temporal.taskQueue,
+        args: [{}],
+        staticSummary: `Rolling health check · last ${config.health.rollingWindowHours} h · every ${config.health.checkIntervalMinutes} min`,
+      },
+      // A missed run is not worth catching up: the next one looks at the same window.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      memo: {
+        description:
+          `Rolling enrichment health check: signups vs enrichment writes over the last ${config.health.rollingWindowHours} h, ` +
+          'alerted once per incident (docs/observability.md)',
       },
     },
   ];
