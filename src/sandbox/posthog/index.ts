@@ -84,7 +84,8 @@ export { seedPosthogEvents } from './seed';
  *   query.
  * - The SQL is parsed by a small tokenizer and recursive-descent parser, keywords and function names in any case:
  *   `SELECT expr [AS alias], ... [FROM events | groups] [WHERE cond] [GROUP BY expr, ...] [ORDER BY expr [ASC|DESC],
- *   ...] [LIMIT n [OFFSET m]]`. Expressions: columns (`events`: uuid, event, distinct_id, timestamp, properties;
+ *   ...] [LIMIT n [OFFSET m]]`. Expressions: columns (`events`: uuid, event, distinct_id, timestamp, properties,
+ *   `person.properties.<name>` — HogQL's join of the event's person, its current properties;
  *   `groups`: index, key, created_at, properties; without FROM, one row, as ClickHouse reads `system.one`),
  *   `properties.<name>`, string and number literals, NULL, `count()`, `toDate(x)`, `toDateTime('YYYY-MM-DD[
  *   HH:MM:SS]')`, `isNull(x)`, `isNotNull(x)`, `= == != <> < <= > >=`, `[NOT] IN (...)`, `IS [NOT] NULL`, AND, OR,
@@ -103,6 +104,9 @@ export { seedPosthogEvents } from './seed';
  *
  * Order of checks on every endpoint: auth → `latencyMs` → rate limit (429) → injected failure (503) → parameters →
  * work. Credits are not used. Call log: `key` is the number of events, or the first 200 characters of the query.
+ *
+ * Webhook destination (./destination.ts): events that pass its filter are POSTed to `destinationUrl` as PostHog's
+ * HTTP Webhook destination sends them; a disabled destination sends nothing while capture goes on.
  *
  * Layout: ./index.ts the plugin (capture and query routes); ./events.ts capture bodies, validation and ingestion;
  * ./project.ts the project state (`state.posthogProject`: event sequence, group types); ./datetime.ts; ./hogql/ the
