@@ -90,7 +90,8 @@ export { seedPosthogEvents } from './seed';
  *   `properties.<name>`, string and number literals, NULL, `count()`, `toDate(x)`, `toDateTime('YYYY-MM-DD[
  *   HH:MM:SS]')`, `isNull(x)`, `isNotNull(x)`, `= == != <> < <= > >=`, `[NOT] IN (...)`, `IS [NOT] NULL`, AND, OR,
  *   NOT, parentheses; select aliases can be used in WHERE, GROUP BY and ORDER BY. This covers the queries the project
- *   runs (daily event counts, organizations created in a window without a property, an event count, `enrich doctor`'s
+ *   runs (daily event counts, organizations created in a window without a property, an event count, a window's signup
+ *   events with their persons (the backfill's import), `enrich doctor`'s
  *   `SELECT 1`); anything else (joins, sub-queries, other tables or functions, `SELECT *`,
  *   HAVING, placeholders) answers 400 `{ type: 'validation_error', code: 'query_error', detail: 'unsupported query
  *   in the sandbox: ...' }` — the sandbox's own code, since a real PostHog would run those queries.
