@@ -260,7 +260,7 @@ export const createHealthActivities = (deps: HealthDeps) => ({
           if (!(err instanceof InvalidSignupError)) throw err;
         }
         if (!signup) {
-          // As the intake would have answered it 400: counted, never recorded. Paths only: values may be emails.
+          // The intake would have answered it 400: counted, never recorded.
           result.unusable++;
           continue;
         }

@@ -224,7 +224,8 @@ export class HealthRepository {
 
   /**
    * The rolling check's counterpart of `recordIncidentDay`: extends the open incident to the day of `at` (an ISO time),
-   * or opens a new one. An incident resolved earlier the same day keeps its id: the new one is named by the hour.
+   * or opens a new one. An incident resolved earlier the same day keeps its id: the new one is named by the hour (by
+   * the minute if that is taken too).
    */
   async recordIncidentAt(at: string, cause: Cause | undefined): Promise<{ incident: Incident; opened: boolean }> {
     const day = at.slice(0, 10);
@@ -232,7 +233,7 @@ export class HealthRepository {
       const extended = await this.extendOpenIncident(tx, day, cause);
       if (extended) return { incident: extended, opened: false };
       const params = [cause?.kind ?? null, cause?.system ?? null, cause?.summary ?? null];
-      for (const id of [`incident-${day}`, `incident-${at.slice(0, 13)}h`]) {
+      for (const id of [`incident-${day}`, `incident-${at.slice(0, 13)}h`, `incident-${at.slice(0, 16)}`]) {
         const rows = await tx.query<IncidentRow>(
           `INSERT INTO incidents (id, first_day, last_day, state, cause_kind, cause_system, cause)
            VALUES ($1, $2, $2, 'open', $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING *`,
@@ -240,7 +241,7 @@ export class HealthRepository {
         );
         if (rows[0]) return { incident: toIncident(rows[0]), opened: true };
       }
-      throw new Error(`an incident was opened and resolved within the hour of ${at}; the next check opens it`);
+      throw new Error(`incidents of ${at} were opened and resolved already: this check's incident has no id left`);
     });
   }
 

@@ -16,10 +16,10 @@ import { getBackfillProgressQuery, type BackfillInput, type BackfillProgress, ty
 const { listBackfillCandidates, backfillStates, posthogOrganizationsWithoutEnrichment } =
   proxyActivities<HealthActivities>(ledgerScan);
 const { importPosthogSignups } = proxyActivities<HealthActivities>(posthogImport);
+const { reenqueueSignups } = proxyActivities<HealthActivities>(enqueueCall);
 
 /** The `patched()` id of the import of signups PostHog recorded but never delivered (replaces the organization count). */
 export const IMPORT_POSTHOG_SIGNUPS_PATCH = 'backfill-imports-posthog-signups';
-const { reenqueueSignups } = proxyActivities<HealthActivities>(enqueueCall);
 
 const PAGE = 100;
 const DEFAULT_CONCURRENCY = 5;
