@@ -42,6 +42,8 @@ export function createActivityDeps(
       posthogSignupEvents: config.health.posthogCheck ? config.signupEvents : undefined,
       autoBackfill: config.health.autoBackfill,
       backfillConcurrency: config.health.backfillConcurrency,
+      rollingWindowHours: config.health.rollingWindowHours,
+      piiHashKey: config.piiHashKey,
     },
     posthog: config.health.posthogCheck ? (destinations.posthog ?? createPosthog(config)) : undefined,
     alerts: {

@@ -12,6 +12,7 @@ import { createIntake } from '../src/starter';
 import { SignupAtKey } from '../src/domain/search-attributes';
 import {
   HEALTH_SCHEDULE_ID,
+  HOURLY_HEALTH_SCHEDULE_ID,
   applySchedules,
   REENRICHMENT_SCHEDULE_ID,
   RETENTION_SCHEDULE_ID,
@@ -332,6 +333,17 @@ describe('temporal CLI recipes in the docs', () => {
     await eventually(async () => {
       for await (const wf of client.workflow.list({ query: "WorkflowType = 'CreditExhaustionDetectorWorkflow'" })) {
         if (wf.workflowId !== manual && wf.workflowId.startsWith('enrichment-health')) return true;
+      }
+      return undefined;
+    });
+    // The rolling check's schedule: described, and run now.
+    await recipes(as(`temporal schedule describe --schedule-id ${HOURLY_HEALTH_SCHEDULE_ID}`), same, (out) =>
+      expect(out).toContain('RollingHealthCheckWorkflow'),
+    );
+    await recipes(as(`temporal schedule trigger --schedule-id ${HOURLY_HEALTH_SCHEDULE_ID}`), same, () => undefined);
+    await eventually(async () => {
+      for await (const wf of client.workflow.list({ query: "WorkflowType = 'RollingHealthCheckWorkflow'" })) {
+        if (wf.workflowId.startsWith('enrichment-health-rolling')) return true;
       }
       return undefined;
     });

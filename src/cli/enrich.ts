@@ -279,7 +279,10 @@ function printSummary(p: BackfillProgress): void {
   for (const [why, n] of Object.entries(p.stillMissing))
     console.log(`  ${n} ${p.dryRun ? '' : 'still missing: '}${why}`);
   if (p.posthogOrganizationsNotReceived > 0) {
-    console.log(`  ${p.posthogOrganizationsNotReceived} PostHog organizations of the window never reached the webhook`);
+    console.log(
+      `  ${p.posthogOrganizationsNotReceived} signups PostHog recorded never reached the webhook: ` +
+        (p.dryRun ? 'they would be recorded from its query API' : 'recorded from its query API'),
+    );
   }
 }
 

@@ -297,6 +297,9 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       posthogCheck: e.HEALTH_POSTHOG_CHECK === 'on' || (e.HEALTH_POSTHOG_CHECK === 'auto' && live),
       autoBackfill: e.HEALTH_AUTO_BACKFILL,
       backfillConcurrency: e.BACKFILL_CONCURRENCY,
+      /** The rolling check: the window it assesses, and how often it runs (schedule `enrichment-health-hourly`). */
+      rollingWindowHours: e.HEALTH_ROLLING_WINDOW_HOURS,
+      checkIntervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES,
     },
     /** The weekend Salesforce re-enrichment (REENRICH_*). */
     reenrichment: {

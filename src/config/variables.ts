@@ -485,7 +485,8 @@ export const slack = section(
 
 export const health = section(
   'Health and recovery',
-  'The daily check (schedule `enrichment-health-daily`, 09:00 UTC) of the last complete UTC day.',
+  'The daily check (schedule `enrichment-health-daily`, 09:00 UTC) of the last complete UTC day, and the rolling check ' +
+    '(schedule `enrichment-health-hourly`) of the last HEALTH_ROLLING_WINDOW_HOURS, with the same rules.',
   {
     HEALTH_MIN_WRITES: z.coerce
       .number()
@@ -517,6 +518,26 @@ export const health = section(
       .max(60)
       .default(7)
       .describe('The days before whose median that is'),
+    HEALTH_ROLLING_WINDOW_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(168)
+      .default(24)
+      .describe(
+        'The rolling check assesses the last this many hours (HEALTH_MIN_WRITES scaled to them; the baseline is the ' +
+          'HEALTH_TRAILING_DAYS windows of the same length before): shorter notices an outage sooner, but is noisier',
+      ),
+    HEALTH_CHECK_INTERVAL_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(5)
+      .max(1440)
+      .default(60)
+      .describe(
+        'How often the rolling check runs (schedule `enrichment-health-hourly`): an outage the rules see is alerted ' +
+          'within this long, once per incident',
+      ),
     HEALTH_POSTHOG_CHECK: z
       .enum(['auto', 'on', 'off'])
       .default('auto')

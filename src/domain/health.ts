@@ -108,13 +108,17 @@ const median = (values: number[]): number | undefined => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-/** Classifies `day` against the trailing days (oldest first or in any order; days without signups are ignored). */
+/**
+ * Classifies `day` against the trailing days (oldest first or in any order; days without signups are ignored).
+ * `period` names the span `rules.minWrites` is per ('a day'; the rolling check's 'in 6 h').
+ */
 export function assessDay(
   day: DayCounts,
   trailing: DayCounts[],
   evidence: DayEvidence,
   controls: Controls,
   rules: HealthRules,
+  period = 'a day',
 ): DayAssessment {
   const rate = day.eligible === 0 ? 1 : Math.min(day.writes / day.eligible, 1);
   const baseline = median(trailing.filter((d) => d.signups > 0).map((d) => d.signups));
@@ -128,7 +132,7 @@ export function assessDay(
   const belowMin = day.writes < rules.minWrites && day.eligible >= rules.minWrites;
   const belowRatio = day.eligible > 0 && rate < rules.minWriteRatio;
   const rule = belowMin
-    ? `${day.writes} writes < ${rules.minWrites} a day`
+    ? `${day.writes} writes < ${Math.round(rules.minWrites * 10) / 10} ${period}`
     : belowRatio
       ? `write rate ${percent(rate)} < ${percent(rules.minWriteRatio)}`
       : undefined;
@@ -230,5 +234,19 @@ export function likelyCause(e: DayEvidence): Cause {
   }
   return { kind: 'unknown', system: undefined, summary: `no provider reported a problem (${e.unfinished} unfinished)` };
 }
+
+/** The rolling check's assessment: the rules applied to the `hours` before `to` (`day` is the day of `to`). */
+export interface WindowAssessment extends DayAssessment {
+  /** The window, ISO times: [from, to). */
+  from: string;
+  to: string;
+  hours: number;
+}
+
+/** The daily rules for a window of `hours`: the writes a day expected are scaled to it, the ratios stay. */
+export const rulesForWindow = (rules: HealthRules, hours: number): HealthRules => ({
+  ...rules,
+  minWrites: (rules.minWrites * hours) / 24,
+});
 
 export const percent = (ratio: number): string => `${Math.round(ratio * 100)}%`;

@@ -32,6 +32,23 @@ export interface PosthogPort {
     to: string,
     limit?: number,
   ): Promise<{ key: string; createdAt: string }[]>;
+  /** Events named `events` in [from, to), oldest first, a page at a time (PostHog's query API). */
+  capturedEvents(
+    events: string[],
+    from: string,
+    to: string,
+    page: { limit: number; offset: number },
+  ): Promise<CapturedEvent[]>;
+}
+
+/** An event as PostHog recorded it, with its person's properties: what its webhook destination would have sent. */
+export interface CapturedEvent {
+  uuid: string;
+  event: string;
+  distinctId: string;
+  timestamp: string;
+  properties: Record<string, unknown>;
+  personProperties: Record<string, unknown>;
 }
 
 /** An Account update or any record by id, as Salesforce's update calls take it. */

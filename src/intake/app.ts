@@ -1,6 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { ZodType } from 'zod';
-import { emailDomain } from '../domain/email';
 import type { Ledger } from '../ledger/ledger';
 import { registerAdminRoutes, type AdminDeps } from './admin';
 import { requireBearer } from './auth';
@@ -9,14 +8,8 @@ import type { IntakeAnswer, IntakeMetrics } from './metrics';
 import { INTAKE_SERVER_TIMEOUTS } from './timeouts';
 import { classifyLedgerError } from '../ledger/errors';
 import { INTAKE_LIMITS, readJsonBody, UnreadableBodyError } from './limits';
-import {
-  dedupeKeyFor,
-  fromDirect,
-  fromPosthog,
-  InvalidSignupError,
-  workflowIdFor,
-  type NormalizedSignup,
-} from './normalize';
+import { fromDirect, fromPosthog, InvalidSignupError, type NormalizedSignup } from './normalize';
+import { recordNormalizedSignup, type RecordedSignup } from './record';
 import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result';
 import type { ClayResultMessage } from '../workflows/messages';
 import { describeIssues, directSignupSchema, posthogWebhookSchema } from './schemas';
@@ -53,10 +46,7 @@ export interface IntakeDeps {
   codec?: Omit<CodecEndpointDeps, 'adminToken'>;
 }
 
-type Answer =
-  | { status: 'ignored'; event: string }
-  | { status: 'skipped'; reason: string; signupId: string }
-  | { status: 'accepted' | 'duplicate'; signupId: string; workflowId: string };
+type Answer = { status: 'ignored'; event: string } | RecordedSignup;
 
 export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
   const app = Fastify({
@@ -143,39 +133,9 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
   };
 
   const record = async (signup: NormalizedSignup, payload: unknown): Promise<Answer> => {
-    const dedupeKey = dedupeKeyFor(signup);
-    const base = {
-      source: signup.source,
-      eventUuid: signup.eventUuid,
-      dedupeKey,
-      email: signup.email,
-      emailDomain: signup.email === undefined ? undefined : emailDomain(signup.email),
-      distinctId: signup.distinctId,
-      personId: signup.personId,
-      name: signup.name,
-      organizationId: signup.organizationId,
-      organizationName: signup.organizationName,
-      signedUpAt: signup.signedUpAt,
-      payload,
-    };
-    if (signup.emailProblem) {
-      const { signup: row } = await deps.ledger.signups.recordSignup({
-        ...base,
-        workflowId: undefined,
-        status: 'skipped',
-        statusReason: signup.emailProblem,
-      });
-      return { status: 'skipped', reason: signup.emailProblem, signupId: row.id };
-    }
-    const workflowId = workflowIdFor(signup, deps.piiHashKey);
-    const { duplicate, signup: row } = await deps.ledger.signups.recordSignup({
-      ...base,
-      workflowId,
-      status: 'received',
-      statusReason: undefined,
-    });
-    if (!duplicate) deps.onRecorded();
-    return { status: duplicate ? 'duplicate' : 'accepted', signupId: row.id, workflowId: row.workflowId ?? workflowId };
+    const recorded = await recordNormalizedSignup(deps, signup, payload);
+    if (recorded.status === 'accepted') deps.onRecorded();
+    return recorded;
   };
 
   const answer = (reply: FastifyReply, source: string, a: Answer) => {

@@ -9,7 +9,7 @@ import {
   daysBetween,
 } from '../domain/health';
 import type { EnrichmentStatus } from '../domain/status';
-import { iso, type Sql } from './sql';
+import { iso, type Sql, type SqlExecutor } from './sql';
 
 export interface Incident {
   id: string;
@@ -88,11 +88,33 @@ export class HealthRepository {
   }
 
   /**
+   * Signups, eligible signups and enrichment writes in the instants [from, to) (ISO times): one rolling window of the
+   * hourly check, counted as `dayCounts` counts a day.
+   */
+  async windowCounts(from: string, to: string): Promise<Omit<DayCounts, 'day'>> {
+    const rows = await this.sql.query<{ signups: number; eligible: number; writes: number }>(
+      `SELECT
+         (SELECT count(*)::int FROM signups WHERE signed_up_at >= $1 AND signed_up_at < $2) AS signups,
+         (SELECT count(*)::int FROM signups WHERE signed_up_at >= $1 AND signed_up_at < $2 AND NOT ${INELIGIBLE})
+           AS eligible,
+         (SELECT count(*)::int FROM signups WHERE enriched_at >= $1 AND enriched_at < $2
+            AND status IN ('enriched', 'partial')) AS writes`,
+      [from, to],
+    );
+    return { signups: rows[0]?.signups ?? 0, eligible: rows[0]?.eligible ?? 0, writes: rows[0]?.writes ?? 0 };
+  }
+
+  /**
    * Why writes could be missing on `day`: providers out of credits, silent, down (lookups that fell through),
    * refusing lookups or our key or configuration, unfinished signups, failed writes.
    */
-  async dayEvidence(day: string): Promise<DayEvidence> {
-    const range = [start(day), start(addDays(day, 1))];
+  dayEvidence(day: string): Promise<DayEvidence> {
+    return this.windowEvidence(start(day), start(addDays(day, 1)));
+  }
+
+  /** The evidence of `dayEvidence` gathered over the instants [from, to) (ISO times). */
+  async windowEvidence(from: string, to: string): Promise<DayEvidence> {
+    const range = [from, to];
     const answers = await this.sql.query<{ provider: string; outcome: string; n: number }>(
       `SELECT provider, outcome, count(*)::int AS n FROM provider_responses
        WHERE received_at >= $1 AND received_at < $2
@@ -174,23 +196,22 @@ export class HealthRepository {
     return rows[0] && toIncident(rows[0]);
   }
 
-  /** Opens an incident on `day`, or extends the open one to it (idempotent: a re-run of the same day changes nothing). */
+  /**
+   * Opens an incident on `day`, or extends the open one to it (idempotent: a re-run of the same day changes nothing).
+   * A day an incident already resolved (the hourly check resolves within the day, before the daily check reports the
+   * complete day) opens nothing again: that incident is returned as it is.
+   */
   async recordIncidentDay(day: string, cause: Cause | undefined): Promise<{ incident: Incident; opened: boolean }> {
     return this.sql.transaction(async (tx) => {
-      const open = await tx.query<IncidentRow>(
-        `SELECT * FROM incidents WHERE state = 'open' ORDER BY first_day DESC LIMIT 1 FOR UPDATE`,
+      const extended = await this.extendOpenIncident(tx, day, cause);
+      if (extended) return { incident: extended, opened: false };
+      const covered = await tx.query<IncidentRow>(
+        `SELECT * FROM incidents WHERE state = 'resolved' AND first_day <= $1 AND resolved_day >= $1
+         ORDER BY first_day DESC LIMIT 1`,
+        [day],
       );
-      const existing = open[0];
+      if (covered[0]) return { incident: toIncident(covered[0]), opened: false };
       const params = [cause?.kind ?? null, cause?.system ?? null, cause?.summary ?? null];
-      if (existing) {
-        const rows = await tx.query<IncidentRow>(
-          `UPDATE incidents SET last_day = GREATEST(last_day, $2), cause_kind = coalesce($3, cause_kind),
-             cause_system = coalesce($4, cause_system), cause = coalesce($5, cause), updated_at = now()
-           WHERE id = $1 RETURNING *`,
-          [existing.id, day, ...params],
-        );
-        return { incident: toIncident(rows[0]!), opened: false };
-      }
       const rows = await tx.query<IncidentRow>(
         `INSERT INTO incidents (id, first_day, last_day, state, cause_kind, cause_system, cause)
          VALUES ($1, $2, $2, 'open', $3, $4, $5)
@@ -199,6 +220,48 @@ export class HealthRepository {
       );
       return { incident: toIncident(rows[0]!), opened: true };
     });
+  }
+
+  /**
+   * The rolling check's counterpart of `recordIncidentDay`: extends the open incident to the day of `at` (an ISO time),
+   * or opens a new one. An incident resolved earlier the same day keeps its id: the new one is named by the hour (by
+   * the minute if that is taken too).
+   */
+  async recordIncidentAt(at: string, cause: Cause | undefined): Promise<{ incident: Incident; opened: boolean }> {
+    const day = at.slice(0, 10);
+    return this.sql.transaction(async (tx) => {
+      const extended = await this.extendOpenIncident(tx, day, cause);
+      if (extended) return { incident: extended, opened: false };
+      const params = [cause?.kind ?? null, cause?.system ?? null, cause?.summary ?? null];
+      for (const id of [`incident-${day}`, `incident-${at.slice(0, 13)}h`, `incident-${at.slice(0, 16)}`]) {
+        const rows = await tx.query<IncidentRow>(
+          `INSERT INTO incidents (id, first_day, last_day, state, cause_kind, cause_system, cause)
+           VALUES ($1, $2, $2, 'open', $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING *`,
+          [id, day, ...params],
+        );
+        if (rows[0]) return { incident: toIncident(rows[0]), opened: true };
+      }
+      throw new Error(`incidents of ${at} were opened and resolved already: this check's incident has no id left`);
+    });
+  }
+
+  private async extendOpenIncident(
+    tx: SqlExecutor,
+    day: string,
+    cause: Cause | undefined,
+  ): Promise<Incident | undefined> {
+    const open = await tx.query<IncidentRow>(
+      `SELECT * FROM incidents WHERE state = 'open' ORDER BY first_day DESC LIMIT 1 FOR UPDATE`,
+    );
+    const existing = open[0];
+    if (!existing) return undefined;
+    const rows = await tx.query<IncidentRow>(
+      `UPDATE incidents SET last_day = GREATEST(last_day, $2), cause_kind = coalesce($3, cause_kind),
+         cause_system = coalesce($4, cause_system), cause = coalesce($5, cause), updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [existing.id, day, cause?.kind ?? null, cause?.system ?? null, cause?.summary ?? null],
+    );
+    return toIncident(rows[0]!);
   }
 
   async resolveIncident(id: string, resolvedDay: string, backfill: string): Promise<void> {

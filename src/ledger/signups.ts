@@ -161,6 +161,15 @@ export class SignupsRepository {
     return { duplicate: true, signup: toRecord(existing[0]) };
   }
 
+  /** Whether the ledger holds this signup: the same event uuid, or the same organization + person (`recordSignup`). */
+  async isRecorded(eventUuid: string | undefined, dedupeKey: string): Promise<boolean> {
+    const rows = await this.sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM signups WHERE ($1::text IS NOT NULL AND event_uuid = $1) OR dedupe_key = $2`,
+      [eventUuid ?? null, dedupeKey],
+    );
+    return (rows[0]?.n ?? 0) > 0;
+  }
+
   async getSignup(id: string): Promise<SignupRecord | undefined> {
     const rows = await this.sql.query<SignupRow>('SELECT * FROM signups WHERE id = $1', [id]);
     return rows[0] ? toRecord(rows[0]) : undefined;

@@ -60,7 +60,17 @@ export const CONTROL_SCHEMAS = {
     /** The table (or its webhook source) was deleted: every row is answered 404, nothing stored. */
     sourceDeleted: z.boolean(),
   }),
-  posthog: z.object(baseControl),
+  posthog: z.object({
+    ...baseControl,
+    /** The project's webhook destination (./posthog/destination.ts): where it POSTs events; null = none. */
+    destinationUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    /** Sent as `Authorization: Bearer <destinationAuth>` with every delivery. */
+    destinationAuth: z.string().min(1).nullable(),
+    /** The destination's event filter; null = every event. */
+    destinationEvents: z.array(z.string().min(1).max(200)).max(100).nullable(),
+    /** A disabled destination delivers nothing; the events are still ingested and queryable. */
+    destinationEnabled: z.boolean(),
+  }),
   salesforce: z.object({
     ...baseControl,
     /** API requests left in the org's rolling 24 h allowance; null = unlimited. At 0: 403 REQUEST_LIMIT_EXCEEDED. */
@@ -116,7 +126,16 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     sourceDeleted: false,
   },
   // Destinations: credits are not used; rate limits only where a test sets them.
-  posthog: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  posthog: {
+    credits: null,
+    rateLimitPerSecond: null,
+    latencyMs: 0,
+    failureRate: 0,
+    destinationUrl: null,
+    destinationAuth: null,
+    destinationEvents: null,
+    destinationEnabled: true,
+  },
   salesforce: {
     credits: null,
     rateLimitPerSecond: null,

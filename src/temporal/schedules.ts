@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import { WorkflowType } from '../workflows/messages';
 
 export const HEALTH_SCHEDULE_ID = 'enrichment-health-daily';
+export const HOURLY_HEALTH_SCHEDULE_ID = 'enrichment-health-hourly';
 export const REENRICHMENT_SCHEDULE_ID = 'salesforce-weekend-reenrichment';
 export const RETENTION_SCHEDULE_ID = 'raw-data-retention-daily';
 
@@ -60,6 +61,26 @@ export function scheduleDefinitions(config: Config): ScheduleOptions[] {
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: {
         description: `Daily purge of raw payloads and provider answers older than ${config.retention.rawDataDays} days (docs/personal-data.md)`,
+      },
+    },
+    {
+      scheduleId: HOURLY_HEALTH_SCHEDULE_ID,
+      // Every HEALTH_CHECK_INTERVAL_MINUTES: an outage the rules see is alerted within one interval, not next morning.
+      spec: { intervals: [{ every: `${config.health.checkIntervalMinutes} minutes` }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: WorkflowType.rollingHealthCheck,
+        workflowId: 'enrichment-health-rolling',
+        taskQueue: config.temporal.taskQueue,
+        args: [{}],
+        staticSummary: `Rolling health check · last ${config.health.rollingWindowHours} h · every ${config.health.checkIntervalMinutes} min`,
+      },
+      // A missed run is not worth catching up: the next one looks at the same window.
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      memo: {
+        description:
+          `Rolling enrichment health check: signups vs enrichment writes over the last ${config.health.rollingWindowHours} h, ` +
+          'alerted once per incident (docs/observability.md)',
       },
     },
   ];

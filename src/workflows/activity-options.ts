@@ -45,6 +45,16 @@ export const archiveCall: ActivityOptions = {
 /** Reads over the whole ledger (reports, backfill pages) and PostHog's query API in live mode: retried patiently. */
 export const ledgerScan: ActivityOptions = { startToCloseTimeout: '1 minute', retry: PATIENT };
 
+/**
+ * The backfill's import of the signups PostHog recorded but never delivered: query pages and ledger inserts, a
+ * heartbeat per page; retried patiently (idempotent: what is recorded is found as a duplicate the next time).
+ */
+export const posthogImport: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: PATIENT,
+};
+
 /** Signal-with-start of a page of signups: heartbeats per signup, retried (it is idempotent). */
 export const enqueueCall: ActivityOptions = {
   startToCloseTimeout: '5 minutes',

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -9,12 +10,16 @@ import {
 } from '@temporalio/workflow';
 import type { HealthActivities } from '../activities/health';
 import { isDay, type BackfillCandidate } from '../domain/health';
-import { enqueueCall, ledgerScan } from './activity-options';
+import { enqueueCall, ledgerScan, posthogImport } from './activity-options';
 import { getBackfillProgressQuery, type BackfillInput, type BackfillProgress, type BackfillResult } from './messages';
 
 const { listBackfillCandidates, backfillStates, posthogOrganizationsWithoutEnrichment } =
   proxyActivities<HealthActivities>(ledgerScan);
+const { importPosthogSignups } = proxyActivities<HealthActivities>(posthogImport);
 const { reenqueueSignups } = proxyActivities<HealthActivities>(enqueueCall);
+
+/** The `patched()` id of the import of signups PostHog recorded but never delivered (replaces the organization count). */
+export const IMPORT_POSTHOG_SIGNUPS_PATCH = 'backfill-imports-posthog-signups';
 
 const PAGE = 100;
 const DEFAULT_CONCURRENCY = 5;
@@ -92,9 +97,11 @@ export async function BackfillOutageWindowWorkflow(input: BackfillInput): Promis
   const missing = (why: string) => (s.stillMissing[why] = (s.stillMissing[why] ?? 0) + 1);
 
   if (s.runs === 1) {
-    s.posthogOrganizationsNotReceived = (
-      await posthogOrganizationsWithoutEnrichment({ from: s.from, to: s.to })
-    ).length;
+    // Since the import: the signups PostHog recorded that never reached us are recorded first, so the pages below
+    // find them. Runs started before it only counted PostHog's organizations without enrichment.
+    s.posthogOrganizationsNotReceived = patched(IMPORT_POSTHOG_SIGNUPS_PATCH)
+      ? (await importPosthogSignups({ from: s.from, to: s.to, dryRun: s.dryRun })).notReceived
+      : (await posthogOrganizationsWithoutEnrichment({ from: s.from, to: s.to })).length;
   }
 
   while (!s.exhausted || s.queue.length > 0 || s.flying.length > 0) {

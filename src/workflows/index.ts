@@ -4,3 +4,4 @@ export { CreditExhaustionDetectorWorkflow } from './credit-exhaustion-detector';
 export { BackfillOutageWindowWorkflow } from './backfill-outage-window';
 export { SalesforceReEnrichmentWorkflow } from './salesforce-reenrichment';
 export { PurgeExpiredRawDataWorkflow } from './purge-expired-raw-data';
+export { RollingHealthCheckWorkflow } from './rolling-health-check';

@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Provenance } from '../domain/enrichment/merge';
 import type { Destination, WriteProgress } from '../domain/fan-out';
-import type { DayAssessment } from '../domain/health';
+import type { DayAssessment, WindowAssessment } from '../domain/health';
 import type { IcpFields } from '../domain/icp/fields';
 import type { ScoreStatus } from '../domain/icp/scoring';
 import type { ReEnrichmentSummary } from '../domain/reenrichment';
@@ -24,6 +24,7 @@ export const WorkflowType = {
   backfillOutageWindow: 'BackfillOutageWindowWorkflow',
   salesforceReEnrichment: 'SalesforceReEnrichmentWorkflow',
   purgeExpiredRawData: 'PurgeExpiredRawDataWorkflow',
+  rollingHealthCheck: 'RollingHealthCheckWorkflow',
 } as const;
 
 /** The task queue when TEMPORAL_TASK_QUEUE is not set. */
@@ -193,6 +194,25 @@ export interface DetectorResult {
   /** Recovery reports of incidents resolved on an earlier day. */
   recoveries: { incident: string; recovered: boolean; report: string }[];
 }
+
+export interface RollingHealthCheckInput {
+  /** The end of the window (ISO time); by default the workflow's start. */
+  at?: string;
+  /** The window's length in hours; by default HEALTH_ROLLING_WINDOW_HOURS. */
+  windowHours?: number;
+}
+
+export interface RollingHealthCheckResult {
+  assessment: WindowAssessment;
+  /** The incident this check opened or extended, or resolved. */
+  incident: { id: string; firstDay: string; lastDay: string; state: 'open' | 'resolved' } | undefined;
+  alert: DetectorResult['alert'];
+  /** On resolution: the backfill started (its workflow id) or proposed. */
+  backfill: string | undefined;
+}
+
+/** The rolling check alerts an incident under this key: once per incident, however many hours it lasts. */
+export const rollingAlertKey = (incidentId: string): string => `${incidentId}:rolling`;
 
 export interface BackfillInput {
   /** First and last UTC day of the window (`YYYY-MM-DD`, both included). */

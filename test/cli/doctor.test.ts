@@ -150,7 +150,7 @@ describe('enrich doctor', () => {
     expect(table.filter((r) => r.status !== 'OK')).toEqual([]);
     expect(run.stdout).toMatch(/^salesforce\s+Lead fields we write \(describe\)\s+OK/m);
     expect(run.stdout).toMatch(
-      /^temporal\s+schedules\s+OK\s+enrichment-health-daily, salesforce-weekend-reenrichment, raw-data-retention-daily/m,
+      /^temporal\s+schedules\s+OK\s+enrichment-health-daily, salesforce-weekend-reenrichment, raw-data-retention-daily, enrichment-health-hourly/m,
     );
     expectNoSecret(run);
     // Nothing written: no Clay row, no Salesforce record, no Slack message.
@@ -248,7 +248,7 @@ describe('enrich doctor', () => {
       /^temporal\s+search attributes\s+FAIL\s+missing EnrichmentStatus, IcpScore, IcpTier, CompanyDomain, SignupAt: /m,
     );
     expect(run.stdout).toMatch(
-      /^temporal\s+schedules\s+FAIL\s+missing enrichment-health-daily, salesforce-weekend-reenrichment, raw-data-retention-daily: enrich schedules apply/m,
+      /^temporal\s+schedules\s+FAIL\s+missing enrichment-health-daily, salesforce-weekend-reenrichment, raw-data-retention-daily, enrichment-health-hourly: enrich schedules apply/m,
     );
     const unknown = await doctor({ TEMPORAL_NAMESPACE: `doctor-unknown-${randomUUID()}` });
     expect(unknown.code).toBe(1);

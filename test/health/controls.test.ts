@@ -266,6 +266,15 @@ describe('health controls: pause, traffic drop, snooze, and the enrich CLI', () 
     expect(retention.spec.calendars).toMatchObject([{ hour: [{ start: 3 }], minute: [{ start: 30 }] }]);
     expect(retention.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
     await client.schedule.getHandle('raw-data-retention-daily').delete();
+    expect(second.stdout).toContain('schedule enrichment-health-hourly: updated');
+    const hourly = await client.schedule.getHandle('enrichment-health-hourly').describe();
+    await client.schedule.getHandle('enrichment-health-hourly').delete();
+    expect(hourly.action).toMatchObject({
+      workflowType: 'RollingHealthCheckWorkflow',
+      staticSummary: 'Rolling health check · last 24 h · every 60 min',
+    });
+    expect(hourly.spec.intervals).toMatchObject([{ every: 3_600_000 }]);
+    expect(hourly.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
 
     const file = path.join(root, 'test/fixtures/histories/signup-fan-out.json');
     const replayed = await enrich('replay', file);

@@ -78,6 +78,8 @@ describe('health check with PostHog numbers', () => {
         posthogSignupEvents: config.signupEvents,
         autoBackfill: true,
         backfillConcurrency: 5,
+        rollingWindowHours: 24,
+        piiHashKey: config.piiHashKey,
       },
       posthog: createPosthog(config),
       alerts: { slack: createSlackClient(), webhookUrl: undefined },
@@ -97,5 +99,107 @@ describe('health check with PostHog numbers', () => {
       activities.posthogOrganizationsWithoutEnrichment({ from: day, to: day }),
     );
     expect(unseen.sort()).toEqual(['org-a', 'org-b', 'org-c']);
+  });
+
+  it('imports the signups PostHog recorded that the ledger lacks, once; a dry run only counts them', async () => {
+    // A past day: the intake refuses signup times more than a day ahead of its clock.
+    const importDay = '2026-06-11';
+    const config = testConfig({ SANDBOX_URL: sandbox.url });
+    const activitiesWith = (posthogConfig = config) =>
+      createHealthActivities({
+        ledger,
+        health: {
+          rules: config.health.rules,
+          posthogSignupEvents: config.signupEvents,
+          autoBackfill: true,
+          backfillConcurrency: 5,
+          rollingWindowHours: 24,
+          piiHashKey: config.piiHashKey,
+        },
+        posthog: createPosthog(posthogConfig),
+        alerts: { slack: createSlackClient(), webhookUrl: undefined },
+        temporal: () => Promise.reject(new Error('not used')),
+      });
+    const signup = (i: number, extra: Record<string, unknown> = {}) => ({
+      event: 'user signed up',
+      distinct_id: `importee-${i}`,
+      timestamp: `${importDay}T0${i}:00:00Z`,
+      uuid: randomUUID(),
+      properties: {
+        $set: { email: `person${i}@importee${i}.example`, ...extra },
+        $groups: { organization: `imp-${i}` },
+      },
+    });
+    // Three signups, one of which reached us; one more whose name is beyond the intake's limits; a page view.
+    const events = [signup(1), signup(2), signup(3), signup(4, { name: 'x'.repeat(1000) })];
+    const res = await fetch(`${sandbox.url}/posthog/batch/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        api_key: 'phc_sandbox',
+        batch: [...events, { event: '$pageview', distinct_id: 'importee-1', timestamp: `${importDay}T05:00:00Z` }],
+      }),
+    });
+    expect(res.status).toBe(200);
+    await ledger.signups.recordSignup({
+      source: 'posthog',
+      eventUuid: events[0]!.uuid,
+      dedupeKey: randomUUID(),
+      workflowId: 'signup-imp-1',
+      email: 'person1@importee1.example',
+      emailDomain: 'importee1.example',
+      distinctId: 'importee-1',
+      personId: undefined,
+      name: undefined,
+      organizationId: 'imp-1',
+      organizationName: undefined,
+      signedUpAt: `${importDay}T01:00:00.000Z`,
+      status: 'received',
+      statusReason: undefined,
+      payload: {},
+    });
+
+    // The import checks signup times against the attempt's time, as the intake does against its clock.
+    const env = new MockActivityEnvironment({ currentAttemptScheduledTimestampMs: Date.now() });
+    const activities = activitiesWith();
+    const window = { from: importDay, to: importDay };
+    expect(await env.run(() => activities.importPosthogSignups({ ...window, dryRun: true }))).toEqual({
+      notReceived: 2,
+      imported: 0,
+      unusable: 1,
+    });
+    expect(await ledger.signups.listSignupsByWorkflowId('signup-imp-2')).toEqual([]);
+
+    expect(await env.run(() => activities.importPosthogSignups({ ...window, dryRun: false }))).toEqual({
+      notReceived: 2,
+      imported: 2,
+      unusable: 1,
+    });
+    for (const i of [2, 3]) {
+      const [row] = await ledger.signups.listSignupsByWorkflowId(`signup-imp-${i}`);
+      expect(row).toMatchObject({
+        source: 'posthog',
+        eventUuid: events[i - 1]!.uuid,
+        email: `person${i}@importee${i}.example`,
+        organizationId: `imp-${i}`,
+        signedUpAt: `${importDay}T0${i}:00:00.000Z`,
+        status: 'received',
+      });
+    }
+    expect(await ledger.signups.listSignupsByWorkflowId('signup-imp-4')).toEqual([]);
+    // Again: nothing new.
+    expect(await env.run(() => activities.importPosthogSignups({ ...window, dryRun: false }))).toEqual({
+      notReceived: 0,
+      imported: 0,
+      unusable: 1,
+    });
+
+    // PostHog refusing our key stops the import, not the backfill.
+    const refused = activitiesWith(testConfig({ SANDBOX_URL: sandbox.url, POSTHOG_PERSONAL_API_KEY: 'bad-key' }));
+    expect(await env.run(() => refused.importPosthogSignups({ ...window, dryRun: false }))).toEqual({
+      notReceived: 0,
+      imported: 0,
+      unusable: 0,
+    });
   });
 });

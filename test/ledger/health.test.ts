@@ -129,6 +129,19 @@ describe.each([
     });
   });
 
+  it('counts a rolling window and gathers its evidence', async () => {
+    const a = await signup(day(25), { emailKind: 'work' });
+    await signup(day(25), { emailKind: 'free_mail' });
+    const at = (d: number, hour: number) => `${day(d)}T${String(hour).padStart(2, '0')}:00:00.000Z`;
+    // Signed up at 23:30: in the hour to midnight, not in the hour before.
+    expect(await ledger.health.windowCounts(at(25, 22), at(25, 23))).toEqual({ signups: 0, eligible: 0, writes: 0 });
+    expect(await ledger.health.windowCounts(at(25, 23), at(26, 0))).toEqual({ signups: 2, eligible: 1, writes: 0 });
+    expect(await ledger.health.windowEvidence(at(25, 23), at(26, 0))).toMatchObject({ unfinished: 1 });
+    await record(a, `${day(26)}T00:10:00.000Z`, 'enriched');
+    expect(await ledger.health.windowCounts(at(26, 0), at(26, 1))).toEqual({ signups: 0, eligible: 0, writes: 1 });
+    expect(await ledger.health.windowEvidence(at(25, 23), at(26, 0))).toMatchObject({ unfinished: 0 });
+  });
+
   it('finds backfill candidates once: a re-run that every provider answered is not a candidate again', async () => {
     const waitedOn = await signup(day(8), { emailKind: 'work' });
     const unfinished = await signup(day(8), { emailKind: 'work' });
@@ -182,6 +195,30 @@ describe('incidents and controls', () => {
     expect(await ledger.health.incidents(day(13), day(13))).toMatchObject([
       { state: 'resolved', resolvedDay: day(14) },
     ]);
+  });
+
+  it("opens the rolling check's incidents by the hour, and does not reopen a day a resolution covers", async () => {
+    const cause = { kind: 'credits' as const, system: 'harmonic', summary: 'harmonic is out of credits' };
+    const opened = await ledger.health.recordIncidentAt(`${day(22)}T07:00:00.000Z`, cause);
+    expect(opened).toMatchObject({ opened: true, incident: { id: `incident-${day(22)}`, firstDay: day(22) } });
+    const extended = await ledger.health.recordIncidentAt(`${day(23)}T08:00:00.000Z`, undefined);
+    expect(extended).toMatchObject({ opened: false, incident: { id: opened.incident.id, lastDay: day(23), cause } });
+    // Resolved by the rolling check on day 23; the daily check then reports the complete days 22 and 23.
+    await ledger.health.resolveIncident(opened.incident.id, day(23), 'proposed');
+    for (const d of [day(22), day(23)]) {
+      expect(await ledger.health.recordIncidentDay(d, cause)).toMatchObject({
+        opened: false,
+        incident: { id: opened.incident.id, state: 'resolved' },
+      });
+    }
+    expect(await ledger.health.openIncident()).toBeUndefined();
+    // A new outage later on day 23: a new incident, named by its hour.
+    const again = await ledger.health.recordIncidentAt(`${day(23)}T15:00:00.000Z`, cause);
+    expect(again).toMatchObject({ opened: true, incident: { id: `incident-${day(23)}`, state: 'open' } });
+    await ledger.health.resolveIncident(again.incident.id, day(23), 'proposed');
+    const third = await ledger.health.recordIncidentAt(`${day(23)}T18:00:00.000Z`, cause);
+    expect(third).toMatchObject({ opened: true, incident: { id: `incident-${day(23)}T18h`, state: 'open' } });
+    await ledger.health.resolveIncident(third.incident.id, day(23), 'proposed');
   });
 
   it('keeps the pause flag and the snooze', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seedPosthogEvents, type PosthogEventInput } from '../../src/sandbox/posthog';
+import { eventually } from '../support/eventually';
 import { control, inspect, testSandbox } from '../support/sandbox';
 
 const API_KEY = 'phc_sandbox';
@@ -581,5 +582,85 @@ describe('PostHog simulator: persons API (erasure)', () => {
     expect((await persons('?distinct_id=cy', {})).statusCode).toBe(401);
     expect((await remove(id)).statusCode).toBe(204);
     expect(await record('event', UUID_C)).toBeDefined();
+  });
+});
+
+describe('PostHog simulator: webhook destination and person properties', () => {
+  /** A receiver on a port of its own: what the destination POSTs to it. */
+  async function receiver(status = 202) {
+    const received: { headers: Record<string, unknown>; body: Record<string, unknown> }[] = [];
+    const { default: Fastify } = await import('fastify');
+    const server = Fastify();
+    server.post('/hook', async (request, reply) => {
+      received.push({ headers: request.headers, body: request.body as Record<string, unknown> });
+      return reply.code(status).send({ status: 'accepted' });
+    });
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    return { url: `${url}/hook`, received, close: () => server.close() };
+  }
+
+  const signup = (uuid: string, distinctId: string, email: string) => ({
+    event: 'user signed up',
+    distinct_id: distinctId,
+    uuid,
+    timestamp: '2026-11-05T10:00:00Z',
+    properties: { $set: { email }, $groups: { organization: 'org-1' } },
+  });
+
+  it('delivers the events its filter lets through, with person and groups, and nothing while disabled', async () => {
+    const hook = await receiver();
+    try {
+      await control(app, 'posthog', {
+        destinationUrl: hook.url,
+        destinationAuth: 'hook-secret',
+        destinationEvents: ['user signed up'],
+      });
+      await batch([
+        {
+          event: '$groupidentify',
+          distinct_id: 'u-1',
+          properties: { $group_type: 'organization', $group_key: 'org-1', $group_set: { name: 'Acme' } },
+        },
+        signup(UUID_A, 'u-1', 'ada@acme.example'),
+      ]);
+      const first = await eventually(async () => hook.received[0]);
+      expect(first.headers.authorization).toBe('Bearer hook-secret');
+      expect(first.body).toMatchObject({
+        event: { uuid: UUID_A, event: 'user signed up', distinct_id: 'u-1', timestamp: '2026-11-05T10:00:00.000Z' },
+        person: { id: 'u-1', properties: { email: 'ada@acme.example' } },
+        groups: { organization: { id: 'org-1', type: 'organization', index: 0, properties: { name: 'Acme' } } },
+        project: { id: 1 },
+      });
+      expect(hook.received).toHaveLength(1); // $groupidentify is filtered out
+
+      // Disabled: still captured and queryable, not delivered.
+      await control(app, 'posthog', { destinationEnabled: false });
+      expect((await batch([signup(UUID_B, 'u-2', 'bo@acme.example')])).statusCode).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(hook.received).toHaveLength(1);
+      expect(await record('event', UUID_B)).toBeDefined();
+      const calls = (await inspect(app, 'posthog')).calls.filter((c) => c.kind === 'callback');
+      expect(calls).toMatchObject([{ key: UUID_A, status: 202, note: 'destination delivered' }]);
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it("answers person.properties.<name> on events with the person's properties", async () => {
+    await batch([signup(UUID_A, 'u-1', 'ada@acme.example'), signup(UUID_B, 'u-2', 'bo@acme.example')]);
+    await batch([{ event: 'user signed up', distinct_id: 'u-3', uuid: UUID_C, timestamp: '2026-11-05T11:00:00Z' }]);
+    const res = await hogql(
+      "SELECT uuid, person.properties.email, person.properties FROM events WHERE event IN ('user signed up') " +
+        'ORDER BY timestamp, uuid LIMIT 2 OFFSET 1',
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      results: [
+        [UUID_B, 'bo@acme.example', JSON.stringify({ email: 'bo@acme.example' })],
+        [UUID_C, null, '{}'],
+      ],
+    });
+    expect((await hogql('SELECT person.id FROM events')).statusCode).toBe(400);
+    expect((await hogql('SELECT person.properties.email FROM groups')).statusCode).toBe(400);
   });
 });

@@ -28,21 +28,29 @@ function ledgerMocks(n: number, options: { posthogMissing?: string[] } = {}) {
     maxInFlight: 0,
     stateReads: 0,
     posthogReads: 0,
+    imports: [] as { from: string; to: string; dryRun: boolean }[],
   };
   const unused = () => Promise.reject(new Error('not used by the backfill'));
   const activities: HealthActivities = {
     getEnrichmentControls: unused,
     getHealthPolicy: unused,
     checkDay: unused,
+    getRollingHealthPolicy: unused,
+    checkWindow: unused,
+    recordIncidentAt: unused,
     recordIncidentDay: unused,
     openIncident: unused,
     resolveIncident: unused,
     incidentsAwaitingRecovery: unused,
     setIncidentRecovery: unused,
     postHealthAlert: unused,
-    posthogOrganizationsWithoutEnrichment: async () => {
+    // Runs started before the import (a recorded history) counted organizations; these runs import.
+    posthogOrganizationsWithoutEnrichment: unused,
+    importPosthogSignups: async (input) => {
       seen.posthogReads++;
-      return options.posthogMissing ?? [];
+      seen.imports.push(input);
+      const notReceived = (options.posthogMissing ?? []).length;
+      return { notReceived, imported: input.dryRun ? 0 : notReceived, unusable: 0 };
     },
     listBackfillCandidates: async (input) => {
       seen.pages.push(input);
@@ -118,6 +126,7 @@ describe('BackfillOutageWindowWorkflow', () => {
       { ...window, afterId: 'c0199', limit: 100 },
     ]);
     expect(seen.posthogReads).toBe(1);
+    expect(seen.imports).toEqual([{ ...window, dryRun: false }]);
 
     // The limit is reached and never passed.
     expect(seen.maxInFlight).toBe(concurrency);
@@ -163,6 +172,8 @@ describe('BackfillOutageWindowWorkflow', () => {
       stillMissing: { 'would re-enqueue (failed)': 75, 'would re-enqueue (partial)': 75 },
     });
     expect(seen.pages.map((p) => p.afterId)).toEqual([undefined, 'c0099']);
+    // PostHog's undelivered signups are counted, not recorded.
+    expect(seen.imports).toEqual([{ ...window, dryRun: true }]);
     expect(seen.batches).toEqual([]);
     expect(seen.stateReads).toBe(0);
   });

@@ -75,6 +75,9 @@ function healthMocks(world: World) {
       const n = seen.calls.filter((c) => c === 'checkDay').length;
       return { ...(world.checkDay ? world.checkDay(n) : world.assessment), day };
     },
+    getRollingHealthPolicy: () => Promise.reject(new Error('not used by the daily check')),
+    checkWindow: () => Promise.reject(new Error('not used by the daily check')),
+    recordIncidentAt: () => Promise.reject(new Error('not used by the daily check')),
     recordIncidentDay: async (input) => {
       call('recordIncidentDay');
       seen.incidentDays.push(input);
@@ -107,6 +110,7 @@ function healthMocks(world: World) {
     reenqueueSignups: async () => undefined,
     backfillStates: async () => [],
     posthogOrganizationsWithoutEnrichment: async () => [],
+    importPosthogSignups: async () => ({ notReceived: 0, imported: 0, unusable: 0 }),
   };
   return { activities, seen };
 }

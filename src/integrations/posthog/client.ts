@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DeletionOutcome } from '../../domain/erasure';
+import type { CapturedEvent } from '../../domain/ports';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { sha256 } from '../../hash';
 import { writeOutcome, type DestinationWording } from '../destination-status';
@@ -56,6 +57,19 @@ export class PosthogQueryError extends Error {
   constructor(readonly outcome: Exclude<WriteOutcome, { kind: 'written' }>) {
     super(outcome.detail);
   }
+}
+
+/** A property bag as HogQL answers it: a JSON string (an object when a proxy already decoded it); else empty. */
+function jsonObject(v: unknown): Record<string, unknown> {
+  let value = v;
+  if (typeof v === 'string') {
+    try {
+      value = JSON.parse(v) as unknown;
+    } catch {
+      return {};
+    }
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
 
 /** HogQL datetime literal (UTC): `toDateTime('2026-11-01 00:00:00')`. */
@@ -199,6 +213,32 @@ export function createPosthogClient(o: PosthogClientOptions) {
           `AND timestamp < ${hogqlTime(to)} GROUP BY day, event ORDER BY day, event`,
       );
       return results.map((r) => ({ day: String(r[0]).slice(0, 10), event: String(r[1]), count: Number(r[2]) }));
+    },
+
+    /**
+     * Events named `events` in [from, to), oldest first (then by uuid, so pages do not overlap), with the properties
+     * of their person: the backfill's source of signups the webhook destination never delivered.
+     */
+    async capturedEvents(
+      events: string[],
+      from: string,
+      to: string,
+      page: { limit: number; offset: number },
+    ): Promise<CapturedEvent[]> {
+      const { results } = await query(
+        `SELECT uuid, event, distinct_id, timestamp, properties, person.properties FROM events ` +
+          `WHERE event IN (${events.map(hogqlString).join(', ')}) AND timestamp >= ${hogqlTime(from)} ` +
+          `AND timestamp < ${hogqlTime(to)} ORDER BY timestamp, uuid ` +
+          `LIMIT ${Math.max(1, Math.floor(page.limit))} OFFSET ${Math.max(0, Math.floor(page.offset))}`,
+      );
+      return results.map((r) => ({
+        uuid: String(r[0]),
+        event: String(r[1]),
+        distinctId: String(r[2]),
+        timestamp: String(r[3]),
+        properties: jsonObject(r[4]),
+        personProperties: jsonObject(r[5]),
+      }));
     },
 
     /** Organizations created in [from, to) that have no enrichment status (never reached us, or never enriched). */

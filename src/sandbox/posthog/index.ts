@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { uuidFrom } from '../dataset';
 import { requestPath, type ProviderPluginOptions, type StoredRecord } from '../state';
+import { deliverToDestination } from './destination';
 import { ingest, isObject, readCaptureBody, validateEvent, type ValidEvent } from './events';
 import { QueryError } from './hogql/lexer';
 import { runHogql, type HogqlResult } from './hogql/runner';
@@ -83,12 +84,14 @@ export { seedPosthogEvents } from './seed';
  *   query.
  * - The SQL is parsed by a small tokenizer and recursive-descent parser, keywords and function names in any case:
  *   `SELECT expr [AS alias], ... [FROM events | groups] [WHERE cond] [GROUP BY expr, ...] [ORDER BY expr [ASC|DESC],
- *   ...] [LIMIT n [OFFSET m]]`. Expressions: columns (`events`: uuid, event, distinct_id, timestamp, properties;
+ *   ...] [LIMIT n [OFFSET m]]`. Expressions: columns (`events`: uuid, event, distinct_id, timestamp, properties,
+ *   `person.properties.<name>` — HogQL's join of the event's person, its current properties;
  *   `groups`: index, key, created_at, properties; without FROM, one row, as ClickHouse reads `system.one`),
  *   `properties.<name>`, string and number literals, NULL, `count()`, `toDate(x)`, `toDateTime('YYYY-MM-DD[
  *   HH:MM:SS]')`, `isNull(x)`, `isNotNull(x)`, `= == != <> < <= > >=`, `[NOT] IN (...)`, `IS [NOT] NULL`, AND, OR,
  *   NOT, parentheses; select aliases can be used in WHERE, GROUP BY and ORDER BY. This covers the queries the project
- *   runs (daily event counts, organizations created in a window without a property, an event count, `enrich doctor`'s
+ *   runs (daily event counts, organizations created in a window without a property, an event count, a window's signup
+ *   events with their persons (the backfill's import), `enrich doctor`'s
  *   `SELECT 1`); anything else (joins, sub-queries, other tables or functions, `SELECT *`,
  *   HAVING, placeholders) answers 400 `{ type: 'validation_error', code: 'query_error', detail: 'unsupported query
  *   in the sandbox: ...' }` — the sandbox's own code, since a real PostHog would run those queries.
@@ -102,6 +105,9 @@ export { seedPosthogEvents } from './seed';
  *
  * Order of checks on every endpoint: auth → `latencyMs` → rate limit (429) → injected failure (503) → parameters →
  * work. Credits are not used. Call log: `key` is the number of events, or the first 200 characters of the query.
+ *
+ * Webhook destination (./destination.ts): events that pass its filter are POSTed to `destinationUrl` as PostHog's
+ * HTTP Webhook destination sends them; a disabled destination sends nothing while capture goes on.
  *
  * Layout: ./index.ts the plugin (capture and query routes); ./events.ts capture bodies, validation and ingestion;
  * ./project.ts the project state (`state.posthogProject`: event sequence, group types); ./datetime.ts; ./hogql/ the
@@ -253,7 +259,7 @@ export const posthogPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app,
     }
     const store = state.records.posthog;
     const now = Date.now();
-    for (const e of events) ingest(store, state.posthogProject, e, now);
+    for (const e of events) deliverToDestination(state, ingest(store, state.posthogProject, e, now));
     return answer(request, reply, key, 200, { status: 'Ok' });
   };
 

@@ -25,6 +25,8 @@ const TABLES: Record<HogqlSelect['from'], Record<string, string>> = {
     distinct_id: 'String',
     timestamp: "DateTime64(6, 'UTC')",
     properties: 'String',
+    // Not a column of its own: `person.properties.<name>` (HogQL's join of the event's person), see `resolve`.
+    person: 'String',
   },
   groups: { index: 'UInt8', key: 'String', created_at: "DateTime64(6, 'UTC')", properties: 'String' },
   one: { dummy: 'UInt8' },
@@ -33,13 +35,18 @@ const TABLES: Record<HogqlSelect['from'], Record<string, string>> = {
 type Row = Record<string, Value>;
 
 function eventRows(store: RecordStore): Row[] {
-  return store.list('event').map((r) => ({
-    uuid: String(r.fields.uuid),
-    event: String(r.fields.event),
-    distinct_id: String(r.fields.distinct_id),
-    timestamp: new DateTimeValue(Date.parse(String(r.fields.timestamp))),
-    properties: isObject(r.fields.properties) ? r.fields.properties : {},
-  }));
+  return store.list('event').map((r) => {
+    // The person's current properties: what PostHog answers for `person.properties` unless persons-on-events is on.
+    const person = store.get('person', String(r.fields.distinct_id));
+    return {
+      uuid: String(r.fields.uuid),
+      event: String(r.fields.event),
+      distinct_id: String(r.fields.distinct_id),
+      timestamp: new DateTimeValue(Date.parse(String(r.fields.timestamp))),
+      properties: isObject(r.fields.properties) ? r.fields.properties : {},
+      person: { properties: isObject(person?.fields.properties) ? person.fields.properties : {} },
+    };
+  });
 }
 
 function groupRows(store: RecordStore): Row[] {
@@ -257,7 +264,8 @@ function resolve(
       const aliased = e.chain.length === 1 ? aliases.get(head!) : undefined;
       if (aliased && !resolving.has(head!)) return resolve(aliased, aliases, table, new Set([...resolving, head!]));
       if (!(head! in TABLES[table])) throw unsupported(`unknown column ${e.chain.join('.')} in ${table}`);
-      if (head !== 'properties' && e.chain.length > 1) throw unsupported(`${e.chain.join('.')}`);
+      if (head === 'person' ? e.chain[1] !== 'properties' : head !== 'properties' && e.chain.length > 1)
+        throw unsupported(`${e.chain.join('.')}`);
       return e;
     }
     case 'const':

@@ -1,0 +1,210 @@
+import { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Config } from '../../src/config';
+import { addDays, utcDay } from '../../src/domain/health';
+import { openLedger, type Ledger } from '../../src/ledger/ledger';
+import { createDataset, type Company } from '../../src/sandbox/dataset';
+import { createIntake, type Intake } from '../../src/starter';
+import { addSearchAttributes } from '../../src/temporal/search-attributes';
+import { creditsRestoredSignal } from '../../src/workflows/messages';
+import { RollingHealthCheckWorkflow } from '../../src/workflows/rolling-health-check';
+import { privateDatabaseUrl, SECRET, testConfig } from '../support/config';
+import { eventually } from '../support/eventually';
+import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { posthogSignup } from '../support/signups';
+import { type RunningWorker, startWorker } from '../support/stack';
+
+interface SlackMessage {
+  fields: { text?: string; body?: { text?: string } };
+}
+
+/**
+ * The rolling check (HEALTH_ROLLING_WINDOW_HOURS, run every HEALTH_CHECK_INTERVAL_MINUTES by the schedule
+ * `enrichment-health-hourly`), played hour by hour on the time-skipping server through the real intake, worker,
+ * ledger and sandbox: Clearbit runs out of credits at 18:00 and the 19:00 check alerts it — not the next morning —;
+ * the 20:00 check finds the same incident and posts nothing more; credits come back and the 21:00 check resolves it;
+ * the next morning a drop in traffic during another Clearbit outage stays quiet.
+ */
+describe('the rolling health check', () => {
+  const WINDOW_HOURS = 6;
+  let env: TestWorkflowEnvironment;
+  let sandbox: RunningSandbox;
+  let ledger: Ledger;
+  let config: Config;
+  let worker: RunningWorker;
+  let intake: Intake;
+  let base: string;
+  let client: Client;
+  let clockOffsetMs = 0;
+  // A different company Clearbit knows completely per signup: the domain cache must not hide the outage.
+  const companies = createDataset().companies.filter(
+    (c) => c.knownBy.clearbit && c.clearbitHasIndustry && !c.quirks && c.people.length > 0,
+  );
+  let nextCompany = 0;
+
+  beforeAll(async () => {
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: inject('temporalTestServer') } },
+    });
+    await addSearchAttributes(env.connection, 'default');
+    // A plain client: the environment's own lets time run free while it awaits a result.
+    client = new Client({ connection: env.connection });
+    sandbox = await startSandbox();
+    const databaseUrl = await privateDatabaseUrl();
+    ledger = await openLedger({ databaseUrl });
+    config = testConfig({
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: env.address,
+      SANDBOX_URL: sandbox.url,
+      ENRICHMENT_PROVIDERS: 'clearbit',
+      DESTINATIONS: '',
+      // Only the ratio rule: writes below half the signups with a work email.
+      HEALTH_MIN_WRITES: '0',
+      HEALTH_TRAILING_DAYS: '3',
+      HEALTH_ROLLING_WINDOW_HOURS: String(WINDOW_HOURS),
+      HEALTH_AUTO_BACKFILL: 'false',
+      CREDITS_WAIT_MAX_DAYS: '2',
+    });
+    worker = await startWorker(config, ledger);
+    intake = createIntake(config, ledger, { outboxPollMs: 200, now: () => new Date(Date.now() + clockOffsetMs) });
+    base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await intake?.close();
+    await worker?.shutdown();
+    await ledger?.close();
+    await sandbox?.close();
+    await env?.teardown();
+  });
+
+  const sleepUntil = async (day: string, hour: number, minute = 0) => {
+    const at = `${day}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00Z`;
+    const ms = Date.parse(at) - (await env.currentTimeMs());
+    if (ms > 0) await env.sleep(ms);
+  };
+
+  const signups = async (n: number): Promise<{ signupId: string; workflowId: string }[]> => {
+    const posted: { signupId: string; workflowId: string }[] = [];
+    for (let i = 0; i < n; i++) {
+      const company: Company = companies[nextCompany++]!;
+      const payload = posthogSignup({ email: company.people[0]!.email });
+      const serverNow = await env.currentTimeMs();
+      clockOffsetMs = serverNow - Date.now();
+      payload.event.timestamp = new Date(serverNow).toISOString();
+      const res = await fetch(`${base}/webhooks/posthog`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
+        body: JSON.stringify(payload),
+      });
+      expect(res.status).toBe(202);
+      posted.push((await res.json()) as { signupId: string; workflowId: string });
+    }
+    return posted;
+  };
+
+  const recorded = (ids: string[]) =>
+    eventually(async () => {
+      const rows = await Promise.all(ids.map((id) => ledger.signups.getSignup(id)));
+      return rows.every((r) => r?.enrichedAt) ? rows : undefined;
+    }, 60_000);
+
+  /** Every signup of the list was refused by Clearbit for credits (402) and is not recorded. */
+  let refusedBefore = 0;
+  const waiting = async (ids: string[]) => {
+    await eventually(async () => {
+      const inspection = await sandbox.inspect<{ calls: { status: number }[] }>('clearbit');
+      const refused = inspection.calls.filter((c) => c.status === 402).length;
+      if (refused < refusedBefore + ids.length) return undefined;
+      refusedBefore = refused;
+      return true;
+    }, 60_000);
+    const rows = await Promise.all(ids.map((id) => ledger.signups.getSignup(id)));
+    expect(rows.every((r) => r?.enrichedAt === null)).toBe(true);
+  };
+
+  /** The check as the schedule starts it, at the server's current time. */
+  let runs = 0;
+  const check = () =>
+    client.workflow.execute(RollingHealthCheckWorkflow, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: `enrichment-health-rolling-${++runs}`,
+      args: [{}],
+    });
+
+  const incidentAlerts = async () =>
+    ((await sandbox.inspect<{ records?: { message?: SlackMessage[] } }>('slack')).records?.message ?? [])
+      .map((m) => JSON.stringify(m.fields))
+      .filter((t) => t.includes('Enrichment incident'));
+
+  it('alerts an outage within one check interval, once per incident, resolves it, and stays quiet for a traffic drop', async () => {
+    const day = addDays(utcDay(await env.currentTimeMs()), 1);
+    const next = addDays(day, 1);
+
+    // Normal traffic: two signups in each of the windows before the outage, all enriched.
+    for (const hour of [2, 8, 14]) {
+      await sleepUntil(day, hour);
+      await recorded((await signups(2)).map((s) => s.signupId));
+    }
+    await sleepUntil(day, 18);
+    expect((await check()).assessment).toMatchObject({ classification: 'healthy', writes: 2, eligible: 2 });
+
+    // 18:00 Clearbit runs out of credits; signups keep coming and wait.
+    await sandbox.control('clearbit', { credits: 0 });
+    await sleepUntil(day, 18, 20);
+    const outage = await signups(3);
+    await waiting(outage.map((s) => s.signupId));
+
+    // The 19:00 check: 2 writes for 5 signups in the six hours to 19:00.
+    await sleepUntil(day, 19);
+    const first = await check();
+    expect(first.assessment).toMatchObject({
+      classification: 'enrichment_incident',
+      from: `${day}T13:00:00.000Z`,
+      hours: WINDOW_HOURS,
+      eligible: 5,
+      writes: 2,
+      cause: { kind: 'credits', system: 'clearbit' },
+    });
+    expect(first.incident).toMatchObject({ firstDay: day, lastDay: day, state: 'open' });
+    expect(first.alert).toBe('posted');
+    const alerts = await incidentAlerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toContain('clearbit is out of credits');
+    expect(alerts[0]).toContain(`the 6 h to ${day} 19:00 UTC had 2 enrichment writes for 5 signups`);
+
+    // The 20:00 check: the same incident, not alerted again.
+    await sleepUntil(day, 20);
+    const second = await check();
+    expect(second.assessment.classification).toBe('enrichment_incident');
+    expect(second.incident?.id).toBe(first.incident?.id);
+    expect(second.alert).toBe('already posted');
+    expect(await incidentAlerts()).toHaveLength(1);
+
+    // Credits are back; the waiting signups are told and recorded. The 21:00 check resolves the incident.
+    await sandbox.control('clearbit', { credits: null });
+    for (const s of outage) await client.workflow.getHandle(s.workflowId).signal(creditsRestoredSignal, {});
+    await recorded(outage.map((s) => s.signupId));
+    await sleepUntil(day, 21);
+    const resolved = await check();
+    expect(resolved.assessment.classification).toBe('healthy');
+    expect(resolved.incident).toMatchObject({ id: first.incident?.id, state: 'resolved' });
+    expect(resolved.backfill).toBe(`proposed: npx enrich backfill --from ${day} --to ${day}`);
+    expect(resolved.alert).toBe('posted');
+    expect(await ledger.health.openIncident()).toBeUndefined();
+
+    // Next morning: Clearbit is out again, but only one signup comes in where the windows before had 2 and 3.
+    await sandbox.control('clearbit', { credits: 0 });
+    await sleepUntil(next, 9);
+    const quiet = await signups(1);
+    await waiting(quiet.map((s) => s.signupId));
+    await sleepUntil(next, 10);
+    const drop = await check();
+    expect(drop.assessment).toMatchObject({ classification: 'traffic_drop', eligible: 1, writes: 0 });
+    expect(drop.incident).toBeUndefined();
+    expect(drop.alert).toBe('none');
+    expect(await incidentAlerts()).toHaveLength(1);
+    expect(await ledger.health.openIncident()).toBeUndefined();
+  }, 300_000);
+});
