@@ -25,6 +25,8 @@ export type CountRunningWorkflows = (status: (typeof RUNNING_STATUSES)[number]) 
 /** Receipt-to-settled buckets, in seconds: seconds for a signup enriched at once, up to the 7 days a wait may last. */
 export const SETTLED_BUCKETS = [1, 5, 15, 30, 60, 300, 900, 3_600, 14_400, 86_400, 259_200, 604_800];
 
+const OUTBOX_AGE = 'signup_outbox_oldest_pending_age_seconds';
+
 /** Where a scrape could not read: the ledger, Temporal's visibility, or the SDK's own exporter. */
 export type MetricsSource = 'ledger' | 'temporal' | 'sdk';
 
@@ -45,6 +47,50 @@ export function createPipelineMetrics(deps: {
   const cacheMs = deps.cacheMs ?? PIPELINE_METRICS_CACHE_MS;
   const now = deps.now ?? Date.now;
 
+  const credits = new Counter({
+    name: 'signup_enrichment_credits_spent_total',
+    help: "Provider credits spent, by provider: the ledger's found answers of company and person lookups (one credit each).",
+    labelNames: ['provider'] as const,
+    registers: [registry],
+  });
+  const lookups = new Counter({
+    name: 'signup_provider_lookups_total',
+    help: 'Provider answers archived in the ledger, by provider, lookup (company, person, enrichment_status) and outcome.',
+    labelNames: ['provider', 'lookup', 'outcome'] as const,
+    registers: [registry],
+  });
+  const signups = new Gauge({
+    name: 'signup_ledger_signups',
+    help: 'Signups in the ledger by status (one still being worked on stays received there; see signup_running_workflows).',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+  const writes = new Gauge({
+    name: 'signup_destination_writes',
+    help: 'Destination writes tracked in the ledger, by destination and state (sending, done, failed).',
+    labelNames: ['destination', 'state'] as const,
+    registers: [registry],
+  });
+  const outboxAge = new Gauge({
+    name: OUTBOX_AGE,
+    help: 'Age of the oldest signup whose workflow start is pending in the outbox (0 when none is).',
+    registers: [registry],
+  });
+  const running = deps.countRunningWorkflows
+    ? new Gauge({
+        name: 'signup_running_workflows',
+        help: "Running signup workflows of this task queue by EnrichmentStatus (Temporal's visibility): waiting_for_credits is the credits backlog.",
+        labelNames: ['enrichment_status'] as const,
+        registers: [registry],
+      })
+    : undefined;
+  const receiptToSettled = new Histogram({
+    name: 'signup_receipt_to_settled_seconds',
+    help: 'Time from a signup received by the intake to its first recorded outcome, by that status.',
+    labelNames: ['status'] as const,
+    buckets: SETTLED_BUCKETS,
+    registers: [registry],
+  });
   const errors = new Counter({
     name: 'signup_worker_metrics_errors_total',
     help: 'Scrapes of the worker endpoint that could not read a source (ledger, temporal, sdk); its series were left out.',
@@ -53,119 +99,61 @@ export function createPipelineMetrics(deps: {
   });
   for (const source of ['ledger', 'temporal', 'sdk'] as const) errors.inc({ source }, 0);
 
-  /** One reading shared by every metric of a scrape, and by the scrapes within `cacheMs`. */
+  /** One reading of a source, shared by the scrapes within `cacheMs` (and by concurrent ones); a failure is counted. */
   const cached = <T>(read: () => Promise<T>, source: MetricsSource) => {
     let last: { at: number; value: Promise<T | undefined> } | undefined;
     return () => {
       if (!last || now() - last.at >= cacheMs) {
-        last = {
+        const reading: { at: number; value: Promise<T | undefined> } = {
           at: now(),
           value: read().catch(() => {
             errors.inc({ source });
-            last = undefined;
+            if (last === reading) last = undefined;
             return undefined;
           }),
         };
+        last = reading;
       }
       return last.value;
     };
   };
-  const ledger = cached<LedgerMetricsSnapshot>(() => deps.ledger.snapshot(), 'ledger');
-
-  new Counter({
-    name: 'signup_enrichment_credits_spent_total',
-    help: "Provider credits spent, by provider: the ledger's found answers of company and person lookups (one credit each).",
-    labelNames: ['provider'] as const,
-    registers: [registry],
-    async collect() {
-      const s = await ledger();
-      this.reset();
-      for (const [provider, n] of Object.entries(s?.creditsSpent ?? {})) this.inc({ provider }, n);
-    },
-  });
-
-  new Counter({
-    name: 'signup_provider_lookups_total',
-    help: 'Provider answers archived in the ledger, by provider, lookup (company, person, enrichment_status) and outcome.',
-    labelNames: ['provider', 'lookup', 'outcome'] as const,
-    registers: [registry],
-    async collect() {
-      const s = await ledger();
-      this.reset();
-      for (const l of s?.lookups ?? []) {
-        this.inc({ provider: l.provider, lookup: l.lookup, outcome: l.outcome }, l.count);
-      }
-    },
-  });
-
-  new Gauge({
-    name: 'signup_ledger_signups',
-    help: 'Signups in the ledger by status (one still being worked on stays received there; see signup_running_workflows).',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      const s = await ledger();
-      this.reset();
-      for (const [status, n] of Object.entries(s?.signupsByStatus ?? {})) this.set({ status }, n);
-    },
-  });
-
-  new Gauge({
-    name: 'signup_destination_writes',
-    help: 'Destination writes tracked in the ledger, by destination and state (sending, done, failed).',
-    labelNames: ['destination', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      const s = await ledger();
-      this.reset();
-      for (const w of s?.destinationWrites ?? []) this.set({ destination: w.destination, state: w.state }, w.count);
-    },
-  });
-
-  new Gauge({
-    name: 'signup_outbox_oldest_pending_age_seconds',
-    help: 'Age of the oldest signup whose workflow start is pending in the outbox (0 when none is).',
-    registers: [registry],
-    async collect() {
-      const s = await ledger();
-      this.reset();
-      if (s) this.set(s.outbox.oldestPendingAgeSeconds);
-    },
-  });
-
+  const readLedger = cached<LedgerMetricsSnapshot>(() => deps.ledger.snapshot(), 'ledger');
   const count = deps.countRunningWorkflows;
-  if (count) {
-    const workflows = cached<Record<string, number>>(
-      async () =>
-        Object.fromEntries(
-          await Promise.all(RUNNING_STATUSES.map(async (s): Promise<[string, number]> => [s, await count(s)])),
-        ),
-      'temporal',
-    );
-    new Gauge({
-      name: 'signup_running_workflows',
-      help: "Running signup workflows of this task queue by EnrichmentStatus (Temporal's visibility): waiting_for_credits is the credits backlog.",
-      labelNames: ['enrichment_status'] as const,
-      registers: [registry],
-      async collect() {
-        const w = await workflows();
-        this.reset();
-        for (const [status, n] of Object.entries(w ?? {})) this.set({ enrichment_status: status }, n);
-      },
-    });
-  }
+  const readWorkflows = cached<Record<string, number>>(
+    async () =>
+      Object.fromEntries(
+        await Promise.all(RUNNING_STATUSES.map(async (s): Promise<[string, number]> => [s, await count!(s)])),
+      ),
+    'temporal',
+  );
 
-  const receiptToSettled = new Histogram({
-    name: 'signup_receipt_to_settled_seconds',
-    help: 'Time from a signup received by the intake to its first recorded outcome, by that status.',
-    labelNames: ['status'] as const,
-    buckets: SETTLED_BUCKETS,
-    registers: [registry],
-  });
+  /** The scrape-time values from the readings; a source that could not be read leaves its series out. */
+  const refresh = async () => {
+    const [s, w] = await Promise.all([readLedger(), count ? readWorkflows() : undefined]);
+    for (const metric of [credits, lookups, signups, writes, outboxAge]) metric.reset();
+    if (s) {
+      for (const [provider, n] of Object.entries(s.creditsSpent)) credits.inc({ provider }, n);
+      for (const l of s.lookups) lookups.inc({ provider: l.provider, lookup: l.lookup, outcome: l.outcome }, l.count);
+      for (const [status, n] of Object.entries(s.signupsByStatus)) signups.set({ status }, n);
+      for (const x of s.destinationWrites) writes.set({ destination: x.destination, state: x.state }, x.count);
+      outboxAge.set(s.outbox.oldestPendingAgeSeconds);
+    } else {
+      // prom-client's reset() of a metric without labels keeps a 0, which would read as an empty outbox.
+      registry.removeSingleMetric(OUTBOX_AGE);
+    }
+    running?.reset();
+    for (const [status, n] of Object.entries(w ?? {})) running?.set({ enrichment_status: status }, n);
+    if (s && !registry.getSingleMetric(OUTBOX_AGE)) registry.registerMetric(outboxAge);
+  };
 
   return {
     registry,
     errors,
+    /** The Prometheus text of the pipeline's metrics, read now (or within `cacheMs`). */
+    async text(): Promise<string> {
+      await refresh();
+      return registry.metrics();
+    },
     /** Observes a signup's first recorded outcome (the `saveEnrichment` activity). */
     settled: (status: EnrichmentStatus, receivedAt: string, recordedAt: string): void => {
       const seconds = (Date.parse(recordedAt) - Date.parse(receivedAt)) / 1000;

@@ -54,7 +54,7 @@ export async function startWorkerMetricsServer(o: {
     }
     // The SDK's text first, so that a miss is counted in this very answer.
     const sdk = await sdkText();
-    const ours = await o.metrics.registry.metrics();
+    const ours = await o.metrics.text();
     res.writeHead(200, { 'content-type': o.metrics.registry.contentType });
     res.end(req.method === 'HEAD' ? undefined : `${ours.trimEnd()}\n${sdk.trimEnd()}\n`);
   };
