@@ -1,4 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openPostgres, type Sql } from '../../src/ledger/sql';
@@ -8,7 +10,15 @@ import { freePort } from '../../src/tools/dev-server';
 import { getStatusQuery } from '../../src/workflows/messages';
 import { SECRET } from '../support/config';
 import { eventually } from '../support/eventually';
-import { parseMetrics, type Sample } from '../support/metrics';
+import {
+  dashboardExpressions,
+  familyOf,
+  metricNamesIn,
+  metricTypes,
+  parseMetrics,
+  ruleExpressions,
+  type Sample,
+} from '../support/metrics';
 import { startSandbox, type RunningSandbox } from '../support/sandbox';
 import { clearbitCompanies, posthogSignup, signupOf, type PosthogPayload } from '../support/signups';
 import { isolatedStack, spawnWorker, type IsolatedStack } from '../support/stack';
@@ -50,6 +60,7 @@ describe('the worker metrics endpoint', () => {
   let client: Client;
   let worker: ChildProcess;
   let metricsUrl: string;
+  let intakeUrl: string;
   /** The test's own connection to the worker's ledger, for the numbers the metrics must equal. */
   let sql: Sql;
   const signups: { payload: PosthogPayload; signupId: string; workflowId: string; email: string }[] = [];
@@ -85,6 +96,7 @@ describe('the worker metrics endpoint', () => {
     await eventually(async () => ((await scrape().catch(() => undefined))?.status === 200 ? true : undefined), 90_000);
     const intake = createIntake(stack.config, stack.ledger, { outboxPollMs: 200 });
     const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
+    intakeUrl = base;
     stops.push(() => intake.close());
 
     const post = async (payload: PosthogPayload) => {
@@ -209,6 +221,23 @@ describe('the worker metrics endpoint', () => {
     expect(value(all, 'signup_outbox_oldest_pending_age_seconds', {})).toBe(0);
     expect(value(all, 'signup_worker_metrics_errors_total', { source: 'ledger' })).toBe(0);
     expect(value(all, 'signup_worker_metrics_errors_total', { source: 'temporal' })).toBe(0);
+  });
+
+  it('exports every metric alerts.yml and the Grafana dashboard read (the worker and the starter, scraped for real)', async () => {
+    const worker = await (await scrape()).text();
+    const starter = await (await fetch(`${intakeUrl}/metrics`)).text();
+    const families = new Set([...metricTypes(worker).keys(), ...metricTypes(starter).keys()]);
+    const root = path.join(__dirname, '..', '..');
+    const used = [
+      ...ruleExpressions(readFileSync(path.join(root, 'deploy/prometheus/alerts.yml'), 'utf8')),
+      ...dashboardExpressions(
+        JSON.parse(readFileSync(path.join(root, 'deploy/grafana/signup-enrichment.json'), 'utf8')) as {
+          panels: unknown[];
+        },
+      ),
+    ].flatMap(metricNamesIn);
+    expect(used.filter((n) => n.startsWith('temporal_')).length).toBeGreaterThan(3);
+    expect([...new Set(used)].filter((n) => familyOf(n, families) === undefined)).toEqual([]);
   });
 
   it('carries no personal data or ids, and asks for METRICS_TOKEN when it is set', async () => {

@@ -29,3 +29,47 @@ export function metricTypes(text: string): Map<string, string> {
   for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) types.set(m[1]!, m[2]!);
   return types;
 }
+
+/** The PromQL expressions of a Prometheus rules file: each rule's `expr`, inline or as a block scalar. */
+export function ruleExpressions(rulesYaml: string): string[] {
+  const lines = rulesYaml.split('\n');
+  const exprs: string[] = [];
+  lines.forEach((line, i) => {
+    const m = /^(\s*)expr:\s*(.*)$/.exec(line);
+    if (!m) return;
+    if (!/^[|>]-?$/.test(m[2]!)) return void exprs.push(m[2]!);
+    const indent = m[1]!.length;
+    const block: string[] = [];
+    for (const next of lines.slice(i + 1)) {
+      if (next.trim() !== '' && next.length - next.trimStart().length <= indent) break;
+      block.push(next.trim());
+    }
+    exprs.push(block.join(' ').trim());
+  });
+  return exprs;
+}
+
+/** The PromQL expressions of a Grafana dashboard's panels (rows' nested panels included). */
+export function dashboardExpressions(dashboard: { panels?: unknown[] }): string[] {
+  const exprs: string[] = [];
+  const visit = (panels: unknown[] | undefined) => {
+    for (const p of (panels ?? []) as { targets?: { expr?: string }[]; panels?: unknown[] }[]) {
+      for (const t of p.targets ?? []) if (t.expr) exprs.push(t.expr);
+      visit(p.panels);
+    }
+  };
+  visit(dashboard.panels);
+  return exprs;
+}
+
+/** The metric names an expression reads (ours and the SDK's): `signup_*` and `temporal_*` identifiers. */
+export function metricNamesIn(expr: string): string[] {
+  return [...expr.matchAll(/\b(?:signup|temporal)_[a-z0-9_]*[a-z0-9]\b/g)].map((m) => m[0]);
+}
+
+/** The family a sample name belongs to, given the families exported: `x_bucket`, `x_sum`, `x_count` are `x`'s. */
+export function familyOf(name: string, families: ReadonlySet<string>): string | undefined {
+  if (families.has(name)) return name;
+  const base = name.replace(/_(bucket|sum|count)$/, '');
+  return families.has(base) ? base : undefined;
+}
