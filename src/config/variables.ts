@@ -180,7 +180,7 @@ export const intake = section(
         'callback gets 401).',
     ),
     METRICS_TOKEN: optionalString.describe(
-      'Bearer token of `GET /metrics`. Unset: `/metrics` is open (counts only, no personal data; keep it on the internal network).',
+      "Bearer token of `GET /metrics` (the starter's, and the worker's on WORKER_METRICS_PORT). Unset: `/metrics` is open (counts only, no personal data; keep it on the internal network).",
     ),
     SIGNUP_EVENTS: commaList('user signed up,user_signed_up')
       .pipe(z.array(z.string().min(1)).min(1))
