@@ -26,7 +26,7 @@ export const SANDBOX_KEY = 'sandbox-key';
 /** Every activity dependency of the worker, from the configuration. */
 export function createActivityDeps(
   config: Config,
-  deps: { ledger: Ledger; temporal: ActivityDeps['temporal'] },
+  deps: { ledger: Ledger; temporal: ActivityDeps['temporal']; onSettled?: ActivityDeps['onSettled'] },
 ): ActivityDeps {
   const destinations = createDestinationClients(config);
   return {
@@ -51,6 +51,7 @@ export function createActivityDeps(
       webhookUrl: config.slack.alertWebhookUrl,
     },
     temporal: deps.temporal,
+    ...(deps.onSettled ? { onSettled: deps.onSettled } : {}),
     redact: createRedactor(config.secrets),
     reenrichment: {
       ...config.reenrichment,

@@ -17,7 +17,8 @@ import { dataConverter } from './temporal/codec';
 import { applySchedules } from './temporal/schedules';
 import { webUiLinks } from './temporal/web-ui';
 import { utcDay } from './domain/health';
-import { createWorker } from './worker';
+import { createWorker, serveWorkerMetrics } from './worker';
+import { DEV_WORKER_METRICS_PORT, planWorkerMetrics } from './metrics/sdk';
 
 /** The Account table the sandbox's Salesforce is seeded with (the weekend re-enrichment's input). */
 const SANDBOX_ACCOUNTS = 2500;
@@ -30,8 +31,9 @@ async function main(): Promise<void> {
   const loaded = loadConfig();
   // Someone at a terminal reads these logs: readable lines unless LOG_FORMAT says otherwise.
   const config = { ...loaded, logFormat: loaded.logFormat ?? 'pretty' };
-  // Before any connection or Worker: the Runtime takes its logger once.
-  installProcessLogging(config);
+  const metricsPlan = await planWorkerMetrics(config, DEV_WORKER_METRICS_PORT);
+  // Before any connection or Worker: the Runtime takes its logger and metrics exporter once.
+  installProcessLogging(config, metricsPlan?.telemetry);
   // Ctrl-C before the worker runs (the worker handles it afterwards): exit now; the dev server's exit hook stops it.
   let starting = true;
   const abortStart = () => {
@@ -109,15 +111,17 @@ async function main(): Promise<void> {
     });
     await applySchedules(client, config);
     const worker = await createWorker({ config, ledger, connection });
+    const metricsServer = metricsPlan && (await serveWorkerMetrics(config, metricsPlan, worker));
     const intake = createIntake(config, ledger);
     await intake.app.listen({ host: config.http.host, port: config.http.port });
-    printBanner(config, Boolean(server), Boolean(sandbox));
+    printBanner(config, Boolean(server), Boolean(sandbox), metricsServer?.url);
     starting = false;
     try {
       // Returns after Ctrl-C (SIGINT) or SIGTERM, once in-flight tasks are done.
       await worker.run();
     } finally {
       console.log('\nstopping…');
+      await metricsServer?.close();
       await intake.close();
     }
   } finally {
@@ -128,7 +132,12 @@ async function main(): Promise<void> {
   }
 }
 
-function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, sandbox: boolean): void {
+function printBanner(
+  config: ReturnType<typeof loadConfig>,
+  embedded: boolean,
+  sandbox: boolean,
+  metricsUrl: string | undefined,
+): void {
   const base = `http://${config.http.host}:${config.http.port}`;
   const secret = config.webhookSecret === DEV_WEBHOOK_SECRET ? DEV_WEBHOOK_SECRET : '$WEBHOOK_SECRET';
   const orgId = `org_${randomUUID().slice(0, 8)}`;
@@ -161,6 +170,7 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, s
 Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
   Temporal gRPC      ${describeConnection(config.temporal.connection)}, task queue ${config.temporal.taskQueue}
+  Worker metrics     ${metricsUrl ? `${metricsUrl}/metrics   — Prometheus: the SDK's and the pipeline's (docs/observability.md)` : '(off: WORKER_METRICS_PORT=off)'}
   Temporal Web UI    ${ui}${links}${
     config.payloadCodec
       ? `

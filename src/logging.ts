@@ -1,5 +1,5 @@
 import { format, inspect } from 'node:util';
-import { DefaultLogger, Runtime, type Logger, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type Logger, type LogLevel, type TelemetryOptions } from '@temporalio/worker';
 import type { FastifyServerOptions } from 'fastify';
 import { prettyFactory } from 'pino-pretty';
 import type { Config } from './config';
@@ -109,11 +109,18 @@ export function redactConsole(redactor: Redactor): void {
 
 /**
  * A worker process's logging (src/worker.ts, src/dev.ts), before any connection or Worker exists: the Temporal
- * Runtime logs through {@link redactingTemporalLogger}, the console through {@link redactConsole}.
+ * Runtime logs through {@link redactingTemporalLogger}, the console through {@link redactConsole}. `telemetry`: the
+ * SDK's metrics exporter, when the process serves metrics (src/metrics/sdk.ts, `planWorkerMetrics`).
  */
-export function installProcessLogging(config: Pick<Config, 'logLevel' | 'secrets'>): Redactor {
+export function installProcessLogging(
+  config: Pick<Config, 'logLevel' | 'secrets'>,
+  telemetry?: TelemetryOptions,
+): Redactor {
   const redactor = createRedactor(config.secrets);
   redactConsole(redactor);
-  Runtime.install({ logger: redactingTemporalLogger(config.logLevel, redactor) });
+  Runtime.install({
+    logger: redactingTemporalLogger(config.logLevel, redactor),
+    ...(telemetry ? { telemetryOptions: telemetry } : {}),
+  });
   return redactor;
 }

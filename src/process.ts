@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { ConfigError, type Config } from './config';
+import { MetricsPortInUseError } from './metrics/server';
 import { TemporalConnectionError } from './temporal/connection';
 import { MissingSearchAttributesError } from './temporal/search-attributes';
 
 /** Errors written for the operator: printed as they are, without a stack. */
-const OPERATOR_ERRORS = [ConfigError, TemporalConnectionError, MissingSearchAttributesError];
+const OPERATOR_ERRORS = [ConfigError, TemporalConnectionError, MissingSearchAttributesError, MetricsPortInUseError];
 
 /** Where the embedded ledger lives when DATABASE_URL is unset. */
 export function ledgerDir(config: Config): string {

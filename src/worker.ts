@@ -15,6 +15,10 @@ import { prepareSearchAttributes } from './temporal/search-attributes';
 import { workflowBundle, workflowCode } from './temporal/workflow-code';
 import { COMPANY_PROVIDERS, type ProviderName } from './domain/provider-outcome';
 import { providerTaskQueue } from './workflows/messages';
+import { createPipelineMetrics, WORKFLOW_COUNT_TIMEOUT_MS, type PipelineMetrics } from './metrics/pipeline';
+import { planWorkerMetrics, type WorkerMetricsPlan } from './metrics/sdk';
+import { startWorkerMetricsServer, type WorkerMetricsServer } from './metrics/server';
+import { countRunningSignups } from './temporal/signups';
 
 export interface WorkerDeps {
   config: Config;
@@ -24,6 +28,11 @@ export interface WorkerDeps {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** The client backfills start signup workflows with (by default one on `connection`). */
   client?: Client;
+}
+
+/** The workers of a process and the pipeline metrics their activities feed (served by src/metrics/server.ts). */
+export interface PipelineWorkers extends Workers {
+  metrics: PipelineMetrics;
 }
 
 /** The activities of a provider's task queue: its calls, nothing else. */
@@ -120,14 +129,21 @@ export async function createProviderWorkers(o: ProviderWorkersOptions): Promise<
  * executions that started before they had queues of their own included) and of each provider's task queue (its calls,
  * at its rate), wired from their dependencies.
  */
-export async function createWorker(deps: WorkerDeps): Promise<Workers> {
+export async function createWorker(deps: WorkerDeps): Promise<PipelineWorkers> {
   const { config } = deps;
   const converter = dataConverter(config);
   const client =
     deps.client ??
     new Client({ connection: deps.connection, namespace: config.temporal.namespace, dataConverter: converter });
-  const temporal = () => Promise.resolve({ client, taskQueue: config.temporal.taskQueue });
-  const activities = createActivities(createActivityDeps(config, { ledger: deps.ledger, temporal }));
+  const fleet = { client, taskQueue: config.temporal.taskQueue };
+  const temporal = () => Promise.resolve(fleet);
+  const metrics = createPipelineMetrics({
+    ledger: deps.ledger.metrics,
+    countRunningWorkflows: (status) => countRunningSignups(fleet, status, WORKFLOW_COUNT_TIMEOUT_MS),
+  });
+  const activities = createActivities(
+    createActivityDeps(config, { ledger: deps.ledger, temporal, onSettled: metrics.settled }),
+  );
   const main = await Worker.create({
     connection: deps.connection,
     namespace: config.temporal.namespace,
@@ -144,13 +160,35 @@ export async function createWorker(deps: WorkerDeps): Promise<Workers> {
     rates: config.providerRates,
     dataConverter: converter,
   });
-  return workerGroup([main, ...providers]);
+  return { ...workerGroup([main, ...providers]), metrics };
+}
+
+/**
+ * The worker endpoint of a process whose Runtime was installed with `plan`'s telemetry: the pipeline metrics of
+ * `workers` and the SDK's, on WORKER_METRICS_HOST:WORKER_METRICS_PORT. Logs where it listens.
+ */
+export async function serveWorkerMetrics(
+  config: Config,
+  plan: WorkerMetricsPlan,
+  workers: PipelineWorkers,
+): Promise<WorkerMetricsServer> {
+  const server = await startWorkerMetricsServer({
+    host: plan.host,
+    port: plan.port,
+    metrics: workers.metrics,
+    sdkUrl: `http://${plan.sdkAddress}/metrics`,
+    ...(config.metricsToken === undefined ? {} : { token: config.metricsToken }),
+  });
+  console.log(`worker metrics: ${server.url}/metrics`);
+  return server;
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // Before any connection or Worker: the Runtime takes its logger once.
-  installProcessLogging(config);
+  // Off unless WORKER_METRICS_PORT is set: several workers may share a host.
+  const metricsPlan = await planWorkerMetrics(config, undefined);
+  // Before any connection or Worker: the Runtime takes its logger and metrics exporter once.
+  installProcessLogging(config, metricsPlan?.telemetry);
   requireSharedDatabase(config, 'worker');
   const ledger = await openLedger({
     databaseUrl: config.databaseUrl,
@@ -175,8 +213,13 @@ async function main(): Promise<void> {
     const workflows = workflowCode(config);
     console.log(workflows.description);
     const worker = await createWorker({ config, ledger, connection, workflowBundle: workflows.options.workflowBundle });
-    // Worker.run() returns after SIGINT/SIGTERM, once in-flight tasks are done.
-    await worker.run();
+    const metricsServer = metricsPlan && (await serveWorkerMetrics(config, metricsPlan, worker));
+    try {
+      // Worker.run() returns after SIGINT/SIGTERM, once in-flight tasks are done.
+      await worker.run();
+    } finally {
+      await metricsServer?.close();
+    }
   } finally {
     await connection.close();
     await ledger.close();

@@ -21,6 +21,7 @@ describe('the embedded stack (src/dev.ts)', () => {
   it('prints a curl that is accepted once and then duplicate, and stops cleanly on SIGINT', async () => {
     const port = await freePort();
     const sandboxPort = await freePort();
+    const metricsPort = await freePort();
     // As `npm start` runs it: one process (the tsx CLI relays Ctrl-C, and SIGKILLs a child slow to acknowledge it).
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/dev.ts'], {
       cwd: root,
@@ -29,6 +30,7 @@ describe('the embedded stack (src/dev.ts)', () => {
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         TEMPORAL_TASK_QUEUE: `dev-${randomUUID()}`,
         PORT: String(port),
+        WORKER_METRICS_PORT: String(metricsPort),
         SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
         DATA_DIR: dataDir,
         WEBHOOK_SECRET: '',
@@ -88,6 +90,19 @@ describe('the embedded stack (src/dev.ts)', () => {
       expect(request).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: incoming request \{/);
       expect(request).toContain(`contact=${EMAIL_MASK}&token=${SECRET_MASK}`);
       expect(output.toLowerCase()).not.toContain(email);
+
+      // The worker's metrics, where the banner says: the SDK's and the pipeline's, the signup counted once settled.
+      const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+      expect(banner).toContain(metricsUrl);
+      const metrics = await eventually(async () => {
+        const text = await (await fetch(metricsUrl)).text();
+        // The ledger's numbers are read at most every 10 s: the credits follow the histogram.
+        const done =
+          /^signup_receipt_to_settled_seconds_count\{[^}]*\} 1$/m.test(text) &&
+          /^signup_enrichment_credits_spent_total\{provider="clearbit"\} [1-9]/m.test(text);
+        return done ? text : undefined;
+      }, 60_000);
+      expect(metrics).toMatch(/^temporal_workflow_task_execution_latency_seconds_count\{/m);
     } finally {
       child.kill('SIGINT');
     }
@@ -135,6 +150,8 @@ describe.skipIf(process.platform === 'win32')('the embedded dev server after a k
       TEMPORAL_DEV_UI_PORT: String((uiPort = await freePort())),
       TEMPORAL_TASK_QUEUE: `dev-kill-${randomUUID()}`,
       PORT: String(await freePort()),
+      // Not npm start's 9464: this test runs beside a real npm start, and its runs overlap.
+      WORKER_METRICS_PORT: String(await freePort()),
       SANDBOX_URL: `http://127.0.0.1:${await freePort()}`,
       // PostgreSQL rather than the embedded ledger under DATA_DIR, which a killed process may leave half-written.
       DATABASE_URL: await privateDatabaseUrl(),

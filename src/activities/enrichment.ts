@@ -8,6 +8,7 @@ import { companyPart, type IcpField, type IcpFields } from '../domain/icp/fields
 import { scoreIcp, type IcpScore, type ScoringConfig } from '../domain/icp/scoring';
 import type { ProviderClients } from '../domain/ports';
 import type { ProviderName, ProviderOutcome } from '../domain/provider-outcome';
+import { SETTLED_STATUSES } from '../domain/retention';
 import { HOUR_MS } from '../domain/time';
 import { sha256 } from '../hash';
 import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result';
@@ -67,6 +68,11 @@ export interface EnrichmentPolicy {
   /** Enrichment paused on purpose (`enrich pause`) when the policy was read. */
   paused?: { reason: string | undefined };
 }
+
+/** A signup's first recorded outcome: its status, when the intake received it, when the outcome was recorded (ISO). */
+export type SettledObserver = (status: EnrichmentStatus, receivedAt: string, recordedAt: string) => void;
+
+const isSettled = (status: EnrichmentStatus): boolean => SETTLED_STATUSES.some((s) => s === status);
 
 export interface SaveEnrichmentInput {
   signupId: string;
@@ -132,6 +138,8 @@ export const createEnrichmentActivities = (deps: {
   now?: () => Date;
   /** The redaction of provider error texts (the configuration's secrets and emails); emails only by default. */
   redact?: Redactor;
+  /** Told of each signup's first settled outcome (the worker's receipt-to-settled histogram, src/metrics/pipeline.ts). */
+  onSettled?: SettledObserver;
 }) => {
   const now = deps.now ?? (() => new Date());
   const redactor = deps.redact ?? emailRedactor;
@@ -344,6 +352,8 @@ export const createEnrichmentActivities = (deps: {
       const score = scoreIcp(input.fields, deps.scoring, sha256);
       // The person fields of a signup erased while it ran are not stored again (company fields are not personal).
       const erased = await deps.ledger.erasures.isErased(input.signupId);
+      const settling =
+        isSettled(input.status) && deps.onSettled ? await deps.ledger.metrics.settlement(input.signupId) : undefined;
       const keep = <T extends object>(o: T): T =>
         erased ? (Object.fromEntries(Object.entries(o).filter(([k]) => !isPersonField(k))) as T) : o;
       await deps.ledger.signups.recordEnrichment(input.signupId, {
@@ -356,6 +366,9 @@ export const createEnrichmentActivities = (deps: {
         unavailableProviders: input.unavailableProviders,
         at: input.recordedAt,
       });
+      if (settling && !settling.recordedBefore) {
+        deps.onSettled?.(input.status, settling.receivedAt, input.recordedAt ?? now().toISOString());
+      }
       if (input.domain && input.cacheCompany) {
         await deps.ledger.companyCache.putCachedCompany(
           input.domain,

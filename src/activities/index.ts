@@ -2,7 +2,7 @@ import type { ScoringConfig } from '../domain/icp/scoring';
 import type { DestinationClients, ProviderClients } from '../domain/ports';
 import type { Ledger } from '../ledger/ledger';
 import type { Redactor } from '../redact';
-import { createEnrichmentActivities, type EnrichmentPolicy } from './enrichment';
+import { createEnrichmentActivities, type EnrichmentPolicy, type SettledObserver } from './enrichment';
 import { createHealthActivities, type HealthDeps } from './health';
 import { createLedgerActivities } from './ledger';
 import { createReEnrichmentActivities, type ReEnrichmentDeps } from './reenrichment';
@@ -27,6 +27,8 @@ export interface ActivityDeps {
   indexCompanyDomain?: boolean;
   /** The redaction of outside systems' error texts before failures and the ledger (src/redact.ts). */
   redact: Redactor;
+  /** Each signup's first settled outcome, for the worker's metrics (absent: not observed). */
+  onSettled?: SettledObserver;
 }
 
 /** Every activity the worker registers, wired once from its dependencies. */

@@ -221,6 +221,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     /** The dev server `npm start` runs unless `temporal.external` (TEMPORAL_DEV_PORT, TEMPORAL_DEV_UI_PORT). */
     devServer: { port: e.TEMPORAL_DEV_PORT, uiPort: e.TEMPORAL_DEV_UI_PORT },
     http: { host: e.HOST, port: e.PORT },
+    /** The worker's Prometheus endpoint (WORKER_METRICS_PORT, WORKER_METRICS_HOST); port undefined: the entry point's default. */
+    workerMetrics: { port: e.WORKER_METRICS_PORT, host: e.WORKER_METRICS_HOST },
     /** The starter's operator API, for the `enrich` CLI (ENRICH_API_URL, else this host's PORT). */
     apiUrl: (e.ENRICH_API_URL ?? `http://127.0.0.1:${e.PORT}`).replace(/\/$/, ''),
     logLevel,

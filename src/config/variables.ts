@@ -180,7 +180,7 @@ export const intake = section(
         'callback gets 401).',
     ),
     METRICS_TOKEN: optionalString.describe(
-      'Bearer token of `GET /metrics`. Unset: `/metrics` is open (counts only, no personal data; keep it on the internal network).',
+      "Bearer token of `GET /metrics` (the starter's, and the worker's on WORKER_METRICS_PORT). Unset: `/metrics` is open (counts only, no personal data; keep it on the internal network).",
     ),
     SIGNUP_EVENTS: commaList('user signed up,user_signed_up')
       .pipe(z.array(z.string().min(1)).min(1))
@@ -305,6 +305,21 @@ export const worker = section('Worker', undefined, {
     'The prebuilt workflow bundle the worker loads (`npm run build` writes `dist/workflow-bundle.js`). Unset: that ' +
       'file when the worker runs from `dist/` and it exists, else the workflows are bundled from the sources at start-up',
   ),
+  WORKER_METRICS_PORT: optionalString
+    .transform((v) => (v === undefined || v === 'off' ? v : Number(v)))
+    .pipe(
+      z
+        .union([z.literal('off'), z.number().int().min(1).max(65535)], { error: 'expected a port (1-65535) or off' })
+        .optional(),
+    )
+    .describe(
+      "The worker's Prometheus endpoint (`GET /metrics`: the Temporal SDK's metrics and the pipeline's, " +
+        'docs/observability.md). Unset: off for `npm run worker`, 9464 under `npm start`; `off`: off everywhere',
+    ),
+  WORKER_METRICS_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe('The address that endpoint listens on (`0.0.0.0` in a container, for Prometheus on its network)'),
 });
 
 export const starter = section('Starter (HTTP intake)', undefined, {

@@ -9,7 +9,11 @@ const digest = (s: string): Buffer => Buffer.from(sha256(s));
  * so neither the content nor the length of the secret leaks through timing. No secret (an endpoint not configured)
  * refuses everyone.
  */
-function isAuthorized(header: string | undefined, secret: string | undefined, secretDigest: Buffer): boolean {
+export function isAuthorized(
+  header: string | undefined,
+  secret: string | undefined,
+  secretDigest: Buffer = digest(secret ?? ''),
+): boolean {
   const match = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? '');
   const presented = match?.[1] ?? '';
   const equal = timingSafeEqual(digest(presented), secretDigest);

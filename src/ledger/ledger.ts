@@ -2,6 +2,7 @@ import { CompanyCacheRepository } from './company-cache';
 import { DestinationWritesRepository } from './destination-writes';
 import { ErasuresRepository } from './erasures';
 import { HealthRepository } from './health';
+import { MetricsRepository } from './metrics';
 import { migrate } from './migrations';
 import { OutboxRepository } from './outbox';
 import { ProviderArchiveRepository } from './provider-archive';
@@ -25,6 +26,8 @@ export class Ledger {
   readonly retention: RetentionRepository;
   /** `enrich forget`: a person's signups scrubbed, and the record of each erasure by keyed hash. */
   readonly erasures: ErasuresRepository;
+  /** Whole-ledger aggregates for the worker's Prometheus metrics. */
+  readonly metrics: MetricsRepository;
 
   constructor(private readonly sql: Sql) {
     this.signups = new SignupsRepository(sql);
@@ -35,6 +38,7 @@ export class Ledger {
     this.health = new HealthRepository(sql);
     this.retention = new RetentionRepository(sql);
     this.erasures = new ErasuresRepository(sql);
+    this.metrics = new MetricsRepository(sql);
   }
 
   get engine(): Sql['engine'] {

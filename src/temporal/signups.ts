@@ -1,6 +1,7 @@
 import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Priority, SignalDefinition } from '@temporalio/common';
 import { EnrichmentStatusKey, SignupAtKey } from '../domain/search-attributes';
+import type { EnrichmentStatus } from '../domain/status';
 import { cutUtf8, TEMPORAL_LIMITS } from '../domain/temporal-limits';
 import {
   signupReceivedSignal,
@@ -83,7 +84,7 @@ export async function signalSignups<Args extends unknown[]>(
   filter?: string,
 ): Promise<number> {
   let n = 0;
-  const running = `WorkflowType = '${WorkflowType.signupEnrichment}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`;
+  const running = runningSignups(taskQueue);
   const query = filter ? `${running} AND ${filter}` : running;
   for await (const execution of client.workflow.list({ query })) {
     try {
@@ -94,4 +95,22 @@ export async function signalSignups<Args extends unknown[]>(
     }
   }
   return n;
+}
+
+/** The visibility query of this deployment's running signup workflows. */
+const runningSignups = (taskQueue: string): string =>
+  `WorkflowType = '${WorkflowType.signupEnrichment}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/'/g, "\\'")}'`;
+
+/**
+ * How many running signup workflows of this deployment have `status` as their `EnrichmentStatus` (the Web UI's list
+ * filtered the same way), within `timeoutMs`.
+ */
+export async function countRunningSignups(
+  { client, taskQueue }: SignupFleet,
+  status: EnrichmentStatus,
+  timeoutMs: number,
+): Promise<number> {
+  const query = `${runningSignups(taskQueue)} AND ${EnrichmentStatusKey.name} = '${status}'`;
+  const { count } = await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.count(query));
+  return count;
 }

@@ -36,7 +36,7 @@ interface DocumentedSection {
  */
 const TOOLING: DocumentedSection = {
   title: 'Tooling (`npm start` / `npm test`)',
-  note: 'Where to find the Temporal binaries and PostgreSQL, when not in the default places.',
+  note: 'Where to find the Temporal binaries, PostgreSQL and promtool, when not in the default places.',
   variables: [
     {
       name: 'TEMPORAL_CLI_PATH',
@@ -52,6 +52,12 @@ const TOOLING: DocumentedSection = {
       name: 'PG_BIN',
       value: '',
       description: "The folder of PostgreSQL's server binaries (`initdb`, `pg_ctl`) for the real-database tests",
+    },
+    {
+      name: 'PROMTOOL_PATH',
+      value: '',
+      description:
+        "Prometheus's `promtool` for the alert rules test; else `.tools/prometheus/usr/bin/promtool` (unpacked from Debian's `prometheus` package by setup), then `promtool` on PATH",
     },
     {
       name: 'TEST_DATABASE_URL',

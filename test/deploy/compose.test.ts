@@ -253,8 +253,8 @@ describe('docker-compose.yml (compose-go)', () => {
       [
         'an unknown variable passed to the worker',
         mutated(
-          '      <<: *app-environment\n    # No HTTP',
-          "      <<: *app-environment\n      WORKER_FLAG: 'on'\n    # No HTTP",
+          '      <<: *app-environment\n      # Prometheus',
+          "      <<: *app-environment\n      WORKER_FLAG: 'on'\n      # Prometheus",
         ),
         'worker is passed WORKER_FLAG',
       ],
