@@ -1,4 +1,5 @@
 import { CompanyCacheRepository } from './company-cache';
+import { DashboardRepository } from './dashboard';
 import { DestinationWritesRepository } from './destination-writes';
 import { ErasuresRepository } from './erasures';
 import { HealthRepository } from './health';
@@ -25,6 +26,8 @@ export class Ledger {
   readonly retention: RetentionRepository;
   /** `enrich forget`: a person's signups scrubbed, and the record of each erasure by keyed hash. */
   readonly erasures: ErasuresRepository;
+  /** What `/dashboard` reads besides the health counts: statuses, credits per day, open incidents, the snooze. */
+  readonly dashboard: DashboardRepository;
 
   constructor(private readonly sql: Sql) {
     this.signups = new SignupsRepository(sql);
@@ -35,6 +38,7 @@ export class Ledger {
     this.health = new HealthRepository(sql);
     this.retention = new RetentionRepository(sql);
     this.erasures = new ErasuresRepository(sql);
+    this.dashboard = new DashboardRepository(sql);
   }
 
   get engine(): Sql['engine'] {
