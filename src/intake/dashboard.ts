@@ -1,6 +1,7 @@
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { addDays, utcDay } from '../domain/health';
+import { ENRICHMENT_STATUSES, type EnrichmentStatus } from '../domain/status';
 import { classifyLedgerError } from '../ledger/errors';
 import type { Ledger } from '../ledger/ledger';
 import { renderDashboard, type DashboardView, type ScheduleRuns } from './dashboard-html';
@@ -82,9 +83,9 @@ export async function buildDashboardView(deps: DashboardDeps): Promise<Dashboard
     (items) => ({ available: true as const, items }),
     (err: unknown) => ({ available: false as const, reason: unreachableReason(err) }),
   );
-  const [days, statusCounts, credits, incidents, controls] = await Promise.all([
+  const [days, { byStatus }, credits, incidents, controls] = await Promise.all([
     deps.ledger.health.dayCounts(from, to),
-    deps.ledger.dashboard.statusCounts(),
+    deps.ledger.signups.statusCounts(),
     deps.ledger.dashboard.creditsByDay(from, to),
     deps.ledger.dashboard.openIncidents(),
     deps.ledger.dashboard.alertControls(),
@@ -94,7 +95,10 @@ export async function buildDashboardView(deps: DashboardDeps): Promise<Dashboard
     refreshSeconds: DASHBOARD_LIMITS.refreshSeconds,
     days,
     minWrites: deps.minWrites,
-    statusCounts,
+    statusCounts: Object.fromEntries(ENRICHMENT_STATUSES.map((s) => [s, byStatus[s] ?? 0])) as Record<
+      EnrichmentStatus,
+      number
+    >,
     credits,
     incidents,
     controls,

@@ -1,5 +1,4 @@
 import { addDays } from '../domain/health';
-import { ENRICHMENT_STATUSES, type EnrichmentStatus } from '../domain/status';
 import type { Sql } from './sql';
 
 /** Credits the signups recorded on `day` spent with `provider` (each signup's `credits_spent`, by its recording day). */
@@ -28,21 +27,12 @@ export interface AlertControls {
 const start = (day: string) => `${day}T00:00:00.000Z`;
 
 /**
- * What `/dashboard` reads besides the health check's daily counts (`HealthRepository.dayCounts`): one query each, so
- * the page costs a handful of statements under the ledger's statement timeout.
+ * What `/dashboard` reads besides the health check's daily counts (`HealthRepository.dayCounts`) and the signups by
+ * status (`SignupsRepository.statusCounts`): one query each, so the page costs a handful of statements under the
+ * ledger's statement timeout.
  */
 export class DashboardRepository {
   constructor(private readonly sql: Sql) {}
-
-  /** Every signup of the ledger by status; every status present, zero when none. */
-  async statusCounts(): Promise<Record<EnrichmentStatus, number>> {
-    const rows = await this.sql.query<{ status: string; n: number }>(
-      'SELECT status, count(*)::int AS n FROM signups GROUP BY status',
-    );
-    const counts = Object.fromEntries(ENRICHMENT_STATUSES.map((s) => [s, 0])) as Record<EnrichmentStatus, number>;
-    for (const r of rows) if (r.status in counts) counts[r.status as EnrichmentStatus] = r.n;
-    return counts;
-  }
 
   /** Credits per provider per UTC day from `from` to `to` (both included), by the day each signup was recorded. */
   async creditsByDay(from: string, to: string): Promise<DayCredits[]> {

@@ -26,7 +26,7 @@ export class Ledger {
   readonly retention: RetentionRepository;
   /** `enrich forget`: a person's signups scrubbed, and the record of each erasure by keyed hash. */
   readonly erasures: ErasuresRepository;
-  /** What `/dashboard` reads besides the health counts: statuses, credits per day, open incidents, the snooze. */
+  /** What `/dashboard` reads besides the health counts and statuses: credits per day, open incidents, the snooze. */
   readonly dashboard: DashboardRepository;
 
   constructor(private readonly sql: Sql) {

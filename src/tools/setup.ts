@@ -1,11 +1,12 @@
+import { ensureChromiumInstalled } from './chromium';
 import { ensureComposeCheck } from './compose-check';
 import { ensurePostgresInstalled } from './postgres';
 import { ensureTemporalBinaries, MissingBinaryError } from './temporal-binaries';
 
 /**
  * Installs what `npm test` needs beyond node modules: the Temporal CLI and time-skipping test server, the PostgreSQL
- * server binaries for the real-database tests, and the compose file validator (built with Go). Each step is skipped
- * when already satisfied.
+ * server binaries for the real-database tests, the compose file validator (built with Go) and Debian's Chromium for
+ * the browser tests. Each step is skipped when already satisfied.
  */
 function main(): void {
   const forTests = process.argv.includes('--tests');
@@ -14,6 +15,13 @@ function main(): void {
   if (testServer) console.log(`[setup] Temporal test server: ${testServer}`);
   if (forTests && !process.env.TEST_DATABASE_URL) console.log(`[setup] PostgreSQL: ${ensurePostgresInstalled()}`);
   if (forTests) console.log(`[setup] compose validator: ${ensureComposeCheck()}`);
+  if (forTests) {
+    // The browser tests skip (saying why) without it, rather than failing the whole run.
+    const chromium = ensureChromiumInstalled();
+    console.log(
+      `[setup] Chromium: ${'path' in chromium ? chromium.path : `unavailable, browser tests skip: ${chromium.missing}`}`,
+    );
+  }
 }
 
 try {
