@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config';
 import { createErasureClients } from './composition';
 import { buildIntakeApp } from './intake/app';
-import { scheduleRunsFrom } from './intake/dashboard';
+import { temporalFactsFrom } from './intake/dashboard';
 import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
 import { openLedger, type Ledger } from './ledger/ledger';
@@ -82,7 +82,7 @@ export function createIntake(
     dashboard: {
       minWrites: config.health.rules.minWrites,
       webUi: config.temporal.uiUrl ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace } : undefined,
-      schedules: scheduleRunsFrom(
+      temporal: temporalFactsFrom(
         client,
         scheduleDefinitions(config).map((s) => s.scheduleId),
       ),

@@ -4,6 +4,10 @@ import type { AlertControls, DayCredits, OpenIncident } from '../ledger/dashboar
 
 /** The statuses that need a look, each linked to the Web UI's list of its workflows. */
 export const ATTENTION_STATUSES = ['waiting_for_credits', 'paused', 'failed'] as const satisfies EnrichmentStatus[];
+export type AttentionStatus = (typeof ATTENTION_STATUSES)[number];
+
+/** The visibility query of the workflows of one status: what the Web UI link filters by, and what is counted. */
+export const statusQuery = (status: EnrichmentStatus): string => `EnrichmentStatus="${status}"`;
 
 export interface ScheduleRuns {
   id: string;
@@ -12,6 +16,12 @@ export interface ScheduleRuns {
   paused: boolean;
   /** Not created yet (the worker creates the schedules at start-up, or `enrich schedules apply`). */
   missing: boolean;
+}
+
+/** What Temporal answered: the schedules' next runs, and the workflows of each status that needs a look. */
+export interface TemporalFacts {
+  schedules: ScheduleRuns[];
+  workflowCounts: Record<AttentionStatus, number>;
 }
 
 /** Everything the page shows; built by src/intake/dashboard.ts, rendered here without I/O. */
@@ -26,7 +36,7 @@ export interface DashboardView {
   credits: DayCredits[];
   incidents: OpenIncident[];
   controls: AlertControls;
-  schedules: { available: true; items: ScheduleRuns[] } | { available: false; reason: string };
+  temporal: ({ available: true } & TemporalFacts) | { available: false; reason: string };
   /** Where the Web UI is (TEMPORAL_UI_URL) and the namespace of the workflows; undefined: no links. */
   webUi: { url: string; namespace: string } | undefined;
 }
@@ -37,7 +47,7 @@ export const escapeHtml = (value: unknown): string => String(value).replace(/[&<
 
 /** The Web UI's workflow list filtered by one EnrichmentStatus. */
 export function webUiStatusLink(webUi: { url: string; namespace: string }, status: EnrichmentStatus): string {
-  const query = encodeURIComponent(`EnrichmentStatus="${status}"`);
+  const query = encodeURIComponent(statusQuery(status));
   return `${webUi.url}/namespaces/${encodeURIComponent(webUi.namespace)}/workflows?query=${query}`;
 }
 
@@ -93,10 +103,15 @@ const table = (head: string[], rows: string[][], testid: string) =>
 
 function attentionCards(view: DashboardView): string {
   return ATTENTION_STATUSES.map((status) => {
-    const n = view.statusCounts[status];
-    const inner = `<div class="n${n > 0 ? ' warn' : ''}" data-testid="attention-${status}">${n}</div><div>${status}</div>`;
+    // The workflows Temporal lists under this status (what the link opens); the ledger's signups beside them.
+    const workflows = view.temporal.available ? view.temporal.workflowCounts[status] : undefined;
+    const signups = view.statusCounts[status];
+    const inner =
+      `<div class="n${(workflows ?? 0) > 0 ? ' warn' : ''}" data-testid="attention-${status}">${workflows ?? '?'}</div>` +
+      `<div>${status} workflows</div>` +
+      `<div class="muted"><span data-testid="attention-ledger-${status}">${signups}</span> signups in the ledger</div>`;
     const body = view.webUi
-      ? `<a data-testid="attention-link-${status}" href="${escapeHtml(webUiStatusLink(view.webUi, status))}" title="Open these workflows in the Temporal Web UI">${inner}<div class="muted">in the Web UI ↗</div></a>`
+      ? `<a data-testid="attention-link-${status}" href="${escapeHtml(webUiStatusLink(view.webUi, status))}" title="Open these workflows in the Temporal Web UI">${inner}<div class="muted">list in the Web UI ↗</div></a>`
       : `${inner}<div class="muted">set TEMPORAL_UI_URL to link the Web UI</div>`;
     return `<div class="card">${body}</div>`;
   }).join('');
@@ -149,12 +164,12 @@ function alertsSection(view: DashboardView): string {
 }
 
 function schedulesSection(view: DashboardView): string {
-  if (!view.schedules.available) {
-    return `<p data-testid="schedules-unavailable" class="warn">Temporal unreachable: ${escapeHtml(view.schedules.reason)}</p>`;
+  if (!view.temporal.available) {
+    return `<p data-testid="schedules-unavailable" class="warn">Temporal unreachable: ${escapeHtml(view.temporal.reason)}</p>`;
   }
   return table(
     ['schedule', 'next runs (UTC)'],
-    view.schedules.items.map((s) => [
+    view.temporal.schedules.map((s) => [
       `<td>${escapeHtml(s.id)}</td>`,
       `<td data-testid="schedule-next" data-id="${escapeHtml(s.id)}">${
         s.missing

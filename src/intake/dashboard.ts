@@ -4,7 +4,15 @@ import { addDays, utcDay } from '../domain/health';
 import { ENRICHMENT_STATUSES, type EnrichmentStatus } from '../domain/status';
 import { classifyLedgerError } from '../ledger/errors';
 import type { Ledger } from '../ledger/ledger';
-import { renderDashboard, type DashboardView, type ScheduleRuns } from './dashboard-html';
+import {
+  ATTENTION_STATUSES,
+  renderDashboard,
+  statusQuery,
+  type AttentionStatus,
+  type DashboardView,
+  type ScheduleRuns,
+  type TemporalFacts,
+} from './dashboard-html';
 import { adminTokenMatcher, hasOperatorSession, presentedToken, signIn } from './session';
 
 export const DASHBOARD_LIMITS = {
@@ -12,8 +20,8 @@ export const DASHBOARD_LIMITS = {
   days: 14,
   /** The page reloads itself this often. */
   refreshSeconds: 60,
-  /** How long the page waits for Temporal's answer about the schedules before it renders without them. */
-  scheduleTimeoutMs: 3_000,
+  /** How long the page waits for Temporal's answers (schedules, workflow counts) before it renders without them. */
+  temporalTimeoutMs: 3_000,
   /** Next runs shown per schedule. */
   nextRunsShown: 3,
 } as const;
@@ -26,18 +34,20 @@ export interface DashboardDeps {
   minWrites: number;
   /** Where the Web UI is (TEMPORAL_UI_URL) and the namespace; undefined: the counts are not links. */
   webUi: { url: string; namespace: string } | undefined;
-  /** The schedules' next runs; rejects when Temporal does not answer (the page says so and renders the rest). */
-  schedules: () => Promise<ScheduleRuns[]>;
+  /** What Temporal says; rejects when it does not answer (the page says so and renders the rest). */
+  temporal: () => Promise<TemporalFacts>;
   now?: () => Date;
 }
 
-/** The schedules' next runs from Temporal, each describe under a deadline so a stalled server cannot hold the page. */
-export function scheduleRunsFrom(client: Client, ids: readonly string[]): () => Promise<ScheduleRuns[]> {
+/**
+ * The schedules' next runs and the workflows of each status that needs a look (the Web UI links list exactly these),
+ * each call under a deadline so that a stalled server cannot hold the page.
+ */
+export function temporalFactsFrom(client: Client, scheduleIds: readonly string[]): () => Promise<TemporalFacts> {
+  const deadline = () => Date.now() + DASHBOARD_LIMITS.temporalTimeoutMs;
   const describe = async (id: string): Promise<ScheduleRuns> => {
     try {
-      const d = await client.connection.withDeadline(Date.now() + DASHBOARD_LIMITS.scheduleTimeoutMs, () =>
-        client.schedule.getHandle(id).describe(),
-      );
+      const d = await client.connection.withDeadline(deadline(), () => client.schedule.getHandle(id).describe());
       return {
         id,
         paused: d.state.paused,
@@ -49,7 +59,19 @@ export function scheduleRunsFrom(client: Client, ids: readonly string[]): () => 
       throw err;
     }
   };
-  return () => withTimeout(Promise.all(ids.map(describe)), DASHBOARD_LIMITS.scheduleTimeoutMs + 500);
+  const count = async (status: AttentionStatus) => {
+    const { count } = await client.connection.withDeadline(deadline(), () =>
+      client.workflow.count(statusQuery(status)),
+    );
+    return [status, count] as const;
+  };
+  return async () => {
+    const [schedules, counts] = await withTimeout(
+      Promise.all([Promise.all(scheduleIds.map(describe)), Promise.all(ATTENTION_STATUSES.map(count))]),
+      DASHBOARD_LIMITS.temporalTimeoutMs + 500,
+    );
+    return { schedules, workflowCounts: Object.fromEntries(counts) as Record<AttentionStatus, number> };
+  };
 }
 
 class TimeoutError extends Error {}
@@ -70,7 +92,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 function unreachableReason(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   if (err instanceof TimeoutError || code === 4) {
-    return `no answer within ${DASHBOARD_LIMITS.scheduleTimeoutMs / 1000} s`;
+    return `no answer within ${DASHBOARD_LIMITS.temporalTimeoutMs / 1000} s`;
   }
   return `${(err as Error).name ?? 'error'}${typeof code === 'number' ? ` (gRPC status ${code})` : ''}`;
 }
@@ -79,8 +101,8 @@ export async function buildDashboardView(deps: DashboardDeps): Promise<Dashboard
   const now = (deps.now ?? (() => new Date()))();
   const to = utcDay(now.getTime());
   const from = addDays(to, -(DASHBOARD_LIMITS.days - 1));
-  const schedules = deps.schedules().then(
-    (items) => ({ available: true as const, items }),
+  const temporal = deps.temporal().then(
+    (facts) => ({ available: true as const, ...facts }),
     (err: unknown) => ({ available: false as const, reason: unreachableReason(err) }),
   );
   const [days, { byStatus }, credits, incidents, controls] = await Promise.all([
@@ -102,7 +124,7 @@ export async function buildDashboardView(deps: DashboardDeps): Promise<Dashboard
     credits,
     incidents,
     controls,
-    schedules: await schedules,
+    temporal: await temporal,
     webUi: deps.webUi,
   };
 }

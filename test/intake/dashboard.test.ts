@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { EnrichmentStatus } from '../../src/domain/status';
 import { buildIntakeApp } from '../../src/intake/app';
-import { DASHBOARD_LIMITS, scheduleRunsFrom, type DashboardDeps } from '../../src/intake/dashboard';
+import { DASHBOARD_LIMITS, temporalFactsFrom, type DashboardDeps } from '../../src/intake/dashboard';
 import { escapeHtml, webUiStatusLink } from '../../src/intake/dashboard-html';
 import { createIntakeMetrics } from '../../src/intake/metrics';
 import { newOperatorSession, OPERATOR_SESSION } from '../../src/intake/session';
@@ -17,6 +17,8 @@ import { ADMIN_TOKEN, CLAY_SECRET, privateDatabaseUrl, SECRET } from '../support
 const NOW = new Date('2026-12-02T12:00:00.000Z');
 const UI = { url: 'http://127.0.0.1:8233', namespace: 'default' };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** Temporal's answer where a test is about the ledger's side of the page (the schedules tests ask a real server). */
+const FACTS = { schedules: [], workflowCounts: { waiting_for_credits: 4, paused: 0, failed: 2 } };
 const HOSTILE = `<script>alert("x")</script> & 'quoted'`;
 
 /** The values of `data-testid="<id>"` elements: their text, keyed by one of their data attributes. */
@@ -107,7 +109,7 @@ describe('dashboard: access', () => {
 
   beforeAll(async () => {
     ledger = await openLedger({ databaseUrl: undefined });
-    server = app(ledger, { minWrites: 250, webUi: UI, schedules: () => Promise.resolve([]), now: () => NOW });
+    server = app(ledger, { minWrites: 250, webUi: UI, temporal: () => Promise.resolve(FACTS), now: () => NOW });
     base = await server.listen({ host: '127.0.0.1', port: 0 });
   });
 
@@ -193,7 +195,7 @@ describe.each(['pglite', 'postgres'] as const)('dashboard: content (%s ledger)',
   beforeAll(async () => {
     ledger = await openLedger({ databaseUrl: engine === 'postgres' ? await privateDatabaseUrl() : undefined });
     await seed(ledger);
-    server = app(ledger, { minWrites: 250, webUi: UI, schedules: () => Promise.resolve([]), now: () => NOW });
+    server = app(ledger, { minWrites: 250, webUi: UI, temporal: () => Promise.resolve(FACTS), now: () => NOW });
     const base = await server.listen({ host: '127.0.0.1', port: 0 });
     html = await (await fetch(`${base}/dashboard`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text();
   });
@@ -231,9 +233,12 @@ describe.each(['pglite', 'postgres'] as const)('dashboard: content (%s ledger)',
       paused: '0',
       failed: '1',
     });
-    expect(html).toContain('data-testid="attention-waiting_for_credits">1<');
-    expect(html).toContain('data-testid="attention-failed">1<');
+    // The workflows Temporal counts under each status (what the link lists), and the ledger's signups beside them.
+    expect(html).toContain('data-testid="attention-waiting_for_credits">4<');
+    expect(html).toContain('data-testid="attention-failed">2<');
     expect(html).toContain('data-testid="attention-paused">0<');
+    expect(html).toContain('data-testid="attention-ledger-waiting_for_credits">1<');
+    expect(html).toContain('data-testid="attention-ledger-failed">1<');
     expect(html).toContain(
       'href="http://127.0.0.1:8233/namespaces/default/workflows?query=EnrichmentStatus%3D%22waiting_for_credits%22"',
     );
@@ -289,8 +294,8 @@ describe('dashboard: schedules', () => {
     await ledger?.close();
   });
 
-  const page = async (schedules: DashboardDeps['schedules']) => {
-    const server = app(ledger, { minWrites: 250, webUi: undefined, schedules });
+  const page = async (temporal: DashboardDeps['temporal']) => {
+    const server = app(ledger, { minWrites: 250, webUi: undefined, temporal });
     servers.push(server);
     const base = await server.listen({ host: '127.0.0.1', port: 0 });
     const res = await fetch(`${base}/dashboard`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -299,11 +304,13 @@ describe('dashboard: schedules', () => {
 
   it("shows each schedule's next runs from Temporal, and one not created yet", async () => {
     const missing = `dashboard-missing-${randomUUID()}`;
-    const { status, html } = await page(scheduleRunsFrom(client, [scheduleId, missing]));
+    const { status, html } = await page(temporalFactsFrom(client, [scheduleId, missing]));
     expect(status).toBe(200);
     const next = cells(html.replaceAll('<br>', ' '), 'schedule-next', 'id');
     expect(next[scheduleId]).toMatch(/^(\d{4}-\d{2}-\d{2}T09:00:00\.000Z ?){3}$/);
     expect(next[missing]).toBe('not created yet (the worker creates it at start-up)');
+    // The shared server's counts change as other files run: here only that each is a count.
+    expect(html).toMatch(/data-testid="attention-failed">\d+</);
     // Without TEMPORAL_UI_URL the counts are plain numbers that say how to get links.
     expect(html).not.toContain('data-testid="attention-link-');
     expect(html).toContain('set TEMPORAL_UI_URL to link the Web UI');
@@ -314,10 +321,11 @@ describe('dashboard: schedules', () => {
       connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: 1_000 }),
     });
     try {
-      const { status, html } = await page(scheduleRunsFrom(unreachable, [scheduleId]));
+      const { status, html } = await page(temporalFactsFrom(unreachable, [scheduleId]));
       expect(status).toBe(200);
       expect(html).toMatch(/data-testid="schedules-unavailable" class="warn">Temporal unreachable: [^<]+</);
       expect(html.match(/data-testid="bar-signups"/g)).toHaveLength(14);
+      expect(html).toContain('data-testid="attention-failed">?<');
     } finally {
       await unreachable.connection.close();
     }
