@@ -57,8 +57,11 @@ const CHART = { width: 840, height: 260, left: 48, right: 12, top: 16, bottom: 3
 export function renderDayChart(days: DayCounts[], minWrites: number): string {
   const plotW = CHART.width - CHART.left - CHART.right;
   const plotH = CHART.height - CHART.top - CHART.bottom;
-  const max = Math.max(1, minWrites, ...days.flatMap((d) => [d.signups, d.writes]));
-  const y = (v: number) => CHART.top + plotH - (v / max) * plotH;
+  const top = Math.max(...days.flatMap((d) => [d.signups, d.writes]), 0);
+  const max = Math.max(1, minWrites, top);
+  // A square-root scale: a day of a few signups stays visible under a threshold of hundreds, and every bar is still
+  // above or below the threshold line exactly when its count is.
+  const y = (v: number) => CHART.top + plotH - Math.sqrt(v / max) * plotH;
   const slot = plotW / Math.max(days.length, 1);
   const barW = Math.max(2, slot * 0.36);
   const bars = days.map((d, i) => {
@@ -74,8 +77,11 @@ export function renderDayChart(days: DayCounts[], minWrites: number): string {
   return [
     `<svg data-testid="day-chart" role="img" aria-label="Signups and enrichment writes per day" viewBox="0 0 ${CHART.width} ${CHART.height}" width="100%" preserveAspectRatio="xMidYMid meet">`,
     `<line class="axis" x1="${CHART.left}" y1="${CHART.top + plotH}" x2="${CHART.width - CHART.right}" y2="${CHART.top + plotH}"/>`,
-    `<text class="axis-label" x="${CHART.left - 6}" y="${CHART.top + 4}" text-anchor="end">${max}</text>`,
-    `<text class="axis-label" x="${CHART.left - 6}" y="${CHART.top + plotH}" text-anchor="end">0</text>`,
+    ...[...new Set([0, top, max])].map(
+      (v) =>
+        `<line class="grid" x1="${CHART.left}" y1="${y(v).toFixed(1)}" x2="${CHART.width - CHART.right}" y2="${y(v).toFixed(1)}"/>` +
+        `<text class="axis-label" x="${CHART.left - 6}" y="${(y(v) + 3).toFixed(1)}" text-anchor="end">${v}</text>`,
+    ),
     ...bars,
     `<line class="threshold" data-testid="threshold-line" data-value="${minWrites}" x1="${CHART.left}" y1="${ty}" x2="${CHART.width - CHART.right}" y2="${ty}"/>`,
     `<text class="threshold-label" x="${CHART.width - CHART.right}" y="${(Number(ty) - 4).toFixed(1)}" text-anchor="end">alert threshold: ${minWrites} writes/day</text>`,
@@ -92,7 +98,7 @@ th:first-child,td:first-child{text-align:left}.muted{color:#667085;font-size:.85
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #dde1e8;border-radius:6px;padding:.6rem 1rem;min-width:10rem}
 .card .n{font-size:1.8rem;font-weight:600}.card a{text-decoration:none;color:inherit}.warn{color:#b42318}
 .bar-signups{fill:#b8c2d3}.bar-writes{fill:#2e6fd8}.threshold{stroke:#d92d20;stroke-width:2;stroke-dasharray:6 4}
-.threshold-label{fill:#d92d20;font-size:11px}.axis{stroke:#98a2b3}.axis-label,.day-label{fill:#667085;font-size:10px}
+.threshold-label{fill:#d92d20;font-size:11px}.axis{stroke:#98a2b3}.grid{stroke:#eceff3}.axis-label,.day-label{fill:#667085;font-size:10px}
 .legend span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
 `;
 
@@ -105,11 +111,15 @@ function attentionCards(view: DashboardView): string {
   return ATTENTION_STATUSES.map((status) => {
     // The workflows Temporal lists under this status (what the link opens); the ledger's signups beside them.
     const workflows = view.temporal.available ? view.temporal.workflowCounts[status] : undefined;
-    const signups = view.statusCounts[status];
+    const failedSignups = view.statusCounts.failed;
     const inner =
       `<div class="n${(workflows ?? 0) > 0 ? ' warn' : ''}" data-testid="attention-${status}">${workflows ?? '?'}</div>` +
       `<div>${status} workflows</div>` +
-      `<div class="muted"><span data-testid="attention-ledger-${status}">${signups}</span> signups in the ledger</div>`;
+      // The ledger records a signup's status when it settles: waiting and paused signups are only in Temporal, failed
+      // ones in both (plus the dead letters, signups whose workflow could not be started).
+      (status === 'failed'
+        ? `<div class="muted"><span data-testid="attention-ledger-${status}">${failedSignups}</span> failed signups in the ledger</div>`
+        : '');
     const body = view.webUi
       ? `<a data-testid="attention-link-${status}" href="${escapeHtml(webUiStatusLink(view.webUi, status))}" title="Open these workflows in the Temporal Web UI">${inner}<div class="muted">list in the Web UI ↗</div></a>`
       : `${inner}<div class="muted">set TEMPORAL_UI_URL to link the Web UI</div>`;
@@ -206,7 +216,7 @@ export function renderDashboard(view: DashboardView): string {
 <p class="muted">Generated <span data-testid="generated-at">${escapeHtml(view.generatedAt)}</span> · reloads every ${view.refreshSeconds} s · days are UTC</p>
 <section><h2>Needs a look</h2><div class="cards">${attentionCards(view)}</div></section>
 <section><h2>Signups vs enrichment writes, last ${view.days.length} days</h2>
-<p class="legend muted"><span style="background:#b8c2d3"></span>signups <span style="background:#2e6fd8"></span>enrichment writes <span style="background:#d92d20;height:2px"></span>alert threshold (${view.minWrites}/day)</p>
+<p class="legend muted"><span style="background:#b8c2d3"></span>signups <span style="background:#2e6fd8"></span>enrichment writes <span style="background:#d92d20;height:2px"></span>alert threshold (${view.minWrites}/day) · square-root scale</p>
 ${renderDayChart(view.days, view.minWrites)}
 <p class="muted">${view.days.length} days: <span data-testid="total-signups">${totalSignups}</span> signups, <span data-testid="total-writes">${totalWrites}</span> enrichment writes.</p>
 <details><summary>Per day</summary>${table(['day', 'signups', 'writes'], dayRows, 'day-table')}</details>
