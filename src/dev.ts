@@ -152,6 +152,7 @@ function printBanner(config: ReturnType<typeof loadConfig>, embedded: boolean, s
 Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
   Temporal gRPC      ${describeConnection(config.temporal.connection)}, task queue ${config.temporal.taskQueue}
+  Dashboard          ${base}/dashboard   — sign in with any user name and ADMIN_TOKEN as the password
   Temporal Web UI    ${ui}${
     config.payloadCodec
       ? `
