@@ -46,6 +46,7 @@ describe.skipIf(!executablePath)(`browser: the dashboard and the Web UI${why}`, 
   let browser: Browser;
   let context: BrowserContext;
   const enriched: { workflowId: string; domain: string }[] = [];
+  const waiting: string[] = [];
   const stops: (() => Promise<unknown>)[] = [];
 
   const post = async (company: Company, daysAgo: number) => {
@@ -111,8 +112,7 @@ describe.skipIf(!executablePath)(`browser: the dashboard and the Web UI${why}`, 
     await sandbox.control('harmonic', { failureRate: 0 });
     await sandbox.control('clearbit', { credits: 0 });
     await sandbox.control('harmonic', { credits: 0 });
-    await post(d!, 0);
-    await post(e!, 0);
+    for (const company of [d!, e!]) waiting.push((await post(company, 0)).workflowId);
     // Visibility (what the dashboard counts and the Web UI lists) follows the workflows a moment later.
     await eventually(
       async () =>
@@ -262,9 +262,9 @@ describe.skipIf(!executablePath)(`browser: the dashboard and the Web UI${why}`, 
     // The waiting count's link opens the Web UI on exactly those workflows.
     await page.getByTestId('attention-link-waiting_for_credits').click();
     await page.waitForURL(/\/namespaces\/default\/workflows\?query=/, { timeout: UI_TIMEOUT_MS });
-    await expect
-      .poll(() => page.locator('body').innerText(), { timeout: UI_TIMEOUT_MS })
-      .toMatch(/waiting_for_credits|EnrichmentStatus/);
+    for (const workflowId of waiting) await page.getByText(workflowId).first().waitFor({ timeout: UI_TIMEOUT_MS });
+    const listed = await page.locator('body').innerText();
+    expect([...new Set(listed.match(/signup-org-[0-9a-f-]+/g))].sort()).toEqual([...waiting].sort());
     await page.close();
   }, 300_000);
 
