@@ -27,6 +27,9 @@ const why = executablePath
   ? ''
   : ` — SKIPPED: no Chromium (${process.env.CHROMIUM_PATH ? `CHROMIUM_PATH=${process.env.CHROMIUM_PATH} does not exist` : '/usr/bin/chromium is missing: apt-get install chromium, or set CHROMIUM_PATH'})`;
 
+// The suite's one allowed skip: said out loud, with the reason, in the run's output.
+if (why) console.warn(`[browser tests]${why}`);
+
 /** What the Web UI and the dashboard need time for: visibility catching up, the UI's scripts loading on 2 busy cores. */
 const UI_TIMEOUT_MS = 90_000;
 
