@@ -171,6 +171,7 @@ Signup enrichment is running (${config.mode} mode).
   Starter (intake)   ${base}   — POST /webhooks/posthog, POST /signups, /healthz, /readyz, /metrics
   Temporal gRPC      ${describeConnection(config.temporal.connection)}, task queue ${config.temporal.taskQueue}
   Worker metrics     ${metricsUrl ? `${metricsUrl}/metrics   — Prometheus: the SDK's and the pipeline's (docs/observability.md)` : '(off: WORKER_METRICS_PORT=off)'}
+  Dashboard          ${base}/dashboard   — sign in with any user name and ADMIN_TOKEN as the password
   Temporal Web UI    ${ui}${links}${
     config.payloadCodec
       ? `

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from './config';
 import { createErasureClients } from './composition';
 import { buildIntakeApp } from './intake/app';
+import { temporalFactsFrom } from './intake/dashboard';
 import { createIntakeMetrics } from './intake/metrics';
 import { Outbox } from './intake/outbox';
 import { openLedger, type Ledger } from './ledger/ledger';
@@ -11,6 +12,7 @@ import { ledgerDir, requireSharedDatabase, runMain } from './process';
 import { dataConverter, payloadCodec } from './temporal/codec';
 import { createRedactor } from './redact';
 import { lazyClientConnection } from './temporal/connection';
+import { scheduleDefinitions } from './temporal/schedules';
 import { clayResultSignal } from './workflows/messages';
 
 export interface Intake {
@@ -77,6 +79,15 @@ export function createIntake(
       },
     },
     codec: { codec: payloadCodec(config), corsOrigins: config.codecCorsOrigins },
+    dashboard: {
+      minWrites: config.health.rules.minWrites,
+      webUi: config.temporal.uiUrl ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace } : undefined,
+      temporal: temporalFactsFrom(
+        client,
+        scheduleDefinitions(config).map((s) => s.scheduleId),
+      ),
+      now: options.now,
+    },
   });
   const outbox = new Outbox({
     ledger,

@@ -70,13 +70,22 @@ describe('loadConfig', () => {
       connection: { address: '127.0.0.1:7233', namespace: 'default' },
       source: 'the TEMPORAL_* variables',
       registerSearchAttributes: true,
+      // The dashboard's links: the dev server's Web UI.
+      uiUrl: 'http://127.0.0.1:8233',
     });
+    expect(loadConfig({ TEMPORAL_DEV_UI_PORT: '9233' }).temporal.uiUrl).toBe('http://127.0.0.1:9233');
+    expect(loadConfig({ TEMPORAL_UI_URL: 'https://temporal.example.com/' }).temporal.uiUrl).toBe(
+      'https://temporal.example.com',
+    );
+    expect(() => loadConfig({ TEMPORAL_UI_URL: 'javascript:alert(1)' })).toThrow(/TEMPORAL_UI_URL/);
     expect(config.systems.clearbit.baseUrl).toBe('http://127.0.0.1:4010/clearbit');
     expect(config.http.port).toBe(3000);
   });
 
   it('uses the real hosts in live mode and an explicit base URL over both', () => {
     const config = loadConfig({ ...LIVE, HARMONIC_BASE_URL: 'http://127.0.0.1:9999' });
+    // No Web UI is assumed live: the dashboard's counts are links only with TEMPORAL_UI_URL.
+    expect(config.temporal.uiUrl).toBeUndefined();
     expect(config.systems.clearbit.baseUrl).toBe('https://company.clearbit.com');
     expect(config.systems.harmonic.baseUrl).toBe('http://127.0.0.1:9999');
     expect(config).toMatchObject({

@@ -213,6 +213,11 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       connection: temporal.connection,
       /** Where the settings came from, for messages. */
       source: temporal.source,
+      /** The Web UI the dashboard links to (TEMPORAL_UI_URL; sandbox: the dev server's); undefined: no links. */
+      uiUrl: (e.TEMPORAL_UI_URL ?? (live ? undefined : `http://127.0.0.1:${e.TEMPORAL_DEV_UI_PORT}`))?.replace(
+        /\/+$/,
+        '',
+      ),
       /** Register missing search attributes (operator API), or only check them (TEMPORAL_REGISTER_SEARCH_ATTRIBUTES). */
       registerSearchAttributes: e.TEMPORAL_REGISTER_SEARCH_ATTRIBUTES,
     },

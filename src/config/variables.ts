@@ -247,6 +247,12 @@ export const temporal = section(
     ),
     TEMPORAL_DEV_PORT: port.default(7233).describe('The gRPC port of that dev server when no address is configured'),
     TEMPORAL_DEV_UI_PORT: port.default(8233).describe('The Web UI port of that dev server'),
+    TEMPORAL_UI_URL: optionalString
+      .pipe(z.url({ protocol: /^https?$/ }).optional())
+      .describe(
+        "The Temporal Web UI's address, for the links of `/dashboard` (workflow lists filtered by EnrichmentStatus). " +
+          "Unset in sandbox mode: the dev server's UI, `http://127.0.0.1:$TEMPORAL_DEV_UI_PORT`; live: no links",
+      ),
     TEMPORAL_NAMESPACE: optionalString.describe(
       "The Temporal namespace of the workflows (Temporal Cloud: `<name>.<account>`). Unset: the profile's, else `default`",
     ),

@@ -4,6 +4,7 @@ import type { Ledger } from '../ledger/ledger';
 import { registerAdminRoutes, type AdminDeps } from './admin';
 import { requireBearer } from './auth';
 import { registerCodecRoutes, type CodecEndpointDeps } from './codec';
+import { registerDashboardRoutes, type DashboardDeps } from './dashboard';
 import type { IntakeAnswer, IntakeMetrics } from './metrics';
 import { INTAKE_SERVER_TIMEOUTS } from './timeouts';
 import { classifyLedgerError } from '../ledger/errors';
@@ -44,6 +45,8 @@ export interface IntakeDeps {
   admin?: Omit<AdminDeps, 'adminToken'>;
   /** The codec endpoint of the Web UI and the `temporal` CLI (`/codec/...`), authorized by ADMIN_TOKEN. */
   codec?: Omit<CodecEndpointDeps, 'adminToken'>;
+  /** The health page (`/dashboard`), authorized by ADMIN_TOKEN or the operator session. */
+  dashboard?: Omit<DashboardDeps, 'adminToken' | 'ledger'>;
 }
 
 type Answer = { status: 'ignored'; event: string } | RecordedSignup;
@@ -188,6 +191,9 @@ export function buildIntakeApp(deps: IntakeDeps): FastifyInstance {
 
   if (deps.admin) registerAdminRoutes(app, { ...deps.admin, adminToken: deps.adminToken });
   if (deps.codec) registerCodecRoutes(app, { ...deps.codec, adminToken: deps.adminToken });
+  if (deps.dashboard) {
+    registerDashboardRoutes(app, { ...deps.dashboard, ledger: deps.ledger, adminToken: deps.adminToken });
+  }
 
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 

@@ -1,11 +1,10 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { sha256 } from '../hash';
 import { PayloadCodecError } from '../temporal/codec';
 import { UnreadableBodyError } from './limits';
 import { describeIssues } from './schemas';
+import { adminTokenMatcher, hasOperatorSession, OPERATOR_SESSION, presentedToken, signIn } from './session';
 
 /**
  * The codec endpoint (the Temporal codec-server protocol): `POST /codec/encode` and `POST /codec/decode` take and give
@@ -18,13 +17,10 @@ export const CODEC_LIMITS = {
   maxBodyBytes: 4 * 1024 * 1024,
   /** Payloads per request (the Web UI and the CLI send one event's, or one list page's). */
   maxPayloads: 1000,
-  /** How long the browser session `GET /codec/login` opens lasts. */
-  sessionSeconds: 12 * 60 * 60,
   /** How long a browser may cache a preflight answer. */
   preflightMaxAgeSeconds: 600,
 } as const;
 
-export const CODEC_SESSION_COOKIE = 'codec_session';
 /** What the Web UI sends (Authorization only with "pass access token"). */
 const ALLOWED_HEADERS = 'Content-Type, X-Namespace, Authorization';
 
@@ -67,51 +63,8 @@ const toJson = (p: Payload): JsonPayload => {
   };
 };
 
-/**
- * A browser session: `<expiry seconds>.<HMAC of it under ADMIN_TOKEN>`. Stateless (it survives restarts and any number
- * of starters) and ends with ADMIN_TOKEN: rotating the token ends every session. Holds no secret itself.
- */
-const sessionMac = (adminToken: string, expires: number) =>
-  createHmac('sha256', adminToken).update(`codec-session.${expires}`).digest('base64url');
-
-export function newCodecSession(adminToken: string, nowMs: number): string {
-  const expires = Math.floor(nowMs / 1000) + CODEC_LIMITS.sessionSeconds;
-  return `${expires}.${sessionMac(adminToken, expires)}`;
-}
-
-function validSession(adminToken: string, value: string | undefined, nowMs: number): boolean {
-  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value ?? '');
-  if (!match) return false;
-  const expires = Number(match[1]);
-  const expected = Buffer.from(sessionMac(adminToken, expires));
-  return timingSafeEqual(Buffer.from(match[2]!), expected) && expires * 1000 > nowMs;
-}
-
-function cookie(request: FastifyRequest, name: string): string | undefined {
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
-}
-
-const digest = (s: string) => Buffer.from(sha256(s));
-
-/** ADMIN_TOKEN as `Bearer <token>` or as the password of HTTP Basic (the browser's prompt of `/codec/login`). */
-function presentedToken(header: string | undefined): string | undefined {
-  const bearer = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? '');
-  if (bearer) return bearer[1];
-  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header?.trim() ?? '');
-  if (!basic) return undefined;
-  const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : decoded.slice(colon + 1);
-}
-
 export function registerCodecRoutes(app: FastifyInstance, deps: CodecEndpointDeps): void {
-  const tokenDigest = digest(deps.adminToken);
-  const tokenMatches = (presented: string | undefined) =>
-    timingSafeEqual(digest(presented ?? ''), tokenDigest) && (presented ?? '').length > 0;
+  const tokenMatches = adminTokenMatcher(deps.adminToken);
   const allowedOrigin = (request: FastifyRequest) => {
     const origin = request.headers.origin;
     return origin !== undefined && deps.corsOrigins.includes(origin) ? origin : undefined;
@@ -146,7 +99,7 @@ export function registerCodecRoutes(app: FastifyInstance, deps: CodecEndpointDep
       if (tokenMatches(presentedToken(request.headers.authorization))) return;
       // The session cookie only from a browser page of an allowed origin (or none: a same-origin or non-browser call).
       const sessionOk =
-        validSession(deps.adminToken, cookie(request, CODEC_SESSION_COOKIE), Date.now()) &&
+        hasOperatorSession(deps.adminToken, request) &&
         (request.headers.origin === undefined || allowedOrigin(request) !== undefined);
       if (sessionOk) return;
       return reply.code(401).header('www-authenticate', 'Bearer').send({
@@ -202,24 +155,13 @@ export function registerCodecRoutes(app: FastifyInstance, deps: CodecEndpointDep
     // The browser's way in: the Web UI cannot send our bearer token, but with "include cross-origin credentials" on
     // it sends this cookie. The browser asks for ADMIN_TOKEN (any user name) with its own Basic prompt.
     scope.get('/codec/login', async (request, reply) => {
-      if (!tokenMatches(presentedToken(request.headers.authorization))) {
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Basic realm="signup enrichment codec (password: ADMIN_TOKEN)", charset="UTF-8"')
-          .send({ error: 'sign in with any user name and ADMIN_TOKEN as the password' });
-      }
-      const secure = request.protocol === 'https' ? '; Secure' : '';
-      const session = newCodecSession(deps.adminToken, Date.now());
+      if (!signIn(deps.adminToken, request, reply, 'signup enrichment operator')) return reply;
       return reply
-        .header(
-          'set-cookie',
-          `${CODEC_SESSION_COOKIE}=${session}; Path=/codec; Max-Age=${CODEC_LIMITS.sessionSeconds}; HttpOnly; SameSite=Strict${secure}`,
-        )
-        .header('cache-control', 'no-store')
         .type('text/plain; charset=utf-8')
         .send(
-          `Signed in for ${CODEC_LIMITS.sessionSeconds / 3600} hours: the Temporal Web UI (${deps.corsOrigins.join(', ') || 'no origin allowed: set CODEC_CORS_ORIGINS'}) ` +
-            'can now decode payloads through this codec endpoint, with "Include cross-origin credentials" on. You can close this tab.\n',
+          `Signed in for ${OPERATOR_SESSION.seconds / 3600} hours: the Temporal Web UI (${deps.corsOrigins.join(', ') || 'no origin allowed: set CODEC_CORS_ORIGINS'}) ` +
+            'can now decode payloads through this codec endpoint, with "Include cross-origin credentials" on, and ' +
+            '/dashboard opens. You can close this tab.\n',
         );
     });
 

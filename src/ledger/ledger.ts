@@ -1,4 +1,5 @@
 import { CompanyCacheRepository } from './company-cache';
+import { DashboardRepository } from './dashboard';
 import { DestinationWritesRepository } from './destination-writes';
 import { ErasuresRepository } from './erasures';
 import { HealthRepository } from './health';
@@ -28,6 +29,8 @@ export class Ledger {
   readonly erasures: ErasuresRepository;
   /** Whole-ledger aggregates for the worker's Prometheus metrics. */
   readonly metrics: MetricsRepository;
+  /** What `/dashboard` reads besides the health counts and statuses: credits per day, open incidents, the snooze. */
+  readonly dashboard: DashboardRepository;
 
   constructor(private readonly sql: Sql) {
     this.signups = new SignupsRepository(sql);
@@ -39,6 +42,7 @@ export class Ledger {
     this.retention = new RetentionRepository(sql);
     this.erasures = new ErasuresRepository(sql);
     this.metrics = new MetricsRepository(sql);
+    this.dashboard = new DashboardRepository(sql);
   }
 
   get engine(): Sql['engine'] {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIntakeApp } from '../../src/intake/app';
-import { CODEC_LIMITS, CODEC_SESSION_COOKIE, newCodecSession } from '../../src/intake/codec';
+import { CODEC_LIMITS } from '../../src/intake/codec';
+import { newOperatorSession, OPERATOR_SESSION } from '../../src/intake/session';
 import { createIntakeMetrics } from '../../src/intake/metrics';
 import { openLedger, type Ledger } from '../../src/ledger/ledger';
 import { EncryptionCodec, type CodecKey } from '../../src/temporal/codec';
@@ -196,7 +197,7 @@ describe('codec endpoint', () => {
     });
     expect(login.status).toBe(200);
     const setCookie = login.headers.get('set-cookie') ?? '';
-    expect(setCookie).toMatch(/; Path=\/codec; Max-Age=43200; HttpOnly; SameSite=Strict$/);
+    expect(setCookie).toMatch(/^operator_session=[^;]+; Path=\/; Max-Age=43200; HttpOnly; SameSite=Strict$/);
     expect(setCookie).not.toContain(ADMIN_TOKEN);
     const session = setCookie.split(';')[0]!;
 
@@ -214,11 +215,11 @@ describe('codec endpoint', () => {
       { authorization: '', origin: 'https://evil.example', cookie: session },
     );
     expect(foreign.status).toBe(401);
-    const forged = `${CODEC_SESSION_COOKIE}=${session.split('=')[1]!.replace(/^\d+/, '99999999999')}`;
+    const forged = `${OPERATOR_SESSION.cookie}=${session.split('=')[1]!.replace(/^\d+/, '99999999999')}`;
     expect((await post('/codec/decode', { payloads: [] }, { authorization: '', cookie: forged })).status).toBe(401);
-    const expired = `${CODEC_SESSION_COOKIE}=${newCodecSession(ADMIN_TOKEN, Date.now() - 13 * 3600_000)}`;
+    const expired = `${OPERATOR_SESSION.cookie}=${newOperatorSession(ADMIN_TOKEN, Date.now() - 13 * 3600_000)}`;
     expect((await post('/codec/decode', { payloads: [] }, { authorization: '', cookie: expired })).status).toBe(401);
-    const otherToken = `${CODEC_SESSION_COOKIE}=${newCodecSession('another-admin-token', Date.now())}`;
+    const otherToken = `${OPERATOR_SESSION.cookie}=${newOperatorSession('another-admin-token', Date.now())}`;
     expect((await post('/codec/decode', { payloads: [] }, { authorization: '', cookie: otherToken })).status).toBe(401);
   });
 });
