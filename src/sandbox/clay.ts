@@ -1,3 +1,4 @@
+import { postCallback } from './callback';
 import type { FastifyPluginCallback } from 'fastify';
 import {
   findCompanyByDomain,
@@ -197,36 +198,6 @@ async function deliver(
   key: string,
   body: Record<string, unknown>,
 ): Promise<void> {
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    await response.arrayBuffer();
-    const ok = response.status >= 200 && response.status < 300;
-    if (ok) counters.callbacksDelivered++;
-    else counters.callbacksFailed++;
-    sys.record({
-      kind: 'callback',
-      method: 'POST',
-      path: url,
-      key,
-      status: response.status,
-      creditsCharged: 0,
-      note: ok ? 'delivered' : 'receiver refused',
-    });
-  } catch (err) {
-    counters.callbacksFailed++;
-    sys.record({
-      kind: 'callback',
-      method: 'POST',
-      path: url,
-      key,
-      status: 0,
-      creditsCharged: 0,
-      note: `unreachable: ${err instanceof Error ? err.message : String(err)}`,
-    });
-  }
+  if (await postCallback(sys, { url, auth, key }, body)) counters.callbacksDelivered++;
+  else counters.callbacksFailed++;
 }

@@ -1,4 +1,5 @@
-import type { SandboxState, StoredRecord, SystemState } from '../state';
+import { postCallback } from '../callback';
+import type { SandboxState, StoredRecord } from '../state';
 import { isObject, type Json } from './events';
 
 /**
@@ -22,7 +23,13 @@ export function deliverToDestination(state: SandboxState, eventKey: string): voi
   if (!event) return;
   if (destinationEvents !== null && !destinationEvents.includes(String(event.fields.event))) return;
   const body = payloadOf(state, event);
-  state.schedule(0, () => send(sys, destinationUrl, destinationAuth, eventKey, body));
+  state.schedule(0, async () => {
+    await postCallback(
+      sys,
+      { url: destinationUrl, auth: destinationAuth, key: eventKey, notePrefix: 'destination ' },
+      body,
+    );
+  });
 }
 
 const PROJECT = { id: 1, name: 'Sandbox project', url: 'http://127.0.0.1/project/1' };
@@ -65,37 +72,4 @@ function payloadOf(state: SandboxState, event: StoredRecord): Json {
     groups,
     project: PROJECT,
   };
-}
-
-/** One delivery. Never throws: an unreachable or refusing receiver is logged. */
-async function send(sys: SystemState<'posthog'>, url: string, auth: string | null, key: string, body: Json) {
-  try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    await response.arrayBuffer();
-    const ok = response.status >= 200 && response.status < 300;
-    sys.record({
-      kind: 'callback',
-      method: 'POST',
-      path: url,
-      key,
-      status: response.status,
-      creditsCharged: 0,
-      note: ok ? 'destination delivered' : 'destination: receiver refused',
-    });
-  } catch (err) {
-    sys.record({
-      kind: 'callback',
-      method: 'POST',
-      path: url,
-      key,
-      status: 0,
-      creditsCharged: 0,
-      note: `destination: unreachable: ${err instanceof Error ? err.message : String(err)}`,
-    });
-  }
 }
