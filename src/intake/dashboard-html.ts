@@ -221,7 +221,8 @@ ${renderDayChart(view.days, view.minWrites)}
 <p class="muted">${view.days.length} days: <span data-testid="total-signups">${totalSignups}</span> signups, <span data-testid="total-writes">${totalWrites}</span> enrichment writes.</p>
 <details><summary>Per day</summary>${table(['day', 'signups', 'writes'], dayRows, 'day-table')}</details>
 </section>
-<section><h2>Status breakdown (all signups)</h2>${table(['status', 'signups'], statusRows, 'status-table')}</section>
+<section><h2>Status breakdown (all signups, from the ledger)</h2>${table(['status', 'signups'], statusRows, 'status-table')}
+<p class="muted">A signup waiting for credits or paused is still <code>received</code> or <code>enriching</code> in the ledger until it settles: the workflows waiting or paused are counted under "Needs a look".</p></section>
 <section><h2>Credits spent per provider per day</h2>${creditsTable(view)}</section>
 <section><h2>Incidents and snoozes</h2>${alertsSection(view)}</section>
 <section><h2>Schedules</h2>${schedulesSection(view)}</section>
