@@ -82,12 +82,7 @@ export interface Controls {
  * check interval does not show writes back yet (a quiet hour): the incident stays open, nothing is posted.
  */
 export type DayClassification =
-  | 'healthy'
-  | 'enrichment_incident'
-  | 'traffic_drop'
-  | 'paused'
-  | 'no_signups'
-  | 'awaiting_recovery';
+  'healthy' | 'enrichment_incident' | 'traffic_drop' | 'paused' | 'no_signups' | 'awaiting_recovery';
 
 export interface DayAssessment extends DayCounts {
   /** writes / eligible signups (1 when none were eligible). */

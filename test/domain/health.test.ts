@@ -198,7 +198,12 @@ describe('the rolling check: the latest interval beside the 24 h window', () => 
 
   it('fails an interval whose settled signups were not written for a reported reason', () => {
     const r = recent({ signups: 14, eligible: 12, written: 0, writes: 1 });
-    expect(r).toMatchObject({ verdict: 'failing', judged: 12, rate: 0, cause: { kind: 'credits', system: 'clearbit' } });
+    expect(r).toMatchObject({
+      verdict: 'failing',
+      judged: 12,
+      rate: 0,
+      cause: { kind: 'credits', system: 'clearbit' },
+    });
     expect(r.reason).toBe('0 of 12 settled signups with a work email written (rate 0% < 50%)');
     const a = combineRolling(day24(), r, running, false);
     expect(a).toMatchObject({
