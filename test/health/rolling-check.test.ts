@@ -28,8 +28,10 @@ interface SlackMessage {
  * back and the 22:00 check resolves it; two days on, a drop in traffic during another Clearbit outage stays quiet.
  */
 describe('the rolling health check', () => {
-  // Settled signups of the hour it takes to open an incident (default 10): four keep the test short.
-  const MIN_SIGNUPS = 4;
+  // HEALTH_RECENT_MIN_SIGNUPS's default: settled signups of the hour it takes to open an incident.
+  const MIN_SIGNUPS = 10;
+  // Normal traffic per slot: four slots keep the 24 h window above the 50% rule through two hours of outage.
+  const PER_SLOT = 6;
   let env: TestWorkflowEnvironment;
   let sandbox: RunningSandbox;
   let ledger: Ledger;
@@ -64,7 +66,6 @@ describe('the rolling health check', () => {
       // Only the ratio rule: writes below half the signups with a work email.
       HEALTH_MIN_WRITES: '0',
       HEALTH_TRAILING_DAYS: '3',
-      HEALTH_RECENT_MIN_SIGNUPS: String(MIN_SIGNUPS),
       HEALTH_AUTO_BACKFILL: 'false',
       CREDITS_WAIT_MAX_DAYS: '2',
     });
@@ -143,21 +144,22 @@ describe('the rolling health check', () => {
   it('alerts an outage at the next hourly run with the 24 h window, once per incident, resolves it, and stays quiet for a traffic drop', async () => {
     expect(config.health.rollingWindowHours).toBe(24);
     expect(config.health.checkIntervalMinutes).toBe(60);
+    expect(config.health.recentMinSignups).toBe(MIN_SIGNUPS);
     const day = addDays(utcDay(await env.currentTimeMs()), 1);
     const later = addDays(day, 2);
 
-    // Normal traffic: three signups at a time, all enriched.
+    // Normal traffic: PER_SLOT signups at a time, all enriched.
     for (const hour of [2, 8, 14, 17]) {
       await sleepUntil(day, hour);
-      await recorded((await signups(3)).map((s) => s.signupId));
+      await recorded((await signups(PER_SLOT)).map((s) => s.signupId));
     }
     await sleepUntil(day, 18);
     expect((await check()).assessment).toMatchObject({
       classification: 'healthy',
       hours: 24,
-      writes: 12,
-      eligible: 12,
-      recent: { verdict: 'recovered', written: 3, judged: 3 },
+      writes: 4 * PER_SLOT,
+      eligible: 4 * PER_SLOT,
+      recent: { verdict: 'recovered', written: PER_SLOT, judged: PER_SLOT },
     });
 
     // 18:00 Clearbit runs out of credits; signups keep coming and wait.
@@ -166,37 +168,41 @@ describe('the rolling health check', () => {
     const outage = await signups(MIN_SIGNUPS);
     await waiting(outage.map((s) => s.signupId));
 
-    // The 19:00 check: the 24 h window has 12 writes for 16 signups (75%, above the 50% rule), but the last hour's
-    // 4 signups were all refused for credits: an incident, alerted now.
+    // The 19:00 check: the 24 h window has 24 writes for 34 signups (71%, above the 50% rule), but the last hour's
+    // 10 signups were all refused for credits: an incident, alerted now.
     await sleepUntil(day, 19);
     const first = await check();
     expect(first.assessment).toMatchObject({
       classification: 'enrichment_incident',
       from: `${addDays(day, -1)}T19:00:00.000Z`,
       hours: 24,
-      eligible: 16,
-      writes: 12,
+      eligible: 4 * PER_SLOT + MIN_SIGNUPS,
+      writes: 4 * PER_SLOT,
       reason: `last 60 min: 0 of ${MIN_SIGNUPS} settled signups with a work email written (rate 0% < 50%)`,
       cause: { kind: 'credits', system: 'clearbit' },
       recent: { verdict: 'failing', from: `${day}T18:00:00.000Z`, minutes: 60, judged: MIN_SIGNUPS, written: 0 },
     });
-    expect(first.assessment.rate).toBe(0.75);
+    expect(first.assessment.rate).toBeCloseTo(24 / 34);
     expect(first.incident).toMatchObject({ firstDay: day, lastDay: day, state: 'open' });
     expect(first.alert).toBe('posted');
     const alerts = await incidentAlerts();
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toContain('clearbit is out of credits');
-    expect(alerts[0]).toContain(`the 24 h to ${day} 19:00 UTC had 12 enrichment writes for 16 signups`);
-    expect(alerts[0]).toContain('Rule: last 60 min: 0 of 4 settled signups with a work email written');
+    expect(alerts[0]).toContain(`the 24 h to ${day} 19:00 UTC had 24 enrichment writes for 34 signups`);
+    expect(alerts[0]).toContain('Rule: last 60 min: 0 of 10 settled signups with a work email written');
 
-    // The 20:00 check: more signups refused in the last hour (the window: 12 of 20, still 60%): the same incident,
+    // The 20:00 check: more signups refused in the last hour (the window: 24 of 44, still 55%): the same incident,
     // not alerted again.
     await sleepUntil(day, 19, 20);
     const more = await signups(MIN_SIGNUPS);
     await waiting(more.map((s) => s.signupId));
     await sleepUntil(day, 20);
     const second = await check();
-    expect(second.assessment).toMatchObject({ classification: 'enrichment_incident', eligible: 20, writes: 12 });
+    expect(second.assessment).toMatchObject({
+      classification: 'enrichment_incident',
+      eligible: 4 * PER_SLOT + 2 * MIN_SIGNUPS,
+      writes: 4 * PER_SLOT,
+    });
     expect(second.assessment.reason).toMatch(/^last 60 min: /);
     expect(second.incident?.id).toBe(first.incident?.id);
     expect(second.alert).toBe('already posted');
@@ -223,7 +229,7 @@ describe('the rolling health check', () => {
     const resolved = await check();
     expect(resolved.assessment).toMatchObject({
       classification: 'healthy',
-      writes: 20,
+      writes: 4 * PER_SLOT + 2 * MIN_SIGNUPS,
       recent: { verdict: 'recovered', writes: 2 * MIN_SIGNUPS },
     });
     expect(resolved.incident).toMatchObject({ id: first.incident?.id, state: 'resolved' });
@@ -231,7 +237,7 @@ describe('the rolling health check', () => {
     expect(resolved.alert).toBe('posted');
     expect(await ledger.health.openIncident()).toBeUndefined();
 
-    // Two days on: Clearbit is out again, but only one signup comes in where the 24 h windows before had 14 and 6.
+    // Two days on: Clearbit is out again, but only one signup comes in where the 24 h windows before had 32 and 12.
     await sandbox.control('clearbit', { credits: 0 });
     await sleepUntil(later, 11);
     const quiet = await signups(1);
@@ -242,7 +248,7 @@ describe('the rolling health check', () => {
       classification: 'traffic_drop',
       eligible: 1,
       writes: 0,
-      baseline: 10,
+      baseline: 22,
       recent: { verdict: 'inconclusive', judged: 1 },
     });
     expect(drop.incident).toBeUndefined();
