@@ -43,6 +43,7 @@ export function createActivityDeps(
       autoBackfill: config.health.autoBackfill,
       backfillConcurrency: config.health.backfillConcurrency,
       rollingWindowHours: config.health.rollingWindowHours,
+      recent: { minutes: config.health.checkIntervalMinutes, minSignups: config.health.recentMinSignups },
       piiHashKey: config.piiHashKey,
     },
     posthog: config.health.posthogCheck ? (destinations.posthog ?? createPosthog(config)) : undefined,

@@ -153,6 +153,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://localhost/db' })).toThrow(/DATABASE_URL/);
   });
 
+  it('reads the rolling check: 24 h window, 60 min interval, 10 settled signups to open an incident from one interval', () => {
+    expect(loadConfig({}).health).toMatchObject({
+      rollingWindowHours: 24,
+      checkIntervalMinutes: 60,
+      recentMinSignups: 10,
+    });
+    expect(loadConfig({ HEALTH_RECENT_MIN_SIGNUPS: '25' }).health.recentMinSignups).toBe(25);
+    expect(() => loadConfig({ HEALTH_RECENT_MIN_SIGNUPS: '0' })).toThrow(/HEALTH_RECENT_MIN_SIGNUPS/);
+    expect(() => loadConfig({ HEALTH_RECENT_MIN_SIGNUPS: 'many' })).toThrow(/HEALTH_RECENT_MIN_SIGNUPS/);
+  });
+
   it("holds each provider's queue to its documented rate times the margin; an unlisted provider is not limited", () => {
     expect(loadConfig({}).providerRates).toEqual({ clearbit: 9, harmonic: 9 });
     expect(

@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import {
   addDays,
   assessDay,
+  assessRecent,
+  combineRolling,
   rulesForWindow,
   utcDay,
   type DayCounts,
@@ -36,6 +38,11 @@ export interface HealthDeps {
     backfillConcurrency: number;
     /** The rolling check's window (HEALTH_ROLLING_WINDOW_HOURS). */
     rollingWindowHours: number;
+    /**
+     * The rolling check's latest interval: its length (HEALTH_CHECK_INTERVAL_MINUTES) and the settled signups with a
+     * work email it takes to open an incident (HEALTH_RECENT_MIN_SIGNUPS).
+     */
+    recent: { minutes: number; minSignups: number };
     /** PII_HASH_KEY: signups a backfill imports from PostHog get the workflow ids the intake would have given them. */
     piiHashKey: string;
   };
@@ -104,7 +111,10 @@ export const createHealthActivities = (deps: HealthDeps) => ({
 
   /**
    * Assesses the `hours` before `to` with the daily rules (the writes a day expected scaled to the window), against
-   * the HEALTH_TRAILING_DAYS windows of the same length before it. Not stored: `enrich health` shows complete days.
+   * the HEALTH_TRAILING_DAYS windows of the same length before it, and the latest check interval (the
+   * HEALTH_CHECK_INTERVAL_MINUTES before `to`, no longer than the window) by its own signups: `combineRolling` makes
+   * one assessment of the two, so an outage is an incident at the first check after it starts, not half a window
+   * later. Not stored: `enrich health` shows complete days.
    */
   async checkWindow(input: { to: string; hours: number }): Promise<WindowAssessment> {
     const rules = rulesForWindow(deps.health.rules, input.hours);
@@ -129,7 +139,16 @@ export const createHealthActivities = (deps: HealthDeps) => ({
     const day = { day: utcDay(end), ...counts };
     const controls = await deps.ledger.health.controls();
     const assessment = assessDay(day, trailing, evidence, controls, rules, `in ${input.hours} h`);
-    return { ...assessment, from, to: input.to, hours: input.hours };
+    const minutes = Math.min(deps.health.recent.minutes, input.hours * 60);
+    const recentFrom = new Date(end - minutes * 60_000).toISOString();
+    const recent = assessRecent(
+      await deps.ledger.health.intervalCounts(recentFrom, input.to),
+      await deps.ledger.health.windowEvidence(recentFrom, input.to),
+      { minutes, minSignups: deps.health.recent.minSignups, minWriteRatio: rules.minWriteRatio },
+      { from: recentFrom, to: input.to },
+    );
+    const open = await deps.ledger.health.openIncident();
+    return combineRolling({ ...assessment, from, to: input.to, hours: input.hours }, recent, controls, !!open);
   },
 
   /** The rolling check's incident: the open one extended to the day of `at`, or a new one. */

@@ -307,6 +307,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       /** The rolling check: the window it assesses, and how often it runs (schedule `enrichment-health-hourly`). */
       rollingWindowHours: e.HEALTH_ROLLING_WINDOW_HOURS,
       checkIntervalMinutes: e.HEALTH_CHECK_INTERVAL_MINUTES,
+      /** Settled signups with a work email in the latest interval it takes to open an incident from it alone. */
+      recentMinSignups: e.HEALTH_RECENT_MIN_SIGNUPS,
     },
     /** The weekend Salesforce re-enrichment (REENRICH_*). */
     reenrichment: {

@@ -557,7 +557,19 @@ export const health = section(
       .default(60)
       .describe(
         'How often the rolling check runs (schedule `enrichment-health-hourly`): an outage the rules see is alerted ' +
-          'within this long, once per incident',
+          'within this long, once per incident. Each run also judges the signups of its last interval on their own ' +
+          '(see HEALTH_RECENT_MIN_SIGNUPS), so a steady outage is alerted by the first run after it starts',
+      ),
+    HEALTH_RECENT_MIN_SIGNUPS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(10)
+      .describe(
+        'The rolling check opens an incident from its last HEALTH_CHECK_INTERVAL_MINUTES alone when at least this many ' +
+          'signups with a work email arrived in it and settled (or a provider reported a problem with them), fewer ' +
+          'than HEALTH_MIN_WRITE_RATIO of them were written, and a provider or destination reported a failure. ' +
+          'Fewer: a quiet interval, left to the window',
       ),
     HEALTH_POSTHOG_CHECK: z
       .enum(['auto', 'on', 'off'])

@@ -77,7 +77,12 @@ export interface Controls {
   snoozedUntil: string | undefined;
 }
 
-export type DayClassification = 'healthy' | 'enrichment_incident' | 'traffic_drop' | 'paused' | 'no_signups';
+/**
+ * `awaiting_recovery` is the rolling check's only: an incident is open and the window's rules pass, but the latest
+ * check interval does not show writes back yet (a quiet hour): the incident stays open, nothing is posted.
+ */
+export type DayClassification =
+  'healthy' | 'enrichment_incident' | 'traffic_drop' | 'paused' | 'no_signups' | 'awaiting_recovery';
 
 export interface DayAssessment extends DayCounts {
   /** writes / eligible signups (1 when none were eligible). */
@@ -241,6 +246,149 @@ export interface WindowAssessment extends DayAssessment {
   from: string;
   to: string;
   hours: number;
+  /** The latest check interval's own verdict, when the rolling check assessed it (`combineRolling`). */
+  recent?: RecentAssessment;
+}
+
+/**
+ * The latest check interval (the HEALTH_CHECK_INTERVAL_MINUTES before `to`), counted by the signups that arrived in
+ * it: what became of each by now, rather than the writes that happened to fall in the interval.
+ */
+export interface IntervalCounts {
+  /** Signups that arrived in the interval. */
+  signups: number;
+  /** Those that should get company data: not free-mail, not disposable. */
+  eligible: number;
+  /** Eligible signups of the interval recorded with ICP fields (`enriched` or `partial`) by now. */
+  written: number;
+  /**
+   * Eligible signups of the interval still being worked on (`received`, `enriching`) with no problem answer of a
+   * provider recorded for them: in flight, judged neither written nor missing.
+   */
+  pending: number;
+  /** Enrichment writes in the interval, of signups of any time: the backlog a recovery drains counts. */
+  writes: number;
+}
+
+export interface RecentRules {
+  /** The interval's length (HEALTH_CHECK_INTERVAL_MINUTES). */
+  minutes: number;
+  /** Fewer settled signups with a work email than this in the interval never open an incident. */
+  minSignups: number;
+  /** The write ratio rule (HEALTH_MIN_WRITE_RATIO). */
+  minWriteRatio: number;
+}
+
+/**
+ * `failing`: the interval's signups are not being written, for a reason a provider or destination reported (an
+ * incident). `recovered`: writes are happening and keep up. `inconclusive`: too few signups, or too slow without any
+ * reported failure, to say either.
+ */
+export type RecentVerdict = 'failing' | 'recovered' | 'inconclusive';
+
+export interface RecentAssessment extends IntervalCounts {
+  /** The interval, ISO times: [from, to). */
+  from: string;
+  to: string;
+  minutes: number;
+  /** Eligible signups whose outcome is known: written, settled without data, or held by a reported problem. */
+  judged: number;
+  /** written / judged (1 when none was judged). */
+  rate: number;
+  verdict: RecentVerdict;
+  reason: string;
+  /** The likely cause, from the interval's evidence, when its rate is below the rule. */
+  cause: Cause | undefined;
+}
+
+/**
+ * The latest check interval's verdict. The rate is over the interval's own signups (a cohort), not the writes that
+ * fell in it, because a 24 h window dilutes an outage for hours and a one-hour count of writes is at the mercy of the
+ * in-flight tail. Signups in flight are the hard part: a write lags its signup by seconds (Clearbit), minutes
+ * (Harmonic's polling, PROVIDER_FALLTHROUGH_MINUTES) or up to CLAY_RESULT_TIMEOUT_MINUTES (a Clay row), and the ledger
+ * keeps a signup waiting for credits as `received` until it is recorded. So a signup counts as missing only when
+ * something says it is: it settled without data (`not_found`, `failed`, ...) or a provider answered it with a problem
+ * (`credits_exhausted`, `auth_failed`, `outage`, `silent`, `rejected`). One still `received` or `enriching` with no such answer is
+ * `pending` and judged neither way — a check at the end of the interval does not count a signup of its last seconds
+ * as lost, and a slow provider with no failure does not count as down. On top, an incident needs at least
+ * `minSignups` judged signups (a quiet hour proves nothing) and a named cause (`likelyCause` other than `unknown`).
+ */
+export function assessRecent(
+  counts: IntervalCounts,
+  evidence: DayEvidence,
+  rules: RecentRules,
+  span: { from: string; to: string },
+): RecentAssessment {
+  const judged = Math.max(counts.eligible - counts.pending, 0);
+  const rate = judged === 0 ? 1 : Math.min(counts.written / judged, 1);
+  const low = judged > 0 && rate < rules.minWriteRatio;
+  const cause = low ? likelyCause(evidence) : undefined;
+  const tally =
+    `${counts.written} of ${judged} settled signups with a work email written (rate ${percent(rate)}` +
+    `${low ? ` < ${percent(rules.minWriteRatio)}` : ''})${counts.pending > 0 ? `, ${counts.pending} in flight` : ''}`;
+  const base = { ...counts, ...span, minutes: rules.minutes, judged, rate, cause };
+  if (low && judged >= rules.minSignups && cause!.kind !== 'unknown') {
+    return { ...base, verdict: 'failing', reason: tally };
+  }
+  if (!low && counts.written + counts.writes > 0) {
+    return { ...base, verdict: 'recovered', reason: `${counts.writes} writes; ${tally}` };
+  }
+  const why = !low
+    ? `no writes and no signups settled`
+    : judged < rules.minSignups
+      ? `${tally}: fewer than ${rules.minSignups}, too few to call`
+      : `${tally}, but no provider or destination reported a problem`;
+  return { ...base, verdict: 'inconclusive', reason: why };
+}
+
+/**
+ * The rolling check's decision from its two spans: the window (the daily rules over HEALTH_ROLLING_WINDOW_HOURS) and
+ * the latest check interval (`assessRecent`), so that an outage is alerted at the first check after it starts even
+ * though a 24 h window needs half a day of it to break the ratio rule. The reason says which span decided.
+ *
+ * - Paused: the window's `paused`, whatever the interval says.
+ * - The interval `failing`: an incident (also when the window calls it a traffic drop: at least `minSignups`
+ *   signups came in and were not written, for a reported reason).
+ * - The window's incident: an incident.
+ * - An incident is open and the window passes, but the interval has not `recovered`: an incident still (the interval
+ *   shows a low rate with a named cause, on fewer signups than it takes to open one) or `awaiting_recovery` (nothing to tell: quiet, the
+ *   incident stays open). A quiet hour never resolves an outage that is still going on.
+ * - Otherwise the window's classification.
+ */
+export function combineRolling(
+  window: WindowAssessment,
+  recent: RecentAssessment,
+  controls: Controls,
+  incidentOpen: boolean,
+): WindowAssessment {
+  const windowSpan = `last ${window.hours} h`;
+  const recentSpan = `last ${recent.minutes} min`;
+  const both = `${windowSpan}: ${window.reason}; ${recentSpan}: ${recent.reason}`;
+  if (window.classification === 'paused') return { ...window, reason: `${windowSpan}: ${window.reason}`, recent };
+  const incident = (reason: string): WindowAssessment => ({
+    ...window,
+    classification: 'enrichment_incident',
+    reason,
+    cause: recent.cause,
+    snoozedUntil: snoozedUntil(window.day, controls),
+    recent,
+  });
+  if (recent.verdict === 'failing') return incident(`${recentSpan}: ${recent.reason}`);
+  if (window.classification === 'enrichment_incident') {
+    return { ...window, reason: `${windowSpan}: ${window.reason}`, recent };
+  }
+  if (window.classification === 'healthy' && incidentOpen && recent.verdict !== 'recovered') {
+    if (recent.cause && recent.cause.kind !== 'unknown') {
+      return incident(`${recentSpan}: ${recent.reason}; the open incident goes on`);
+    }
+    return {
+      ...window,
+      classification: 'awaiting_recovery',
+      reason: `${both}: the open incident stays open until writes are back`,
+      recent,
+    };
+  }
+  return { ...window, reason: both, recent };
 }
 
 /** The daily rules for a window of `hours`: the writes a day expected are scaled to it, the ratios stay. */

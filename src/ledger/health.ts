@@ -7,6 +7,7 @@ import {
   type DayCounts,
   type DayEvidence,
   daysBetween,
+  type IntervalCounts,
 } from '../domain/health';
 import type { EnrichmentStatus } from '../domain/status';
 import { iso, type Sql, type SqlExecutor } from './sql';
@@ -55,6 +56,8 @@ const toIncident = (r: IncidentRow): Incident => ({
 const start = (day: string) => `${day}T00:00:00.000Z`;
 /** Statuses that say nothing was recorded yet: the signup is still being worked on (or stuck). */
 const UNFINISHED = `('received', 'enriching', 'waiting_for_credits', 'paused')`;
+/** Provider answers that are evidence of a problem (the health check's, and what holds a signup up). */
+const PROBLEM_ANSWERS = `('credits_exhausted', 'silent', 'outage', 'rejected', 'auth_failed')`;
 /** Signups that never get company data: free-mail, disposable, no email. */
 const INELIGIBLE = `(status = 'skipped' OR coalesce(email_kind, '') IN ('free_mail', 'disposable'))`;
 
@@ -105,6 +108,41 @@ export class HealthRepository {
   }
 
   /**
+   * The latest check interval [from, to) counted by its own signups (`assessRecent`): how many arrived, how many of
+   * those with a work email are recorded with ICP fields by now, how many are still in flight (`received` or
+   * `enriching` with no problem answer of a provider archived for them: a signup waiting for credits stays `received`
+   * here but has its `credits_exhausted` answer), and the enrichment writes of any signup in the interval.
+   */
+  async intervalCounts(from: string, to: string): Promise<IntervalCounts> {
+    const rows = await this.sql.query<{
+      signups: number;
+      eligible: number;
+      written: number;
+      pending: number;
+      writes: number;
+    }>(
+      `SELECT count(*)::int AS signups,
+         count(*) FILTER (WHERE NOT ${INELIGIBLE})::int AS eligible,
+         count(*) FILTER (WHERE NOT ${INELIGIBLE} AND status IN ('enriched', 'partial'))::int AS written,
+         count(*) FILTER (WHERE NOT ${INELIGIBLE} AND status IN ('received', 'enriching') AND NOT EXISTS (
+           SELECT 1 FROM provider_responses p WHERE p.signup_id = s.id AND p.outcome IN ${PROBLEM_ANSWERS}))::int
+           AS pending,
+         (SELECT count(*)::int FROM signups WHERE enriched_at >= $1 AND enriched_at < $2
+            AND status IN ('enriched', 'partial')) AS writes
+       FROM signups s WHERE signed_up_at >= $1 AND signed_up_at < $2`,
+      [from, to],
+    );
+    const r = rows[0];
+    return {
+      signups: r?.signups ?? 0,
+      eligible: r?.eligible ?? 0,
+      written: r?.written ?? 0,
+      pending: r?.pending ?? 0,
+      writes: r?.writes ?? 0,
+    };
+  }
+
+  /**
    * Why writes could be missing on `day`: providers out of credits, silent, down (lookups that fell through),
    * refusing lookups or our key or configuration, unfinished signups, failed writes.
    */
@@ -118,7 +156,7 @@ export class HealthRepository {
     const answers = await this.sql.query<{ provider: string; outcome: string; n: number }>(
       `SELECT provider, outcome, count(*)::int AS n FROM provider_responses
        WHERE received_at >= $1 AND received_at < $2
-         AND outcome IN ('credits_exhausted', 'silent', 'outage', 'rejected', 'auth_failed')
+         AND outcome IN ${PROBLEM_ANSWERS}
        GROUP BY provider, outcome`,
       range,
     );

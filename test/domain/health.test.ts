@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   addDays,
   assessDay,
+  assessRecent,
+  combineRolling,
   daysBetween,
   isDay,
   likelyCause,
@@ -9,6 +11,9 @@ import {
   type DayCounts,
   type DayEvidence,
   type HealthRules,
+  type IntervalCounts,
+  type RecentAssessment,
+  type WindowAssessment,
 } from '../../src/domain/health';
 
 const rules: HealthRules = { minWrites: 250, minWriteRatio: 0.5, trafficDropRatio: 0.5, trailingDays: 7 };
@@ -165,6 +170,147 @@ describe('likelyCause', () => {
       summary: expect.stringContaining('clay refused our API key or configuration 120 times') as string,
     });
     expect(likelyCause({ ...evidence, creditsExhausted: { clearbit: 3 } })).toMatchObject({ kind: 'credits' });
+  });
+});
+
+describe('the rolling check: the latest interval beside the 24 h window', () => {
+  const recentRules = { minutes: 60, minSignups: 10, minWriteRatio: 0.5 };
+  const span = { from: '2026-11-20T18:00:00.000Z', to: '2026-11-20T19:00:00.000Z' };
+  const hour = (c: Partial<IntervalCounts>): IntervalCounts => ({
+    signups: 0,
+    eligible: 0,
+    written: 0,
+    pending: 0,
+    writes: 0,
+    ...c,
+  });
+  const outOfCredits = { ...none, creditsExhausted: { clearbit: 12 } };
+  // The 24 h to 19:00: 200 of 240 written, healthy by the daily rules — an hour of outage does not move it.
+  const day24 = (extra: Partial<WindowAssessment> = {}): WindowAssessment => ({
+    ...assessDay(day('2026-11-20', 240, 200), [], none, running, { ...rules, minWrites: 0 }),
+    from: '2026-11-19T19:00:00.000Z',
+    to: span.to,
+    hours: 24,
+    ...extra,
+  });
+  const recent = (c: Partial<IntervalCounts>, evidence: DayEvidence = outOfCredits): RecentAssessment =>
+    assessRecent(hour(c), evidence, recentRules, span);
+
+  it('fails an interval whose settled signups were not written for a reported reason', () => {
+    const r = recent({ signups: 14, eligible: 12, written: 0, writes: 1 });
+    expect(r).toMatchObject({
+      verdict: 'failing',
+      judged: 12,
+      rate: 0,
+      cause: { kind: 'credits', system: 'clearbit' },
+    });
+    expect(r.reason).toBe('0 of 12 settled signups with a work email written (rate 0% < 50%)');
+    const a = combineRolling(day24(), r, running, false);
+    expect(a).toMatchObject({
+      classification: 'enrichment_incident',
+      cause: { kind: 'credits', system: 'clearbit' },
+      reason: 'last 60 min: 0 of 12 settled signups with a work email written (rate 0% < 50%)',
+      // The window's own numbers stay: the alert shows both.
+      eligible: 240,
+      writes: 200,
+      hours: 24,
+      snoozedUntil: undefined,
+      recent: { verdict: 'failing' },
+    });
+  });
+
+  it('keeps a quiet hour quiet: fewer settled signups than HEALTH_RECENT_MIN_SIGNUPS is no incident', () => {
+    const r = recent({ signups: 9, eligible: 9, written: 0 });
+    expect(r).toMatchObject({ verdict: 'inconclusive', judged: 9 });
+    expect(r.reason).toContain('fewer than 10, too few to call');
+    const a = combineRolling(day24(), r, running, false);
+    expect(a.classification).toBe('healthy');
+    expect(a.reason).toMatch(/^last 24 h: 200 writes, rate 83%; last 60 min: 0 of 9 settled/);
+  });
+
+  it('does not judge signups still in flight: a burst at the end of the interval is not an outage', () => {
+    // 20 arrived, 3 written, 15 still enriching with no problem reported: 3 of 5 judged.
+    const r = recent({ signups: 20, eligible: 20, written: 3, pending: 15, writes: 3 });
+    expect(r).toMatchObject({ verdict: 'recovered', judged: 5, rate: 0.6 });
+    expect(r.reason).toContain('15 in flight');
+    expect(combineRolling(day24(), r, running, false).classification).toBe('healthy');
+  });
+
+  it('keeps a slow hour without any reported failure quiet', () => {
+    const r = recent({ signups: 20, eligible: 20, written: 4 }, none);
+    expect(r).toMatchObject({ verdict: 'inconclusive', cause: { kind: 'unknown' } });
+    expect(r.reason).toContain('no provider or destination reported a problem');
+    expect(combineRolling(day24(), r, running, false).classification).toBe('healthy');
+  });
+
+  it('fires for any named cause: a provider down, our key refused, a destination failing', () => {
+    const counts = { signups: 12, eligible: 12, written: 2 };
+    for (const [evidence, kind] of [
+      [{ ...none, outages: { harmonic: 10 } }, 'provider_outage'],
+      [{ ...none, authFailed: { clay: 10 } }, 'provider_auth'],
+      [{ ...none, failedWrites: { salesforce: 10 } }, 'destination'],
+      [{ ...none, silent: { clay: 10 } }, 'row_limit'],
+    ] as const) {
+      expect(recent(counts, evidence)).toMatchObject({ verdict: 'failing', cause: { kind } });
+    }
+  });
+
+  it('keeps the window deciding when the interval is fine, and says which span fired', () => {
+    const window = day24({
+      ...assessDay(day('2026-11-20', 240, 20), [], outOfCredits, running, { ...rules, minWrites: 0 }),
+    });
+    const a = combineRolling(window, recent({ signups: 3, eligible: 3, written: 3, writes: 3 }), running, true);
+    expect(a).toMatchObject({
+      classification: 'enrichment_incident',
+      reason: 'last 24 h: write rate 8% < 50%',
+      cause: { kind: 'credits' },
+    });
+  });
+
+  it('respects a pause and a snooze', () => {
+    const failing = recent({ signups: 12, eligible: 12, written: 0 });
+    const paused = { ...running, paused: true, pauseReason: 'switching providers' };
+    const windowPaused = day24({
+      ...assessDay(day('2026-11-20', 240, 0), [], none, paused, rules),
+    });
+    expect(combineRolling(windowPaused, failing, paused, false)).toMatchObject({
+      classification: 'paused',
+      reason: 'last 24 h: enrichment paused: switching providers',
+    });
+    const snoozed = { ...running, snoozedUntil: '2026-11-20' };
+    expect(combineRolling(day24(), failing, snoozed, false)).toMatchObject({
+      classification: 'enrichment_incident',
+      snoozedUntil: '2026-11-20',
+    });
+    expect(combineRolling(day24({ day: '2026-11-21' }), failing, snoozed, false).snoozedUntil).toBeUndefined();
+  });
+
+  it('fires on an hour of unwritten signups even when the 24 h window calls it a traffic drop', () => {
+    const drop = day24({ classification: 'traffic_drop', reason: '90 signups < 50% of the usual 240' });
+    expect(combineRolling(drop, recent({ signups: 12, eligible: 12 }), running, false).classification).toBe(
+      'enrichment_incident',
+    );
+    expect(combineRolling(drop, recent({ signups: 1, eligible: 1 }), running, false).classification).toBe(
+      'traffic_drop',
+    );
+  });
+
+  it('resolves an open incident only once the interval shows writes back', () => {
+    // Credits restored: the waiting signups of earlier hours are written now, nobody new arrived.
+    const backlog = recent({ writes: 12 });
+    expect(backlog.verdict).toBe('recovered');
+    expect(combineRolling(day24(), backlog, running, true).classification).toBe('healthy');
+    // A quiet hour during the outage: nothing written, nothing settled — the incident stays open, quietly.
+    const quiet = combineRolling(day24(), recent({}), running, true);
+    expect(quiet.classification).toBe('awaiting_recovery');
+    expect(quiet.reason).toContain('the open incident stays open until writes are back');
+    // The same failure on fewer signups than open an incident: it goes on (and is not resolved).
+    expect(combineRolling(day24(), recent({ signups: 3, eligible: 3 }), running, true)).toMatchObject({
+      classification: 'enrichment_incident',
+      cause: { kind: 'credits' },
+    });
+    // Without an open incident those hours are simply healthy.
+    expect(combineRolling(day24(), recent({}), running, false).classification).toBe('healthy');
   });
 });
 

@@ -142,6 +142,47 @@ describe.each([
     expect(await ledger.health.windowEvidence(at(25, 23), at(26, 0))).toMatchObject({ unfinished: 0 });
   });
 
+  it("counts the latest interval by its own signups: written, settled or held by a provider's problem, in flight", async () => {
+    // All signed up at 23:30 of day 27.
+    const written = await signup(day(27), { emailKind: 'work' });
+    const notFound = await signup(day(27), { emailKind: 'work' });
+    const waiting = await signup(day(27), { emailKind: 'work' });
+    await signup(day(27), { emailKind: 'work' });
+    await signup(day(27), { emailKind: 'free_mail' });
+    const older = await signup(day(26), { emailKind: 'work' });
+    await record(written, `${day(27)}T23:31:00.000Z`, 'partial');
+    await record(notFound, `${day(27)}T23:32:00.000Z`, 'not_found');
+    // The backlog of an earlier signup written in the interval: a write, not one of the interval's signups.
+    await record(older, `${day(27)}T23:40:00.000Z`, 'enriched');
+    await ledger.providerArchive.archiveProviderResponse({
+      provider: 'clearbit',
+      lookup: 'company',
+      lookupKey: 'x.example',
+      signupId: waiting,
+      outcome: 'credits_exhausted',
+      httpStatus: undefined,
+      body: undefined,
+      receivedAt: `${day(27)}T23:30:01.000Z`,
+    });
+    const from = `${day(27)}T23:00:00.000Z`;
+    const to = `${day(28)}T00:00:00.000Z`;
+    // The one still enriching with no problem answer is in flight; the one Clearbit refused for credits is not.
+    expect(await ledger.health.intervalCounts(from, to)).toEqual({
+      signups: 5,
+      eligible: 4,
+      written: 1,
+      pending: 1,
+      writes: 2,
+    });
+    expect(await ledger.health.intervalCounts(to, `${day(28)}T01:00:00.000Z`)).toEqual({
+      signups: 0,
+      eligible: 0,
+      written: 0,
+      pending: 0,
+      writes: 0,
+    });
+  });
+
   it('finds backfill candidates once: a re-run that every provider answered is not a candidate again', async () => {
     const waitedOn = await signup(day(8), { emailKind: 'work' });
     const unfinished = await signup(day(8), { emailKind: 'work' });

@@ -163,7 +163,8 @@ describe('RollingHealthCheckWorkflow', () => {
     expect(seen.calls).not.toContain('postHealthAlert');
   });
 
-  it.each(['traffic_drop', 'paused', 'no_signups'] as const)(
+  // `awaiting_recovery`: the window passes but the latest interval shows no writes back yet (combineRolling).
+  it.each(['traffic_drop', 'paused', 'no_signups', 'awaiting_recovery'] as const)(
     'stays quiet on a %s window and leaves an open incident open',
     async (classification) => {
       const { results, seen } = await check({ assessment: assessment(classification), open: incident() }, { at: AT });
