@@ -1,21 +1,9 @@
-import {
-  ApplicationFailure,
-  ParentClosePolicy,
-  proxyActivities,
-  setCurrentDetails,
-  startChild,
-} from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { HealthActivities } from '../activities/health';
 import { percent, type WindowAssessment } from '../domain/health';
 import { alertCall, ledgerScan } from './activity-options';
-import { BackfillOutageWindowWorkflow } from './backfill-outage-window';
-import {
-  backfillWorkflowId,
-  rollingAlertKey,
-  type RollingHealthCheckInput,
-  type RollingHealthCheckResult,
-} from './messages';
+import { backfillResolvedWindow, incidentWindow, runbookSteps } from './health-incidents';
+import { rollingAlertKey, type RollingHealthCheckInput, type RollingHealthCheckResult } from './messages';
 
 const MINUTE_MS = 60_000;
 
@@ -63,22 +51,8 @@ export async function RollingHealthCheckWorkflow(
 
   const open = await openIncident();
   if (!open) return done();
-  const backfillId = backfillWorkflowId(open.firstDay, open.lastDay);
-  if (policy.autoBackfill) {
-    try {
-      await startChild(BackfillOutageWindowWorkflow, {
-        workflowId: backfillId,
-        args: [{ from: open.firstDay, to: open.lastDay, concurrency: policy.backfillConcurrency }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-      result.backfill = `started ${backfillId}`;
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      result.backfill = `already running ${backfillId}`;
-    }
-  } else {
-    result.backfill = `proposed: npx enrich backfill --from ${open.firstDay} --to ${open.lastDay}`;
-  }
+  const { backfillId, backfill } = await backfillResolvedWindow(open, policy, 'the hourly health check');
+  result.backfill = backfill;
   const today = to.slice(0, 10);
   await resolveIncident({ id: open.id, resolvedDay: today, backfill: result.backfill });
   result.incident = { ...open, state: 'resolved' };
@@ -87,7 +61,7 @@ export async function RollingHealthCheckWorkflow(
     key: `${open.id}:resolved`,
     text:
       `Resolved: enrichment writes are back (${span(assessment)}: ${assessment.writes} writes, rate ` +
-      `${percent(assessment.rate)}). Window ${open.firstDay === open.lastDay ? open.firstDay : `${open.firstDay} to ${open.lastDay}`}: ` +
+      `${percent(assessment.rate)}). Window ${incidentWindow(open)}: ` +
       `${policy.autoBackfill ? `backfill ${backfillId} started` : result.backfill}. ` +
       `The daily check reports whether the rate held.`,
   });
@@ -97,21 +71,13 @@ export async function RollingHealthCheckWorkflow(
 const span = (a: WindowAssessment) => `the ${a.hours} h to ${a.to.slice(0, 16).replace('T', ' ')} UTC`;
 
 function alertText(a: WindowAssessment, firstDay: string): string {
-  const provider = a.cause?.kind === 'credits' || a.cause?.kind === 'row_limit' ? a.cause.system : undefined;
   return [
     `:rotating_light: Enrichment incident${firstDay < a.day ? ` since ${firstDay}` : ''}: ${span(a)} had ` +
       `${a.writes} enrichment writes for ${a.signups} signups (${a.eligible} with a work email; rate ` +
       `${percent(a.rate)}; usual signups ${a.baseline ?? 'unknown'}). Rule: ${a.reason}. ` +
       'Alerted once per incident by the hourly check.',
     `Likely cause: ${a.cause?.summary ?? 'unknown'}.`,
-    'Runbook (docs/runbook.md):',
-    '1. Confirm it is real: `npx enrich health --days 7`',
-    '2. Paused on purpose? `npx enrich resume` when it should run again',
-    provider
-      ? `3. Fix the cause: top up ${provider}, then \`npx enrich credits-restored --provider ${provider}\``
-      : '3. Fix the cause (provider credits, API keys, the PostHog webhook destination)',
-    `4. The window is backfilled when writes recover (or now: \`npx enrich backfill --from ${firstDay} --to ${a.day}\`)`,
-    '5. Quiet until a date: `npx enrich snooze --until YYYY-MM-DD`',
+    ...runbookSteps(a.cause, firstDay, a.day),
   ].join('\n');
 }
 
