@@ -351,9 +351,8 @@ export const createEnrichmentActivities = (deps: {
     async saveEnrichment(input: SaveEnrichmentInput): Promise<IcpScore> {
       const score = scoreIcp(input.fields, deps.scoring, sha256);
       // The person fields of a signup erased while it ran are not stored again (company fields are not personal).
-      const erased = await deps.ledger.erasures.isErased(input.signupId);
-      const settling =
-        isSettled(input.status) && deps.onSettled ? await deps.ledger.metrics.settlement(input.signupId) : undefined;
+      const before = await deps.ledger.signups.recordingState(input.signupId);
+      const erased = before?.erased ?? false;
       const keep = <T extends object>(o: T): T =>
         erased ? (Object.fromEntries(Object.entries(o).filter(([k]) => !isPersonField(k))) as T) : o;
       await deps.ledger.signups.recordEnrichment(input.signupId, {
@@ -366,8 +365,8 @@ export const createEnrichmentActivities = (deps: {
         unavailableProviders: input.unavailableProviders,
         at: input.recordedAt,
       });
-      if (settling && !settling.recordedBefore) {
-        deps.onSettled?.(input.status, settling.receivedAt, input.recordedAt ?? now().toISOString());
+      if (before && !before.recordedBefore && isSettled(input.status)) {
+        deps.onSettled?.(input.status, before.receivedAt, input.recordedAt ?? now().toISOString());
       }
       if (input.domain && input.cacheCompany) {
         await deps.ledger.companyCache.putCachedCompany(

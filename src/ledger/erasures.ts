@@ -204,15 +204,6 @@ export class ErasuresRepository {
     if (!rows[0]) throw new Error('erasure record vanished while its results were recorded');
     return toRecord(rows[0]);
   }
-
-  /** Whether the signup was erased (its activities then write nothing about the person). */
-  async isErased(signupId: string): Promise<boolean> {
-    const rows = await this.sql.query<{ erased: boolean }>(
-      'SELECT erased_at IS NOT NULL AS erased FROM signups WHERE id = $1',
-      [signupId],
-    );
-    return rows[0]?.erased ?? false;
-  }
 }
 
 /**

@@ -63,17 +63,4 @@ export class MetricsRepository {
       { statementMs: LEDGER_METRICS_STATEMENT_MS },
     );
   }
-
-  /**
-   * When a signup was received and whether an outcome was recorded for it before: read by the activity that records
-   * one, so that the receipt-to-settled histogram observes each signup once, at its first settled record.
-   */
-  async settlement(signupId: string): Promise<{ receivedAt: string; recordedBefore: boolean } | undefined> {
-    const rows = await this.sql.query<{ received_at: Date | string; recorded: boolean }>(
-      'SELECT received_at, enriched_at IS NOT NULL AS recorded FROM signups WHERE id = $1',
-      [signupId],
-    );
-    const r = rows[0];
-    return r && { receivedAt: new Date(r.received_at).toISOString(), recordedBefore: r.recorded };
-  }
 }

@@ -194,6 +194,23 @@ export class SignupsRepository {
   }
 
   /** Signups by status, and how many of them have an enrichment written. */
+  /**
+   * What recording an outcome needs of the signup's row, in one read: whether it was erased while it ran (its person
+   * fields are not stored again), when the intake received it and whether an outcome was recorded before (the
+   * receipt-to-settled histogram observes the first).
+   */
+  async recordingState(
+    id: string,
+  ): Promise<{ erased: boolean; receivedAt: string; recordedBefore: boolean } | undefined> {
+    const rows = await this.sql.query<{ erased: boolean; received_at: Date | string; recorded: boolean }>(
+      `SELECT erased_at IS NOT NULL AS erased, received_at, enriched_at IS NOT NULL AS recorded
+       FROM signups WHERE id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    return r && { erased: r.erased, receivedAt: new Date(r.received_at).toISOString(), recordedBefore: r.recorded };
+  }
+
   async statusCounts(): Promise<{ byStatus: Record<string, number>; enrichmentWrites: number }> {
     const rows = await this.sql.query<{ status: string; n: number; written: number }>(
       `SELECT status, count(*)::int AS n, count(enriched_at)::int AS written FROM signups GROUP BY status`,

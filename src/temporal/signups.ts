@@ -62,7 +62,7 @@ export function startSignup(
         { key: EnrichmentStatusKey, value: 'received' },
         ...(signup.signedUpAt === undefined ? [] : [{ key: SignupAtKey, value: new Date(signup.signedUpAt) }]),
       ],
-      // The email's domain and ids of ours, never the email: summaries are stored in the history, unencrypted.
+      // The email's domain and ids of ours, never the email: a summary is in the history (in clear without the codec).
       staticSummary: cutUtf8(
         `Signup enrichment · ${signup.emailDomain ?? 'unknown domain'}` +
           (options.rerunBy === undefined ? '' : ` · backfill re-run (${options.rerunBy})`),

@@ -211,7 +211,6 @@ describe('callProvider: a rejected lookup is an answer, archived, never retried'
   const archived: { outcome: string; body: unknown }[] = [];
   const ledger = {
     signups: { getSignup: () => Promise.resolve({ email: 'ada@example.com' }) },
-    erasures: { isErased: () => Promise.resolve(false) },
     providerArchive: {
       archiveProviderResponse: (r: { outcome: string; body: unknown }) => {
         archived.push(r);
@@ -285,7 +284,6 @@ function archiveOnly(providers: ProviderClients) {
   const rows: Archived[] = [];
   const ledger = {
     signups: { getSignup: () => Promise.resolve({ email: 'ada@example.com' }) },
-    erasures: { isErased: () => Promise.resolve(false) },
     providerArchive: {
       archiveProviderResponse: (r: Archived) => {
         rows.push(r);

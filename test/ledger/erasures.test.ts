@@ -99,8 +99,8 @@ describe.each([
     const after = await ledger.signups.getSignup(subject.id);
     expect(after).toMatchObject({ email: null, name: null, distinctId: null, emailDomain: 'lumenforge.io' });
     expect(after!.icpFields).toEqual({ companyName: 'Lumenforge' });
-    expect(await ledger.erasures.isErased(subject.id)).toBe(true);
-    expect(await ledger.erasures.isErased(other.id)).toBe(false);
+    expect((await ledger.signups.recordingState(subject.id))?.erased).toBe(true);
+    expect((await ledger.signups.recordingState(other.id))?.erased).toBe(false);
     expect((await ledger.providerArchive.listProviderResponses(subject.id)).map((r) => r.lookup)).toEqual(['company']);
     const kept = await ledger.signups.getSignup(other.id);
     expect(kept).toMatchObject({ email: 'tomas.berg@lumenforge.io', name: 'Priya Raman' });

@@ -277,8 +277,12 @@ describe('erasure: enrich forget', () => {
       return s && !UNSETTLED.includes(s.status) ? s : undefined;
     }, 60_000);
     expect(settled).toMatchObject({ email: null, name: null });
-    const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
-    const writes = status.signups.find((s) => s.signupId === signupId)?.writes ?? {};
+    // The fan-out is planned just after the outcome is recorded: wait until each destination has its write state.
+    const writes = await eventually(async () => {
+      const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
+      const w = status.signups.find((s) => s.signupId === signupId)?.writes ?? {};
+      return Object.keys(w).length === 5 ? w : undefined;
+    }, 30_000);
     expect(Object.keys(writes).sort()).toEqual(['posthog', 'salesforce', 'slack', 'vitally', 'webhooks']);
     for (const w of Object.values(writes)) expect(w).toMatchObject({ state: 'skipped', reason: ERASED });
     expect(await cellsHolding(email)).toEqual([]);

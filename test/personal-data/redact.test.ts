@@ -225,7 +225,6 @@ describe('outside systems’ error texts, in the activities', () => {
     const activities = createEnrichmentActivities({
       ledger: {
         signups: { getSignup: () => Promise.resolve({ email: 'ada@example.com' }) },
-        erasures: { isErased: () => Promise.resolve(false) },
         providerArchive: {
           archiveProviderResponse: (r: { body: unknown }) => Promise.resolve(archived.push(r.body)),
           providerAnswers: () => Promise.resolve([]),
