@@ -1,5 +1,6 @@
 import type { EnrichedSignup, HighValueRule, WriteOutcome } from './fan-out';
 import type { ProviderName, ProviderOutcome } from './provider-outcome';
+import type { SignupSignals } from './signup-signals';
 
 /*
  * The ports: what the activities need from the outside systems, as the activities see them. The clients in
@@ -104,4 +105,17 @@ export interface DestinationClients {
     highValue: HighValueRule;
   };
   webhooks?: { client: WebhookPort; urls: string[] };
+  customerio?: CustomerioPort;
+  mixpanel?: MixpanelPort;
+}
+
+/** Customer.io: the person identified with the enrichment, and their `signed_up` event (deduplicated by its id). */
+export interface CustomerioPort {
+  identify(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
+  signedUp(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
+}
+
+/** Mixpanel: the person's profile, the company's group profile, and the merge of the pre-signup anonymous id. */
+export interface MixpanelPort {
+  writeEnrichment(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
 }
