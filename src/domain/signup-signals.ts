@@ -38,7 +38,12 @@ const booleanOf = (value: unknown): boolean | undefined =>
 export function signupSignals(payload: unknown): SignupSignals {
   const root = objectAt(payload);
   const event = objectAt(objectAt(root?.event)?.properties);
-  const sources = [event, objectAt(event?.$set), objectAt(event?.$set_once), objectAt(objectAt(root?.person)?.properties)];
+  const sources = [
+    event,
+    objectAt(event?.$set),
+    objectAt(event?.$set_once),
+    objectAt(objectAt(root?.person)?.properties),
+  ];
   const first = <T>(name: string, read: (value: unknown) => T | undefined): T | undefined => {
     for (const source of sources) {
       const value = read(source?.[name]);
