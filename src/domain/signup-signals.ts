@@ -70,6 +70,7 @@ export const DEVELOPER_TITLE_WORDS = [
   'devops',
   'sre',
   'cto',
+  'chief technology officer',
   'architect',
   'data engineer',
   'full-stack',

@@ -43,6 +43,7 @@ describe('isLikelyDeveloper', () => {
     'SRE',
     'Data Engineer',
     'CTO & co-founder',
+    'Chief Technology Officer',
     'Full-stack dev',
     'Principal Architect',
   ])('is true for the title %s', (title) => {
