@@ -136,8 +136,8 @@ describe('fan-out to Customer.io and Mixpanel', () => {
     expect(group?.fields.properties).toMatchObject({ $name: 'Quorvalis Systems' });
 
     const snapshot = async () => ({
-      customerio: (await records('customerio')) as Records,
-      mixpanel: (await records('mixpanel')) as Records,
+      customerio: await records('customerio'),
+      mixpanel: await records('mixpanel'),
     });
     const before = await snapshot();
 

@@ -153,6 +153,7 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
     expect((await records('mixpanel')).identity).toBeUndefined();
     expect((await mixpanel({ token: 'bad-key' }).writeEnrichment(signup, NO_SIGNALS)).kind).toBe('auth_failed');
     const merge = await mixpanel({ secret: 'bad-key' }).writeEnrichment(signup, { ...NO_SIGNALS, anonDistinctId: 'a' });
-    expect(merge).toMatchObject({ kind: 'auth_failed', detail: expect.stringMatching(/Mixpanel rejected/) });
+    expect(merge.kind).toBe('auth_failed');
+    expect(merge.detail).toMatch(/Mixpanel rejected the API key/);
   });
 });
