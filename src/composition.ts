@@ -221,5 +221,7 @@ export function createErasureClients(config: Config, fetchImpl?: typeof fetch): 
       : undefined,
     webhooks: d.webhooks,
     slack: d.slack !== undefined,
+    customerio: d.customerio,
+    mixpanel: d.mixpanel,
   };
 }

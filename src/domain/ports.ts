@@ -1,3 +1,4 @@
+import type { DeletionOutcome } from './erasure';
 import type { EnrichedSignup, HighValueRule, WriteOutcome } from './fan-out';
 import type { ProviderName, ProviderOutcome } from './provider-outcome';
 import type { SignupSignals } from './signup-signals';
@@ -113,9 +114,13 @@ export interface DestinationClients {
 export interface CustomerioPort {
   identify(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
   signedUp(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
+  /** `enrich forget`: the person and what Customer.io holds of them. */
+  deletePerson(personKey: string): Promise<DeletionOutcome>;
 }
 
 /** Mixpanel: the person's profile, the company's group profile, and the merge of the pre-signup anonymous id. */
 export interface MixpanelPort {
   writeEnrichment(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
+  /** `enrich forget`: the person's profile. */
+  deletePerson(personKey: string): Promise<DeletionOutcome>;
 }

@@ -20,6 +20,8 @@ import type { ProviderPluginOptions } from './state';
  *   counts it as `duplicates` on the stored event and triggers nothing). `timestamp` is Unix seconds. `data` an
  *   object. A person that does not exist yet is created with no attributes (the docs: events for an identifier with
  *   no person create one).
+ * - `DELETE /customers/:identifier` — delete a person (and, here, their events). 200 `{}` whether or not the person
+ *   existed, as the docs give no 404 for it.
  * - Answers: 200 `{}` on success. Errors `{ meta: { error } }` (400 for a body to review, 401, 429, 500).
  * - Order of checks: auth → `latencyMs` → rate limit (429 with `Retry-After`) → injected failure (500) → body (400).
  *
@@ -118,6 +120,18 @@ export const customerioPlugin: FastifyPluginCallback<ProviderPluginOptions> = (a
       }
       const { created } = store.upsert('customer', identifier, { attributes });
       return { note: created ? 'created' : 'updated' };
+    }),
+  );
+
+  app.delete<{ Params: { identifier: string } }>('/api/v1/customers/:identifier', async (request, reply) =>
+    serve(request, reply, request.params.identifier, () => {
+      const identifier = identifierOf(request.params.identifier);
+      const store = state.records.customerio;
+      const removed = store.remove('customer', identifier);
+      for (const event of store.list('event').filter((e) => e.fields.customer === identifier)) {
+        store.remove('event', event.key);
+      }
+      return { note: removed ? 'deleted' : 'no such person' };
     }),
   );
 

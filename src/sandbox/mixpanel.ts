@@ -8,7 +8,8 @@ import type { ProviderPluginOptions, RecordStore } from './state';
  *
  * - `POST /engage` — profile updates: a JSON array of updates (`Content-Type: application/json`), or the classic
  *   form body `data=<JSON array or object>`. Each update names `$token` and `$distinct_id` and one operation; the
- *   sandbox takes `$set`, `$set_once` (only properties not set yet) and `$unset` (a list of names). No auth header:
+ *   sandbox takes `$set`, `$set_once` (only properties not set yet), `$unset` (a list of names) and, on profiles,
+ *   `$delete` (the profile is deleted: "Delete Profile"). No auth header:
  *   the token in the body authenticates, and `bad-key` is a token the project does not know.
  * - `POST /groups` — group profile updates, the same shape with `$group_key` and `$group_id` instead of `$distinct_id`.
  * - Both answer 200 with `1` (all applied) or `0`; with `verbose=1` a JSON `{ status: 1, error: null }` or
@@ -138,6 +139,7 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
     }
     const keys: string[] = [];
     const planned: { key: string; fields: Json }[] = [];
+    const deletions: string[] = [];
     try {
       for (const update of updates) {
         if (!nonEmpty(update.$token)) throw new Refused('$token, missing or empty');
@@ -145,6 +147,11 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
         if (kind === 'profile') {
           if (!nonEmpty(update.$distinct_id)) throw new Refused('$distinct_id, missing or empty');
           const key = update.$distinct_id;
+          if ('$delete' in update) {
+            deletions.push(key);
+            keys.push(key);
+            continue;
+          }
           const existing = (store.get('profile', key)?.fields.properties as Json | undefined) ?? {};
           planned.push({ key, fields: { properties: apply(existing, update) } });
           keys.push(key);
@@ -165,7 +172,9 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
       throw error;
     }
     for (const p of planned) store.upsert(kind, p.key, p.fields);
-    return answer(null, keys.join(',') || null, `${planned.length} ${kind} update(s)`);
+    for (const key of deletions) store.remove('profile', key);
+    const note = `${planned.length} ${kind} update(s)${deletions.length > 0 ? `, ${deletions.length} deleted` : ''}`;
+    return answer(null, keys.join(',') || null, note);
   };
 
   app.post('/engage', profileUpdates('profile'));

@@ -156,4 +156,27 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
     expect(merge.kind).toBe('auth_failed');
     expect(merge.detail).toMatch(/Mixpanel rejected the API key/);
   });
+
+  it('deletes the person in both for enrich forget: Customer.io person and events, Mixpanel profile', async () => {
+    await customerio().identify(signup, NO_SIGNALS);
+    await customerio().signedUp(signup, NO_SIGNALS);
+    await mixpanel().writeEnrichment(signup, NO_SIGNALS);
+    expect(await customerio().deletePerson(signup.personKey)).toEqual({
+      kind: 'deleted',
+      detail: 'Customer.io person deleted',
+    });
+    expect(await mixpanel().deletePerson(signup.personKey)).toEqual({
+      kind: 'deleted',
+      detail: 'Mixpanel profile deleted',
+    });
+    const cio = await records('customerio');
+    expect(cio.customer ?? []).toEqual([]);
+    expect(cio.event ?? []).toEqual([]);
+    const mp = await records('mixpanel');
+    expect(mp.profile ?? []).toEqual([]);
+    // The company group is not personal data: it stays.
+    expect(mp.group).toHaveLength(1);
+    expect((await customerio('bad-key').deletePerson(signup.personKey)).kind).toBe('failed');
+    expect((await mixpanel({ token: 'bad-key' }).deletePerson(signup.personKey)).kind).toBe('failed');
+  });
 });

@@ -1,3 +1,4 @@
+import type { DeletionOutcome } from '../../domain/erasure';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { isLikelyDeveloper, type SignupSignals } from '../../domain/signup-signals';
 import { sha256 } from '../../hash';
@@ -105,6 +106,15 @@ export function createCustomerioClient(o: CustomerioClientOptions) {
         }),
       });
       return writeOutcome(answer, `the ${SIGNED_UP_EVENT} event`, CUSTOMERIO);
+    },
+
+    /** `DELETE /customers/{id}`: Customer.io answers 200 whether or not it knew the person. */
+    async deletePerson(personKey: string): Promise<DeletionOutcome> {
+      const a = await call('DELETE', `/customers/${pathSegment(personKey)}`, undefined);
+      if ('kind' in a) return { kind: 'failed', detail: a.detail };
+      if (a.status >= 200 && a.status < 300) return { kind: 'deleted', detail: 'Customer.io person deleted' };
+      const message = customerioMessage(a.body);
+      return { kind: 'failed', detail: `Customer.io answered ${a.status}${message ? `: ${message}` : ''}` };
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { DeletionOutcome } from '../../domain/erasure';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import type { SignupSignals } from '../../domain/signup-signals';
 import { writeOutcome, type DestinationWording } from '../destination-status';
@@ -112,6 +113,19 @@ export function createMixpanelClient(o: MixpanelClientOptions) {
         written.push('anonymous id merged');
       }
       return { kind: 'written', detail: written.join(', ') };
+    },
+
+    /** The profile (`/engage#profile-delete`); the events stay, for Mixpanel's GDPR deletion requests. */
+    async deletePerson(personKey: string): Promise<DeletionOutcome> {
+      const outcome = updateOutcome(
+        await post('/engage?verbose=1', [
+          { $token: o.projectToken, $distinct_id: personKey, $delete: null, $ignore_alias: false },
+        ]),
+        'the profile deletion',
+      );
+      return outcome.kind === 'written'
+        ? { kind: 'deleted', detail: 'Mixpanel profile deleted' }
+        : { kind: 'failed', detail: outcome.detail };
     },
   };
 }
