@@ -4,7 +4,9 @@ import type { CompanyProvider, DestinationClients, ProviderClients } from './dom
 import type { ProviderOutcome } from './domain/provider-outcome';
 import { createClayClient } from './integrations/clay/client';
 import { createClearbitClient } from './integrations/clearbit/client';
+import { createCustomerioClient } from './integrations/customerio/client';
 import { createHarmonicClient } from './integrations/harmonic/client';
+import { createMixpanelClient } from './integrations/mixpanel/client';
 import { createPosthogClient } from './integrations/posthog/client';
 import { createSalesforceClient, type SalesforceClient } from './integrations/salesforce/client';
 import { createSlackClient } from './integrations/slack/client';
@@ -143,6 +145,24 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
       urls: config.webhooks.urls,
     };
   }
+  if (enabled.has('customerio')) {
+    clients.customerio = createCustomerioClient({
+      trackUrl: config.customerio.trackUrl,
+      siteId: key('CUSTOMERIO_SITE_ID'),
+      apiKey: key('CUSTOMERIO_API_KEY'),
+      timeoutMs,
+      fetch: fetchImpl,
+    });
+  }
+  if (enabled.has('mixpanel')) {
+    clients.mixpanel = createMixpanelClient({
+      apiUrl: config.mixpanel.apiUrl,
+      projectToken: key('MIXPANEL_PROJECT_TOKEN'),
+      apiSecret: key('MIXPANEL_API_SECRET'),
+      timeoutMs,
+      fetch: fetchImpl,
+    });
+  }
   return clients;
 }
 
@@ -201,5 +221,7 @@ export function createErasureClients(config: Config, fetchImpl?: typeof fetch): 
       : undefined,
     webhooks: d.webhooks,
     slack: d.slack !== undefined,
+    customerio: d.customerio,
+    mixpanel: d.mixpanel,
   };
 }

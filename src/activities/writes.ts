@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import { DESTINATIONS, isHighValue, type Destination, type EnrichedSignup, type WriteOutcome } from '../domain/fan-out';
 import type { DestinationClients } from '../domain/ports';
+import { NO_SIGNALS, signupSignals, type SignupSignals } from '../domain/signup-signals';
 import { sha256 } from '../hash';
 import { signupMessage } from '../integrations/slack/client';
 import type { Ledger } from '../ledger/ledger';
@@ -152,6 +153,17 @@ export const createWriteActivities = (deps: {
     throw failure(destination, outcome);
   };
 
+  /** What the signup's recorded payload says beyond its email (none once the retention purge emptied it). */
+  const signals = async (signupId: string): Promise<SignupSignals> => {
+    const payload = await deps.ledger.signups.getSignupPayload(signupId);
+    if (typeof payload !== 'string') return signupSignals(payload);
+    try {
+      return signupSignals(JSON.parse(payload));
+    } catch {
+      return NO_SIGNALS;
+    }
+  };
+
   const missing = (destination: Destination) =>
     ApplicationFailure.create({
       type: ErrorType.DestinationRejected,
@@ -200,6 +212,8 @@ export const createWriteActivities = (deps: {
         if (d.webhooks.urls.length > 0) writes.push({ destination: 'webhooks', idempotencyKey: key('webhooks') });
         else skipped.push({ destination: 'webhooks', reason: 'no OUTGOING_WEBHOOK_URLS' });
       }
+      if (d.customerio) writes.push({ destination: 'customerio', idempotencyKey: key('customerio') });
+      if (d.mixpanel) writes.push({ destination: 'mixpanel', idempotencyKey: key('mixpanel') });
       return { writes, skipped, retry: deps.retry };
     },
 
@@ -289,6 +303,42 @@ export const createWriteActivities = (deps: {
         delivered.push(result.detail);
       }
       return { state: 'done', detail: delivered.join('; ') };
+    },
+
+    /**
+     * The person identified with the enrichment, then the `signed_up` event — once per signup, ever: its own key
+     * (without the content hash) is recorded done in the ledger after it is sent, so a re-enrichment or a backfill
+     * updates the attributes but sends no second event; the event's ULID id lets Customer.io drop a resend after a
+     * crash between the send and that record.
+     */
+    async writeToCustomerio(input: WriteInput): Promise<WriteResult> {
+      const customerio = d.customerio;
+      if (!customerio) throw missing('customerio');
+      const eventKey = `${input.signupId}:customerio:signed_up`;
+      return idempotent('customerio', input, async (s) => {
+        const found = await signals(s.signupId);
+        const person = await customerio.identify(s, found);
+        if (person.kind !== 'written') return person;
+        const sent = await deps.ledger.destinationWrites.getDestinationWrite('customerio', eventKey);
+        if (sent?.state === 'done') return { kind: 'written', detail: 'person updated (signed_up already sent)' };
+        const event = await customerio.signedUp(s, found);
+        if (event.kind !== 'written') return event;
+        await deps.ledger.destinationWrites.finishDestinationWrite(
+          'customerio',
+          eventKey,
+          s.signupId,
+          'done',
+          'signed_up sent',
+        );
+        return { kind: 'written', detail: 'person identified, signed_up sent' };
+      });
+    },
+
+    /** The profile, the company's group profile and the merge of the anonymous pre-signup id. */
+    async writeToMixpanel(input: WriteInput): Promise<WriteResult> {
+      const mixpanel = d.mixpanel;
+      if (!mixpanel) throw missing('mixpanel');
+      return idempotent('mixpanel', input, async (s) => mixpanel.writeEnrichment(s, await signals(s.signupId)));
     },
   };
 };

@@ -19,6 +19,8 @@ import {
   isSecretVariable,
   LIVE_BASE_URLS,
   LIVE_CLEARBIT_PERSON_BASE_URL,
+  LIVE_CUSTOMERIO_TRACK_URLS,
+  LIVE_MIXPANEL_API_URL,
   LIVE_POSTHOG_API_BASE_URL,
   MIN_SECRET_LENGTH,
   SANDBOX_SLACK_PATH,
@@ -52,6 +54,12 @@ export const LIVE_CREDENTIALS = {
   slack: ['SLACK_WEBHOOK_URL'],
 } as const satisfies Record<ExternalSystem, readonly (keyof Env)[]>;
 
+/** Credentials of the destinations that are not SYSTEMS (their URLs have variables of their own). */
+export const LIVE_DESTINATION_CREDENTIALS = {
+  customerio: ['CUSTOMERIO_SITE_ID', 'CUSTOMERIO_API_KEY'],
+  mixpanel: ['MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_API_SECRET'],
+} as const satisfies Partial<Record<Destination, readonly (keyof Env)[]>>;
+
 const isDestination = (system: string): system is Destination => DESTINATIONS.some((d) => d === system);
 const isIcpField = (field: string): field is IcpField => ICP_FIELDS.some((f) => f === field);
 
@@ -70,7 +78,12 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     const needed = SYSTEMS.filter(
       (system) => system === 'posthog' || !isDestination(system) || e.DESTINATIONS.includes(system),
     ).flatMap((system) => LIVE_CREDENTIALS[system]);
-    const missing = needed.filter((name) => !e[name]);
+    const missing = [
+      ...needed,
+      ...Object.entries(LIVE_DESTINATION_CREDENTIALS)
+        .filter(([destination]) => e.DESTINATIONS.some((d) => d === destination))
+        .flatMap(([, names]) => names),
+    ].filter((name) => !e[name]);
     if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
     problems.push(...weakSecrets(e));
     if (e.PAYLOAD_CODEC_KEYS === undefined) {
@@ -136,6 +149,7 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
   const logLevel: string = e.LOG_LEVEL;
   const credentialNames = [
     ...SYSTEMS.flatMap((system) => LIVE_CREDENTIALS[system]),
+    ...Object.values(LIVE_DESTINATION_CREDENTIALS).flat(),
     'SALESFORCE_USERNAME',
     'SALESFORCE_PASSWORD',
   ] as const;
@@ -321,6 +335,17 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       orderBy: e.REENRICH_ORDER_BY,
       extraWhere: e.REENRICH_WHERE,
       bulkThreshold: e.REENRICH_BULK_THRESHOLD,
+    },
+    /** Customer.io's Track API: CUSTOMERIO_TRACK_URL, else the region's host (live) or the sandbox's. */
+    customerio: {
+      trackUrl: (
+        e.CUSTOMERIO_TRACK_URL ??
+        (live ? LIVE_CUSTOMERIO_TRACK_URLS[e.CUSTOMERIO_REGION] : `${sandboxUrl}/customerio/api/v1`)
+      ).replace(/\/+$/, ''),
+    },
+    /** Mixpanel's ingestion host: MIXPANEL_API_URL, else api.mixpanel.com (live) or the sandbox's. */
+    mixpanel: {
+      apiUrl: (e.MIXPANEL_API_URL ?? (live ? LIVE_MIXPANEL_API_URL : `${sandboxUrl}/mixpanel`)).replace(/\/+$/, ''),
     },
     webhooks: {
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ICP_FIELDS } from '../domain/icp/fields';
-import { DESTINATIONS } from '../domain/fan-out';
+import { DEFAULT_DESTINATIONS, DESTINATIONS } from '../domain/fan-out';
 import { COMPANY_PROVIDERS } from '../domain/provider-outcome';
 import { PROJECT_ROOT } from '../tools/paths';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
@@ -399,7 +399,7 @@ export const credentials = section(
 );
 
 export const fanOut = section('Fan-out', 'Where enriched signups are written, and how a write that fails is retried.', {
-  DESTINATIONS: commaListOrNone(DESTINATIONS.join(','))
+  DESTINATIONS: commaListOrNone(DEFAULT_DESTINATIONS.join(','))
     .pipe(z.array(z.enum(DESTINATIONS)))
     .describe('Comma-separated; a destination left out needs no credentials'),
   DESTINATION_TIMEOUT_MS: z.coerce
@@ -675,6 +675,46 @@ export const webhooks = section(
   },
 );
 
+export const LIVE_CUSTOMERIO_TRACK_URLS = {
+  us: 'https://track.customer.io/api/v1',
+  eu: 'https://track-eu.customer.io/api/v1',
+} as const;
+export const LIVE_MIXPANEL_API_URL = 'https://api.mixpanel.com';
+
+export const customerio = section(
+  'Customer.io',
+  'Written when `customerio` is in DESTINATIONS (docs/destinations.md, "Customer.io").',
+  {
+    CUSTOMERIO_REGION: z
+      .enum(['us', 'eu'])
+      .default('us')
+      .describe(
+        `The workspace's region: \`us\` (${LIVE_CUSTOMERIO_TRACK_URLS.us}) or \`eu\` (${LIVE_CUSTOMERIO_TRACK_URLS.eu})`,
+      ),
+    CUSTOMERIO_TRACK_URL: optionalUrl.describe(
+      "The Track API's base URL, overriding CUSTOMERIO_REGION. Unset in sandbox mode: the sandbox's `/customerio/api/v1`",
+    ),
+    CUSTOMERIO_SITE_ID: optionalString.describe('The Track API site id (the user name of its Basic auth)'),
+    CUSTOMERIO_API_KEY: optionalString.describe('The Track API key (the password of its Basic auth)'),
+  },
+);
+
+export const mixpanel = section(
+  'Mixpanel',
+  'Written when `mixpanel` is in DESTINATIONS (docs/destinations.md, "Mixpanel").',
+  {
+    MIXPANEL_API_URL: optionalUrl.describe(
+      `The ingestion host: live ${LIVE_MIXPANEL_API_URL} (EU residency: https://api-eu.mixpanel.com). Unset in ` +
+        "sandbox mode: the sandbox's `/mixpanel`",
+    ),
+    MIXPANEL_PROJECT_TOKEN: optionalString.describe('The project token (`$token` of profile and group updates)'),
+    MIXPANEL_API_SECRET: optionalString.describe(
+      "The project's API secret: the Basic auth of `/import`, the only endpoint that takes the `$merge` of the " +
+        'pre-signup anonymous id',
+    ),
+  },
+);
+
 /** Every variable the pipeline reads, by section; `npm run config:docs` writes `.env.example` and the docs from it. */
 export const ENV_SECTIONS = [
   waterfall,
@@ -695,6 +735,8 @@ export const ENV_SECTIONS = [
   health,
   reenrichment,
   webhooks,
+  customerio,
+  mixpanel,
 ] as const;
 
 export const envSchema = z.object({
@@ -716,5 +758,7 @@ export const envSchema = z.object({
   ...health.variables.shape,
   ...reenrichment.variables.shape,
   ...webhooks.variables.shape,
+  ...customerio.variables.shape,
+  ...mixpanel.variables.shape,
 });
 export type Env = z.output<typeof envSchema>;

@@ -5,7 +5,15 @@
  */
 export type ErasureState = 'deleted' | 'not_found' | 'listed' | 'failed' | 'not_configured';
 
-export const ERASURE_SYSTEMS = ['posthog', 'salesforce', 'vitally', 'webhooks', 'slack'] as const;
+export const ERASURE_SYSTEMS = [
+  'posthog',
+  'salesforce',
+  'vitally',
+  'webhooks',
+  'slack',
+  'customerio',
+  'mixpanel',
+] as const;
 export type ErasureSystem = (typeof ERASURE_SYSTEMS)[number];
 
 export interface ErasureResult {

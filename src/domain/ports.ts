@@ -1,5 +1,7 @@
+import type { DeletionOutcome } from './erasure';
 import type { EnrichedSignup, HighValueRule, WriteOutcome } from './fan-out';
 import type { ProviderName, ProviderOutcome } from './provider-outcome';
+import type { SignupSignals } from './signup-signals';
 
 /*
  * The ports: what the activities need from the outside systems, as the activities see them. The clients in
@@ -104,4 +106,21 @@ export interface DestinationClients {
     highValue: HighValueRule;
   };
   webhooks?: { client: WebhookPort; urls: string[] };
+  customerio?: CustomerioPort;
+  mixpanel?: MixpanelPort;
+}
+
+/** Customer.io: the person identified with the enrichment, and their `signed_up` event (deduplicated by its id). */
+export interface CustomerioPort {
+  identify(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
+  signedUp(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
+  /** `enrich forget`: the person and what Customer.io holds of them. */
+  deletePerson(personKey: string): Promise<DeletionOutcome>;
+}
+
+/** Mixpanel: the person's profile, the company's group profile, and the merge of the pre-signup anonymous id. */
+export interface MixpanelPort {
+  writeEnrichment(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
+  /** `enrich forget`: the person's profile. */
+  deletePerson(personKey: string): Promise<DeletionOutcome>;
 }

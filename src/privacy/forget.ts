@@ -23,6 +23,8 @@ export interface ErasureClients {
   webhooks?: { client: WebhookPort; urls: string[] };
   /** Whether Slack is a destination (its messages cannot be deleted by an incoming webhook: they are listed). */
   slack: boolean;
+  customerio?: { deletePerson(personKey: string): Promise<DeletionOutcome> };
+  mixpanel?: { deletePerson(personKey: string): Promise<DeletionOutcome> };
 }
 
 export interface ForgetDeps {
@@ -166,6 +168,12 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
         'delete them by hand in the channel',
     };
   });
+
+  const { customerio, mixpanel } = c;
+  await run('customerio', () =>
+    customerio ? eachKey((key) => customerio.deletePerson(key)) : notConfigured('Customer.io'),
+  );
+  await run('mixpanel', () => (mixpanel ? eachKey((key) => mixpanel.deletePerson(key)) : notConfigured('Mixpanel')));
 
   const complete = Object.values(systems).every(isSettled);
   const recorded = await ledger.erasures.recordResults(subjectHash, systems, complete);

@@ -9,6 +9,8 @@ import { posthogPlugin } from './posthog';
 import { accountTable, salesforcePlugin, seedSalesforceAccounts } from './salesforce';
 import { slackPlugin } from './slack';
 import { vitallyPlugin } from './vitally';
+import { customerioPlugin } from './customerio';
+import { mixpanelPlugin } from './mixpanel';
 import { webhooksPlugin } from './webhooks';
 import {
   DESTINATION_SYSTEMS,
@@ -63,6 +65,8 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   void app.register(vitallyPlugin, { prefix: '/vitally', state, dataset });
   void app.register(slackPlugin, { prefix: '/slack', state, dataset });
   void app.register(webhooksPlugin, { prefix: '/webhooks', state, dataset });
+  void app.register(customerioPlugin, { prefix: '/customerio', state, dataset });
+  void app.register(mixpanelPlugin, { prefix: '/mixpanel', state, dataset });
 
   if (options.salesforceAccounts) {
     seedSalesforceAccounts(state, accountTable(dataset, { count: options.salesforceAccounts }), {

@@ -92,6 +92,8 @@ export const CONTROL_SCHEMAS = {
     /** The secret deliveries are verified with (HMAC-SHA256 over `<timestamp>.<body>`). */
     signingSecret: z.string().min(1),
   }),
+  customerio: z.object(baseControl),
+  mixpanel: z.object(baseControl),
 };
 
 export type SandboxSystem = keyof typeof CONTROL_SCHEMAS;
@@ -155,6 +157,8 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     failureRate: 0,
     signingSecret: 'sandbox-webhook-secret',
   },
+  customerio: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  mixpanel: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
 };
 
 export function isSandboxSystem(name: string): name is SandboxSystem {
@@ -346,7 +350,15 @@ export interface StoredRecord {
   updatedAt: string;
 }
 
-export const DESTINATION_SYSTEMS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'] as const;
+export const DESTINATION_SYSTEMS = [
+  'posthog',
+  'salesforce',
+  'vitally',
+  'slack',
+  'webhooks',
+  'customerio',
+  'mixpanel',
+] as const;
 export type DestinationSystem = (typeof DESTINATION_SYSTEMS)[number];
 
 /** What a destination system holds, by record type and key; every write counted. */
@@ -520,6 +532,8 @@ export class SandboxState {
       vitally: make('vitally'),
       slack: make('slack'),
       webhooks: make('webhooks'),
+      customerio: make('customerio'),
+      mixpanel: make('mixpanel'),
     };
     this.records = Object.fromEntries(DESTINATION_SYSTEMS.map((s) => [s, new RecordStore()])) as Record<
       DestinationSystem,

@@ -105,6 +105,10 @@ export const vitallyWrite = write('30 seconds');
 export const slackNotify = write('30 seconds');
 /** One delivery per configured URL. */
 export const webhookDelivery = write('2 minutes');
+/** Identify, then the event: two calls. */
+export const customerioWrite = write('1 minute');
+/** Profile, group profile and merge: three calls. */
+export const mixpanelWrite = write('1 minute');
 
 /** Planning a signup's fan-out from the ledger. */
 export const fanOutPlanning: ActivityOptions = {

@@ -2,12 +2,14 @@ import { ActivityFailure, ApplicationFailure, proxyActivities, sleep } from '@te
 import type { WriteActivities, WriteInput, WriteResult, WriteRetryPolicy } from '../activities/writes';
 import { ErrorType } from '../domain/errors';
 import {
+  customerioWrite,
   fanOutPlanning,
   posthogWrite,
   salesforceWrite,
   slackNotify,
   vitallyWrite,
   webhookDelivery,
+  mixpanelWrite,
 } from './activity-options';
 import type { Destination, WriteProgress } from '../domain/fan-out';
 
@@ -17,6 +19,8 @@ const { writeToSalesforce } = proxyActivities<WriteActivities>(salesforceWrite);
 const { writeToVitally } = proxyActivities<WriteActivities>(vitallyWrite);
 const { notifySlack } = proxyActivities<WriteActivities>(slackNotify);
 const { deliverWebhooks } = proxyActivities<WriteActivities>(webhookDelivery);
+const { writeToCustomerio } = proxyActivities<WriteActivities>(customerioWrite);
+const { writeToMixpanel } = proxyActivities<WriteActivities>(mixpanelWrite);
 
 const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> = {
   posthog: writeToPosthog,
@@ -24,6 +28,8 @@ const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> 
   vitally: writeToVitally,
   slack: notifySlack,
   webhooks: deliverWebhooks,
+  customerio: writeToCustomerio,
+  mixpanel: writeToMixpanel,
 };
 
 const FINAL_FAILURES: string[] = [

@@ -44,7 +44,18 @@ describe('sandbox control plane', () => {
     ]) {
       expect(res.statusCode).toBe(404);
       expect(res.json()).toMatchObject({
-        systems: ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack', 'webhooks'],
+        systems: [
+          'clearbit',
+          'harmonic',
+          'clay',
+          'posthog',
+          'salesforce',
+          'vitally',
+          'slack',
+          'webhooks',
+          'customerio',
+          'mixpanel',
+        ],
       });
     }
   });

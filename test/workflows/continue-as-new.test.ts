@@ -95,6 +95,8 @@ function mockActivities(o: {
     writeToVitally: async () => ({ state: 'done', detail: 'ok' }),
     notifySlack: async () => ({ state: 'done', detail: 'ok' }),
     deliverWebhooks: async () => ({ state: 'done', detail: 'ok' }),
+    writeToCustomerio: async () => ({ state: 'done', detail: 'ok' }),
+    writeToMixpanel: async () => ({ state: 'done', detail: 'ok' }),
   };
   return { activities, saved, calls };
 }

@@ -134,6 +134,8 @@ describe('SignupEnrichmentWorkflow', () => {
       writeToVitally: writer('vitally'),
       notifySlack: writer('slack'),
       deliverWebhooks: writer('webhooks'),
+      writeToCustomerio: writer('customerio'),
+      writeToMixpanel: writer('mixpanel'),
     };
     const worker = await mockedWorkers(env.nativeConnection, taskQueue, activities);
     return worker.runUntil(async () => {
