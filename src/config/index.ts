@@ -19,6 +19,7 @@ import {
   isSecretVariable,
   LIVE_BASE_URLS,
   LIVE_CLEARBIT_PERSON_BASE_URL,
+  LIVE_CLOSE_API_URL,
   LIVE_POSTHOG_API_BASE_URL,
   MIN_SECRET_LENGTH,
   SANDBOX_SLACK_PATH,
@@ -67,9 +68,10 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
 
   const problems: string[] = [];
   if (live) {
-    const needed = SYSTEMS.filter(
+    const needed: (keyof Env)[] = SYSTEMS.filter(
       (system) => system === 'posthog' || !isDestination(system) || e.DESTINATIONS.includes(system),
     ).flatMap((system) => LIVE_CREDENTIALS[system]);
+    if (e.DESTINATIONS.includes('close')) needed.push('CLOSE_API_KEY');
     const missing = needed.filter((name) => !e[name]);
     if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
     problems.push(...weakSecrets(e));
@@ -138,6 +140,7 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     ...SYSTEMS.flatMap((system) => LIVE_CREDENTIALS[system]),
     'SALESFORCE_USERNAME',
     'SALESFORCE_PASSWORD',
+    'CLOSE_API_KEY',
   ] as const;
   const credentialValues: Record<string, string | undefined> = Object.fromEntries(
     credentialNames.map((name) => [name, e[name]]),
@@ -328,6 +331,11 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     },
     /** Credentials by variable name; never logged. */
     credentials: credentialValues,
+    /** Close (`close` in DESTINATIONS): its REST API and what a high-value signup adds to its lead. */
+    close: {
+      apiUrl: (e.CLOSE_API_URL ?? (live ? LIVE_CLOSE_API_URL : `${sandboxUrl}/close/api/v1`)).replace(/\/$/, ''),
+      highValueAction: e.CLOSE_HIGH_VALUE_ACTION,
+    },
     /** Every secret value this process knows: masked in every log line and error text (src/redact.ts). */
     secrets,
   };

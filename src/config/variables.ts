@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ICP_FIELDS } from '../domain/icp/fields';
-import { DESTINATIONS } from '../domain/fan-out';
+import { DEFAULT_DESTINATIONS, DESTINATIONS } from '../domain/fan-out';
 import { COMPANY_PROVIDERS } from '../domain/provider-outcome';
 import { PROJECT_ROOT } from '../tools/paths';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
@@ -395,13 +395,16 @@ export const credentials = section(
     SLACK_WEBHOOK_URL: optionalString.describe(
       'Slack incoming webhook of the high-value signups. Unset in sandbox mode: the sandbox.',
     ),
+    CLOSE_API_KEY: optionalString.describe('Close API key (Settings → Developer → API Keys); needed when `close` is in DESTINATIONS'),
   },
 );
 
 export const fanOut = section('Fan-out', 'Where enriched signups are written, and how a write that fails is retried.', {
-  DESTINATIONS: commaListOrNone(DESTINATIONS.join(','))
+  DESTINATIONS: commaListOrNone(DEFAULT_DESTINATIONS.join(','))
     .pipe(z.array(z.enum(DESTINATIONS)))
-    .describe('Comma-separated; a destination left out needs no credentials'),
+    .describe(
+      `Comma-separated, out of ${DESTINATIONS.join(', ')}; a destination left out needs no credentials`,
+    ),
   DESTINATION_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -676,6 +679,20 @@ export const webhooks = section(
 );
 
 /** Every variable the pipeline reads, by section; `npm run config:docs` writes `.env.example` and the docs from it. */
+export const LIVE_CLOSE_API_URL = 'https://api.close.com/api/v1';
+
+export const close = section('Close', 'Written only when `close` is in DESTINATIONS (docs/destinations.md).', {
+  CLOSE_API_URL: optionalUrl.describe(
+    `Close's REST API (live: ${LIVE_CLOSE_API_URL}; sandbox: \`$SANDBOX_URL/close/api/v1\`)`,
+  ),
+  CLOSE_HIGH_VALUE_ACTION: z
+    .enum(['task', 'opportunity', 'none'])
+    .default('task')
+    .describe(
+      'What a high-value signup (the SLACK_HIGH_VALUE_* rule) adds to its Close lead: a task, an opportunity, or nothing',
+    ),
+});
+
 export const ENV_SECTIONS = [
   waterfall,
   intake,
@@ -695,6 +712,7 @@ export const ENV_SECTIONS = [
   health,
   reenrichment,
   webhooks,
+  close,
 ] as const;
 
 export const envSchema = z.object({
@@ -716,5 +734,6 @@ export const envSchema = z.object({
   ...health.variables.shape,
   ...reenrichment.variables.shape,
   ...webhooks.variables.shape,
+  ...close.variables.shape,
 });
 export type Env = z.output<typeof envSchema>;

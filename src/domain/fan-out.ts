@@ -4,8 +4,11 @@ import type { IcpScore } from './icp/scoring';
 import type { EmailKind, EnrichmentStatus } from './status';
 
 /** Where an enriched signup is written, in the order the Web UI lists them. */
-export const DESTINATIONS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'] as const;
+export const DESTINATIONS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks', 'close'] as const;
 export type Destination = (typeof DESTINATIONS)[number];
+
+/** DESTINATIONS' default: the destinations written unless DESTINATIONS says otherwise; the others are opt-in. */
+export const DEFAULT_DESTINATIONS: readonly Destination[] = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'];
 
 /**
  * One destination write as `getStatus` and the Web UI show it: `pending` until its first attempt ends, `retrying`

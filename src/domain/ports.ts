@@ -104,4 +104,16 @@ export interface DestinationClients {
     highValue: HighValueRule;
   };
   webhooks?: { client: WebhookPort; urls: string[] };
+  close?: { client: ClosePort; highValue: HighValueRule };
+}
+
+/** The company a Close lead stands for: the signup's own work domain, or the one an earlier signup identified. */
+export interface CloseCompany {
+  domain: string;
+  name: string | undefined;
+}
+
+/** Close: one lead per company (or per person without one), a contact per person, follow-up for high-value signups. */
+export interface ClosePort {
+  writeEnrichment(s: EnrichedSignup, company: CloseCompany | undefined, highValue: boolean): Promise<WriteOutcome>;
 }

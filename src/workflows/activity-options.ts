@@ -105,6 +105,8 @@ export const vitallyWrite = write('30 seconds');
 export const slackNotify = write('30 seconds');
 /** One delivery per configured URL. */
 export const webhookDelivery = write('2 minutes');
+/** Custom fields, a lead search, the lead, its contacts and a follow-up: several calls of one write. */
+export const closeWrite = write('2 minutes');
 
 /** Planning a signup's fan-out from the ledger. */
 export const fanOutPlanning: ActivityOptions = {

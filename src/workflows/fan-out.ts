@@ -8,6 +8,7 @@ import {
   slackNotify,
   vitallyWrite,
   webhookDelivery,
+  closeWrite,
 } from './activity-options';
 import type { Destination, WriteProgress } from '../domain/fan-out';
 
@@ -17,6 +18,7 @@ const { writeToSalesforce } = proxyActivities<WriteActivities>(salesforceWrite);
 const { writeToVitally } = proxyActivities<WriteActivities>(vitallyWrite);
 const { notifySlack } = proxyActivities<WriteActivities>(slackNotify);
 const { deliverWebhooks } = proxyActivities<WriteActivities>(webhookDelivery);
+const { writeToClose } = proxyActivities<WriteActivities>(closeWrite);
 
 const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> = {
   posthog: writeToPosthog,
@@ -24,6 +26,7 @@ const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> 
   vitally: writeToVitally,
   slack: notifySlack,
   webhooks: deliverWebhooks,
+  close: writeToClose,
 };
 
 const FINAL_FAILURES: string[] = [
