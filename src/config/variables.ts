@@ -395,16 +395,16 @@ export const credentials = section(
     SLACK_WEBHOOK_URL: optionalString.describe(
       'Slack incoming webhook of the high-value signups. Unset in sandbox mode: the sandbox.',
     ),
-    CLOSE_API_KEY: optionalString.describe('Close API key (Settings → Developer → API Keys); needed when `close` is in DESTINATIONS'),
+    CLOSE_API_KEY: optionalString.describe(
+      'Close API key (Settings → Developer → API Keys); needed when `close` is in DESTINATIONS',
+    ),
   },
 );
 
 export const fanOut = section('Fan-out', 'Where enriched signups are written, and how a write that fails is retried.', {
   DESTINATIONS: commaListOrNone(DEFAULT_DESTINATIONS.join(','))
     .pipe(z.array(z.enum(DESTINATIONS)))
-    .describe(
-      `Comma-separated, out of ${DESTINATIONS.join(', ')}; a destination left out needs no credentials`,
-    ),
+    .describe(`Comma-separated, out of ${DESTINATIONS.join(', ')}; a destination left out needs no credentials`),
   DESTINATION_TIMEOUT_MS: z.coerce
     .number()
     .int()

@@ -92,6 +92,7 @@ export const CONTROL_SCHEMAS = {
     /** The secret deliveries are verified with (HMAC-SHA256 over `<timestamp>.<body>`). */
     signingSecret: z.string().min(1),
   }),
+  close: z.object(baseControl),
 };
 
 export type SandboxSystem = keyof typeof CONTROL_SCHEMAS;
@@ -155,6 +156,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     failureRate: 0,
     signingSecret: 'sandbox-webhook-secret',
   },
+  close: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
 };
 
 export function isSandboxSystem(name: string): name is SandboxSystem {
@@ -346,7 +348,7 @@ export interface StoredRecord {
   updatedAt: string;
 }
 
-export const DESTINATION_SYSTEMS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'] as const;
+export const DESTINATION_SYSTEMS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks', 'close'] as const;
 export type DestinationSystem = (typeof DESTINATION_SYSTEMS)[number];
 
 /** What a destination system holds, by record type and key; every write counted. */
@@ -520,6 +522,7 @@ export class SandboxState {
       vitally: make('vitally'),
       slack: make('slack'),
       webhooks: make('webhooks'),
+      close: make('close'),
     };
     this.records = Object.fromEntries(DESTINATION_SYSTEMS.map((s) => [s, new RecordStore()])) as Record<
       DestinationSystem,

@@ -80,7 +80,10 @@ function customValue(value: unknown): string | number {
  * The lead's custom fields by name: the company domain, then the enriched organization fields under the names PostHog
  * and Vitally get (`enrichment_industry`, `enrichment_icp_score`, ...).
  */
-export function leadCustomFields(s: EnrichedSignup, company: CloseCompany | undefined): Record<string, string | number> {
+export function leadCustomFields(
+  s: EnrichedSignup,
+  company: CloseCompany | undefined,
+): Record<string, string | number> {
   const fields: Record<string, string | number> = {};
   if (company) fields[CLOSE_DOMAIN_FIELD] = company.domain;
   if (company) {
@@ -127,7 +130,9 @@ interface CloseLead {
  * when missing. A high-value signup adds a task or an opportunity, found by its signup marker before one is created.
  * Every step matches before it creates, so a retry or a backfill adds nothing.
  */
-export function createCloseClient(o: CloseClientOptions): ClosePort & { customFieldIds(): Promise<Map<string, string> | Failure> } {
+export function createCloseClient(
+  o: CloseClientOptions,
+): ClosePort & { customFieldIds(): Promise<Map<string, string> | Failure> } {
   const auth = `Basic ${Buffer.from(`${o.apiKey}:`).toString('base64')}`;
   const call = (method: string, path: string, body?: unknown) =>
     destinationCall(`${o.baseUrl}${path}`, {
@@ -173,7 +178,8 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & { customFi
           `the custom field "${name}"`,
         );
         if (failed(created)) return created;
-        if (typeof created.id !== 'string') return { kind: 'transient', detail: 'Close answered a custom field without its id' };
+        if (typeof created.id !== 'string')
+          return { kind: 'transient', detail: 'Close answered a custom field without its id' };
         id = created.id;
         ids.set(name, id);
       }
@@ -207,12 +213,16 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & { customFi
 
   const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
-  const write = async (s: EnrichedSignup, company: CloseCompany | undefined, highValue: boolean): Promise<WriteOutcome> => {
+  const write = async (
+    s: EnrichedSignup,
+    company: CloseCompany | undefined,
+    highValue: boolean,
+  ): Promise<WriteOutcome> => {
     const email = s.email?.toLowerCase();
     if (!company && !email) return { kind: 'written', detail: 'no company and no email: nothing to write to Close' };
     const custom = await customEntries(leadCustomFields(s, company));
     if (failed(custom)) return custom;
-    const domainFieldId = company ? (await customFieldIds()) : undefined;
+    const domainFieldId = company ? await customFieldIds() : undefined;
     if (failed(domainFieldId)) return domainFieldId;
     const query = company
       ? `custom.${domainFieldId!.get(CLOSE_DOMAIN_FIELD)!}:${quoted(company.domain)}`
@@ -233,7 +243,8 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & { customFi
         'the lead',
       );
       if (failed(created)) return created;
-      if (typeof created.id !== 'string') return { kind: 'transient', detail: 'Close answered the lead without its id' };
+      if (typeof created.id !== 'string')
+        return { kind: 'transient', detail: 'Close answered the lead without its id' };
       lead = created;
       done.push(`lead ${lead.id} created${email ? ' with its contact' : ''}`);
     } else {
@@ -270,7 +281,11 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & { customFi
   };
 
   /** The signup's task or opportunity on the lead, unless one with its marker is already there. */
-  const addFollowUp = async (s: EnrichedSignup, leadId: string, action: 'task' | 'opportunity'): Promise<WriteOutcome> => {
+  const addFollowUp = async (
+    s: EnrichedSignup,
+    leadId: string,
+    action: 'task' | 'opportunity',
+  ): Promise<WriteOutcome> => {
     const path = action === 'task' ? '/task/' : '/opportunity/';
     const textField = action === 'task' ? 'text' : 'note';
     const list = ok<{ data?: Json[] }>(
