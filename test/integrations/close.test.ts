@@ -124,7 +124,7 @@ describe('Close client against the sandbox', () => {
   });
 
   it('gives a person without a company a lead of their own, found again by their email', async () => {
-    const personal = { ...signup, email: 'ada.q@gmail.com', emailKind: 'personal' as const, domain: undefined };
+    const personal = { ...signup, email: 'ada.q@gmail.com', emailKind: 'free_mail' as const, domain: undefined };
     await client().writeEnrichment(personal, undefined, false);
     await client().writeEnrichment(personal, undefined, false);
     const r = await records();
