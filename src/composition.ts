@@ -3,6 +3,7 @@ import type { Config } from './config';
 import type { CompanyProvider, DestinationClients, ProviderClients } from './domain/ports';
 import type { ProviderOutcome } from './domain/provider-outcome';
 import { createClayClient } from './integrations/clay/client';
+import { createCloseClient } from './integrations/close/client';
 import { createClearbitClient } from './integrations/clearbit/client';
 import { createCustomerioClient } from './integrations/customerio/client';
 import { createHarmonicClient } from './integrations/harmonic/client';
@@ -162,6 +163,18 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
       timeoutMs,
       fetch: fetchImpl,
     });
+  }
+  if (enabled.has('close')) {
+    clients.close = {
+      client: createCloseClient({
+        baseUrl: config.close.apiUrl,
+        apiKey: key('CLOSE_API_KEY'),
+        highValueAction: config.close.highValueAction,
+        timeoutMs,
+        fetch: fetchImpl,
+      }),
+      highValue: config.slack.highValue,
+    };
   }
   return clients;
 }

@@ -206,6 +206,23 @@ describe('loadConfig', () => {
     expect(message).not.toContain('SLACK_WEBHOOK_URL');
   });
 
+  it('leaves Close off by default, and needs CLOSE_API_KEY in live mode only when close is a destination', () => {
+    const sandbox = loadConfig({});
+    expect(sandbox.fanOut.destinations).not.toContain('close');
+    expect(loadConfig({ DESTINATIONS: 'close' }).close).toEqual({
+      apiUrl: 'http://127.0.0.1:4010/close/api/v1',
+      highValueAction: 'task',
+    });
+    expect(() => loadConfig({ CLOSE_HIGH_VALUE_ACTION: 'deal' })).toThrow(/CLOSE_HIGH_VALUE_ACTION/);
+    expect(configError({ ...LIVE, DESTINATIONS: 'posthog,close' })).toMatch(
+      /ENRICHMENT_MODE=live needs: CLOSE_API_KEY/,
+    );
+    const live = loadConfig({ ...LIVE, DESTINATIONS: 'posthog,close', CLOSE_API_KEY: 'close-key-0123456789abcdef' });
+    expect(live.close.apiUrl).toBe('https://api.close.com/api/v1');
+    expect(live.secrets).toContain('close-key-0123456789abcdef');
+    expect(loadConfig(LIVE).fanOut.destinations).not.toContain('close');
+  });
+
   it('reads the Salesforce field policy and refuses a malformed one', () => {
     const config = loadConfig({ SALESFORCE_FIELD_POLICY: 'NumberOfEmployees=overwrite, ICP_Tier__c=fill_empty' });
     expect(config.salesforce.fieldPolicy).toEqual({ NumberOfEmployees: 'overwrite', ICP_Tier__c: 'fill_empty' });

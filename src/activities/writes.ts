@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import { DESTINATIONS, isHighValue, type Destination, type EnrichedSignup, type WriteOutcome } from '../domain/fan-out';
-import type { DestinationClients } from '../domain/ports';
+import type { CloseCompany, DestinationClients } from '../domain/ports';
 import { NO_SIGNALS, signupSignals, type SignupSignals } from '../domain/signup-signals';
 import { sha256 } from '../hash';
 import { signupMessage } from '../integrations/slack/client';
@@ -214,6 +214,7 @@ export const createWriteActivities = (deps: {
       }
       if (d.customerio) writes.push({ destination: 'customerio', idempotencyKey: key('customerio') });
       if (d.mixpanel) writes.push({ destination: 'mixpanel', idempotencyKey: key('mixpanel') });
+      if (d.close) writes.push({ destination: 'close', idempotencyKey: key('close') });
       return { writes, skipped, retry: deps.retry };
     },
 
@@ -340,7 +341,35 @@ export const createWriteActivities = (deps: {
       if (!mixpanel) throw missing('mixpanel');
       return idempotent('mixpanel', input, async (s) => mixpanel.writeEnrichment(s, await signals(s.signupId)));
     },
+
+    /** The company's lead (found by domain, else created), the person's contact on it, a high-value follow-up. */
+    async writeToClose(input: WriteInput): Promise<WriteResult> {
+      const close = d.close;
+      if (!close) throw missing('close');
+      return idempotent('close', input, async (s) =>
+        close.client.writeEnrichment(s, await closeCompanyOf(s), isHighValue(s, close.highValue)),
+      );
+    },
   };
+
+  /**
+   * The company a signup's Close lead stands for: its own work domain; for a free-mail signup, the work domain of the
+   * latest other signup of its workflow (the same organization, or the same person without one) that has one.
+   */
+  async function closeCompanyOf(s: EnrichedSignup): Promise<CloseCompany | undefined> {
+    if (s.domain) return { domain: s.domain, name: s.fields.companyName ?? s.organizationName };
+    const record = await deps.ledger.signups.getSignup(s.signupId);
+    if (!record?.workflowId) return undefined;
+    const earlier = (await deps.ledger.signups.listSignupsByWorkflowId(record.workflowId))
+      .filter((r) => r.id !== s.signupId && r.emailKind === 'work' && r.emailDomain && !r.erasedAt)
+      .filter((r) => (s.organizationId ? r.organizationId === s.organizationId : r.distinctId === s.distinctId))
+      .at(-1);
+    if (!earlier?.emailDomain) return undefined;
+    return {
+      domain: earlier.emailDomain,
+      name: earlier.icpFields?.companyName ?? earlier.organizationName ?? s.organizationName ?? undefined,
+    };
+  }
 };
 
 export type WriteActivities = ReturnType<typeof createWriteActivities>;

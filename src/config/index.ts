@@ -21,6 +21,7 @@ import {
   LIVE_CLEARBIT_PERSON_BASE_URL,
   LIVE_CUSTOMERIO_TRACK_URLS,
   LIVE_MIXPANEL_API_URL,
+  LIVE_CLOSE_API_URL,
   LIVE_POSTHOG_API_BASE_URL,
   MIN_SECRET_LENGTH,
   SANDBOX_SLACK_PATH,
@@ -58,6 +59,7 @@ export const LIVE_CREDENTIALS = {
 export const LIVE_DESTINATION_CREDENTIALS = {
   customerio: ['CUSTOMERIO_SITE_ID', 'CUSTOMERIO_API_KEY'],
   mixpanel: ['MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_API_SECRET'],
+  close: ['CLOSE_API_KEY'],
 } as const satisfies Partial<Record<Destination, readonly (keyof Env)[]>>;
 
 const isDestination = (system: string): system is Destination => DESTINATIONS.some((d) => d === system);
@@ -75,7 +77,7 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
 
   const problems: string[] = [];
   if (live) {
-    const needed = SYSTEMS.filter(
+    const needed: (keyof Env)[] = SYSTEMS.filter(
       (system) => system === 'posthog' || !isDestination(system) || e.DESTINATIONS.includes(system),
     ).flatMap((system) => LIVE_CREDENTIALS[system]);
     const missing = [
@@ -152,6 +154,7 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     ...Object.values(LIVE_DESTINATION_CREDENTIALS).flat(),
     'SALESFORCE_USERNAME',
     'SALESFORCE_PASSWORD',
+    'CLOSE_API_KEY',
   ] as const;
   const credentialValues: Record<string, string | undefined> = Object.fromEntries(
     credentialNames.map((name) => [name, e[name]]),
@@ -353,6 +356,11 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     },
     /** Credentials by variable name; never logged. */
     credentials: credentialValues,
+    /** Close (`close` in DESTINATIONS): its REST API and what a high-value signup adds to its lead. */
+    close: {
+      apiUrl: (e.CLOSE_API_URL ?? (live ? LIVE_CLOSE_API_URL : `${sandboxUrl}/close/api/v1`)).replace(/\/$/, ''),
+      highValueAction: e.CLOSE_HIGH_VALUE_ACTION,
+    },
     /** Every secret value this process knows: masked in every log line and error text (src/redact.ts). */
     secrets,
   };

@@ -395,13 +395,16 @@ export const credentials = section(
     SLACK_WEBHOOK_URL: optionalString.describe(
       'Slack incoming webhook of the high-value signups. Unset in sandbox mode: the sandbox.',
     ),
+    CLOSE_API_KEY: optionalString.describe(
+      'Close API key (Settings → Developer → API Keys); needed when `close` is in DESTINATIONS',
+    ),
   },
 );
 
 export const fanOut = section('Fan-out', 'Where enriched signups are written, and how a write that fails is retried.', {
   DESTINATIONS: commaListOrNone(DEFAULT_DESTINATIONS.join(','))
     .pipe(z.array(z.enum(DESTINATIONS)))
-    .describe('Comma-separated; a destination left out needs no credentials'),
+    .describe(`Comma-separated, out of ${DESTINATIONS.join(', ')}; a destination left out needs no credentials`),
   DESTINATION_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -716,6 +719,20 @@ export const mixpanel = section(
 );
 
 /** Every variable the pipeline reads, by section; `npm run config:docs` writes `.env.example` and the docs from it. */
+export const LIVE_CLOSE_API_URL = 'https://api.close.com/api/v1';
+
+export const close = section('Close', 'Written only when `close` is in DESTINATIONS (docs/destinations.md).', {
+  CLOSE_API_URL: optionalUrl.describe(
+    `Close's REST API (live: ${LIVE_CLOSE_API_URL}; sandbox: \`$SANDBOX_URL/close/api/v1\`)`,
+  ),
+  CLOSE_HIGH_VALUE_ACTION: z
+    .enum(['task', 'opportunity', 'none'])
+    .default('task')
+    .describe(
+      'What a high-value signup (the SLACK_HIGH_VALUE_* rule) adds to its Close lead: a task, an opportunity, or nothing',
+    ),
+});
+
 export const ENV_SECTIONS = [
   waterfall,
   intake,
@@ -737,6 +754,7 @@ export const ENV_SECTIONS = [
   webhooks,
   customerio,
   mixpanel,
+  close,
 ] as const;
 
 export const envSchema = z.object({
@@ -760,5 +778,6 @@ export const envSchema = z.object({
   ...webhooks.variables.shape,
   ...customerio.variables.shape,
   ...mixpanel.variables.shape,
+  ...close.variables.shape,
 });
 export type Env = z.output<typeof envSchema>;

@@ -12,6 +12,7 @@ export const DESTINATIONS = [
   'webhooks',
   'customerio',
   'mixpanel',
+  'close',
 ] as const;
 export type Destination = (typeof DESTINATIONS)[number];
 

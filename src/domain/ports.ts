@@ -108,6 +108,7 @@ export interface DestinationClients {
   webhooks?: { client: WebhookPort; urls: string[] };
   customerio?: CustomerioPort;
   mixpanel?: MixpanelPort;
+  close?: { client: ClosePort; highValue: HighValueRule };
 }
 
 /** Customer.io: the person identified with the enrichment, and their `signed_up` event (deduplicated by its id). */
@@ -123,4 +124,15 @@ export interface MixpanelPort {
   writeEnrichment(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome>;
   /** `enrich forget`: the person's profile. */
   deletePerson(personKey: string): Promise<DeletionOutcome>;
+}
+
+/** The company a Close lead stands for: the signup's own work domain, or the one an earlier signup identified. */
+export interface CloseCompany {
+  domain: string;
+  name: string | undefined;
+}
+
+/** Close: one lead per company (or per person without one), a contact per person, follow-up for high-value signups. */
+export interface ClosePort {
+  writeEnrichment(s: EnrichedSignup, company: CloseCompany | undefined, highValue: boolean): Promise<WriteOutcome>;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { runMain } from '../process';
 import { clayPlugin } from './clay';
 import { clearbitPlugin } from './clearbit';
+import { closePlugin } from './close';
 import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
 import { harmonicPlugin } from './harmonic';
 import { posthogPlugin } from './posthog';
@@ -67,6 +68,7 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   void app.register(webhooksPlugin, { prefix: '/webhooks', state, dataset });
   void app.register(customerioPlugin, { prefix: '/customerio', state, dataset });
   void app.register(mixpanelPlugin, { prefix: '/mixpanel', state, dataset });
+  void app.register(closePlugin, { prefix: '/close/api/v1', state, dataset });
 
   if (options.salesforceAccounts) {
     seedSalesforceAccounts(state, accountTable(dataset, { count: options.salesforceAccounts }), {

@@ -94,6 +94,7 @@ export const CONTROL_SCHEMAS = {
   }),
   customerio: z.object(baseControl),
   mixpanel: z.object(baseControl),
+  close: z.object(baseControl),
 };
 
 export type SandboxSystem = keyof typeof CONTROL_SCHEMAS;
@@ -159,6 +160,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
   },
   customerio: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
   mixpanel: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  close: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
 };
 
 export function isSandboxSystem(name: string): name is SandboxSystem {
@@ -358,6 +360,7 @@ export const DESTINATION_SYSTEMS = [
   'webhooks',
   'customerio',
   'mixpanel',
+  'close',
 ] as const;
 export type DestinationSystem = (typeof DESTINATION_SYSTEMS)[number];
 
@@ -534,6 +537,7 @@ export class SandboxState {
       webhooks: make('webhooks'),
       customerio: make('customerio'),
       mixpanel: make('mixpanel'),
+      close: make('close'),
     };
     this.records = Object.fromEntries(DESTINATION_SYSTEMS.map((s) => [s, new RecordStore()])) as Record<
       DestinationSystem,

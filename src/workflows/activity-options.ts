@@ -109,6 +109,8 @@ export const webhookDelivery = write('2 minutes');
 export const customerioWrite = write('1 minute');
 /** Profile, group profile and merge: three calls. */
 export const mixpanelWrite = write('1 minute');
+/** Custom fields, a lead search, the lead, its contacts and a follow-up: several calls of one write. */
+export const closeWrite = write('2 minutes');
 
 /** Planning a signup's fan-out from the ledger. */
 export const fanOutPlanning: ActivityOptions = {

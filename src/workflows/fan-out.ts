@@ -10,6 +10,7 @@ import {
   vitallyWrite,
   webhookDelivery,
   mixpanelWrite,
+  closeWrite,
 } from './activity-options';
 import type { Destination, WriteProgress } from '../domain/fan-out';
 
@@ -21,6 +22,7 @@ const { notifySlack } = proxyActivities<WriteActivities>(slackNotify);
 const { deliverWebhooks } = proxyActivities<WriteActivities>(webhookDelivery);
 const { writeToCustomerio } = proxyActivities<WriteActivities>(customerioWrite);
 const { writeToMixpanel } = proxyActivities<WriteActivities>(mixpanelWrite);
+const { writeToClose } = proxyActivities<WriteActivities>(closeWrite);
 
 const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> = {
   posthog: writeToPosthog,
@@ -30,6 +32,7 @@ const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> 
   webhooks: deliverWebhooks,
   customerio: writeToCustomerio,
   mixpanel: writeToMixpanel,
+  close: writeToClose,
 };
 
 const FINAL_FAILURES: string[] = [

@@ -55,6 +55,7 @@ describe('sandbox control plane', () => {
           'webhooks',
           'customerio',
           'mixpanel',
+          'close',
         ],
       });
     }

@@ -97,6 +97,7 @@ function mockActivities(o: {
     deliverWebhooks: async () => ({ state: 'done', detail: 'ok' }),
     writeToCustomerio: async () => ({ state: 'done', detail: 'ok' }),
     writeToMixpanel: async () => ({ state: 'done', detail: 'ok' }),
+    writeToClose: async () => ({ state: 'done', detail: 'ok' }),
   };
   return { activities, saved, calls };
 }

@@ -136,6 +136,7 @@ describe('SignupEnrichmentWorkflow', () => {
       deliverWebhooks: writer('webhooks'),
       writeToCustomerio: writer('customerio'),
       writeToMixpanel: writer('mixpanel'),
+      writeToClose: writer('close'),
     };
     const worker = await mockedWorkers(env.nativeConnection, taskQueue, activities);
     return worker.runUntil(async () => {

@@ -1,0 +1,318 @@
+import type { CloseCompany, ClosePort } from '../../domain/ports';
+import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
+import { enrichmentProperties } from '../posthog/properties';
+import { writeOutcome, type DestinationWording } from '../destination-status';
+import { destinationCall, pathSegment, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
+
+/** What a high-value signup adds to its lead (CLOSE_HIGH_VALUE_ACTION). */
+export type CloseHighValueAction = 'task' | 'opportunity' | 'none';
+
+export interface CloseClientOptions {
+  /** REST API root: live https://api.close.com/api/v1. */
+  baseUrl: string;
+  apiKey: string;
+  highValueAction: CloseHighValueAction;
+  timeoutMs?: number;
+  fetch?: Fetch;
+}
+
+/** The lead custom field that holds the company domain: what a company's lead is found by. */
+export const CLOSE_DOMAIN_FIELD = 'Company Domain';
+
+type Json = Record<string, unknown>;
+type Failure = Exclude<WriteOutcome, { kind: 'written' }>;
+
+/**
+ * How long Close's 429 asks us to wait: the body's `error.rate_reset` (seconds, what Close's rate-limit page says to
+ * sleep), else the `ratelimit` header's `reset=`, else `Retry-After`, else a minute.
+ */
+export function closeResetMs(body: unknown, headers: Headers): number {
+  const error = (body as { error?: unknown } | undefined)?.error;
+  const reset = typeof error === 'object' && error !== null ? (error as Json).rate_reset : undefined;
+  if (typeof reset === 'number' && Number.isFinite(reset)) return Math.max(1000, Math.ceil(reset * 1000));
+  const header = /reset=(\d+(?:\.\d+)?)/.exec(headers.get('ratelimit') ?? '')?.[1];
+  if (header !== undefined) return Math.max(1000, Math.ceil(Number(header) * 1000));
+  return Math.max(1000, retryAfterMs(headers, 60_000));
+}
+
+/** Close's error text: `error` (a string, or `{ message }` on a 429), else the first of `field-errors` / `errors`. */
+export function closeMessage(body: unknown): string {
+  if (typeof body === 'string') return body.slice(0, 200);
+  if (!body || typeof body !== 'object') return '';
+  const b = body as Json;
+  if (typeof b.error === 'string') return b.error.slice(0, 200);
+  if (b.error && typeof b.error === 'object' && typeof (b.error as Json).message === 'string') {
+    return String((b.error as Json).message).slice(0, 200);
+  }
+  const fieldErrors = b['field-errors'];
+  if (fieldErrors && typeof fieldErrors === 'object') {
+    const [field, message] = Object.entries(fieldErrors as Json)[0] ?? [];
+    if (field !== undefined) return `${field}: ${typeof message === 'string' ? message : JSON.stringify(message)}`;
+  }
+  if (Array.isArray(b.errors) && b.errors.length > 0) return String(b.errors[0]).slice(0, 200);
+  return '';
+}
+
+const CLOSE: DestinationWording = {
+  system: 'Close',
+  refused: (what) => what,
+  message: closeMessage,
+  retryAfterMs: (headers) => closeResetMs(undefined, headers),
+};
+
+/** An answer as a write outcome; a 429 waits what its body's `rate_reset` says. */
+function outcomeOf(a: HttpAnswer | { kind: 'transient'; detail: string }, what: string): WriteOutcome {
+  if (!('kind' in a) && a.status === 429) {
+    return { kind: 'rate_limited', retryAfterMs: closeResetMs(a.body, a.headers), detail: 'Close rate limit (429)' };
+  }
+  return writeOutcome(a, what, CLOSE);
+}
+
+/** A value as a Close custom field takes it: numbers stay numbers, lists become one line, objects JSON. */
+function customValue(value: unknown): string | number {
+  if (typeof value === 'number') return value;
+  if (Array.isArray(value)) return value.map(String).join(', ');
+  if (value && typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * The lead's custom fields by name: the company domain, then the enriched organization fields under the names PostHog
+ * and Vitally get (`enrichment_industry`, `enrichment_icp_score`, ...).
+ */
+export function leadCustomFields(
+  s: EnrichedSignup,
+  company: CloseCompany | undefined,
+): Record<string, string | number> {
+  const fields: Record<string, string | number> = {};
+  if (company) fields[CLOSE_DOMAIN_FIELD] = company.domain;
+  if (company) {
+    for (const [name, value] of Object.entries(enrichmentProperties(s, 'organization'))) {
+      fields[name] = customValue(value);
+    }
+  }
+  return fields;
+}
+
+/** The lead's name: the company's, else (no company) the person's. */
+export function leadName(s: EnrichedSignup, company: CloseCompany | undefined): string {
+  if (company) return company.name ?? s.fields.companyName ?? s.organizationName ?? company.domain;
+  return s.name ?? s.email?.split('@')[0] ?? s.personKey;
+}
+
+/** The contact of the person: name, title and the email as an office address. */
+export function contactBody(s: EnrichedSignup): Json {
+  return {
+    name: s.name ?? s.email?.split('@')[0] ?? s.personKey,
+    ...(s.fields.personTitle ? { title: s.fields.personTitle } : {}),
+    ...(s.email ? { emails: [{ type: 'office', email: s.email }] } : {}),
+  };
+}
+
+/** What identifies this signup's follow-up on a lead (a task's text, an opportunity's note): no email, its ledger id. */
+export const followUpMarker = (signupId: string) => `[signup ${signupId}]`;
+
+export function followUpText(s: EnrichedSignup): string {
+  const score = s.score?.score !== undefined ? `, ICP score ${s.score.score}` : '';
+  const tier = s.score?.tier ? ` tier ${s.score.tier}` : '';
+  return `High-value signup: ${s.name ?? 'new user'}${tier ? ` (${tier.trim()}${score})` : score} ${followUpMarker(s.signupId)}`;
+}
+
+interface CloseLead {
+  id: string;
+  contacts?: { id?: string; emails?: { email?: string }[] }[];
+}
+
+/**
+ * Close's REST API (developer.close.com): a lead per company, found by its `Company Domain` custom field before one
+ * is created, with a contact per person (found by email on that lead before one is created); a person without a known
+ * company gets a lead of their own, found by their email. Enriched fields are lead custom fields, created in Close
+ * when missing. A high-value signup adds a task or an opportunity, found by its signup marker before one is created.
+ * Every step matches before it creates, so a retry or a backfill adds nothing.
+ */
+export function createCloseClient(
+  o: CloseClientOptions,
+): ClosePort & { customFieldIds(): Promise<Map<string, string> | Failure> } {
+  const auth = `Basic ${Buffer.from(`${o.apiKey}:`).toString('base64')}`;
+  const call = (method: string, path: string, body?: unknown) =>
+    destinationCall(`${o.baseUrl}${path}`, {
+      method,
+      headers: { authorization: auth },
+      body,
+      timeoutMs: o.timeoutMs,
+      fetch: o.fetch,
+    });
+
+  /** `answer`'s JSON body when it is a 2xx, else the failure it means. */
+  const ok = <T>(answer: HttpAnswer | { kind: 'transient'; detail: string }, what: string): T | Failure => {
+    const outcome = outcomeOf(answer, what);
+    if (outcome.kind !== 'written') return outcome;
+    return (answer as HttpAnswer).body as T;
+  };
+  const failed = (value: unknown): value is Failure =>
+    typeof value === 'object' && value !== null && 'kind' in value && typeof (value as Failure).detail === 'string';
+
+  // Custom field ids by name, read once per worker (and completed as fields are created).
+  let fieldIds: Map<string, string> | undefined;
+  const customFieldIds = async (): Promise<Map<string, string> | Failure> => {
+    if (fieldIds) return fieldIds;
+    const list = ok<{ data?: { id: string; name: string }[] }>(
+      await call('GET', '/custom_field/lead/?_limit=1000'),
+      'the custom field list',
+    );
+    if (failed(list)) return list;
+    fieldIds = new Map((list.data ?? []).map((f) => [f.name, f.id]));
+    return fieldIds;
+  };
+
+  /** `custom.<id>` entries for the fields, creating the custom fields Close does not have yet. */
+  const customEntries = async (fields: Record<string, string | number>): Promise<Json | Failure> => {
+    const ids = await customFieldIds();
+    if (failed(ids)) return ids;
+    const entries: Json = {};
+    for (const [name, value] of Object.entries(fields)) {
+      let id = ids.get(name);
+      if (!id) {
+        const created = ok<{ id?: string }>(
+          await call('POST', '/custom_field/lead/', { name, type: typeof value === 'number' ? 'number' : 'text' }),
+          `the custom field "${name}"`,
+        );
+        if (failed(created)) return created;
+        if (typeof created.id !== 'string')
+          return { kind: 'transient', detail: 'Close answered a custom field without its id' };
+        id = created.id;
+        ids.set(name, id);
+      }
+      entries[`custom.${id}`] = value;
+    }
+    return entries;
+  };
+
+  /** The first lead a search query finds (Close's lead search, `query=`), if any. */
+  const findLead = async (query: string): Promise<CloseLead | undefined | Failure> => {
+    const found = ok<{ data?: CloseLead[] }>(
+      await call('GET', `/lead/?query=${encodeURIComponent(query)}&_limit=1`),
+      'the lead search',
+    );
+    if (failed(found)) return found;
+    return found.data?.[0];
+  };
+
+  // One write per company at a time in this worker: two colleagues written at once find or make one lead.
+  const locks = new Map<string, Promise<unknown>>();
+  const serialized = async <T>(key: string, run: () => Promise<T>): Promise<T> => {
+    const before = locks.get(key) ?? Promise.resolve();
+    const mine = before.then(run, run);
+    locks.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (locks.get(key) === mine) locks.delete(key);
+    }
+  };
+
+  const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
+
+  const write = async (
+    s: EnrichedSignup,
+    company: CloseCompany | undefined,
+    highValue: boolean,
+  ): Promise<WriteOutcome> => {
+    const email = s.email?.toLowerCase();
+    if (!company && !email) return { kind: 'written', detail: 'no company and no email: nothing to write to Close' };
+    const custom = await customEntries(leadCustomFields(s, company));
+    if (failed(custom)) return custom;
+    const domainFieldId = company ? await customFieldIds() : undefined;
+    if (failed(domainFieldId)) return domainFieldId;
+    const query = company
+      ? `custom.${domainFieldId!.get(CLOSE_DOMAIN_FIELD)!}:${quoted(company.domain)}`
+      : `email_address:${quoted(email!)}`;
+    const existing = await findLead(query);
+    if (failed(existing)) return existing;
+
+    const done: string[] = [];
+    let lead: CloseLead;
+    if (!existing) {
+      const created = ok<CloseLead>(
+        await call('POST', '/lead/', {
+          name: leadName(s, company),
+          ...(company ? { url: `https://${company.domain}` } : {}),
+          ...custom,
+          contacts: email ? [contactBody(s)] : [],
+        }),
+        'the lead',
+      );
+      if (failed(created)) return created;
+      if (typeof created.id !== 'string')
+        return { kind: 'transient', detail: 'Close answered the lead without its id' };
+      lead = created;
+      done.push(`lead ${lead.id} created${email ? ' with its contact' : ''}`);
+    } else {
+      lead = existing;
+      if (Object.keys(custom).length > 0) {
+        const updated = ok<CloseLead>(await call('PUT', `/lead/${pathSegment(lead.id)}/`, custom), 'the lead');
+        if (failed(updated)) return updated;
+      }
+      done.push(`lead ${lead.id} updated`);
+      const contacts = ok<{ data?: CloseLead['contacts'] }>(
+        await call('GET', `/contact/?lead_id=${encodeURIComponent(lead.id)}&_limit=200`),
+        'the contact list',
+      );
+      if (failed(contacts)) return contacts;
+      const known = (contacts.data ?? []).some((c) => c.emails?.some((e) => e.email?.toLowerCase() === email));
+      if (email && !known) {
+        const contact = ok<{ id?: string }>(
+          await call('POST', '/contact/', { lead_id: lead.id, ...contactBody(s) }),
+          'the contact',
+        );
+        if (failed(contact)) return contact;
+        done.push(`contact ${contact.id ?? ''} created`.replace('  ', ' '));
+      } else if (email) {
+        done.push('contact already there');
+      }
+    }
+
+    if (highValue && o.highValueAction !== 'none') {
+      const followUp = await addFollowUp(s, lead.id, o.highValueAction);
+      if (followUp.kind !== 'written') return followUp;
+      done.push(followUp.detail);
+    }
+    return { kind: 'written', detail: done.join(', ') };
+  };
+
+  /** The signup's task or opportunity on the lead, unless one with its marker is already there. */
+  const addFollowUp = async (
+    s: EnrichedSignup,
+    leadId: string,
+    action: 'task' | 'opportunity',
+  ): Promise<WriteOutcome> => {
+    const path = action === 'task' ? '/task/' : '/opportunity/';
+    const textField = action === 'task' ? 'text' : 'note';
+    const list = ok<{ data?: Json[] }>(
+      await call('GET', `${path}?lead_id=${encodeURIComponent(leadId)}&_limit=200`),
+      `the ${action} list`,
+    );
+    if (failed(list)) return list;
+    const marker = followUpMarker(s.signupId);
+    if ((list.data ?? []).some((x) => typeof x[textField] === 'string' && x[textField].includes(marker))) {
+      return { kind: 'written', detail: `${action} already there` };
+    }
+    const body =
+      action === 'task'
+        ? { _type: 'lead', lead_id: leadId, text: followUpText(s) }
+        : { lead_id: leadId, note: followUpText(s), confidence: s.score?.score ?? 50 };
+    const created = ok<{ id?: string }>(await call('POST', path, body), `the ${action}`);
+    if (failed(created)) return created;
+    return { kind: 'written', detail: `${action} ${created.id ?? ''} created`.replace('  ', ' ') };
+  };
+
+  return {
+    customFieldIds,
+    writeEnrichment: (s, company, highValue) =>
+      serialized(company ? `domain:${company.domain}` : `email:${s.email ?? s.personKey}`, () =>
+        write(s, company, highValue),
+      ),
+  };
+}
+
+export type CloseClient = ReturnType<typeof createCloseClient>;
