@@ -5,6 +5,7 @@ import type { ProviderOutcome } from './domain/provider-outcome';
 import { createClayClient } from './integrations/clay/client';
 import { createClearbitClient } from './integrations/clearbit/client';
 import { createHarmonicClient } from './integrations/harmonic/client';
+import { createHumanicClient } from './integrations/humanic/client';
 import { createPosthogClient } from './integrations/posthog/client';
 import { createSalesforceClient, type SalesforceClient } from './integrations/salesforce/client';
 import { createSlackClient } from './integrations/slack/client';
@@ -142,6 +143,21 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
       client: createWebhookClient({ secret: config.webhooks.secret, timeoutMs, fetch: fetchImpl }),
       urls: config.webhooks.urls,
     };
+  }
+  if (enabled.has('humanic') && config.humanic.webhookUrl) {
+    const projectId = Number(config.posthog.projectId);
+    clients.humanic = createHumanicClient({
+      webhookUrl: config.humanic.webhookUrl,
+      apiKey: config.humanic.apiKey,
+      project: {
+        id: Number.isInteger(projectId) ? projectId : 0,
+        name: `PostHog project ${config.posthog.projectId}`,
+        url: `${config.posthog.apiBaseUrl.replace(/\/$/, '')}/project/${encodeURIComponent(config.posthog.projectId)}`,
+      },
+      organizationGroupIndex: config.posthog.organizationGroupIndex,
+      timeoutMs,
+      fetch: fetchImpl,
+    });
   }
   return clients;
 }

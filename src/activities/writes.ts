@@ -200,6 +200,7 @@ export const createWriteActivities = (deps: {
         if (d.webhooks.urls.length > 0) writes.push({ destination: 'webhooks', idempotencyKey: key('webhooks') });
         else skipped.push({ destination: 'webhooks', reason: 'no OUTGOING_WEBHOOK_URLS' });
       }
+      if (d.humanic) writes.push({ destination: 'humanic', idempotencyKey: key('humanic') });
       return { writes, skipped, retry: deps.retry };
     },
 
@@ -289,6 +290,15 @@ export const createWriteActivities = (deps: {
         delivered.push(result.detail);
       }
       return { state: 'done', detail: delivered.join('; ') };
+    },
+
+    /** The signup event in PostHog's webhook shape, enriched, to HUMANIC_WEBHOOK_URL; once per idempotency key. */
+    async deliverToHumanic(input: WriteInput): Promise<WriteResult> {
+      const humanic = d.humanic;
+      if (!humanic) throw missing('humanic');
+      return idempotent('humanic', input, async (s) =>
+        humanic.deliver(s, await deps.ledger.signups.getPayload(s.signupId), input.idempotencyKey),
+      );
     },
   };
 };

@@ -4,8 +4,10 @@ import type { IcpScore } from './icp/scoring';
 import type { EmailKind, EnrichmentStatus } from './status';
 
 /** Where an enriched signup is written, in the order the Web UI lists them. */
-export const DESTINATIONS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'] as const;
+export const DESTINATIONS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks', 'humanic'] as const;
 export type Destination = (typeof DESTINATIONS)[number];
+/** DESTINATIONS's default: the destinations added later are off unless named. */
+export const DEFAULT_DESTINATIONS: readonly Destination[] = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'];
 
 /**
  * One destination write as `getStatus` and the Web UI show it: `pending` until its first attempt ends, `retrying`

@@ -92,6 +92,12 @@ export interface WebhookPort {
   deliver(url: string, event: string, deliveryId: string, payload: unknown): Promise<WriteOutcome>;
 }
 
+/** Humanic (or any PostHog webhook consumer): the enriched signup in PostHog's webhook payload shape. */
+export interface HumanicPort {
+  /** `original` is the payload the signup arrived with (PostHog's, when it came from PostHog). */
+  deliver(s: EnrichedSignup, original: unknown, deliveryId: string): Promise<WriteOutcome>;
+}
+
 /** The destination clients of DESTINATIONS; a destination without one is skipped. */
 export interface DestinationClients {
   posthog?: PosthogPort;
@@ -104,4 +110,5 @@ export interface DestinationClients {
     highValue: HighValueRule;
   };
   webhooks?: { client: WebhookPort; urls: string[] };
+  humanic?: HumanicPort;
 }

@@ -175,6 +175,12 @@ export class SignupsRepository {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
+  /** The raw payload the signup arrived with (`{}` once purged or erased); undefined for an unknown id. */
+  async getPayload(id: string): Promise<unknown> {
+    const rows = await this.sql.query<{ payload: unknown }>('SELECT payload FROM signups WHERE id = $1', [id]);
+    return rows[0]?.payload;
+  }
+
   async listSignupsByWorkflowId(workflowId: string): Promise<SignupRecord[]> {
     const rows = await this.sql.query<SignupRow>('SELECT * FROM signups WHERE workflow_id = $1 ORDER BY received_at', [
       workflowId,

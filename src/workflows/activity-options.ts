@@ -105,6 +105,7 @@ export const vitallyWrite = write('30 seconds');
 export const slackNotify = write('30 seconds');
 /** One delivery per configured URL. */
 export const webhookDelivery = write('2 minutes');
+export const humanicDelivery = write('30 seconds');
 
 /** Planning a signup's fan-out from the ledger. */
 export const fanOutPlanning: ActivityOptions = {

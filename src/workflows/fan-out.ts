@@ -3,6 +3,7 @@ import type { WriteActivities, WriteInput, WriteResult, WriteRetryPolicy } from 
 import { ErrorType } from '../domain/errors';
 import {
   fanOutPlanning,
+  humanicDelivery,
   posthogWrite,
   salesforceWrite,
   slackNotify,
@@ -17,6 +18,7 @@ const { writeToSalesforce } = proxyActivities<WriteActivities>(salesforceWrite);
 const { writeToVitally } = proxyActivities<WriteActivities>(vitallyWrite);
 const { notifySlack } = proxyActivities<WriteActivities>(slackNotify);
 const { deliverWebhooks } = proxyActivities<WriteActivities>(webhookDelivery);
+const { deliverToHumanic } = proxyActivities<WriteActivities>(humanicDelivery);
 
 const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> = {
   posthog: writeToPosthog,
@@ -24,6 +26,7 @@ const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> 
   vitally: writeToVitally,
   slack: notifySlack,
   webhooks: deliverWebhooks,
+  humanic: deliverToHumanic,
 };
 
 const FINAL_FAILURES: string[] = [

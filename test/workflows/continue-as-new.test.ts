@@ -95,6 +95,7 @@ function mockActivities(o: {
     writeToVitally: async () => ({ state: 'done', detail: 'ok' }),
     notifySlack: async () => ({ state: 'done', detail: 'ok' }),
     deliverWebhooks: async () => ({ state: 'done', detail: 'ok' }),
+    deliverToHumanic: async () => ({ state: 'done', detail: 'ok' }),
   };
   return { activities, saved, calls };
 }

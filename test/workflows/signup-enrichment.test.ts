@@ -134,6 +134,7 @@ describe('SignupEnrichmentWorkflow', () => {
       writeToVitally: writer('vitally'),
       notifySlack: writer('slack'),
       deliverWebhooks: writer('webhooks'),
+      deliverToHumanic: writer('humanic'),
     };
     const worker = await mockedWorkers(env.nativeConnection, taskQueue, activities);
     return worker.runUntil(async () => {
