@@ -680,7 +680,7 @@ export const webhooks = section(
 
 export const humanic = section(
   'Humanic (PostHog-shaped webhooks)',
-  'Destination `humanic` (off unless in DESTINATIONS): each enriched signup POSTed in the shape of PostHog\'s webhook ' +
+  "Destination `humanic` (off unless in DESTINATIONS): each enriched signup POSTed in the shape of PostHog's webhook " +
     'destination payload, for Humanic or any consumer of a PostHog webhook destination (docs/destinations.md).',
   {
     HUMANIC_WEBHOOK_URL: optionalUrl.describe(
@@ -689,7 +689,7 @@ export const humanic = section(
         "sandbox's receiver `$SANDBOX_URL/humanic/webhook`. Treated as a secret (never logged)",
     ),
     HUMANIC_API_KEY: optionalString.describe(
-      'Sent as `Authorization: Bearer <key>` when set, for a receiver that checks a token; Humanic\'s PostHog webhook ' +
+      "Sent as `Authorization: Bearer <key>` when set, for a receiver that checks a token; Humanic's PostHog webhook " +
         'URL needs none (the URL identifies the workspace). Never logged',
     ),
   },
@@ -701,7 +701,7 @@ export const vitally = section('Vitally', undefined, {
     .default('direct')
     .describe(
       'Who owns Vitally accounts: `direct` (we create and update them, externalId = organization id) or ' +
-        '`salesforce_sync` (Vitally\'s Salesforce integration syncs Accounts: we write only users, linked to the ' +
+        "`salesforce_sync` (Vitally's Salesforce integration syncs Accounts: we write only users, linked to the " +
         "account the sync made from the company's Salesforce Account, and never create or update an account; needs " +
         'salesforce in DESTINATIONS)',
     ),

@@ -5,6 +5,7 @@ import { clayPlugin } from './clay';
 import { clearbitPlugin } from './clearbit';
 import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
 import { harmonicPlugin } from './harmonic';
+import { humanicPlugin } from './humanic';
 import { posthogPlugin } from './posthog';
 import { accountTable, salesforcePlugin, seedSalesforceAccounts } from './salesforce';
 import { slackPlugin } from './slack';
@@ -63,6 +64,7 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   void app.register(vitallyPlugin, { prefix: '/vitally', state, dataset });
   void app.register(slackPlugin, { prefix: '/slack', state, dataset });
   void app.register(webhooksPlugin, { prefix: '/webhooks', state, dataset });
+  void app.register(humanicPlugin, { prefix: '/humanic', state, dataset });
 
   if (options.salesforceAccounts) {
     seedSalesforceAccounts(state, accountTable(dataset, { count: options.salesforceAccounts }), {

@@ -92,6 +92,11 @@ export const CONTROL_SCHEMAS = {
     /** The secret deliveries are verified with (HMAC-SHA256 over `<timestamp>.<body>`). */
     signingSecret: z.string().min(1),
   }),
+  humanic: z.object({
+    ...baseControl,
+    /** A token the receiver requires as `Authorization: Bearer <token>`; null = none (the URL identifies the workspace). */
+    bearerToken: z.string().min(1).nullable(),
+  }),
 };
 
 export type SandboxSystem = keyof typeof CONTROL_SCHEMAS;
@@ -155,6 +160,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     failureRate: 0,
     signingSecret: 'sandbox-webhook-secret',
   },
+  humanic: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0, bearerToken: null },
 };
 
 export function isSandboxSystem(name: string): name is SandboxSystem {
@@ -346,7 +352,7 @@ export interface StoredRecord {
   updatedAt: string;
 }
 
-export const DESTINATION_SYSTEMS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks'] as const;
+export const DESTINATION_SYSTEMS = ['posthog', 'salesforce', 'vitally', 'slack', 'webhooks', 'humanic'] as const;
 export type DestinationSystem = (typeof DESTINATION_SYSTEMS)[number];
 
 /** What a destination system holds, by record type and key; every write counted. */
@@ -520,6 +526,7 @@ export class SandboxState {
       vitally: make('vitally'),
       slack: make('slack'),
       webhooks: make('webhooks'),
+      humanic: make('humanic'),
     };
     this.records = Object.fromEntries(DESTINATION_SYSTEMS.map((s) => [s, new RecordStore()])) as Record<
       DestinationSystem,

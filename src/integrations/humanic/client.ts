@@ -47,7 +47,11 @@ export function createHumanicClient(o: HumanicClientOptions) {
         };
       }
       if (a.status === 429) {
-        return { kind: 'rate_limited', retryAfterMs: retryAfterMs(a.headers, 10_000), detail: 'Humanic rate limit (429)' };
+        return {
+          kind: 'rate_limited',
+          retryAfterMs: retryAfterMs(a.headers, 10_000),
+          detail: 'Humanic rate limit (429)',
+        };
       }
       if (a.status >= 400 && a.status < 500 && a.status !== 408 && a.status !== 409) {
         return { kind: 'rejected', detail: `Humanic refused the event (HTTP ${a.status}${said})` };

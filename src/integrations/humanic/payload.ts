@@ -78,7 +78,9 @@ export function posthogShapedPayload(
       id: String(g.id as string | number),
       type,
       index: typeof g.index === 'number' ? g.index : 0,
-      url: str(g.url) ?? `${project.url}/groups/${typeof g.index === 'number' ? g.index : 0}/${encodeURIComponent(String(g.id as string))}`,
+      url:
+        str(g.url) ??
+        `${project.url}/groups/${typeof g.index === 'number' ? g.index : 0}/${encodeURIComponent(String(g.id as string))}`,
       properties: isObject(g.properties) ? g.properties : {},
     };
   }
