@@ -123,11 +123,25 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
   if (enabled.has('posthog')) clients.posthog = createPosthog(config, fetchImpl);
   if (enabled.has('salesforce')) clients.salesforce = createSalesforce(config);
   if (enabled.has('vitally')) {
+    const salesforce = clients.salesforce ?? createSalesforce(config);
     clients.vitally = createVitallyClient({
       baseUrl: config.systems.vitally.baseUrl,
       apiKey: key('VITALLY_API_KEY'),
       timeoutMs,
       fetch: fetchImpl,
+      ...(config.vitally.accounts === 'salesforce_sync'
+        ? {
+            salesforceSync: {
+              salesforceAccountId: async (domain: string) =>
+                salesforce
+                  ? salesforce.accountIdByDomain(domain)
+                  : {
+                      kind: 'rejected' as const,
+                      detail: 'VITALLY_ACCOUNTS=salesforce_sync needs Salesforce credentials',
+                    },
+            },
+          }
+        : {}),
     });
   }
   if (enabled.has('slack')) {

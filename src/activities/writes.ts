@@ -184,8 +184,13 @@ export const createWriteActivities = (deps: {
         }
       }
       if (d.vitally) {
-        if (s.organizationId) writes.push({ destination: 'vitally', idempotencyKey: key('vitally') });
-        else skipped.push({ destination: 'vitally', reason: 'no organization id' });
+        // With Vitally's Salesforce sync, the user joins the account synced from the company's Salesforce Account.
+        const sync = d.vitally.accounts === 'salesforce_sync';
+        if (sync ? s.domain : s.organizationId) writes.push({ destination: 'vitally', idempotencyKey: key('vitally') });
+        else {
+          const reason = sync ? 'no company domain (VITALLY_ACCOUNTS=salesforce_sync)' : 'no organization id';
+          skipped.push({ destination: 'vitally', reason });
+        }
       }
       if (d.slack) {
         const high = isHighValue(s, d.slack.highValue);

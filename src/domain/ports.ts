@@ -69,12 +69,16 @@ export interface SalesforcePort {
     records: SalesforceRecordUpdate[],
     pollTimeoutMs: number,
   ): Promise<{ id: string; error: string | undefined }[]>;
+  /** The company's Account Id by its external id (the domain); `id` undefined when there is none. */
+  accountIdByDomain(domain: string): Promise<{ id: string | undefined } | WriteOutcome>;
 }
 
 /** Vitally: the account and user of a signup, or the account alone. */
 export interface VitallyPort {
   writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome>;
   writeAccount(s: EnrichedSignup): Promise<WriteOutcome>;
+  /** VITALLY_ACCOUNTS: `salesforce_sync` writes users only, to the accounts Vitally's Salesforce sync made. */
+  readonly accounts?: 'direct' | 'salesforce_sync';
 }
 
 /** A Slack message as an incoming webhook takes it. */
