@@ -60,7 +60,7 @@ describe('humanic and Vitally through Salesforce', () => {
   const find = async (system: string, type: string, predicate: (r: StoredRecord) => boolean) =>
     ((await records(system))[type] ?? []).filter(predicate);
 
-  const settled = (workflowId: string, timeoutMs = 90_000) =>
+  const settled = (workflowId: string, timeoutMs = 120_000) =>
     eventually<SignupEnrichmentStatus>(async () => {
       const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
       const writes = status.signups.flatMap((s) => Object.values(s.writes ?? {}));
@@ -167,7 +167,7 @@ describe('humanic and Vitally through Salesforce', () => {
       const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
       const w = status.signups[0]?.writes;
       return w?.salesforce?.state === 'done' && w.vitally?.state === 'retrying' ? w : undefined;
-    }, 90_000);
+    }, 180_000);
     expect(waiting.vitally?.reason).toMatch(/waiting for the Salesforce → Vitally sync/);
     const [sfAccount] = await find('salesforce', 'Account', (r) => r.key === 'vantollo.co');
     expect(sfAccount).toBeDefined();
@@ -200,7 +200,7 @@ describe('humanic and Vitally through Salesforce', () => {
     expect((await find('vitally', 'user', (r) => r.key === payload.event.distinct_id)).map((u) => u.writes)).toEqual([
       1,
     ]);
-  });
+  }, 300_000);
 
   it('by default (VITALLY_ACCOUNTS=direct) still creates the Vitally account', async () => {
     const p = await stack({ DESTINATIONS: 'vitally' });
