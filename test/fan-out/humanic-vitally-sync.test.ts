@@ -82,7 +82,8 @@ describe('humanic and Vitally through Salesforce', () => {
     const payload = posthogSignup({ email: 'ada.quillon@quorvalis.com' });
     const { signupId, workflowId } = await p.post('/webhooks/posthog', payload);
     const status = await settled(workflowId);
-    expect(status.signups[0]?.writes).toEqual({ humanic: expect.objectContaining({ state: 'done' }) });
+    expect(Object.keys(status.signups[0]?.writes ?? {})).toEqual(['humanic']);
+    expect(status.signups[0]?.writes?.humanic?.state).toBe('done');
 
     const events = await find('humanic', 'event', (r) => r.key === payload.event.uuid);
     expect(events).toHaveLength(1);
@@ -117,10 +118,8 @@ describe('humanic and Vitally through Salesforce', () => {
 
     // A backfill of the same signup: found done by its idempotency key, nothing sent again.
     const again = await rerun(signupId, p.config.temporal.taskQueue);
-    expect(again.signups[0]?.writes?.humanic).toMatchObject({
-      state: 'done',
-      detail: expect.stringMatching(/^already written/),
-    });
+    expect(again.signups[0]?.writes?.humanic?.state).toBe('done');
+    expect(again.signups[0]?.writes?.humanic?.detail).toMatch(/^already written/);
     const after = await find('humanic', 'event', (r) => r.key === payload.event.uuid);
     expect(after.map((r) => r.writes)).toEqual([1]);
   });
@@ -149,7 +148,7 @@ describe('humanic and Vitally through Salesforce', () => {
     });
     expect(body.person).toMatchObject({
       name: 'Chloe Okafor',
-      properties: { email: 'chloe.okafor@zentrivo.io', enrichment_company_name: expect.any(String) },
+      properties: { email: 'chloe.okafor@zentrivo.io', enrichment_status: 'enriched' },
     });
     expect(body.groups).toMatchObject({ organization: { properties: { name: 'Zentrivo' } } });
 

@@ -95,9 +95,7 @@ describe('Humanic client against the sandbox receiver', () => {
     // A body the receiver cannot take (here: a broken stored payload kept as it is) is refused for good, with the reason.
     const broken = { event: { uuid: 'u', event: 'e', distinct_id: 'd' } };
     const refused = await client().deliver(signup, broken, 'k4');
-    expect(refused).toMatchObject({
-      kind: 'rejected',
-      detail: expect.stringMatching(/HTTP 400.*invalid PostHog webhook payload/),
-    });
+    expect(refused.kind).toBe('rejected');
+    expect(refused.detail).toMatch(/HTTP 400.*invalid PostHog webhook payload/);
   });
 });

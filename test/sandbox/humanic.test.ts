@@ -44,7 +44,7 @@ describe('Humanic receiver (a PostHog webhook destination consumer)', () => {
     const body = fixture();
     delete body.event!.elements_chain;
     body.event!.uuid = 'not-a-uuid';
-    body.person = { id: 'p', properties: {}, name: 'x' } as never;
+    body.person = { id: 'p', properties: {}, name: 'x' };
     (body.groups!.organization as Record<string, unknown>).type = 'company';
     const res = await post(body);
     expect(res.statusCode).toBe(400);

@@ -58,7 +58,7 @@ export function posthogShapedPayload(
   const event = isObject(o.event) && str(o.event.uuid) && str(o.event.event) ? o.event : undefined;
   const person = isObject(o.person) ? o.person : undefined;
   const groups = isObject(o.groups) ? o.groups : {};
-  const distinctId = event ? String(event.distinct_id as string | number) : s.personKey;
+  const distinctId = event ? String(event.distinct_id) : s.personKey;
   const uuid = event ? String(event.uuid) : stableUuid(`humanic:${s.signupId}`);
   const eventProperties: Json = event && isObject(event.properties) ? { ...event.properties } : {};
   if (!event) {
@@ -73,14 +73,14 @@ export function posthogShapedPayload(
   };
   const outGroups: PosthogWebhookPayload['groups'] = {};
   for (const [type, g] of Object.entries(groups)) {
-    if (type === 'organization' || !isObject(g) || g.id === undefined || g.id === null) continue;
+    const id = isObject(g) && (typeof g.id === 'string' || typeof g.id === 'number') ? String(g.id) : undefined;
+    if (type === 'organization' || !isObject(g) || !id) continue;
+    const index = typeof g.index === 'number' ? g.index : 0;
     outGroups[type] = {
-      id: String(g.id as string | number),
+      id,
       type,
-      index: typeof g.index === 'number' ? g.index : 0,
-      url:
-        str(g.url) ??
-        `${project.url}/groups/${typeof g.index === 'number' ? g.index : 0}/${encodeURIComponent(String(g.id as string))}`,
+      index,
+      url: str(g.url) ?? `${project.url}/groups/${index}/${encodeURIComponent(id)}`,
       properties: isObject(g.properties) ? g.properties : {},
     };
   }
