@@ -44,7 +44,7 @@ describe('sandbox control plane', () => {
     ]) {
       expect(res.statusCode).toBe(404);
       expect(res.json()).toMatchObject({
-        systems: ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack', 'webhooks'],
+        systems: ['clearbit', 'harmonic', 'clay', 'posthog', 'salesforce', 'vitally', 'slack', 'webhooks', 'humanic'],
       });
     }
   });
