@@ -8,6 +8,7 @@ import { createClearbitClient } from './integrations/clearbit/client';
 import { createCustomerioClient } from './integrations/customerio/client';
 import { createHarmonicClient } from './integrations/harmonic/client';
 import { createMixpanelClient } from './integrations/mixpanel/client';
+import { createHumanicClient } from './integrations/humanic/client';
 import { createPosthogClient } from './integrations/posthog/client';
 import { createSalesforceClient, type SalesforceClient } from './integrations/salesforce/client';
 import { createSlackClient } from './integrations/slack/client';
@@ -125,11 +126,25 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
   if (enabled.has('posthog')) clients.posthog = createPosthog(config, fetchImpl);
   if (enabled.has('salesforce')) clients.salesforce = createSalesforce(config);
   if (enabled.has('vitally')) {
+    const salesforce = clients.salesforce ?? createSalesforce(config);
     clients.vitally = createVitallyClient({
       baseUrl: config.systems.vitally.baseUrl,
       apiKey: key('VITALLY_API_KEY'),
       timeoutMs,
       fetch: fetchImpl,
+      ...(config.vitally.accounts === 'salesforce_sync'
+        ? {
+            salesforceSync: {
+              salesforceAccountId: async (domain: string) =>
+                salesforce
+                  ? salesforce.accountIdByDomain(domain)
+                  : {
+                      kind: 'rejected' as const,
+                      detail: 'VITALLY_ACCOUNTS=salesforce_sync needs Salesforce credentials',
+                    },
+            },
+          }
+        : {}),
     });
   }
   if (enabled.has('slack')) {
@@ -175,6 +190,21 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
       }),
       highValue: config.slack.highValue,
     };
+  }
+  if (enabled.has('humanic') && config.humanic.webhookUrl) {
+    const projectId = Number(config.posthog.projectId);
+    clients.humanic = createHumanicClient({
+      webhookUrl: config.humanic.webhookUrl,
+      apiKey: config.humanic.apiKey,
+      project: {
+        id: Number.isInteger(projectId) ? projectId : 0,
+        name: `PostHog project ${config.posthog.projectId}`,
+        url: `${config.posthog.apiBaseUrl.replace(/\/$/, '')}/project/${encodeURIComponent(config.posthog.projectId)}`,
+      },
+      organizationGroupIndex: config.posthog.organizationGroupIndex,
+      timeoutMs,
+      fetch: fetchImpl,
+    });
   }
   return clients;
 }

@@ -9,6 +9,7 @@ import {
   loadConfig,
   MIN_SECRET_LENGTH,
 } from '../src/config';
+import { createDestinationClients } from '../src/composition';
 
 /** Live mode's bearer secrets, long enough and distinct. */
 const STRONG = {
@@ -259,5 +260,41 @@ describe('loadConfig', () => {
     }
     expect(Object.keys(env).length).toBeGreaterThan(40);
     expect(loadConfig(env).signupEvents).toEqual(['user signed up', 'user_signed_up']);
+  });
+});
+
+// The `humanic` destination and VITALLY_ACCOUNTS (docs/destinations.md).
+describe('humanic and VITALLY_ACCOUNTS configuration', () => {
+  it('leaves humanic off unless named, and points it at the sandbox in sandbox mode', () => {
+    const byDefault = loadConfig({});
+    expect(byDefault.fanOut.destinations).toEqual(['posthog', 'salesforce', 'vitally', 'slack', 'webhooks']);
+    expect(createDestinationClients(byDefault).humanic).toBeUndefined();
+    const named = loadConfig({ DESTINATIONS: 'humanic', SANDBOX_URL: 'http://127.0.0.1:4999' });
+    expect(named.humanic.webhookUrl).toBe('http://127.0.0.1:4999/humanic/webhook');
+    expect(createDestinationClients(named).humanic).toBeDefined();
+  });
+
+  it('live mode names HUMANIC_WEBHOOK_URL when humanic is a destination without it, and keeps the URL secret', () => {
+    expect(configError({ ...LIVE, DESTINATIONS: 'posthog,humanic' })).toMatch(/needs HUMANIC_WEBHOOK_URL/);
+    const url = 'https://hooks.humanic.example/posthog/ws-1234567890';
+    const config = loadConfig({
+      ...LIVE,
+      DESTINATIONS: 'posthog,humanic',
+      HUMANIC_WEBHOOK_URL: url,
+      HUMANIC_API_KEY: 'hk-1',
+    });
+    expect(config.humanic).toEqual({ webhookUrl: url, apiKey: 'hk-1' });
+    expect(config.secrets).toEqual(expect.arrayContaining([url, 'hk-1']));
+  });
+
+  it('VITALLY_ACCOUNTS: direct by default; salesforce_sync needs salesforce among the destinations', () => {
+    expect(loadConfig({}).vitally.accounts).toBe('direct');
+    expect(createDestinationClients(loadConfig({})).vitally?.accounts).toBe('direct');
+    const sync = loadConfig({ VITALLY_ACCOUNTS: 'salesforce_sync' });
+    expect(createDestinationClients(sync).vitally?.accounts).toBe('salesforce_sync');
+    expect(configError({ VITALLY_ACCOUNTS: 'salesforce_sync', DESTINATIONS: 'posthog,vitally' })).toMatch(
+      /VITALLY_ACCOUNTS=salesforce_sync needs salesforce in DESTINATIONS/,
+    );
+    expect(configError({ VITALLY_ACCOUNTS: 'both' })).toMatch(/VITALLY_ACCOUNTS/);
   });
 });

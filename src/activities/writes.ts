@@ -155,7 +155,7 @@ export const createWriteActivities = (deps: {
 
   /** What the signup's recorded payload says beyond its email (none once the retention purge emptied it). */
   const signals = async (signupId: string): Promise<SignupSignals> => {
-    const payload = await deps.ledger.signups.getSignupPayload(signupId);
+    const payload = await deps.ledger.signups.getPayload(signupId);
     if (typeof payload !== 'string') return signupSignals(payload);
     try {
       return signupSignals(JSON.parse(payload));
@@ -196,8 +196,13 @@ export const createWriteActivities = (deps: {
         }
       }
       if (d.vitally) {
-        if (s.organizationId) writes.push({ destination: 'vitally', idempotencyKey: key('vitally') });
-        else skipped.push({ destination: 'vitally', reason: 'no organization id' });
+        // With Vitally's Salesforce sync, the user joins the account synced from the company's Salesforce Account.
+        const sync = d.vitally.accounts === 'salesforce_sync';
+        if (sync ? s.domain : s.organizationId) writes.push({ destination: 'vitally', idempotencyKey: key('vitally') });
+        else {
+          const reason = sync ? 'no company domain (VITALLY_ACCOUNTS=salesforce_sync)' : 'no organization id';
+          skipped.push({ destination: 'vitally', reason });
+        }
       }
       if (d.slack) {
         const high = isHighValue(s, d.slack.highValue);
@@ -215,6 +220,7 @@ export const createWriteActivities = (deps: {
       if (d.customerio) writes.push({ destination: 'customerio', idempotencyKey: key('customerio') });
       if (d.mixpanel) writes.push({ destination: 'mixpanel', idempotencyKey: key('mixpanel') });
       if (d.close) writes.push({ destination: 'close', idempotencyKey: key('close') });
+      if (d.humanic) writes.push({ destination: 'humanic', idempotencyKey: key('humanic') });
       return { writes, skipped, retry: deps.retry };
     },
 
@@ -348,6 +354,15 @@ export const createWriteActivities = (deps: {
       if (!close) throw missing('close');
       return idempotent('close', input, async (s) =>
         close.client.writeEnrichment(s, await closeCompanyOf(s), isHighValue(s, close.highValue)),
+      );
+    },
+
+    /** The signup event in PostHog's webhook shape, enriched, to HUMANIC_WEBHOOK_URL; once per idempotency key. */
+    async deliverToHumanic(input: WriteInput): Promise<WriteResult> {
+      const humanic = d.humanic;
+      if (!humanic) throw missing('humanic');
+      return idempotent('humanic', input, async (s) =>
+        humanic.deliver(s, await deps.ledger.signups.getPayload(s.signupId), input.idempotencyKey),
       );
     },
   };

@@ -88,6 +88,9 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     ].filter((name) => !e[name]);
     if (missing.length > 0) problems.push(`ENRICHMENT_MODE=live needs: ${missing.join(', ')}`);
     problems.push(...weakSecrets(e));
+    if (e.DESTINATIONS.includes('humanic') && e.HUMANIC_WEBHOOK_URL === undefined) {
+      problems.push('ENRICHMENT_MODE=live needs HUMANIC_WEBHOOK_URL (DESTINATIONS has humanic)');
+    }
     if (e.PAYLOAD_CODEC_KEYS === undefined) {
       problems.push(
         'ENRICHMENT_MODE=live needs PAYLOAD_CODEC_KEYS (<keyId>:<base64 of 32 bytes>; a key: openssl rand -base64 32)',
@@ -118,6 +121,11 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       `RAW_DATA_RETENTION_DAYS (${e.RAW_DATA_RETENTION_DAYS}) must be longer than QUEUED_FOLLOW_UP_HOURS and ` +
         `CLAY_RESULT_TIMEOUT_MINUTES (${followUpHours} hours): the purge would remove answers a follow-up still reads`,
     );
+  }
+  if (e.VITALLY_ACCOUNTS === 'salesforce_sync' && e.DESTINATIONS.includes('vitally')) {
+    if (!e.DESTINATIONS.includes('salesforce')) {
+      problems.push('VITALLY_ACCOUNTS=salesforce_sync needs salesforce in DESTINATIONS (the sync reads its Accounts)');
+    }
   }
   if (problems.length > 0 || !scoringConfig || !temporal) {
     for (const message of problems) ctx.issues.push({ code: 'custom', message, input: undefined });
@@ -354,6 +362,13 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],
       secret: outgoingWebhookSecret,
     },
+    /** The `humanic` destination: where (sandbox: the sandbox's receiver) and with which optional bearer key. */
+    humanic: {
+      webhookUrl: e.HUMANIC_WEBHOOK_URL ?? (live ? undefined : `${sandboxUrl}/humanic/webhook`),
+      apiKey: e.HUMANIC_API_KEY,
+    },
+    /** VITALLY_ACCOUNTS: `salesforce_sync` leaves accounts to Vitally's Salesforce sync (users only). */
+    vitally: { accounts: e.VITALLY_ACCOUNTS },
     /** Credentials by variable name; never logged. */
     credentials: credentialValues,
     /** Close (`close` in DESTINATIONS): its REST API and what a high-value signup adds to its lead. */

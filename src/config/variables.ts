@@ -404,7 +404,10 @@ export const credentials = section(
 export const fanOut = section('Fan-out', 'Where enriched signups are written, and how a write that fails is retried.', {
   DESTINATIONS: commaListOrNone(DEFAULT_DESTINATIONS.join(','))
     .pipe(z.array(z.enum(DESTINATIONS)))
-    .describe(`Comma-separated, out of ${DESTINATIONS.join(', ')}; a destination left out needs no credentials`),
+    .describe(
+      `Comma-separated, of ${DESTINATIONS.join(', ')}; a destination left out needs no credentials, and those not in ` +
+        'the default are off unless named',
+    ),
   DESTINATION_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -718,6 +721,35 @@ export const mixpanel = section(
   },
 );
 
+export const humanic = section(
+  'Humanic (PostHog-shaped webhooks)',
+  "Destination `humanic` (off unless in DESTINATIONS): each enriched signup POSTed in the shape of PostHog's webhook " +
+    'destination payload, for Humanic or any consumer of a PostHog webhook destination (docs/destinations.md).',
+  {
+    HUMANIC_WEBHOOK_URL: optionalUrl.describe(
+      'The webhook URL Humanic shows under Integrations → PostHog (or any endpoint that takes a PostHog webhook ' +
+        "destination's payload). Required in live mode when DESTINATIONS has humanic; unset in sandbox mode: the " +
+        "sandbox's receiver `$SANDBOX_URL/humanic/webhook`. Treated as a secret (never logged)",
+    ),
+    HUMANIC_API_KEY: optionalString.describe(
+      "Sent as `Authorization: Bearer <key>` when set, for a receiver that checks a token; Humanic's PostHog webhook " +
+        'URL needs none (the URL identifies the workspace). Never logged',
+    ),
+  },
+);
+
+export const vitally = section('Vitally', undefined, {
+  VITALLY_ACCOUNTS: z
+    .enum(['direct', 'salesforce_sync'])
+    .default('direct')
+    .describe(
+      'Who owns Vitally accounts: `direct` (we create and update them, externalId = organization id) or ' +
+        "`salesforce_sync` (Vitally's Salesforce integration syncs Accounts: we write only users, linked to the " +
+        "account the sync made from the company's Salesforce Account, and never create or update an account; needs " +
+        'salesforce in DESTINATIONS)',
+    ),
+});
+
 /** Every variable the pipeline reads, by section; `npm run config:docs` writes `.env.example` and the docs from it. */
 export const LIVE_CLOSE_API_URL = 'https://api.close.com/api/v1';
 
@@ -755,6 +787,8 @@ export const ENV_SECTIONS = [
   customerio,
   mixpanel,
   close,
+  humanic,
+  vitally,
 ] as const;
 
 export const envSchema = z.object({
@@ -779,5 +813,7 @@ export const envSchema = z.object({
   ...customerio.variables.shape,
   ...mixpanel.variables.shape,
   ...close.variables.shape,
+  ...humanic.variables.shape,
+  ...vitally.variables.shape,
 });
 export type Env = z.output<typeof envSchema>;

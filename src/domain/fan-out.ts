@@ -13,6 +13,7 @@ export const DESTINATIONS = [
   'customerio',
   'mixpanel',
   'close',
+  'humanic',
 ] as const;
 export type Destination = (typeof DESTINATIONS)[number];
 

@@ -71,12 +71,16 @@ export interface SalesforcePort {
     records: SalesforceRecordUpdate[],
     pollTimeoutMs: number,
   ): Promise<{ id: string; error: string | undefined }[]>;
+  /** The company's Account Id by its external id (the domain); `id` undefined when there is none. */
+  accountIdByDomain(domain: string): Promise<{ id: string | undefined } | WriteOutcome>;
 }
 
 /** Vitally: the account and user of a signup, or the account alone. */
 export interface VitallyPort {
   writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome>;
   writeAccount(s: EnrichedSignup): Promise<WriteOutcome>;
+  /** VITALLY_ACCOUNTS: `salesforce_sync` writes users only, to the accounts Vitally's Salesforce sync made. */
+  readonly accounts?: 'direct' | 'salesforce_sync';
 }
 
 /** A Slack message as an incoming webhook takes it. */
@@ -94,6 +98,12 @@ export interface WebhookPort {
   deliver(url: string, event: string, deliveryId: string, payload: unknown): Promise<WriteOutcome>;
 }
 
+/** Humanic (or any PostHog webhook consumer): the enriched signup in PostHog's webhook payload shape. */
+export interface HumanicPort {
+  /** `original` is the payload the signup arrived with (PostHog's, when it came from PostHog). */
+  deliver(s: EnrichedSignup, original: unknown, deliveryId: string): Promise<WriteOutcome>;
+}
+
 /** The destination clients of DESTINATIONS; a destination without one is skipped. */
 export interface DestinationClients {
   posthog?: PosthogPort;
@@ -109,6 +119,7 @@ export interface DestinationClients {
   customerio?: CustomerioPort;
   mixpanel?: MixpanelPort;
   close?: { client: ClosePort; highValue: HighValueRule };
+  humanic?: HumanicPort;
 }
 
 /** Customer.io: the person identified with the enrichment, and their `signed_up` event (deduplicated by its id). */

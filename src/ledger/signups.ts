@@ -175,8 +175,8 @@ export class SignupsRepository {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
-  /** The signup's recorded payload (a PostHog delivery or a `/signups` body); `{}` once the retention purge emptied it. */
-  async getSignupPayload(id: string): Promise<unknown> {
+  /** The raw payload the signup arrived with (a PostHog delivery or a `/signups` body; `{}` once purged or erased); undefined for an unknown id. */
+  async getPayload(id: string): Promise<unknown> {
     const rows = await this.sql.query<{ payload: unknown }>('SELECT payload FROM signups WHERE id = $1', [id]);
     return rows[0]?.payload;
   }

@@ -6,6 +6,7 @@ import { clearbitPlugin } from './clearbit';
 import { closePlugin } from './close';
 import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
 import { harmonicPlugin } from './harmonic';
+import { humanicPlugin } from './humanic';
 import { posthogPlugin } from './posthog';
 import { accountTable, salesforcePlugin, seedSalesforceAccounts } from './salesforce';
 import { slackPlugin } from './slack';
@@ -69,6 +70,7 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   void app.register(customerioPlugin, { prefix: '/customerio', state, dataset });
   void app.register(mixpanelPlugin, { prefix: '/mixpanel', state, dataset });
   void app.register(closePlugin, { prefix: '/close/api/v1', state, dataset });
+  void app.register(humanicPlugin, { prefix: '/humanic', state, dataset });
 
   if (options.salesforceAccounts) {
     seedSalesforceAccounts(state, accountTable(dataset, { count: options.salesforceAccounts }), {

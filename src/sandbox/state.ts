@@ -95,6 +95,11 @@ export const CONTROL_SCHEMAS = {
   customerio: z.object(baseControl),
   mixpanel: z.object(baseControl),
   close: z.object(baseControl),
+  humanic: z.object({
+    ...baseControl,
+    /** A token the receiver requires as `Authorization: Bearer <token>`; null = none (the URL identifies the workspace). */
+    bearerToken: z.string().min(1).nullable(),
+  }),
 };
 
 export type SandboxSystem = keyof typeof CONTROL_SCHEMAS;
@@ -161,6 +166,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
   customerio: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
   mixpanel: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
   close: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  humanic: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0, bearerToken: null },
 };
 
 export function isSandboxSystem(name: string): name is SandboxSystem {
@@ -361,6 +367,7 @@ export const DESTINATION_SYSTEMS = [
   'customerio',
   'mixpanel',
   'close',
+  'humanic',
 ] as const;
 export type DestinationSystem = (typeof DESTINATION_SYSTEMS)[number];
 
@@ -538,6 +545,7 @@ export class SandboxState {
       customerio: make('customerio'),
       mixpanel: make('mixpanel'),
       close: make('close'),
+      humanic: make('humanic'),
     };
     this.records = Object.fromEntries(DESTINATION_SYSTEMS.map((s) => [s, new RecordStore()])) as Record<
       DestinationSystem,

@@ -111,6 +111,7 @@ export const customerioWrite = write('1 minute');
 export const mixpanelWrite = write('1 minute');
 /** Custom fields, a lead search, the lead, its contacts and a follow-up: several calls of one write. */
 export const closeWrite = write('2 minutes');
+export const humanicDelivery = write('30 seconds');
 
 /** Planning a signup's fan-out from the ledger. */
 export const fanOutPlanning: ActivityOptions = {

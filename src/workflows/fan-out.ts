@@ -4,6 +4,7 @@ import { ErrorType } from '../domain/errors';
 import {
   customerioWrite,
   fanOutPlanning,
+  humanicDelivery,
   posthogWrite,
   salesforceWrite,
   slackNotify,
@@ -23,6 +24,7 @@ const { deliverWebhooks } = proxyActivities<WriteActivities>(webhookDelivery);
 const { writeToCustomerio } = proxyActivities<WriteActivities>(customerioWrite);
 const { writeToMixpanel } = proxyActivities<WriteActivities>(mixpanelWrite);
 const { writeToClose } = proxyActivities<WriteActivities>(closeWrite);
+const { deliverToHumanic } = proxyActivities<WriteActivities>(humanicDelivery);
 
 const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> = {
   posthog: writeToPosthog,
@@ -33,6 +35,7 @@ const WRITERS: Record<Destination, (input: WriteInput) => Promise<WriteResult>> 
   customerio: writeToCustomerio,
   mixpanel: writeToMixpanel,
   close: writeToClose,
+  humanic: deliverToHumanic,
 };
 
 const FINAL_FAILURES: string[] = [

@@ -56,6 +56,7 @@ describe('sandbox control plane', () => {
           'customerio',
           'mixpanel',
           'close',
+          'humanic',
         ],
       });
     }

@@ -98,6 +98,7 @@ function mockActivities(o: {
     writeToCustomerio: async () => ({ state: 'done', detail: 'ok' }),
     writeToMixpanel: async () => ({ state: 'done', detail: 'ok' }),
     writeToClose: async () => ({ state: 'done', detail: 'ok' }),
+    deliverToHumanic: async () => ({ state: 'done', detail: 'ok' }),
   };
   return { activities, saved, calls };
 }

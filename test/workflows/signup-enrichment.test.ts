@@ -137,6 +137,7 @@ describe('SignupEnrichmentWorkflow', () => {
       writeToCustomerio: writer('customerio'),
       writeToMixpanel: writer('mixpanel'),
       writeToClose: writer('close'),
+      deliverToHumanic: writer('humanic'),
     };
     const worker = await mockedWorkers(env.nativeConnection, taskQueue, activities);
     return worker.runUntil(async () => {

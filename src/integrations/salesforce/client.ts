@@ -410,6 +410,20 @@ export function createSalesforceClient(o: SalesforceClientOptions) {
         return outcomeOfError(err, o.requestLimitWaitMs);
       }
     },
+
+    /** The Id of the company's Account (found by the Account external id = domain); `id` undefined when none. */
+    async accountIdByDomain(domain: string): Promise<{ id: string | undefined } | WriteOutcome> {
+      try {
+        return await withSession(async (conn) => {
+          const found = await conn.query<{ Id: string }>(
+            `SELECT Id FROM Account WHERE ${o.accountExternalIdField} = ${soqlString(domain)} LIMIT 1`,
+          );
+          return { id: found.records[0]?.Id };
+        });
+      } catch (err) {
+        return outcomeOfError(err, o.requestLimitWaitMs);
+      }
+    },
   };
 }
 

@@ -10,6 +10,12 @@ export interface VitallyClientOptions {
   apiKey: string;
   timeoutMs?: number;
   fetch?: Fetch;
+  /**
+   * VITALLY_ACCOUNTS=salesforce_sync: Vitally's Salesforce integration owns the accounts (created from Salesforce
+   * Accounts, keyed by the Salesforce Account Id): we never create or update one, and link users to the account the
+   * sync made from the company's Salesforce Account (`salesforceAccountId`: found by its domain).
+   */
+  salesforceSync?: { salesforceAccountId: (domain: string) => Promise<{ id: string | undefined } | WriteOutcome> };
 }
 
 /**
@@ -38,15 +44,20 @@ const VITALLY: DestinationWording = {
 const outcomeOf = (a: HttpAnswer | { kind: 'transient'; detail: string }, what: string): WriteOutcome =>
   writeOutcome(a, what, VITALLY);
 
+/** What `writeAccount` says in VITALLY_ACCOUNTS=salesforce_sync mode. */
+export const SYNCED_ACCOUNTS =
+  'Vitally accounts come from its Salesforce sync (VITALLY_ACCOUNTS=salesforce_sync): none written';
+
 /**
  * Vitally REST: the organization as an account (externalId = organization id) and the person as a user
  * (externalId = person key) linked to it, ICP fields as traits. Creating with an existing externalId updates it.
  */
 export function createVitallyClient(o: VitallyClientOptions) {
+  const authorization = `Basic ${Buffer.from(`${o.apiKey}:`).toString('base64')}`;
   const post = (path: string, body: unknown) =>
     destinationCall(`${o.baseUrl}${path}`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${o.apiKey}:`).toString('base64')}` },
+      headers: { authorization },
       body,
       timeoutMs: o.timeoutMs,
       fetch: o.fetch,
@@ -65,12 +76,67 @@ export function createVitallyClient(o: VitallyClientOptions) {
 
   /** Only the organization's account traits (also after a re-enrichment of its company). */
   const writeAccount = async (s: EnrichedSignup): Promise<WriteOutcome> => {
+    if (o.salesforceSync) return { kind: 'written', detail: SYNCED_ACCOUNTS };
     if (!s.organizationId) return { kind: 'written', detail: 'no organization: nothing to write to Vitally' };
     return (await upsertAccount(s, s.organizationId)).outcome;
   };
 
+  const upsertUser = async (s: EnrichedSignup, vitallyAccountId: string): Promise<WriteOutcome> =>
+    outcomeOf(
+      await post('/resources/users', {
+        externalId: s.personKey,
+        accountIds: [vitallyAccountId],
+        ...(s.name ? { name: s.name } : {}),
+        ...(s.email ? { email: s.email } : {}),
+        traits: enrichmentProperties(s, 'person'),
+      }),
+      'the user',
+    );
+
+  /**
+   * The user alone, in the account Vitally's Salesforce sync made from the company's Account. Until Salesforce has
+   * the Account (our Salesforce write runs beside this one) and the sync has brought it to Vitally, the write is
+   * retried (transient): creating the account ourselves would be the second account per company this mode prevents.
+   */
+  const writeSyncedUser = async (
+    s: EnrichedSignup,
+    sync: NonNullable<VitallyClientOptions['salesforceSync']>,
+  ): Promise<WriteOutcome> => {
+    if (!s.domain)
+      return { kind: 'written', detail: `no company domain: no synced account to join (${SYNCED_ACCOUNTS})` };
+    const sf = await sync.salesforceAccountId(s.domain);
+    if ('kind' in sf) return sf;
+    if (!sf.id) {
+      return {
+        kind: 'transient',
+        detail: `no Salesforce Account for ${s.domain} yet: Vitally's sync has nothing to bring`,
+      };
+    }
+    const a = await destinationCall(`${o.baseUrl}/resources/accounts/${pathSegment(sf.id)}`, {
+      method: 'GET',
+      headers: { authorization },
+      timeoutMs: o.timeoutMs,
+      fetch: o.fetch,
+    });
+    if (!('kind' in a) && a.status === 404) {
+      return {
+        kind: 'transient',
+        detail: `Vitally has no account for Salesforce Account ${sf.id} yet: waiting for the Salesforce → Vitally sync`,
+      };
+    }
+    const found = outcomeOf(a, 'the account lookup');
+    if (found.kind !== 'written') return found;
+    const id = 'kind' in a ? undefined : (a.body as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string') return { kind: 'transient', detail: 'Vitally answered the account without its id' };
+    const user = await upsertUser(s, id);
+    return user.kind === 'written'
+      ? { kind: 'written', detail: `user, in the account synced from Salesforce Account ${sf.id}` }
+      : user;
+  };
+
   return {
     writeAccount,
+    accounts: o.salesforceSync ? ('salesforce_sync' as const) : ('direct' as const),
 
     /** Deletes the user with this externalId (erasure); the organization's account stays. */
     async deleteUser(externalId: string): Promise<DeletionOutcome> {
@@ -88,22 +154,14 @@ export function createVitallyClient(o: VitallyClientOptions) {
     },
 
     async writeEnrichment(s: EnrichedSignup): Promise<WriteOutcome> {
+      if (o.salesforceSync) return writeSyncedUser(s, o.salesforceSync);
       if (!s.organizationId) return writeAccount(s);
       const account = await upsertAccount(s, s.organizationId);
       if (account.outcome.kind !== 'written') return account.outcome;
       // The user joins the account by the id Vitally gave it ("Account IDs assigned by Vitally"), never by an
       // organization id from input, which could equal another account's Vitally id.
       if (!account.vitallyId) return { kind: 'transient', detail: 'Vitally answered the account without its id' };
-      const user = outcomeOf(
-        await post('/resources/users', {
-          externalId: s.personKey,
-          accountIds: [account.vitallyId],
-          ...(s.name ? { name: s.name } : {}),
-          ...(s.email ? { email: s.email } : {}),
-          traits: enrichmentProperties(s, 'person'),
-        }),
-        'the user',
-      );
+      const user = await upsertUser(s, account.vitallyId);
       return user.kind === 'written' ? { kind: 'written', detail: 'account and user' } : user;
     },
   };
