@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { runMain } from '../process';
 import { clayPlugin } from './clay';
 import { clearbitPlugin } from './clearbit';
-import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
+import { createDataset, DEFAULT_SEED, DNS_FIXTURE_DOMAINS, FIXTURE_DOMAINS } from './dataset';
+import { datasetZone, DNS_RCODE, startDnsServer, type DnsFailure, type DnsServer } from './dns';
 import { harmonicPlugin } from './harmonic';
 import { posthogPlugin } from './posthog';
 import { accountTable, salesforcePlugin, seedSalesforceAccounts } from './salesforce';
@@ -29,6 +30,11 @@ export interface SandboxOptions {
   logger?: FastifyServerOptions['logger'];
   /** Seed Salesforce with a realistic Account table of this many accounts (`accountTable`); 0 or unset: none. */
   salesforceAccounts?: number;
+  /**
+   * The UDP port of the sandbox's DNS server (src/sandbox/dns.ts), started on 127.0.0.1 when the HTTP server listens
+   * and stopped when it closes: 0 or unset, a port the OS picks; `false`, no DNS server.
+   */
+  dnsPort?: number | false;
 }
 
 /**
@@ -54,6 +60,7 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   const state = new SandboxState(seed, options.controls);
   const app = Fastify({ logger: options.logger ?? false, ...SANDBOX_SERVER_OPTIONS });
   app.decorate('sandboxState', state);
+  const dns = sandboxDns(app, dataset, options.dnsPort);
 
   void app.register(clearbitPlugin, { prefix: '/clearbit', state, dataset });
   void app.register(harmonicPlugin, { prefix: '/harmonic', state, dataset });
@@ -91,15 +98,93 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
 
   app.post('/_reset', (_request, reply) => {
     state.reset();
+    dns.reset();
     return reply.send({ status: 'reset', systems: SANDBOX_SYSTEMS });
   });
 
   app.get('/_fixtures', (_request, reply) =>
-    reply.send({ seed, companies: dataset.companies.length, fixtures: FIXTURE_DOMAINS }),
+    reply.send({
+      seed,
+      companies: dataset.companies.length,
+      fixtures: FIXTURE_DOMAINS,
+      undeliverable: { noMail: DNS_FIXTURE_DOMAINS.noMail, nxdomain: DNS_FIXTURE_DOMAINS.nxdomain },
+      addressOnly: DNS_FIXTURE_DOMAINS.addressOnly,
+      dns: app.sandboxDns?.address ?? null,
+    }),
   );
 
   app.addHook('onClose', () => state.close());
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The sandbox's DNS server once the HTTP server listens (`dnsPort` not false). */
+    sandboxDns?: DnsServer;
+  }
+}
+
+const dnsControl = z
+  .object({ failure: z.enum(['servfail', 'silent']).nullable() })
+  .partial()
+  .strict();
+
+/**
+ * The DNS server's lifecycle, control (`POST /_control/dns { failure: "servfail" | "silent" | null }`) and query log
+ * (`GET /_inspect/dns`). Not a system of CONTROL_SCHEMAS: it speaks UDP, not HTTP, and has no credits or rate limits.
+ */
+function sandboxDns(app: FastifyInstance, dataset: ReturnType<typeof createDataset>, port: number | false | undefined) {
+  let failure: DnsFailure = null;
+  let queries: { name: string; type: number; rcode: number | 'dropped' }[] = [];
+  let total = 0;
+  const zone = datasetZone({
+    mailDomains: (domain) => dataset.byDomain.has(domain),
+    addressOnly: [DNS_FIXTURE_DOMAINS.addressOnly],
+    noMail: [DNS_FIXTURE_DOMAINS.noMail],
+  });
+  if (port !== false) {
+    app.addHook('onListen', async () => {
+      app.sandboxDns = await startDnsServer({
+        port: port ?? 0,
+        resolve: zone,
+        failure: () => failure,
+        onQuery: (question, rcode) => {
+          total++;
+          queries.push({ name: question?.name ?? '(unparsable)', type: question?.type ?? 0, rcode });
+          if (queries.length > 1000) queries = queries.slice(-1000);
+        },
+      });
+    });
+    app.addHook('onClose', async () => {
+      await app.sandboxDns?.close();
+      app.sandboxDns = undefined;
+    });
+  }
+  app.post('/_control/dns', (request, reply) => {
+    const parsed = dnsControl.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+      return reply.code(400).send({ error: 'invalid control', issues });
+    }
+    if (parsed.data.failure !== undefined) failure = parsed.data.failure;
+    return reply.send({ system: 'dns', control: { failure } });
+  });
+  app.get('/_inspect/dns', (_request, reply) =>
+    reply.send({
+      system: 'dns',
+      address: app.sandboxDns?.address ?? null,
+      control: { failure },
+      counts: { queries: total, nxdomain: queries.filter((q) => q.rcode === DNS_RCODE.NXDOMAIN).length },
+      queries,
+    }),
+  );
+  return {
+    reset() {
+      failure = null;
+      queries = [];
+      total = 0;
+    },
+  };
 }
 
 function inspect(state: SandboxState, system: SandboxSystem) {
@@ -127,6 +212,8 @@ async function main(): Promise<void> {
       SANDBOX_CLAY_CALLBACK_AUTH: z.string().min(1).optional(),
       // The seeded Salesforce Account table (the weekend re-enrichment's input); 0: an empty org.
       SANDBOX_SALESFORCE_ACCOUNTS: z.coerce.number().int().min(0).max(100_000).default(2500),
+      // The DNS server's UDP port (deliverability screening's DNS_SERVERS in sandbox mode).
+      SANDBOX_DNS_PORT: z.coerce.number().int().min(0).max(65535).default(4053),
     })
     .parse({
       SANDBOX_HOST: process.env.SANDBOX_HOST?.trim() || undefined,
@@ -135,11 +222,13 @@ async function main(): Promise<void> {
       SANDBOX_CLAY_CALLBACK_URL: process.env.SANDBOX_CLAY_CALLBACK_URL?.trim() || undefined,
       SANDBOX_CLAY_CALLBACK_AUTH: process.env.SANDBOX_CLAY_CALLBACK_AUTH?.trim() || undefined,
       SANDBOX_SALESFORCE_ACCOUNTS: process.env.SANDBOX_SALESFORCE_ACCOUNTS?.trim() || undefined,
+      SANDBOX_DNS_PORT: process.env.SANDBOX_DNS_PORT?.trim() || undefined,
     });
   const app = buildSandbox({
     seed: env.SANDBOX_SEED,
     logger: { level: 'info' },
     salesforceAccounts: env.SANDBOX_SALESFORCE_ACCOUNTS,
+    dnsPort: env.SANDBOX_DNS_PORT,
     controls: {
       clay: {
         callbackUrl: env.SANDBOX_CLAY_CALLBACK_URL ?? null,
@@ -148,7 +237,7 @@ async function main(): Promise<void> {
     },
   });
   const address = await app.listen({ host: env.SANDBOX_HOST, port: env.SANDBOX_PORT });
-  console.log(`sandbox listening on ${address} (seed ${env.SANDBOX_SEED})`);
+  console.log(`sandbox listening on ${address}, DNS on udp ${app.sandboxDns?.address} (seed ${env.SANDBOX_SEED})`);
   await new Promise<void>((resolve) => {
     const stop = () => void app.close().then(() => resolve());
     process.once('SIGINT', stop);
