@@ -4,6 +4,7 @@ import type { CompanyProvider, DestinationClients, ProviderClients } from './dom
 import type { ProviderOutcome } from './domain/provider-outcome';
 import { createClayClient } from './integrations/clay/client';
 import { createClearbitClient } from './integrations/clearbit/client';
+import { dnsDeliverability } from './integrations/dns/deliverability';
 import { createHarmonicClient } from './integrations/harmonic/client';
 import { createPosthogClient } from './integrations/posthog/client';
 import { createSalesforceClient, type SalesforceClient } from './integrations/salesforce/client';
@@ -32,6 +33,14 @@ export function createActivityDeps(
   return {
     ledger: deps.ledger,
     indexCompanyDomain: config.payloadCodec === undefined,
+    ...(config.deliverability.enabled
+      ? {
+          deliverability: dnsDeliverability({
+            servers: config.deliverability.servers,
+            timeoutMs: config.deliverability.timeoutMs,
+          }),
+        }
+      : {}),
     providers: createProviderClients(config),
     scoring: config.scoring,
     enrichment: { ...config.enrichment, asyncResultTimeoutMinutes: config.clay.resultTimeoutMinutes },

@@ -1,5 +1,6 @@
 import type { EnrichedSignup, HighValueRule, WriteOutcome } from './fan-out';
 import type { ProviderName, ProviderOutcome } from './provider-outcome';
+import type { Deliverability } from './screening';
 
 /*
  * The ports: what the activities need from the outside systems, as the activities see them. The clients in
@@ -104,4 +105,9 @@ export interface DestinationClients {
     highValue: HighValueRule;
   };
   webhooks?: { client: WebhookPort; urls: string[] };
+}
+
+/** Deliverability screening: what DNS says about a work email's domain (src/integrations/dns/). */
+export interface DeliverabilityPort {
+  check(domain: string): Promise<Deliverability>;
 }

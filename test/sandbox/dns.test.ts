@@ -11,7 +11,7 @@ describe('the sandbox DNS server', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox();
-    const fixtures = await (await fetch(`${sandbox.url}/_fixtures`)).json();
+    const fixtures = (await (await fetch(`${sandbox.url}/_fixtures`)).json()) as { dns: string };
     expect(fixtures.dns).toMatch(/^127\.0\.0\.1:\d+$/);
     resolver = new Resolver({ timeout: 500, tries: 1 });
     resolver.setServers([fixtures.dns]);
