@@ -8,6 +8,11 @@ export const DNS_CACHE_TTL_MS = { answer: 60 * 60_000, negative: 5 * 60_000 } as
 export const DNS_CACHE_MAX_ENTRIES = 10_000;
 /** Each query is sent twice at most (one retry) before it counts as failed. */
 const DNS_TRIES = 2;
+/**
+ * The most one domain's check may take, whatever the per-query timeouts add up to: it runs inside the screening's local
+ * activity (10 s to do its ledger reads and writes too). Past it the domain is let through, like any DNS failure.
+ */
+export const DNS_CHECK_DEADLINE_MS = 5_000;
 
 export interface DnsDeliverabilityOptions {
   /** `ip:port` entries (DNS_SERVERS); empty: the system's resolvers. */
@@ -63,7 +68,11 @@ export function dnsDeliverability(options: DnsDeliverabilityOptions): Deliverabi
       const cached = cache.get(key);
       if (cached && cached.expiresAt > now()) return cached.value;
       cache.delete(key);
-      const value = await lookUp(key);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<Deliverability>((resolve) => {
+        timer = setTimeout(() => resolve({ deliverable: true, note: 'dns_failed' }), DNS_CHECK_DEADLINE_MS);
+      });
+      const value = await Promise.race([lookUp(key), deadline]).finally(() => clearTimeout(timer));
       if (value.deliverable && value.note) return value;
       cache.set(key, {
         value,
