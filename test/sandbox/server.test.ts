@@ -101,14 +101,16 @@ describe('sandbox control plane', () => {
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const res = await fetch(`${address}/_fixtures`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({
+    const fixtures = (await res.json()) as { dns: string };
+    // The DNS server started with the HTTP server, on a port of its own.
+    expect(fixtures.dns).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(fixtures).toEqual({
       seed: 7,
       companies: 3000,
       fixtures: FIXTURE_DOMAINS,
       undeliverable: { noMail: DNS_FIXTURE_DOMAINS.noMail, nxdomain: DNS_FIXTURE_DOMAINS.nxdomain },
       addressOnly: DNS_FIXTURE_DOMAINS.addressOnly,
-      // The DNS server started with the HTTP server, on a port of its own.
-      dns: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      dns: fixtures.dns,
     });
     const harmonic = await fetch(`${address}/harmonic/companies?website_domain=${FIXTURE_DOMAINS.harmonicOnly}`, {
       method: 'POST',
