@@ -102,14 +102,14 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
     return reply.send({ status: 'reset', systems: SANDBOX_SYSTEMS });
   });
 
-  app.get('/_fixtures', (_request, reply) =>
+  app.get('/_fixtures', async (_request, reply) =>
     reply.send({
       seed,
       companies: dataset.companies.length,
       fixtures: FIXTURE_DOMAINS,
       undeliverable: { noMail: DNS_FIXTURE_DOMAINS.noMail, nxdomain: DNS_FIXTURE_DOMAINS.nxdomain },
       addressOnly: DNS_FIXTURE_DOMAINS.addressOnly,
-      dns: app.sandboxDns?.address ?? null,
+      dns: await dns.address(),
     }),
   );
 
@@ -135,6 +135,7 @@ const dnsControl = z
  */
 function sandboxDns(app: FastifyInstance, dataset: ReturnType<typeof createDataset>, port: number | false | undefined) {
   let failure: DnsFailure = null;
+  let started: Promise<DnsServer | undefined> | undefined;
   let queries: { name: string; type: number; rcode: number | 'dropped' }[] = [];
   let total = 0;
   const zone = datasetZone({
@@ -143,8 +144,9 @@ function sandboxDns(app: FastifyInstance, dataset: ReturnType<typeof createDatas
     noMail: [DNS_FIXTURE_DOMAINS.noMail],
   });
   if (port !== false) {
+    // listen() does not wait for an async onListen hook: the control plane awaits `started` instead.
     app.addHook('onListen', async () => {
-      app.sandboxDns = await startDnsServer({
+      started = startDnsServer({
         port: port ?? 0,
         resolve: zone,
         failure: () => failure,
@@ -153,9 +155,18 @@ function sandboxDns(app: FastifyInstance, dataset: ReturnType<typeof createDatas
           queries.push({ name: question?.name ?? '(unparsable)', type: question?.type ?? 0, rcode });
           if (queries.length > 1000) queries = queries.slice(-1000);
         },
-      });
+      }).then(
+        (server) => (app.sandboxDns = server),
+        (err: unknown) => {
+          // A busy port leaves the sandbox without DNS; screening then lets every domain through (a DNS failure).
+          app.log.error({ err }, 'sandbox DNS server not started');
+          return undefined;
+        },
+      );
+      await started;
     });
     app.addHook('onClose', async () => {
+      await started;
       await app.sandboxDns?.close();
       app.sandboxDns = undefined;
     });
@@ -169,16 +180,18 @@ function sandboxDns(app: FastifyInstance, dataset: ReturnType<typeof createDatas
     if (parsed.data.failure !== undefined) failure = parsed.data.failure;
     return reply.send({ system: 'dns', control: { failure } });
   });
-  app.get('/_inspect/dns', (_request, reply) =>
+  app.get('/_inspect/dns', async (_request, reply) =>
     reply.send({
       system: 'dns',
-      address: app.sandboxDns?.address ?? null,
+      address: (await started)?.address ?? null,
       control: { failure },
       counts: { queries: total, nxdomain: queries.filter((q) => q.rcode === DNS_RCODE.NXDOMAIN).length },
       queries,
     }),
   );
   return {
+    /** The server's `host:port` once bound; null when there is none (not listening, `dnsPort: false`, port busy). */
+    address: async () => (await started)?.address ?? null,
     reset() {
       failure = null;
       queries = [];
@@ -237,7 +250,8 @@ async function main(): Promise<void> {
     },
   });
   const address = await app.listen({ host: env.SANDBOX_HOST, port: env.SANDBOX_PORT });
-  console.log(`sandbox listening on ${address}, DNS on udp ${app.sandboxDns?.address} (seed ${env.SANDBOX_SEED})`);
+  const { dns } = (await app.inject({ method: 'GET', url: '/_fixtures' })).json<{ dns: string | null }>();
+  console.log(`sandbox listening on ${address}, DNS on udp ${dns ?? '(not started)'} (seed ${env.SANDBOX_SEED})`);
   await new Promise<void>((resolve) => {
     const stop = () => void app.close().then(() => resolve());
     process.once('SIGINT', stop);
