@@ -6,6 +6,7 @@ import { createClayClient } from './integrations/clay/client';
 import { createCloseClient } from './integrations/close/client';
 import { createClearbitClient } from './integrations/clearbit/client';
 import { createCustomerioClient } from './integrations/customerio/client';
+import { dnsDeliverability } from './integrations/dns/deliverability';
 import { createHarmonicClient } from './integrations/harmonic/client';
 import { createMixpanelClient } from './integrations/mixpanel/client';
 import { createHumanicClient } from './integrations/humanic/client';
@@ -36,6 +37,14 @@ export function createActivityDeps(
   return {
     ledger: deps.ledger,
     indexCompanyDomain: config.payloadCodec === undefined,
+    ...(config.deliverability.enabled
+      ? {
+          deliverability: dnsDeliverability({
+            servers: config.deliverability.servers,
+            timeoutMs: config.deliverability.timeoutMs,
+          }),
+        }
+      : {}),
     providers: createProviderClients(config),
     scoring: config.scoring,
     enrichment: { ...config.enrichment, asyncResultTimeoutMinutes: config.clay.resultTimeoutMinutes },

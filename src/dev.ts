@@ -86,6 +86,8 @@ async function main(): Promise<void> {
       ? buildSandbox({
           // The Account table the weekend re-enrichment refreshes (`npx enrich reenrich`).
           salesforceAccounts: SANDBOX_ACCOUNTS,
+          // The DNS server deliverability screening asks (DNS_SERVERS defaults to it in sandbox mode).
+          dnsPort: config.sandboxDnsPort,
           controls: {
             clay: {
               callbackUrl: `http://127.0.0.1:${config.http.port}/webhooks/clay`,

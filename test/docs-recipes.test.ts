@@ -292,7 +292,8 @@ describe('temporal CLI recipes in the docs', () => {
       (out) => !out.includes(signup.workflowId),
     );
     await recipes(
-      (c) => /^temporal workflow list --query "EnrichmentStatus ?= ?'(skipped|failed|received)'"$/.test(c),
+      (c) =>
+        /^temporal workflow list --query "EnrichmentStatus ?= ?'(skipped|undeliverable|failed|received)'"$/.test(c),
       same,
       (out, c) => {
         expect(ENRICHMENT_STATUSES).toContain(/'(\w+)'/.exec(c)?.[1]);

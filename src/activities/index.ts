@@ -1,5 +1,5 @@
 import type { ScoringConfig } from '../domain/icp/scoring';
-import type { DestinationClients, ProviderClients } from '../domain/ports';
+import type { DeliverabilityPort, DestinationClients, ProviderClients } from '../domain/ports';
 import type { Ledger } from '../ledger/ledger';
 import type { Redactor } from '../redact';
 import { createEnrichmentActivities, type EnrichmentPolicy, type SettledObserver } from './enrichment';
@@ -25,6 +25,8 @@ export interface ActivityDeps {
   retention: RetentionDeps['retention'];
   /** `false` when payloads are encrypted: the clear-text `CompanyDomain` search attribute is left unset. */
   indexCompanyDomain?: boolean;
+  /** Deliverability screening of work-email domains (SCREEN_DELIVERABILITY); absent: off. */
+  deliverability?: DeliverabilityPort;
   /** The redaction of outside systems' error texts before failures and the ledger (src/redact.ts). */
   redact: Redactor;
   /** Each signup's first settled outcome, for the worker's metrics (absent: not observed). */

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
-import { screenEmail } from '../domain/screening';
+import type { DeliverabilityPort } from '../domain/ports';
+import { screenEmail, UNDELIVERABLE_REASONS } from '../domain/screening';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
 
@@ -23,9 +24,14 @@ export interface ScreenSignupResult {
   indexDomain?: false;
 }
 
-export const createLedgerActivities = (deps: { ledger: Ledger; indexCompanyDomain?: boolean }) => ({
+export const createLedgerActivities = (deps: {
+  ledger: Ledger;
+  indexCompanyDomain?: boolean;
+  deliverability?: DeliverabilityPort;
+}) => ({
   /**
-   * Classifies the signup's email (work, free-mail, disposable) and records the outcome. Idempotent: a signup
+   * Classifies the signup's email (work, free-mail, disposable), screens a work email's domain in DNS (undeliverable:
+   * no paid lookup; a DNS failure lets it through) and records the outcome. Idempotent: a signup
    * already screened returns its recorded outcome, so a retried activity or a re-delivered start changes nothing.
    */
   async screenSignup({ signupId }: ScreenSignupInput): Promise<ScreenSignupResult> {
@@ -64,8 +70,16 @@ export const createLedgerActivities = (deps: { ledger: Ledger; indexCompanyDomai
     });
     if (signup.emailKind !== null) return result(signup.status, signup.statusReason ?? undefined);
 
-    // Free-mail and disposable signups are person-only: no company lookup is ever paid for them.
-    const outcome = kind === 'work' ? result('received', undefined) : result('skipped', kind);
+    // Free-mail and disposable signups are person-only: no company lookup is ever paid for them. A work email whose
+    // domain cannot receive mail gets no lookup at all. The DNS answer is asked here, inside the screening the workflow
+    // already makes, so a signup's command sequence stays what it was.
+    const deliverability = kind === 'work' ? await deps.deliverability?.check(domain) : undefined;
+    const outcome =
+      kind !== 'work'
+        ? result('skipped', kind)
+        : deliverability?.deliverable === false
+          ? result('undeliverable', UNDELIVERABLE_REASONS[deliverability.reason])
+          : result('received', undefined);
     await deps.ledger.signups.recordScreening(signupId, {
       emailKind: kind,
       status: outcome.status,

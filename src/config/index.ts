@@ -284,6 +284,14 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       providerFallThroughMinutes: e.PROVIDER_FALLTHROUGH_MINUTES,
       personLookup: personLookup(e.ENRICHMENT_PERSON_LOOKUP, highValue, scoringConfig),
     },
+    /** Deliverability screening (SCREEN_DELIVERABILITY): the DNS servers asked (empty: the system's) and the timeout. */
+    deliverability: {
+      enabled: e.SCREEN_DELIVERABILITY,
+      servers: e.DNS_SERVERS.length > 0 || live ? e.DNS_SERVERS : [`127.0.0.1:${e.SANDBOX_DNS_PORT}`],
+      timeoutMs: e.DNS_TIMEOUT_MS,
+    },
+    /** The sandbox DNS server's UDP port (`npm start` starts it there). */
+    sandboxDnsPort: e.SANDBOX_DNS_PORT,
     /**
      * Calls per second each provider's task queue dispatches (documented limit × margin), enforced by the Temporal
      * server across all workers (src/worker.ts); absent: not limited.

@@ -161,6 +161,27 @@ export const waterfall = section('Mode and the enrichment waterfall', undefined,
     .positive()
     .default(60)
     .describe("How long to wait for a Clay row's result (`POST /webhooks/clay`) before reporting Clay silent"),
+  SCREEN_DELIVERABILITY: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe(
+      "Screen a work email's domain in DNS before any paid lookup: no MX record and no A/AAAA record to fall back on " +
+        '(or NXDOMAIN) ends the signup `undeliverable` at zero credits. A DNS failure (timeout, SERVFAIL) never rejects a signup',
+    ),
+  DNS_SERVERS: commaListOrNone('')
+    .pipe(z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+)(:\d{1,5})?$/, 'expected ip[:port] or [ipv6][:port]')))
+    .describe(
+      'The DNS servers deliverability screening asks (`ip:port`, comma-separated). Unset: in sandbox mode the ' +
+        "sandbox's DNS server (`127.0.0.1:$SANDBOX_DNS_PORT`), in live mode the system's resolvers",
+    ),
+  DNS_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(5000)
+    .default(2000)
+    .describe('How long one DNS query may take before it is sent once more (then given up on: the signup goes on)'),
 });
 
 export const intake = section(
@@ -352,6 +373,11 @@ export const sandbox = section('Sandbox server', undefined, {
     .url()
     .default(DEFAULT_SANDBOX_URL)
     .describe('In sandbox mode each `<SYSTEM>_BASE_URL` defaults to `$SANDBOX_URL/<system>`'),
+  SANDBOX_DNS_PORT: port
+    .default(4053)
+    .describe(
+      "The UDP port of the sandbox's DNS server on 127.0.0.1 (started by `npm start` and `src/sandbox/server.ts`)",
+    ),
 });
 
 export const hosts = section('Base URLs', 'Unset: the real host in live mode, the sandbox in sandbox mode.', {

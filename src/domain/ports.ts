@@ -2,6 +2,7 @@ import type { DeletionOutcome } from './erasure';
 import type { EnrichedSignup, HighValueRule, WriteOutcome } from './fan-out';
 import type { ProviderName, ProviderOutcome } from './provider-outcome';
 import type { SignupSignals } from './signup-signals';
+import type { Deliverability } from './screening';
 
 /*
  * The ports: what the activities need from the outside systems, as the activities see them. The clients in
@@ -146,4 +147,9 @@ export interface CloseCompany {
 /** Close: one lead per company (or per person without one), a contact per person, follow-up for high-value signups. */
 export interface ClosePort {
   writeEnrichment(s: EnrichedSignup, company: CloseCompany | undefined, highValue: boolean): Promise<WriteOutcome>;
+}
+
+/** Deliverability screening: what DNS says about a work email's domain (src/integrations/dns/). */
+export interface DeliverabilityPort {
+  check(domain: string): Promise<Deliverability>;
 }

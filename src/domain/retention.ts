@@ -17,6 +17,7 @@ export const SETTLED_STATUSES = [
   'partial',
   'not_found',
   'skipped',
+  'undeliverable',
   'failed',
 ] as const satisfies readonly EnrichmentStatus[];
 

@@ -35,3 +35,43 @@ function registrableSuffix(domain: string): string {
   const labels = domain.split('.');
   return labels.length > 2 ? labels.slice(-2).join('.') : domain;
 }
+
+/**
+ * What one DNS question about a domain came back with: records (`found`), none of that type (`none`, NODATA), no
+ * such domain (`nxdomain`), or no answer we can trust (`failed`: a timeout, SERVFAIL, a refused or unreachable server).
+ */
+export type DnsLookup = 'found' | 'none' | 'nxdomain' | 'failed';
+
+/** Whether mail to a domain can be delivered, as DNS says; a failure to ask is never a rejection. */
+export type Deliverability =
+  | { deliverable: true; note?: string }
+  | { deliverable: false; reason: 'no_such_domain' | 'no_mail_records' | 'null_mx' };
+
+/**
+ * The screening decision (RFC 5321 §5.1): mail goes to the domain's MX hosts; without any MX record, to the domain's
+ * own address (the "implicit MX"). So a domain is undeliverable when it does not exist, when it publishes a null MX
+ * (RFC 7505: "accepts no mail"), or when it has neither an MX nor an A/AAAA record. A DNS failure at any step leaves
+ * the signup deliverable: a resolver outage must never turn away a real customer.
+ */
+export function decideDeliverability(lookups: {
+  mx: DnsLookup | 'null_mx';
+  /** Asked only when the MX question found none: the A and AAAA answers. */
+  address?: readonly DnsLookup[];
+}): Deliverability {
+  const { mx, address = [] } = lookups;
+  if (mx === 'found') return { deliverable: true };
+  if (mx === 'null_mx') return { deliverable: false, reason: 'null_mx' };
+  if (mx === 'nxdomain') return { deliverable: false, reason: 'no_such_domain' };
+  if (mx === 'failed') return { deliverable: true, note: 'dns_failed' };
+  if (address.includes('found')) return { deliverable: true };
+  if (address.includes('failed') || address.length === 0) return { deliverable: true, note: 'dns_failed' };
+  // NODATA for MX, then NXDOMAIN for the address: the name vanished in between; it has no mail either way.
+  return { deliverable: false, reason: address.includes('nxdomain') ? 'no_such_domain' : 'no_mail_records' };
+}
+
+/** The `undeliverable` status's reason, as the ledger, getStatus and the dashboard show it. */
+export const UNDELIVERABLE_REASONS = {
+  no_such_domain: 'undeliverable: the email domain does not exist (NXDOMAIN)',
+  no_mail_records: 'undeliverable: the email domain has no MX record and no A/AAAA record to fall back on',
+  null_mx: 'undeliverable: the email domain accepts no mail (null MX, RFC 7505)',
+} as const;

@@ -6,6 +6,7 @@ export const ENRICHMENT_STATUSES = [
   'partial',
   'not_found',
   'skipped',
+  'undeliverable',
   'waiting_for_credits',
   'paused',
   'failed',

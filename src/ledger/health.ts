@@ -58,8 +58,8 @@ const start = (day: string) => `${day}T00:00:00.000Z`;
 const UNFINISHED = `('received', 'enriching', 'waiting_for_credits', 'paused')`;
 /** Provider answers that are evidence of a problem (the health check's, and what holds a signup up). */
 const PROBLEM_ANSWERS = `('credits_exhausted', 'silent', 'outage', 'rejected', 'auth_failed')`;
-/** Signups that never get company data: free-mail, disposable, no email. */
-const INELIGIBLE = `(status = 'skipped' OR coalesce(email_kind, '') IN ('free_mail', 'disposable'))`;
+/** Signups that never get company data: free-mail, disposable, no email, a domain that cannot receive mail. */
+const INELIGIBLE = `(status IN ('skipped', 'undeliverable') OR coalesce(email_kind, '') IN ('free_mail', 'disposable'))`;
 
 /** The ledger's health tables and queries: daily counts, evidence, pause and snooze, incidents, backfill marks. */
 export class HealthRepository {

@@ -4,7 +4,8 @@ import { runMain } from '../process';
 import { clayPlugin } from './clay';
 import { clearbitPlugin } from './clearbit';
 import { closePlugin } from './close';
-import { createDataset, DEFAULT_SEED, FIXTURE_DOMAINS } from './dataset';
+import { createDataset, DEFAULT_SEED, DNS_FIXTURE_DOMAINS, FIXTURE_DOMAINS } from './dataset';
+import { datasetZone, DNS_RCODE, startDnsServer, type DnsFailure, type DnsServer } from './dns';
 import { harmonicPlugin } from './harmonic';
 import { humanicPlugin } from './humanic';
 import { posthogPlugin } from './posthog';
@@ -33,6 +34,11 @@ export interface SandboxOptions {
   logger?: FastifyServerOptions['logger'];
   /** Seed Salesforce with a realistic Account table of this many accounts (`accountTable`); 0 or unset: none. */
   salesforceAccounts?: number;
+  /**
+   * The UDP port of the sandbox's DNS server (src/sandbox/dns.ts), started on 127.0.0.1 when the HTTP server listens
+   * and stopped when it closes: 0 or unset, a port the OS picks; `false`, no DNS server.
+   */
+  dnsPort?: number | false;
 }
 
 /**
@@ -58,6 +64,7 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
   const state = new SandboxState(seed, options.controls);
   const app = Fastify({ logger: options.logger ?? false, ...SANDBOX_SERVER_OPTIONS });
   app.decorate('sandboxState', state);
+  const dns = sandboxDns(app, dataset, options.dnsPort);
 
   void app.register(clearbitPlugin, { prefix: '/clearbit', state, dataset });
   void app.register(harmonicPlugin, { prefix: '/harmonic', state, dataset });
@@ -99,15 +106,106 @@ export function buildSandbox(options: SandboxOptions = {}): FastifyInstance {
 
   app.post('/_reset', (_request, reply) => {
     state.reset();
+    dns.reset();
     return reply.send({ status: 'reset', systems: SANDBOX_SYSTEMS });
   });
 
-  app.get('/_fixtures', (_request, reply) =>
-    reply.send({ seed, companies: dataset.companies.length, fixtures: FIXTURE_DOMAINS }),
+  app.get('/_fixtures', async (_request, reply) =>
+    reply.send({
+      seed,
+      companies: dataset.companies.length,
+      fixtures: FIXTURE_DOMAINS,
+      undeliverable: { noMail: DNS_FIXTURE_DOMAINS.noMail, nxdomain: DNS_FIXTURE_DOMAINS.nxdomain },
+      addressOnly: DNS_FIXTURE_DOMAINS.addressOnly,
+      dns: await dns.address(),
+    }),
   );
 
   app.addHook('onClose', () => state.close());
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The sandbox's DNS server once the HTTP server listens (`dnsPort` not false). */
+    sandboxDns?: DnsServer;
+  }
+}
+
+const dnsControl = z
+  .object({ failure: z.enum(['servfail', 'silent']).nullable() })
+  .partial()
+  .strict();
+
+/**
+ * The DNS server's lifecycle, control (`POST /_control/dns { failure: "servfail" | "silent" | null }`) and query log
+ * (`GET /_inspect/dns`). Not a system of CONTROL_SCHEMAS: it speaks UDP, not HTTP, and has no credits or rate limits.
+ */
+function sandboxDns(app: FastifyInstance, dataset: ReturnType<typeof createDataset>, port: number | false | undefined) {
+  let failure: DnsFailure = null;
+  let started: Promise<DnsServer | undefined> | undefined;
+  let queries: { name: string; type: number; rcode: number | 'dropped' }[] = [];
+  let total = 0;
+  const zone = datasetZone({
+    mailDomains: (domain) => dataset.byDomain.has(domain),
+    addressOnly: [DNS_FIXTURE_DOMAINS.addressOnly],
+    noMail: [DNS_FIXTURE_DOMAINS.noMail],
+  });
+  if (port !== false) {
+    // listen() does not wait for an async onListen hook: the control plane awaits `started` instead.
+    app.addHook('onListen', async () => {
+      started = startDnsServer({
+        port: port ?? 0,
+        resolve: zone,
+        failure: () => failure,
+        onQuery: (question, rcode) => {
+          total++;
+          queries.push({ name: question?.name ?? '(unparsable)', type: question?.type ?? 0, rcode });
+          if (queries.length > 1000) queries = queries.slice(-1000);
+        },
+      }).then(
+        (server) => (app.sandboxDns = server),
+        (err: unknown) => {
+          // A busy port leaves the sandbox without DNS; screening then lets every domain through (a DNS failure).
+          app.log.error({ err }, 'sandbox DNS server not started');
+          return undefined;
+        },
+      );
+      await started;
+    });
+    app.addHook('onClose', async () => {
+      await started;
+      await app.sandboxDns?.close();
+      app.sandboxDns = undefined;
+    });
+  }
+  app.post('/_control/dns', (request, reply) => {
+    const parsed = dnsControl.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message }));
+      return reply.code(400).send({ error: 'invalid control', issues });
+    }
+    if (parsed.data.failure !== undefined) failure = parsed.data.failure;
+    return reply.send({ system: 'dns', control: { failure } });
+  });
+  app.get('/_inspect/dns', async (_request, reply) =>
+    reply.send({
+      system: 'dns',
+      address: (await started)?.address ?? null,
+      control: { failure },
+      counts: { queries: total, nxdomain: queries.filter((q) => q.rcode === DNS_RCODE.NXDOMAIN).length },
+      queries,
+    }),
+  );
+  return {
+    /** The server's `host:port` once bound; null when there is none (not listening, `dnsPort: false`, port busy). */
+    address: async () => (await started)?.address ?? null,
+    reset() {
+      failure = null;
+      queries = [];
+      total = 0;
+    },
+  };
 }
 
 function inspect(state: SandboxState, system: SandboxSystem) {
@@ -135,6 +233,8 @@ async function main(): Promise<void> {
       SANDBOX_CLAY_CALLBACK_AUTH: z.string().min(1).optional(),
       // The seeded Salesforce Account table (the weekend re-enrichment's input); 0: an empty org.
       SANDBOX_SALESFORCE_ACCOUNTS: z.coerce.number().int().min(0).max(100_000).default(2500),
+      // The DNS server's UDP port (deliverability screening's DNS_SERVERS in sandbox mode).
+      SANDBOX_DNS_PORT: z.coerce.number().int().min(0).max(65535).default(4053),
     })
     .parse({
       SANDBOX_HOST: process.env.SANDBOX_HOST?.trim() || undefined,
@@ -143,11 +243,13 @@ async function main(): Promise<void> {
       SANDBOX_CLAY_CALLBACK_URL: process.env.SANDBOX_CLAY_CALLBACK_URL?.trim() || undefined,
       SANDBOX_CLAY_CALLBACK_AUTH: process.env.SANDBOX_CLAY_CALLBACK_AUTH?.trim() || undefined,
       SANDBOX_SALESFORCE_ACCOUNTS: process.env.SANDBOX_SALESFORCE_ACCOUNTS?.trim() || undefined,
+      SANDBOX_DNS_PORT: process.env.SANDBOX_DNS_PORT?.trim() || undefined,
     });
   const app = buildSandbox({
     seed: env.SANDBOX_SEED,
     logger: { level: 'info' },
     salesforceAccounts: env.SANDBOX_SALESFORCE_ACCOUNTS,
+    dnsPort: env.SANDBOX_DNS_PORT,
     controls: {
       clay: {
         callbackUrl: env.SANDBOX_CLAY_CALLBACK_URL ?? null,
@@ -156,7 +258,8 @@ async function main(): Promise<void> {
     },
   });
   const address = await app.listen({ host: env.SANDBOX_HOST, port: env.SANDBOX_PORT });
-  console.log(`sandbox listening on ${address} (seed ${env.SANDBOX_SEED})`);
+  const { dns } = (await app.inject({ method: 'GET', url: '/_fixtures' })).json<{ dns: string | null }>();
+  console.log(`sandbox listening on ${address}, DNS on udp ${dns ?? '(not started)'} (seed ${env.SANDBOX_SEED})`);
   await new Promise<void>((resolve) => {
     const stop = () => void app.close().then(() => resolve());
     process.once('SIGINT', stop);

@@ -52,6 +52,8 @@ import { callProviderWithin, checkScheduledWithin, runWaterfall } from './waterf
 const FAN_OUT_PATCH = 'fan-out-v1';
 /** Workflows started before continue-as-new existed replay without it; new ones continue as new at RUN_LIMITS. */
 const CONTINUE_AS_NEW_PATCH = 'continue-as-new-v1';
+/** A signup screened `undeliverable` ends there, before the policy read and any lookup. */
+export const DELIVERABILITY_PATCH = 'deliverability-screening-v1';
 
 /**
  * A run continues as new at the first of these (or when the server suggests it), far below Temporal's limits of
@@ -194,6 +196,18 @@ export async function SignupEnrichmentWorkflow(input: SignupEnrichmentInput): Pr
     try {
       const { screenSignup, getEnrichmentPolicy, lookupCachedCompany } = signupLedger();
       const screening = await screenSignup({ signupId: signup.signupId });
+      // Only a screening that found the domain undeliverable takes this branch; the patch keeps an execution that an
+      // older worker screened so (and went on to the waterfall) replaying as it ran.
+      if (screening.status === 'undeliverable' && patched(DELIVERABILITY_PATCH)) {
+        transition(signup, {
+          to: 'undeliverable',
+          emailKind: screening.emailKind,
+          domain: screening.domain,
+          reason: screening.reason ?? 'undeliverable',
+        });
+        publish();
+        return;
+      }
       transition(signup, { to: 'screened', emailKind: screening.emailKind, domain: screening.domain });
       const work = screening.emailKind === 'work';
       if (work && companyDomain === undefined) {

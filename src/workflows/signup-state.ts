@@ -9,6 +9,8 @@ import type { SignupEnrichmentStatus, SignupProgress } from './messages';
 export type SignupChange =
   /** Screened: company data is looked for when the email is a work email. */
   | { to: 'screened'; emailKind: EmailKind; domain: string }
+  /** Screened out before any lookup: the work email's domain cannot receive mail (no credit is spent on it). */
+  | { to: 'undeliverable'; emailKind: EmailKind; domain: string; reason: string }
   /** Providers are being asked (again): after screening, after a wait for credits, after a pause. */
   | { to: 'enriching' }
   | { to: 'waiting_for_credits'; reason: string }
@@ -34,6 +36,15 @@ export function transition(signup: SignupProgress, change: SignupChange): void {
   switch (change.to) {
     case 'screened':
       Object.assign(signup, { emailKind: change.emailKind, domain: change.domain, status: 'enriching' });
+      return;
+    case 'undeliverable':
+      Object.assign(signup, {
+        emailKind: change.emailKind,
+        domain: change.domain,
+        status: 'undeliverable',
+        reason: change.reason,
+        creditsSpent: {},
+      });
       return;
     case 'enriching':
       Object.assign(signup, { status: 'enriching', reason: undefined });
@@ -80,7 +91,10 @@ export function failureReason(err: unknown): string {
 
 /** The organization's status: a work-email signup carries it; only when every signup was skipped is it skipped. */
 export function overallStatus(signups: SignupProgress[]): EnrichmentStatus {
-  const work = signups.find((s) => s.emailKind === 'work');
+  // An undeliverable work email carries the organization's status only when no deliverable one does.
+  const work =
+    signups.find((s) => s.emailKind === 'work' && s.status !== 'undeliverable') ??
+    signups.find((s) => s.emailKind === 'work');
   if (work) return work.status;
   const active = signups.find((s) => s.status === 'enriching' || s.status === 'waiting_for_credits');
   if (active) return active.status;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalEmail } from '../../src/domain/email';
-import { screenEmail } from '../../src/domain/screening';
+import { decideDeliverability, screenEmail } from '../../src/domain/screening';
 
 describe('screenEmail', () => {
   it.each([
@@ -34,4 +34,34 @@ describe('canonicalEmail', () => {
       expect(canonicalEmail(raw)).toHaveProperty('problem');
     },
   );
+});
+
+describe('decideDeliverability (RFC 5321 §5.1, RFC 7505)', () => {
+  it.each([
+    [{ mx: 'found' }, { deliverable: true }],
+    [{ mx: 'nxdomain' }, { deliverable: false, reason: 'no_such_domain' }],
+    [{ mx: 'null_mx' }, { deliverable: false, reason: 'null_mx' }],
+    [{ mx: 'none', address: ['found', 'none'] }, { deliverable: true }],
+    [{ mx: 'none', address: ['none', 'found'] }, { deliverable: true }],
+    [
+      { mx: 'none', address: ['none', 'none'] },
+      { deliverable: false, reason: 'no_mail_records' },
+    ],
+    [
+      { mx: 'none', address: ['nxdomain', 'nxdomain'] },
+      { deliverable: false, reason: 'no_such_domain' },
+    ],
+    // A DNS failure at any step never rejects a signup.
+    [{ mx: 'failed' }, { deliverable: true, note: 'dns_failed' }],
+    [
+      { mx: 'none', address: ['none', 'failed'] },
+      { deliverable: true, note: 'dns_failed' },
+    ],
+    [
+      { mx: 'none', address: ['failed', 'failed'] },
+      { deliverable: true, note: 'dns_failed' },
+    ],
+  ] as const)('%j is %j', (lookups, expected) => {
+    expect(decideDeliverability(lookups)).toEqual(expected);
+  });
 });

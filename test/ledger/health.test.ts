@@ -64,13 +64,16 @@ describe.each([
     const b = await signup(day(2), { emailKind: 'work' });
     await signup(day(2), { emailKind: 'free_mail' });
     await signup(day(2), { workflow: false });
+    // A work email whose domain cannot receive mail: screened out, never eligible for company data.
+    const undeliverable = await signup(day(2));
+    await ledger.signups.recordScreening(undeliverable, { emailKind: 'work', status: 'undeliverable', reason: 'x' });
     await signup(day(3));
     // Written the next day (after midnight UTC), and one recorded without company data: not a write.
     await record(a, `${day(3)}T00:10:00.000Z`, 'enriched');
     await record(b, `${day(3)}T00:20:00.000Z`, 'not_found', ['clearbit']);
     expect(await ledger.health.dayCounts(day(1), day(3))).toEqual([
       { day: day(1), signups: 0, eligible: 0, writes: 0 },
-      { day: day(2), signups: 4, eligible: 2, writes: 0 },
+      { day: day(2), signups: 5, eligible: 2, writes: 0 },
       { day: day(3), signups: 1, eligible: 1, writes: 1 },
     ]);
   });

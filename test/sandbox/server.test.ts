@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { FIXTURE_DOMAINS } from '../../src/sandbox/dataset';
+import { DNS_FIXTURE_DOMAINS, FIXTURE_DOMAINS } from '../../src/sandbox/dataset';
 import { buildSandbox } from '../../src/sandbox/server';
 import { DEFAULT_CONTROLS } from '../../src/sandbox/state';
 import { control, inspect, testSandbox } from '../support/sandbox';
@@ -114,7 +114,17 @@ describe('sandbox control plane', () => {
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const res = await fetch(`${address}/_fixtures`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ seed: 7, companies: 3000, fixtures: FIXTURE_DOMAINS });
+    const fixtures = (await res.json()) as { dns: string };
+    // The DNS server started with the HTTP server, on a port of its own.
+    expect(fixtures.dns).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(fixtures).toEqual({
+      seed: 7,
+      companies: 3000,
+      fixtures: FIXTURE_DOMAINS,
+      undeliverable: { noMail: DNS_FIXTURE_DOMAINS.noMail, nxdomain: DNS_FIXTURE_DOMAINS.nxdomain },
+      addressOnly: DNS_FIXTURE_DOMAINS.addressOnly,
+      dns: fixtures.dns,
+    });
     const harmonic = await fetch(`${address}/harmonic/companies?website_domain=${FIXTURE_DOMAINS.harmonicOnly}`, {
       method: 'POST',
       headers: { apikey: 'k' },

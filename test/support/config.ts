@@ -24,6 +24,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     LOG_LEVEL: 'silent',
+    // Off unless a test points DNS_SERVERS at its sandbox's DNS server: test domains are made up, and the system's
+    // resolvers (or nobody at the default sandbox port) would answer for them.
+    SCREEN_DELIVERABILITY: 'false',
     ...env,
   });
 }

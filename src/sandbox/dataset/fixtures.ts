@@ -45,6 +45,17 @@ export const FIXTURE_DOMAINS = {
   harmonicEnrichedAfterPoll: 'fenwaro.io',
 } as const;
 
+/**
+ * Domains that cannot receive mail, answered so by the sandbox's DNS server (src/sandbox/dns.ts) and known to no
+ * provider: `noMail` exists with neither an MX nor an address record, `nxdomain` does not exist. `addressOnly` has an
+ * address and no MX: deliverable (mail goes to the address, RFC 5321 §5.1).
+ */
+export const DNS_FIXTURE_DOMAINS = {
+  noMail: 'brindlemoor.com',
+  nxdomain: 'quellstrand.io',
+  addressOnly: 'tavrenholt.net',
+} as const;
+
 export const FIXTURES: readonly Company[] = [
   fixture(900001, {
     name: 'Quorvalis Systems',

@@ -25,7 +25,7 @@ import { FIXTURES } from './fixtures';
 import { generate } from './generate';
 import type { Company, Dataset, Person } from './model';
 
-export { FIXTURE_DOMAINS, FIXTURES } from './fixtures';
+export { DNS_FIXTURE_DOMAINS, FIXTURE_DOMAINS, FIXTURES } from './fixtures';
 export {
   findCompanyByDomain,
   findCompanyByEmail,
