@@ -6,6 +6,7 @@ import type { CloseCompany, DestinationClients } from '../domain/ports';
 import { NO_SIGNALS, signupSignals, type SignupSignals } from '../domain/signup-signals';
 import { sha256 } from '../hash';
 import { signupMessage } from '../integrations/slack/client';
+import { inTurn } from '../ledger/destination-links';
 import type { Ledger } from '../ledger/ledger';
 import { emailRedactor, type Redactor } from '../redact';
 import { DESTINATION_JITTER, enrichedSignup, heartbeating, retryDelayMs } from './support';
@@ -348,13 +349,30 @@ export const createWriteActivities = (deps: {
       return idempotent('mixpanel', input, async (s) => mixpanel.writeEnrichment(s, await signals(s.signupId)));
     },
 
-    /** The company's lead (found by domain, else created), the person's contact on it, a high-value follow-up. */
+    /**
+     * The company's lead (the one recorded for its domain, else found by domain, else created), the person's contact
+     * on it, a high-value follow-up. Writers of one company take turns across workers (a lease in the ledger), so two
+     * colleagues written at once make one lead; the lead's id is recorded for the next writer.
+     */
     async writeToClose(input: WriteInput): Promise<WriteResult> {
       const close = d.close;
       if (!close) throw missing('close');
-      return idempotent('close', input, async (s) =>
-        close.client.writeEnrichment(s, await closeCompanyOf(s), isHighValue(s, close.highValue)),
-      );
+      return idempotent('close', input, async (s) => {
+        const company = await closeCompanyOf(s);
+        const highValue = isHighValue(s, close.highValue);
+        // A person without a company: their own lead, found by email; the lease is only taken, nothing is recorded.
+        const key = company ? `domain:${company.domain}` : `person:${s.personKey}`;
+        return inTurn<WriteOutcome>(
+          deps.ledger.destinationLinks,
+          'close',
+          key,
+          async (knownLeadId) => {
+            const outcome = await close.client.writeEnrichment(s, company, highValue, knownLeadId);
+            return { outcome, link: company && outcome.kind === 'written' ? outcome.leadId : undefined };
+          },
+          () => ({ kind: 'transient', detail: "another worker is writing this company's Close lead" }),
+        );
+      });
     },
 
     /** The signup event in PostHog's webhook shape, enriched, to HUMANIC_WEBHOOK_URL; once per idempotency key. */

@@ -146,8 +146,18 @@ export interface CloseCompany {
 
 /** Close: one lead per company (or per person without one), a contact per person, follow-up for high-value signups. */
 export interface ClosePort {
-  writeEnrichment(s: EnrichedSignup, company: CloseCompany | undefined, highValue: boolean): Promise<WriteOutcome>;
+  /** `knownLeadId`: the company's lead as last recorded (looked up before searching); the written lead is returned. */
+  writeEnrichment(
+    s: EnrichedSignup,
+    company: CloseCompany | undefined,
+    highValue: boolean,
+    knownLeadId?: string,
+  ): Promise<CloseWriteOutcome>;
 }
+
+/** A Close write's outcome; a written one names the lead it went to. */
+export type CloseWriteOutcome =
+  Exclude<WriteOutcome, { kind: 'written' }> | { kind: 'written'; detail: string; leadId?: string };
 
 /** Deliverability screening: what DNS says about a work email's domain (src/integrations/dns/). */
 export interface DeliverabilityPort {

@@ -1,5 +1,6 @@
 import { CompanyCacheRepository } from './company-cache';
 import { DashboardRepository } from './dashboard';
+import { DestinationLinksRepository } from './destination-links';
 import { DestinationWritesRepository } from './destination-writes';
 import { ErasuresRepository } from './erasures';
 import { HealthRepository } from './health';
@@ -21,6 +22,8 @@ export class Ledger {
   readonly providerArchive: ProviderArchiveRepository;
   readonly companyCache: CompanyCacheRepository;
   readonly destinationWrites: DestinationWritesRepository;
+  /** A company's Close lead by domain, and the lease that makes writers of one company take turns. */
+  readonly destinationLinks: DestinationLinksRepository;
   /** Daily counts, evidence, pause and snooze, incidents, backfill marks. */
   readonly health: HealthRepository;
   /** The purge of expired raw data (payloads, provider answers). */
@@ -38,6 +41,7 @@ export class Ledger {
     this.providerArchive = new ProviderArchiveRepository(sql);
     this.companyCache = new CompanyCacheRepository(sql);
     this.destinationWrites = new DestinationWritesRepository(sql);
+    this.destinationLinks = new DestinationLinksRepository(sql);
     this.health = new HealthRepository(sql);
     this.retention = new RetentionRepository(sql);
     this.erasures = new ErasuresRepository(sql);

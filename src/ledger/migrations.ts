@@ -175,6 +175,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE signups ADD COLUMN erased_at timestamptz
     `,
   },
+  {
+    id: 7,
+    name: 'destination_links: the remote record a destination key stands for, and a lease on writing it',
+    sql: `
+      -- A company's Close lead by company domain (never a person's email): found here first, because Close's search
+      -- lags behind its writes. The lease makes two workers writing the same company's lead take turns; a row with
+      -- no remote id is deleted when its lease is released.
+      CREATE TABLE destination_links (
+        destination   text NOT NULL,
+        link_key      text NOT NULL,
+        remote_id     text,
+        lease_holder  text,
+        lease_until   timestamptz,
+        updated_at    timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (destination, link_key)
+      )
+    `,
+  },
 ];
 
 // Serialises concurrent start-ups (a worker and a starter on one PostgreSQL) applying the same migration.

@@ -231,6 +231,7 @@ describe('migrations on PostgreSQL', () => {
       );
       expect(tables.map((t) => t.table_name)).toEqual([
         'company_cache',
+        'destination_links',
         'destination_writes',
         'erasures',
         'health_checks',

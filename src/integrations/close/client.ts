@@ -1,4 +1,4 @@
-import type { CloseCompany, ClosePort } from '../../domain/ports';
+import type { CloseCompany, ClosePort, CloseWriteOutcome } from '../../domain/ports';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { enrichmentProperties } from '../posthog/properties';
 import { writeOutcome, type DestinationWording } from '../destination-status';
@@ -167,7 +167,7 @@ export function createCloseClient(
 
   /** `custom.<id>` entries for the fields, creating the custom fields Close does not have yet. */
   const customEntries = async (fields: Record<string, string | number>): Promise<Json | Failure> => {
-    const ids = await customFieldIds();
+    let ids = await customFieldIds();
     if (failed(ids)) return ids;
     const entries: Json = {};
     for (const [name, value] of Object.entries(fields)) {
@@ -177,11 +177,21 @@ export function createCloseClient(
           await call('POST', '/custom_field/lead/', { name, type: typeof value === 'number' ? 'number' : 'text' }),
           `the custom field "${name}"`,
         );
-        if (failed(created)) return created;
-        if (typeof created.id !== 'string')
-          return { kind: 'transient', detail: 'Close answered a custom field without its id' };
-        id = created.id;
-        ids.set(name, id);
+        if (failed(created)) {
+          // Another worker may have created it since this one read the list: read it again before giving up.
+          if (created.kind !== 'rejected') return created;
+          fieldIds = undefined;
+          const again = await customFieldIds();
+          if (failed(again)) return again;
+          if (!again.has(name)) return created;
+          ids = again;
+          id = again.get(name)!;
+        } else {
+          if (typeof created.id !== 'string')
+            return { kind: 'transient', detail: 'Close answered a custom field without its id' };
+          id = created.id;
+          ids.set(name, id);
+        }
       }
       entries[`custom.${id}`] = value;
     }
@@ -213,11 +223,19 @@ export function createCloseClient(
 
   const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
+  /** The lead with this id, unless Close no longer has it (deleted, or merged into another). */
+  const getLead = async (id: string): Promise<CloseLead | undefined | Failure> => {
+    const answer = await call('GET', `/lead/${pathSegment(id)}/`);
+    if (!('kind' in answer) && answer.status === 404) return undefined;
+    return ok<CloseLead>(answer, 'the lead');
+  };
+
   const write = async (
     s: EnrichedSignup,
     company: CloseCompany | undefined,
     highValue: boolean,
-  ): Promise<WriteOutcome> => {
+    knownLeadId: string | undefined,
+  ): Promise<CloseWriteOutcome> => {
     const email = s.email?.toLowerCase();
     if (!company && !email) return { kind: 'written', detail: 'no company and no email: nothing to write to Close' };
     const custom = await customEntries(leadCustomFields(s, company));
@@ -227,7 +245,10 @@ export function createCloseClient(
     const query = company
       ? `custom.${domainFieldId!.get(CLOSE_DOMAIN_FIELD)!}:${quoted(company.domain)}`
       : `email_address:${quoted(email!)}`;
-    const existing = await findLead(query);
+    // The lead recorded for this company first: Close's search may not find a lead created moments ago.
+    const known = knownLeadId ? await getLead(knownLeadId) : undefined;
+    if (failed(known)) return known;
+    const existing = known ?? (await findLead(query));
     if (failed(existing)) return existing;
 
     const done: string[] = [];
@@ -277,7 +298,7 @@ export function createCloseClient(
       if (followUp.kind !== 'written') return followUp;
       done.push(followUp.detail);
     }
-    return { kind: 'written', detail: done.join(', ') };
+    return { kind: 'written', detail: done.join(', '), leadId: lead.id };
   };
 
   /** The signup's task or opportunity on the lead, unless one with its marker is already there. */
@@ -308,9 +329,9 @@ export function createCloseClient(
 
   return {
     customFieldIds,
-    writeEnrichment: (s, company, highValue) =>
+    writeEnrichment: (s, company, highValue, knownLeadId) =>
       serialized(company ? `domain:${company.domain}` : `email:${s.email ?? s.personKey}`, () =>
-        write(s, company, highValue),
+        write(s, company, highValue, knownLeadId),
       ),
   };
 }
