@@ -73,13 +73,10 @@ describe('Close writes from several workers', () => {
         return signup;
       }),
     );
-    const results: WriteResult[] = await Promise.all(
-      people.map((p, i) =>
-        new MockActivityEnvironment().run((input: WriteInput) => worker(ledgers[i]!).writeToClose(input), {
-          signupId: p.id,
-          idempotencyKey: `${p.id}:close:test`,
-        }),
-      ),
+    const write = (ledger: Ledger, input: WriteInput): Promise<WriteResult> =>
+      new MockActivityEnvironment().run(() => worker(ledger).writeToClose(input));
+    const results = await Promise.all(
+      people.map((p, i) => write(ledgers[i]!, { signupId: p.id, idempotencyKey: `${p.id}:close:test` })),
     );
     expect(results.map((r) => r.state)).toEqual(['done', 'done', 'done']);
 
