@@ -4,6 +4,7 @@ import type { DeliverabilityPort } from '../domain/ports';
 import { screenEmail, UNDELIVERABLE_REASONS } from '../domain/screening';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
+import type { SettledObserver } from './enrichment';
 
 export interface ScreenSignupInput {
   signupId: string;
@@ -28,6 +29,8 @@ export const createLedgerActivities = (deps: {
   ledger: Ledger;
   indexCompanyDomain?: boolean;
   deliverability?: DeliverabilityPort;
+  /** Told of a signup screened `undeliverable` (its first settled outcome: the receipt-to-settled histogram). */
+  onSettled?: SettledObserver;
 }) => ({
   /**
    * Classifies the signup's email (work, free-mail, disposable), screens a work email's domain in DNS (undeliverable:
@@ -85,6 +88,9 @@ export const createLedgerActivities = (deps: {
       status: outcome.status,
       reason: outcome.reason,
     });
+    // Undeliverable is settled here (the workflow ends without saveEnrichment); skipped signups settle later.
+    if (outcome.status === 'undeliverable')
+      deps.onSettled?.(outcome.status, signup.receivedAt, new Date().toISOString());
     return outcome;
   },
 });

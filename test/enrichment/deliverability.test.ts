@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLedgerActivities } from '../../src/activities/ledger';
+import { dnsDeliverability } from '../../src/integrations/dns/deliverability';
+import { openLedger } from '../../src/ledger/ledger';
 import { DNS_FIXTURE_DOMAINS, FIXTURE_DOMAINS } from '../../src/sandbox/dataset';
 import { createIntake, type Intake } from '../../src/starter';
 import { getStatusQuery, type SignupEnrichmentStatus } from '../../src/workflows/messages';
@@ -116,5 +120,46 @@ describe('deliverability screening', () => {
     expect(['enriched', 'partial']).toContain(silent.signup.status);
     expect(silent.signup.creditsSpent).not.toEqual({});
     await sandbox.control('dns', { failure: null });
+  });
+
+  it("observes an undeliverable signup's receipt-to-settled time once, when screening records it", async () => {
+    const ledger = await openLedger({ databaseUrl: undefined });
+    stops.push(() => ledger.close());
+    const observed: [string, string, string][] = [];
+    const screening = createLedgerActivities({
+      ledger,
+      deliverability: dnsDeliverability({ servers: [dnsServer], timeoutMs: 300 }),
+      onSettled: (...args) => observed.push(args),
+    });
+    const record = async (email: string) =>
+      (
+        await ledger.signups.recordSignup({
+          source: 'posthog',
+          eventUuid: randomUUID(),
+          dedupeKey: randomUUID(),
+          workflowId: `signup-${randomUUID()}`,
+          email,
+          emailDomain: email.split('@')[1]!,
+          distinctId: randomUUID(),
+          personId: undefined,
+          name: 'Maya Orlen',
+          organizationId: randomUUID(),
+          organizationName: undefined,
+          signedUpAt: '2026-12-01T09:00:00.000Z',
+          status: 'received',
+          statusReason: undefined,
+          payload: {},
+        })
+      ).signup;
+    const undeliverable = await record(`maya.orlen@${DNS_FIXTURE_DOMAINS.noMail}`);
+    expect(await screening.screenSignup({ signupId: undeliverable.id })).toMatchObject({ status: 'undeliverable' });
+    // Screened again (a retried activity): the recorded outcome, not a second observation.
+    expect(await screening.screenSignup({ signupId: undeliverable.id })).toMatchObject({ status: 'undeliverable' });
+    expect(observed).toEqual([['undeliverable', undeliverable.receivedAt, expect.any(String) as unknown]]);
+    expect(Date.parse(observed[0]![2])).toBeGreaterThanOrEqual(Date.parse(undeliverable.receivedAt));
+    // A deliverable one is not settled by its screening: saveEnrichment observes it later.
+    const deliverable = await record(`ada.quillon@${FIXTURE_DOMAINS.clearbitComplete}`);
+    expect(await screening.screenSignup({ signupId: deliverable.id })).toMatchObject({ status: 'received' });
+    expect(observed).toHaveLength(1);
   });
 });
