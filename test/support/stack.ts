@@ -137,6 +137,12 @@ export async function runStops(stops: (() => Promise<unknown>)[]): Promise<void>
   if (errors.length > 1) throw new AggregateError(errors, 'several test services failed to stop');
 }
 
+/** `value` once the stack's `beforeAll` has set it: a stack used outside a test fails with a clear message. */
+function started<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('the test stack is not started yet (use it inside a test)');
+  return value;
+}
+
 /** A record a sandbox destination holds, as `/_inspect/<system>` lists it. */
 export type StoredRecord = NonNullable<Inspection['records']>[string][number];
 
@@ -167,11 +173,6 @@ export function useFanOutStack(options: { env?: Record<string, string>; settleTi
   });
 
   afterAll(() => runStops(stops));
-
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the fan-out stack is not started yet (use it inside a test)');
-    return value;
-  };
 
   const stack = {
     get sandbox(): RunningSandbox {
@@ -293,11 +294,6 @@ export function useTimeSkippingStack(options: { env: Record<string, string>; pos
   });
 
   afterAll(() => runStops(stops));
-
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('the time-skipping stack is not started yet (use it inside a test)');
-    return value;
-  };
 
   const stack = {
     get env(): TestWorkflowEnvironment {
