@@ -124,7 +124,7 @@ export async function isolatedStack(
 }
 
 /** Runs `stops` last-pushed first; one that throws does not keep the others from running (its error is rethrown). */
-export async function runStops(stops: (() => Promise<unknown>)[]): Promise<void> {
+async function runStops(stops: (() => Promise<unknown>)[]): Promise<void> {
   const errors: unknown[] = [];
   for (const stop of stops.splice(0).reverse()) {
     try {
@@ -165,8 +165,9 @@ export function useFanOutStack(options: { env?: Record<string, string>; settleTi
   const stops: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
-    sandbox = await startSandbox();
-    stops.push(() => sandbox!.close());
+    const runningSandbox = await startSandbox();
+    stops.push(() => runningSandbox.close());
+    sandbox = runningSandbox;
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     stops.push(() => connection.close());
     client = new Client({ connection });
