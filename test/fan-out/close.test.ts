@@ -1,71 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createIntake, type Intake } from '../../src/starter';
+import { describe, expect, it } from 'vitest';
 import { getStatusQuery, type SignupEnrichmentStatus } from '../../src/workflows/messages';
-import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import { SECRET } from '../support/config';
 import { eventually } from '../support/eventually';
-import { type Inspection, type RunningSandbox, startSandbox } from '../support/sandbox';
 import { posthogSignup } from '../support/signups';
-import { isolatedStack } from '../support/stack';
+import { useFanOutStack } from '../support/stack';
 
 // Close end to end: the real worker and Temporal server, a PostgreSQL ledger, and the sandbox's Close simulator over
 // HTTP, counted through /_inspect/close.
 describe('fan-out to Close', () => {
-  let sandbox: RunningSandbox;
-  let client: Client;
-  const stops: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
-  });
-
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await client?.connection.close();
-    await sandbox?.close();
-  });
-
-  /** A pipeline of its own writing only to Close, and a way to post PostHog signups to its intake. */
-  async function closePipeline(env: Record<string, string> = {}) {
-    const { config, ledger } = await isolatedStack(
-      { SANDBOX_URL: sandbox.url, DESTINATIONS: 'close', ...env },
-      { stops },
-    );
-    const intake: Intake = createIntake(config, ledger, { outboxPollMs: 200 });
-    const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
-    stops.push(() => intake.close());
-    const post = async (payload: unknown) => {
-      const res = await fetch(`${base}/webhooks/posthog`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
-        body: JSON.stringify(payload),
-      });
-      expect(res.status).toBe(202);
-      return (await res.json()) as { signupId: string; workflowId: string };
-    };
-    return { config, post };
-  }
+  // Every pipeline of this file writes only to Close.
+  const stack = useFanOutStack({ env: { DESTINATIONS: 'close' } });
 
   /** Waits until the signup's Close write has settled (a workflow's status lists the signups still in it). */
   const settled = (workflowId: string, signupId?: string) =>
     eventually<SignupEnrichmentStatus>(async () => {
-      const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
+      const status = await stack.client.workflow.getHandle(workflowId).query(getStatusQuery);
       const signup = signupId ? status.signups.find((s) => s.signupId === signupId) : status.signups[0];
       const write = signup?.writes?.close;
       return write && !['pending', 'retrying'].includes(write.state) ? status : undefined;
     }, 90_000);
 
-  const records = async () => (await sandbox.inspect<Inspection>('close')).records ?? {};
+  const records = () => stack.records('close');
   const snapshot = async () =>
     Object.fromEntries(
-      Object.entries(await records()).map(([type, rows]) => [type, rows.map((r) => [r.id, r.writes])]),
+      Object.entries(await records()).map(([type, rows]) => [type, (rows ?? []).map((r) => [r.id, r.writes])]),
     );
 
   it('gives two people of one company one lead and two contacts, a task each as high-value signups, and a re-run adds nothing', async () => {
-    const p = await closePipeline();
+    const p = await stack.pipeline();
     // Two PostHog organizations of one company (quorvalis.com, $310M raised: high value), written at once.
     const ada = posthogSignup({ email: 'ada.quillon@quorvalis.com' });
     const ben = posthogSignup({ email: `ben.${randomUUID().slice(0, 8)}@quorvalis.com` });
@@ -96,11 +58,7 @@ describe('fan-out to Close', () => {
 
     // The same signup again, as a backfill would run it: found done by its idempotency key, nothing written.
     const before = await snapshot();
-    const rerun = await client.workflow.execute(SignupEnrichmentWorkflow, {
-      workflowId: `rerun-${randomUUID()}`,
-      taskQueue: p.config.temporal.taskQueue,
-      args: [{ signupId: a.signupId }],
-    });
+    const rerun = await p.rerun(a.signupId);
     expect(rerun.signups[0]?.writes?.close).toMatchObject({
       state: 'done',
       detail: expect.stringMatching(/^already written/) as unknown,
@@ -109,12 +67,12 @@ describe('fan-out to Close', () => {
   });
 
   it('finds the lead and contact again when nothing in its ledger says they were written, and creates neither', async () => {
-    const p = await closePipeline({ CLOSE_HIGH_VALUE_ACTION: 'opportunity' });
+    const p = await stack.pipeline({ CLOSE_HIGH_VALUE_ACTION: 'opportunity' });
     const { workflowId, signupId } = await p.post(posthogSignup({ email: 'ada.quillon@quorvalis.com' }));
     await settled(workflowId);
     // A second pipeline (its own ledger: no record of the write) writing the same company and person finds them.
     const before = await snapshot();
-    const other = await closePipeline({ CLOSE_HIGH_VALUE_ACTION: 'opportunity' });
+    const other = await stack.pipeline({ CLOSE_HIGH_VALUE_ACTION: 'opportunity' });
     const again = await other.post(posthogSignup({ email: 'ada.quillon@quorvalis.com' }));
     await settled(again.workflowId);
     const after = await records();
@@ -127,7 +85,7 @@ describe('fan-out to Close', () => {
   });
 
   it("attaches a free-mail signup to the lead of its organization's company, identified by an earlier signup", async () => {
-    const p = await closePipeline();
+    const p = await stack.pipeline();
     const org = `org-${randomUUID()}`;
     const work = await p.post(posthogSignup({ email: `chloe.${randomUUID().slice(0, 8)}@zentrivo.io`, orgId: org }));
     await settled(work.workflowId);

@@ -1,75 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventUlid } from '../../src/integrations/customerio/client';
 import { openPostgres } from '../../src/ledger/sql';
-import { createIntake } from '../../src/starter';
-import { getStatusQuery, type SignupEnrichmentStatus } from '../../src/workflows/messages';
-import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import { SECRET } from '../support/config';
-import { eventually } from '../support/eventually';
-import { type RunningSandbox, startSandbox } from '../support/sandbox';
 import { posthogSignup, type PosthogPayload } from '../support/signups';
-import { isolatedStack } from '../support/stack';
-
-interface Stored {
-  key: string;
-  fields: Record<string, unknown>;
-  writes: number;
-}
-type Records = Record<string, Stored[] | undefined>;
+import { useFanOutStack } from '../support/stack';
 
 // Customer.io and Mixpanel end to end: real worker, real Temporal server, PostgreSQL ledger, the sandbox's simulators
 // over real HTTP, checked through /_inspect/customerio and /_inspect/mixpanel.
 describe('fan-out to Customer.io and Mixpanel', () => {
-  let sandbox: RunningSandbox;
-  let client: Client;
-  const stops: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
-  });
-
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await client?.connection.close();
-    await sandbox?.close();
-  });
-
-  async function pipeline(env: Record<string, string> = {}) {
-    const { config, ledger } = await isolatedStack(
-      { SANDBOX_URL: sandbox.url, DESTINATIONS: 'customerio,mixpanel', ...env },
-      { stops },
-    );
-    const intake = createIntake(config, ledger, { outboxPollMs: 200 });
-    const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
-    stops.push(() => intake.close());
-    const post = async (payload: unknown) => {
-      const res = await fetch(`${base}/webhooks/posthog`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
-        body: JSON.stringify(payload),
-      });
-      expect(res.status).toBe(202);
-      return (await res.json()) as { signupId: string; workflowId: string };
-    };
-    return { config, ledger, post };
-  }
-
-  const records = async (system: string) => (await sandbox.inspect<{ records?: Records }>(system)).records ?? {};
-  const find = async (system: string, type: string, predicate: (r: Stored) => boolean) =>
-    ((await records(system))[type] ?? []).filter(predicate);
-
-  const settled = (workflowId: string) =>
-    eventually<SignupEnrichmentStatus>(async () => {
-      const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
-      const writes = status.signups.flatMap((s) => Object.values(s.writes ?? {}));
-      const done =
-        status.signups.every((s) => Object.keys(s.writes ?? {}).length > 0) &&
-        writes.every((w) => !['pending', 'retrying'].includes(w.state));
-      return done ? status : undefined;
-    }, 90_000);
+  const stack = useFanOutStack({ env: { DESTINATIONS: 'customerio,mixpanel' }, settleTimeoutMs: 90_000 });
+  const { records, find, settled } = stack;
 
   /** A signup by `email` with the PostHog properties `extra` on its event. */
   function signup(email: string, extra: Record<string, unknown> = {}): PosthogPayload {
@@ -79,7 +19,7 @@ describe('fan-out to Customer.io and Mixpanel', () => {
   }
 
   it('sends signed_up once per signup with likely_developer per the rule, merges the anonymous Mixpanel profile, and a re-run writes nothing new', async () => {
-    const p = await pipeline();
+    const p = await stack.pipeline();
     const anon = `anon-${randomUUID()}`;
     // Ada is the CTO (the person lookup gives her title): a developer. Bruno directs sales and signed up by email.
     const ada = signup('ada.quillon@quorvalis.com', { $anon_distinct_id: anon, newsletter_opt_in: true });
@@ -142,11 +82,7 @@ describe('fan-out to Customer.io and Mixpanel', () => {
     const before = await snapshot();
 
     // The same signup enriched again, as a backfill would: nothing new anywhere, no second signed_up.
-    const rerun = await client.workflow.execute(SignupEnrichmentWorkflow, {
-      workflowId: `rerun-${randomUUID()}`,
-      taskQueue: p.config.temporal.taskQueue,
-      args: [{ signupId: posted[0]!.signupId }],
-    });
+    const rerun = await p.rerun(posted[0]!.signupId);
     expect(rerun.signups[0]?.writes?.customerio).toMatchObject({ state: 'done', detail: /^already written/ });
     expect(rerun.signups[0]?.writes?.mixpanel).toMatchObject({ state: 'done', detail: /^already written/ });
     const after = await snapshot();
@@ -161,7 +97,7 @@ describe('fan-out to Customer.io and Mixpanel', () => {
   });
 
   it('never sends a second signed_up when the enrichment changed (a new content key): the person is only updated', async () => {
-    const p = await pipeline();
+    const p = await stack.pipeline();
     const payload = signup('kai.finch@rildreltav.com');
     const { signupId, workflowId } = await p.post(payload);
     await settled(workflowId);
@@ -179,11 +115,7 @@ describe('fan-out to Customer.io and Mixpanel', () => {
     } finally {
       await sql.close();
     }
-    const rerun = await client.workflow.execute(SignupEnrichmentWorkflow, {
-      workflowId: `rerun-${randomUUID()}`,
-      taskQueue: p.config.temporal.taskQueue,
-      args: [{ signupId }],
-    });
+    const rerun = await p.rerun(signupId);
     expect(rerun.signups[0]?.writes?.customerio).toMatchObject({
       state: 'done',
       detail: 'person updated (signed_up already sent)',

@@ -1,74 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createIntake, type Intake } from '../../src/starter';
-import { getStatusQuery, type SignupEnrichmentStatus } from '../../src/workflows/messages';
-import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import { SECRET } from '../support/config';
+import { describe, expect, it } from 'vitest';
+import { getStatusQuery } from '../../src/workflows/messages';
 import { eventually } from '../support/eventually';
-import { type RunningSandbox, startSandbox } from '../support/sandbox';
 import { posthogSignup } from '../support/signups';
-import { isolatedStack, spawnWorker, startWorker } from '../support/stack';
-
-interface StoredRecord {
-  key: string;
-  id: string;
-  fields: Record<string, unknown>;
-  writes: number;
-}
-type Records = Record<string, StoredRecord[] | undefined>;
+import { spawnWorker, startWorker, useFanOutStack } from '../support/stack';
 
 // The fan-out end to end: real worker, real Temporal server, PostgreSQL ledger, and the sandbox's PostHog,
 // Salesforce (through jsforce over real HTTP), Vitally, Slack and webhook receiver, counted through /_inspect.
 describe('fan-out', () => {
-  let sandbox: RunningSandbox;
-  let client: Client;
-  const stops: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
-  });
-
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await client?.connection.close();
-    await sandbox?.close();
-  });
-
-  /** A pipeline of its own (task queue, ledger, worker, intake) against the shared sandbox. */
-  async function pipeline(env: Record<string, string> = {}, options: { worker?: boolean } = {}) {
-    const { config, ledger, worker } = await isolatedStack({ SANDBOX_URL: sandbox.url, ...env }, { ...options, stops });
-    const intake: Intake = createIntake(config, ledger, { outboxPollMs: 200 });
-    const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
-    stops.push(() => intake.close());
-    const post = async (payload: unknown) => {
-      const res = await fetch(`${base}/webhooks/posthog`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
-        body: JSON.stringify(payload),
-      });
-      expect(res.status).toBe(202);
-      return (await res.json()) as { signupId: string; workflowId: string };
-    };
-    return { config, ledger, worker, post };
-  }
-
-  const records = async (system: string) => (await sandbox.inspect<{ records?: Records }>(system)).records ?? {};
-  const find = async (system: string, type: string, predicate: (r: StoredRecord) => boolean) =>
-    ((await records(system))[type] ?? []).filter(predicate);
-
-  /** Waits until every write of every signup of the workflow has settled, and returns the status. */
-  const settled = (workflowId: string, timeoutMs = 60_000) =>
-    eventually<SignupEnrichmentStatus>(async () => {
-      const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
-      const writes = status.signups.flatMap((s) => Object.values(s.writes ?? {}));
-      const done =
-        status.signups.every((s) => Object.keys(s.writes ?? {}).length > 0) &&
-        writes.every((w) => !['pending', 'retrying'].includes(w.state));
-      return done ? status : undefined;
-    }, timeoutMs);
+  const stack = useFanOutStack();
+  const { find, settled } = stack;
 
   /** Every record of one signup, in every destination. */
   async function recordsOf(signup: {
@@ -96,7 +38,7 @@ describe('fan-out', () => {
   }
 
   it('writes one signup once to every destination, and a re-run of it writes nothing again', async () => {
-    const p = await pipeline();
+    const p = await stack.pipeline();
     const payload = posthogSignup({ email: 'ada.quillon@quorvalis.com' });
     const { signupId, workflowId } = await p.post(payload);
     const status = await settled(workflowId);
@@ -141,11 +83,7 @@ describe('fan-out', () => {
     expect(JSON.stringify(first.slack[0]?.fields)).toMatch(/Quorvalis Systems/);
 
     // The same signup enriched again, as a backfill would: every write is found done by its idempotency key.
-    const rerun = await client.workflow.execute(SignupEnrichmentWorkflow, {
-      workflowId: `rerun-${randomUUID()}`,
-      taskQueue: p.config.temporal.taskQueue,
-      args: [{ signupId }],
-    });
+    const rerun = await p.rerun(signupId);
     expect(rerun.signups[0]?.writes?.salesforce?.state).toBe('done');
     expect(rerun.signups[0]?.writes?.salesforce?.detail).toMatch(/^already written/);
     const second = await recordsOf(signup);
@@ -158,7 +96,7 @@ describe('fan-out', () => {
   });
 
   it('gives three signups from one company one Account and three Contacts', async () => {
-    const p = await pipeline();
+    const p = await stack.pipeline();
     const team = `org-${randomUUID()}`;
     // Two colleagues in one PostHog organization, and a third who opened an organization of their own.
     const payloads = [
@@ -187,13 +125,13 @@ describe('fan-out', () => {
   });
 
   it('writes PostHog and Vitally at once while Salesforce is down, and catches Salesforce up when it returns', async () => {
-    const p = await pipeline();
-    await sandbox.control('salesforce', { failureRate: 1 });
+    const p = await stack.pipeline();
+    await stack.sandbox.control('salesforce', { failureRate: 1 });
     try {
       const payload = posthogSignup({ email: 'elena.varga@plumbrixa.ai' });
       const { workflowId } = await p.post(payload);
       const during = await eventually(async () => {
-        const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
+        const status = await stack.client.workflow.getHandle(workflowId).query(getStatusQuery);
         const w = status.signups[0]?.writes;
         return w?.salesforce?.state === 'retrying' && w.posthog?.state === 'done' && w.vitally?.state === 'done'
           ? w
@@ -206,20 +144,20 @@ describe('fan-out', () => {
       expect(await find('vitally', 'account', (r) => r.key === payload.groups.organization.id)).toHaveLength(1);
       expect(await find('salesforce', 'Contact', (r) => r.key === payload.event.distinct_id)).toHaveLength(0);
 
-      await sandbox.control('salesforce', { failureRate: 0 });
+      await stack.sandbox.control('salesforce', { failureRate: 0 });
       const status = await settled(workflowId);
       expect(status.signups[0]?.writes?.salesforce).toMatchObject({ state: 'done' });
       expect(status.signups[0]?.writes?.salesforce?.attempts).toBeGreaterThan(1);
       expect(await find('salesforce', 'Contact', (r) => r.key === payload.event.distinct_id)).toHaveLength(1);
     } finally {
-      await sandbox.control('salesforce', { failureRate: 0 });
+      await stack.sandbox.control('salesforce', { failureRate: 0 });
     }
   });
 
   it('fails the Salesforce write with the cause when the credentials are rejected, without retrying', async () => {
-    const p = await pipeline({ SALESFORCE_CLIENT_SECRET: 'bad-key' });
+    const p = await stack.pipeline({ SALESFORCE_CLIENT_SECRET: 'bad-key' });
     const tokenCalls = async () =>
-      (await sandbox.inspect<{ calls: { path: string; status: number }[] }>('salesforce')).calls.filter(
+      (await stack.sandbox.inspect<{ calls: { path: string; status: number }[] }>('salesforce')).calls.filter(
         (c) => c.path.endsWith('/services/oauth2/token') && c.status === 400,
       ).length;
     const before = await tokenCalls();
@@ -235,25 +173,25 @@ describe('fan-out', () => {
   });
 
   it('leaves exactly one record per system when the worker is killed in the middle of the fan-out', async () => {
-    const p = await pipeline({}, { worker: false });
+    const p = await stack.pipeline({}, { worker: false });
     // Salesforce answers slowly, so the kill lands while its write is in flight.
-    await sandbox.control('salesforce', { latencyMs: 3000 });
+    await stack.sandbox.control('salesforce', { latencyMs: 3000 });
     let child: ChildProcess | undefined = spawnWorker(p.config);
     try {
       const payload = posthogSignup({ email: 'bruno.marchetti@quorvalis.com' });
       const { signupId, workflowId } = await p.post(payload);
       await eventually(async () => {
-        const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
+        const status = await stack.client.workflow.getHandle(workflowId).query(getStatusQuery);
         const w = status.signups[0]?.writes;
         return w?.posthog?.state === 'done' && w.salesforce?.state === 'pending' ? true : undefined;
       }, 90_000);
       child.kill('SIGKILL');
       await new Promise((r) => child!.once('exit', r));
       child = undefined;
-      await sandbox.control('salesforce', { latencyMs: 0 });
+      await stack.sandbox.control('salesforce', { latencyMs: 0 });
 
       const worker = await startWorker(p.config, p.ledger);
-      stops.push(() => worker.shutdown());
+      stack.onTeardown(() => worker.shutdown());
       const status = await settled(workflowId, 90_000);
       expect(status.signups[0]?.writes).toMatchObject({
         posthog: { state: 'done' },
@@ -279,7 +217,7 @@ describe('fan-out', () => {
       expect(all.deliveries).toHaveLength(1);
     } finally {
       child?.kill('SIGKILL');
-      await sandbox.control('salesforce', { latencyMs: 0 });
+      await stack.sandbox.control('salesforce', { latencyMs: 0 });
     }
   });
 });

@@ -1,86 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { posthogPayloadIssues } from '../../src/sandbox/humanic';
-import { createIntake, type Intake } from '../../src/starter';
-import { getStatusQuery, type SignupEnrichmentStatus } from '../../src/workflows/messages';
-import { SignupEnrichmentWorkflow } from '../../src/workflows/signup-enrichment';
-import { SECRET } from '../support/config';
+import { getStatusQuery } from '../../src/workflows/messages';
 import { eventually } from '../support/eventually';
-import { type RunningSandbox, startSandbox } from '../support/sandbox';
 import { posthogSignup } from '../support/signups';
-import { isolatedStack } from '../support/stack';
-
-interface StoredRecord {
-  key: string;
-  id: string;
-  fields: Record<string, unknown>;
-  writes: number;
-}
-type Records = Record<string, StoredRecord[] | undefined>;
+import { type StoredRecord, useFanOutStack } from '../support/stack';
 
 // The `humanic` destination (PostHog-shaped webhooks) and VITALLY_ACCOUNTS=salesforce_sync end to end: a real worker,
 // the run's Temporal server, a PostgreSQL ledger and the sandbox's Humanic receiver, Salesforce and Vitally, counted
 // through /_inspect.
 describe('humanic and Vitally through Salesforce', () => {
-  let sandbox: RunningSandbox;
-  let client: Client;
-  const stops: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    sandbox = await startSandbox();
-    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
-  });
-
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await client?.connection.close();
-    await sandbox?.close();
-  });
-
-  /** A pipeline of its own (task queue, ledger, worker, intake) against the shared sandbox. */
-  async function stack(env: Record<string, string>) {
-    const { config, ledger } = await isolatedStack({ SANDBOX_URL: sandbox.url, ...env }, { stops });
-    const intake: Intake = createIntake(config, ledger, { outboxPollMs: 200 });
-    const base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
-    stops.push(() => intake.close());
-    const post = async (path: string, payload: unknown) => {
-      const res = await fetch(`${base}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
-        body: JSON.stringify(payload),
-      });
-      expect(res.status).toBe(202);
-      return (await res.json()) as { signupId: string; workflowId: string };
-    };
-    return { config, post };
-  }
-
-  const records = async (system: string) => (await sandbox.inspect<{ records?: Records }>(system)).records ?? {};
-  const find = async (system: string, type: string, predicate: (r: StoredRecord) => boolean) =>
-    ((await records(system))[type] ?? []).filter(predicate);
-
-  const settled = (workflowId: string, timeoutMs = 120_000) =>
-    eventually<SignupEnrichmentStatus>(async () => {
-      const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
-      const writes = status.signups.flatMap((s) => Object.values(s.writes ?? {}));
-      const done =
-        status.signups.every((s) => Object.keys(s.writes ?? {}).length > 0) &&
-        writes.every((w) => !['pending', 'retrying'].includes(w.state));
-      return done ? status : undefined;
-    }, timeoutMs);
-
-  const rerun = (signupId: string, taskQueue: string) =>
-    client.workflow.execute(SignupEnrichmentWorkflow, {
-      workflowId: `rerun-${randomUUID()}`,
-      taskQueue,
-      args: [{ signupId }],
-    });
+  const stack = useFanOutStack({ settleTimeoutMs: 120_000 });
+  const { find, settled } = stack;
 
   it('posts a PostHog signup to Humanic as PostHog would, enriched, once', async () => {
-    const p = await stack({ DESTINATIONS: 'humanic' });
+    const p = await stack.pipeline({ DESTINATIONS: 'humanic' });
     const payload = posthogSignup({ email: 'ada.quillon@quorvalis.com' });
-    const { signupId, workflowId } = await p.post('/webhooks/posthog', payload);
+    const { signupId, workflowId } = await p.post(payload);
     const status = await settled(workflowId);
     expect(Object.keys(status.signups[0]?.writes ?? {})).toEqual(['humanic']);
     expect(status.signups[0]?.writes?.humanic?.state).toBe('done');
@@ -117,7 +53,7 @@ describe('humanic and Vitally through Salesforce', () => {
     expect(body.project).toEqual(payload.project);
 
     // A backfill of the same signup: found done by its idempotency key, nothing sent again.
-    const again = await rerun(signupId, p.config.temporal.taskQueue);
+    const again = await p.rerun(signupId);
     expect(again.signups[0]?.writes?.humanic?.state).toBe('done');
     expect(again.signups[0]?.writes?.humanic?.detail).toMatch(/^already written/);
     const after = await find('humanic', 'event', (r) => r.key === payload.event.uuid);
@@ -125,14 +61,12 @@ describe('humanic and Vitally through Salesforce', () => {
   });
 
   it('synthesizes the PostHog event of a signup posted to /signups, with a uuid stable across re-runs', async () => {
-    const p = await stack({ DESTINATIONS: 'humanic' });
+    const p = await stack.pipeline({ DESTINATIONS: 'humanic' });
     const orgId = `org-${randomUUID()}`;
-    const { signupId, workflowId } = await p.post('/signups', {
-      email: 'chloe.okafor@zentrivo.io',
-      name: 'Chloe Okafor',
-      organizationId: orgId,
-      organizationName: 'Zentrivo',
-    });
+    const { signupId, workflowId } = await p.post(
+      { email: 'chloe.okafor@zentrivo.io', name: 'Chloe Okafor', organizationId: orgId, organizationName: 'Zentrivo' },
+      '/signups',
+    );
     await settled(workflowId);
     const events = await find(
       'humanic',
@@ -152,18 +86,18 @@ describe('humanic and Vitally through Salesforce', () => {
     });
     expect(body.groups).toMatchObject({ organization: { properties: { name: 'Zentrivo' } } });
 
-    await rerun(signupId, p.config.temporal.taskQueue);
+    await p.rerun(signupId);
     expect((await find('humanic', 'event', (r) => r.key === events[0]!.key)).map((r) => r.writes)).toEqual([1]);
   });
 
   it('with VITALLY_ACCOUNTS=salesforce_sync writes the user into the account the sync made, and no account', async () => {
-    const p = await stack({ DESTINATIONS: 'salesforce,vitally', VITALLY_ACCOUNTS: 'salesforce_sync' });
+    const p = await stack.pipeline({ DESTINATIONS: 'salesforce,vitally', VITALLY_ACCOUNTS: 'salesforce_sync' });
     const payload = posthogSignup({ email: 'greta.lindqvist@vantollo.co' });
     const orgId = payload.groups.organization.id;
-    const { signupId, workflowId } = await p.post('/webhooks/posthog', payload);
+    const { signupId, workflowId } = await p.post(payload);
     // Until Vitally's Salesforce sync has brought the Account over, the Vitally write waits (retrying).
     const waiting = await eventually(async () => {
-      const status = await client.workflow.getHandle(workflowId).query(getStatusQuery);
+      const status = await stack.client.workflow.getHandle(workflowId).query(getStatusQuery);
       const w = status.signups[0]?.writes;
       return w?.salesforce?.state === 'done' && w.vitally?.state === 'retrying' ? w : undefined;
     }, 180_000);
@@ -174,7 +108,7 @@ describe('humanic and Vitally through Salesforce', () => {
     expect(await find('vitally', 'account', ours)).toEqual([]);
 
     // The sync (Vitally's Salesforce integration) creates the account, keyed by the Salesforce Account Id.
-    const synced = await fetch(`${sandbox.url}/vitally/resources/accounts`, {
+    const synced = await fetch(`${stack.sandbox.url}/vitally/resources/accounts`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -194,7 +128,7 @@ describe('humanic and Vitally through Salesforce', () => {
     expect(users).toHaveLength(1);
     expect(users[0]?.fields.accountIds).toEqual([syncedId]);
 
-    await rerun(signupId, p.config.temporal.taskQueue);
+    await p.rerun(signupId);
     expect((await find('vitally', 'account', ours)).map((a) => [a.key, a.writes])).toEqual([[sfAccount!.id, 1]]);
     expect((await find('vitally', 'user', (r) => r.key === payload.event.distinct_id)).map((u) => u.writes)).toEqual([
       1,
@@ -202,9 +136,9 @@ describe('humanic and Vitally through Salesforce', () => {
   }, 300_000);
 
   it('by default (VITALLY_ACCOUNTS=direct) still creates the Vitally account', async () => {
-    const p = await stack({ DESTINATIONS: 'vitally' });
+    const p = await stack.pipeline({ DESTINATIONS: 'vitally' });
     const payload = posthogSignup({ email: 'maya.sorensen@fenwaro.io' });
-    const { workflowId } = await p.post('/webhooks/posthog', payload);
+    const { workflowId } = await p.post(payload);
     const status = await settled(workflowId);
     expect(status.signups[0]?.writes?.vitally).toMatchObject({ state: 'done' });
     expect(await find('vitally', 'account', (r) => r.key === payload.groups.organization.id)).toHaveLength(1);

@@ -1,23 +1,8 @@
-import { Client } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Config } from '../../src/config';
+import { describe, expect, it } from 'vitest';
 import { addDays, utcDay } from '../../src/domain/health';
-import { openLedger, type Ledger } from '../../src/ledger/ledger';
-import { createDataset, type Company } from '../../src/sandbox/dataset';
-import { createIntake, type Intake } from '../../src/starter';
-import { addSearchAttributes } from '../../src/temporal/search-attributes';
 import { creditsRestoredSignal } from '../../src/workflows/messages';
 import { RollingHealthCheckWorkflow } from '../../src/workflows/rolling-health-check';
-import { privateDatabaseUrl, SECRET, testConfig } from '../support/config';
-import { eventually } from '../support/eventually';
-import { type RunningSandbox, startSandbox } from '../support/sandbox';
-import { posthogSignup } from '../support/signups';
-import { type RunningWorker, startWorker } from '../support/stack';
-
-interface SlackMessage {
-  fields: { text?: string; body?: { text?: string } };
-}
+import { useTimeSkippingStack } from '../support/stack';
 
 /**
  * The rolling check (schedule `enrichment-health-hourly`) with its DEFAULT 24 h window (HEALTH_ROLLING_WINDOW_HOURS
@@ -32,35 +17,9 @@ describe('the rolling health check', () => {
   const MIN_SIGNUPS = 10;
   // Normal traffic per slot: four slots keep the 24 h window above the 50% rule through two hours of outage.
   const PER_SLOT = 6;
-  let env: TestWorkflowEnvironment;
-  let sandbox: RunningSandbox;
-  let ledger: Ledger;
-  let config: Config;
-  let worker: RunningWorker;
-  let intake: Intake;
-  let base: string;
-  let client: Client;
-  let clockOffsetMs = 0;
-  // A different company Clearbit knows completely per signup: the domain cache must not hide the outage.
-  const companies = createDataset().companies.filter(
-    (c) => c.knownBy.clearbit && c.clearbitHasIndustry && !c.quirks && c.people.length > 0,
-  );
-  let nextCompany = 0;
-
-  beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: inject('temporalTestServer') } },
-    });
-    await addSearchAttributes(env.connection, 'default');
-    // A plain client: the environment's own lets time run free while it awaits a result.
-    client = new Client({ connection: env.connection });
-    sandbox = await startSandbox();
-    const databaseUrl = await privateDatabaseUrl();
-    ledger = await openLedger({ databaseUrl });
-    config = testConfig({
-      DATABASE_URL: databaseUrl,
-      TEMPORAL_ADDRESS: env.address,
-      SANDBOX_URL: sandbox.url,
+  const stack = useTimeSkippingStack({
+    postgres: true,
+    env: {
       ENRICHMENT_PROVIDERS: 'clearbit',
       DESTINATIONS: '',
       // Only the ratio rule: writes below half the signups with a work email.
@@ -68,84 +27,26 @@ describe('the rolling health check', () => {
       HEALTH_TRAILING_DAYS: '3',
       HEALTH_AUTO_BACKFILL: 'false',
       CREDITS_WAIT_MAX_DAYS: '2',
-    });
-    worker = await startWorker(config, ledger);
-    intake = createIntake(config, ledger, { outboxPollMs: 200, now: () => new Date(Date.now() + clockOffsetMs) });
-    base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
-  }, 120_000);
-
-  afterAll(async () => {
-    await intake?.close();
-    await worker?.shutdown();
-    await ledger?.close();
-    await sandbox?.close();
-    await env?.teardown();
+    },
   });
-
-  const sleepUntil = async (day: string, hour: number, minute = 0) => {
-    const at = `${day}T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00Z`;
-    const ms = Date.parse(at) - (await env.currentTimeMs());
-    if (ms > 0) await env.sleep(ms);
-  };
-
-  const signups = async (n: number): Promise<{ signupId: string; workflowId: string }[]> => {
-    const posted: { signupId: string; workflowId: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const company: Company = companies[nextCompany++]!;
-      const payload = posthogSignup({ email: company.people[0]!.email });
-      const serverNow = await env.currentTimeMs();
-      clockOffsetMs = serverNow - Date.now();
-      payload.event.timestamp = new Date(serverNow).toISOString();
-      const res = await fetch(`${base}/webhooks/posthog`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
-        body: JSON.stringify(payload),
-      });
-      expect(res.status).toBe(202);
-      posted.push((await res.json()) as { signupId: string; workflowId: string });
-    }
-    return posted;
-  };
-
-  const recorded = (ids: string[]) =>
-    eventually(async () => {
-      const rows = await Promise.all(ids.map((id) => ledger.signups.getSignup(id)));
-      return rows.every((r) => r?.enrichedAt) ? rows : undefined;
-    }, 60_000);
-
-  /** Every signup of the list was refused by Clearbit for credits (402) and is not recorded. */
-  let refusedBefore = 0;
-  const waiting = async (ids: string[]) => {
-    await eventually(async () => {
-      const inspection = await sandbox.inspect<{ calls: { status: number }[] }>('clearbit');
-      const refused = inspection.calls.filter((c) => c.status === 402).length;
-      if (refused < refusedBefore + ids.length) return undefined;
-      refusedBefore = refused;
-      return true;
-    }, 60_000);
-    const rows = await Promise.all(ids.map((id) => ledger.signups.getSignup(id)));
-    expect(rows.every((r) => r?.enrichedAt === null)).toBe(true);
-  };
+  const { sleepUntil, signups, recorded, waiting } = stack;
 
   /** The check as the schedule starts it, at the server's current time. */
   let runs = 0;
   const check = () =>
-    client.workflow.execute(RollingHealthCheckWorkflow, {
-      taskQueue: config.temporal.taskQueue,
+    stack.client.workflow.execute(RollingHealthCheckWorkflow, {
+      taskQueue: stack.config.temporal.taskQueue,
       workflowId: `enrichment-health-rolling-${++runs}`,
       args: [{}],
     });
 
-  const incidentAlerts = async () =>
-    ((await sandbox.inspect<{ records?: { message?: SlackMessage[] } }>('slack')).records?.message ?? [])
-      .map((m) => JSON.stringify(m.fields))
-      .filter((t) => t.includes('Enrichment incident'));
+  const incidentAlerts = async () => (await stack.slackTexts()).filter((t) => t.includes('Enrichment incident'));
 
   it('alerts an outage at the next hourly run with the 24 h window, once per incident, resolves it, and stays quiet for a traffic drop', async () => {
-    expect(config.health.rollingWindowHours).toBe(24);
-    expect(config.health.checkIntervalMinutes).toBe(60);
-    expect(config.health.recentMinSignups).toBe(MIN_SIGNUPS);
-    const day = addDays(utcDay(await env.currentTimeMs()), 1);
+    expect(stack.config.health.rollingWindowHours).toBe(24);
+    expect(stack.config.health.checkIntervalMinutes).toBe(60);
+    expect(stack.config.health.recentMinSignups).toBe(MIN_SIGNUPS);
+    const day = addDays(utcDay(await stack.env.currentTimeMs()), 1);
     const later = addDays(day, 2);
 
     // Normal traffic: PER_SLOT signups at a time, all enriched.
@@ -163,7 +64,7 @@ describe('the rolling health check', () => {
     });
 
     // 18:00 Clearbit runs out of credits; signups keep coming and wait.
-    await sandbox.control('clearbit', { credits: 0 });
+    await stack.sandbox.control('clearbit', { credits: 0 });
     await sleepUntil(day, 18, 20);
     const outage = await signups(MIN_SIGNUPS);
     await waiting(outage.map((s) => s.signupId));
@@ -217,12 +118,12 @@ describe('the rolling health check', () => {
       recent: { verdict: 'inconclusive' },
     });
     expect(quietHour.alert).toBe('none');
-    expect(await ledger.health.openIncident()).toMatchObject({ id: first.incident?.id });
+    expect(await stack.ledger.health.openIncident()).toMatchObject({ id: first.incident?.id });
 
     // Credits are back; the waiting signups are told and recorded. The 22:00 check sees the writes and resolves it.
-    await sandbox.control('clearbit', { credits: null });
+    await stack.sandbox.control('clearbit', { credits: null });
     for (const s of [...outage, ...more]) {
-      await client.workflow.getHandle(s.workflowId).signal(creditsRestoredSignal, {});
+      await stack.client.workflow.getHandle(s.workflowId).signal(creditsRestoredSignal, {});
     }
     await recorded([...outage, ...more].map((s) => s.signupId));
     await sleepUntil(day, 22);
@@ -235,10 +136,10 @@ describe('the rolling health check', () => {
     expect(resolved.incident).toMatchObject({ id: first.incident?.id, state: 'resolved' });
     expect(resolved.backfill).toBe(`proposed: npx enrich backfill --from ${day} --to ${day}`);
     expect(resolved.alert).toBe('posted');
-    expect(await ledger.health.openIncident()).toBeUndefined();
+    expect(await stack.ledger.health.openIncident()).toBeUndefined();
 
     // Two days on: Clearbit is out again, but only one signup comes in where the 24 h windows before had 32 and 12.
-    await sandbox.control('clearbit', { credits: 0 });
+    await stack.sandbox.control('clearbit', { credits: 0 });
     await sleepUntil(later, 11);
     const quiet = await signups(1);
     await waiting(quiet.map((s) => s.signupId));
@@ -254,6 +155,6 @@ describe('the rolling health check', () => {
     expect(drop.incident).toBeUndefined();
     expect(drop.alert).toBe('none');
     expect(await incidentAlerts()).toHaveLength(1);
-    expect(await ledger.health.openIncident()).toBeUndefined();
+    expect(await stack.ledger.health.openIncident()).toBeUndefined();
   }, 420_000);
 });
