@@ -275,5 +275,15 @@ export function createErasureClients(config: Config, fetchImpl?: typeof fetch): 
     slack: d.slack !== undefined,
     customerio: d.customerio,
     mixpanel: d.mixpanel,
+    close: enabled.has('close')
+      ? createCloseClient({
+          baseUrl: config.close.apiUrl,
+          apiKey: config.credentials.CLOSE_API_KEY ?? SANDBOX_KEY,
+          highValueAction: config.close.highValueAction,
+          timeoutMs: config.fanOut.timeoutMs,
+          fetch: fetchImpl,
+        })
+      : undefined,
+    humanic: d.humanic !== undefined,
   };
 }

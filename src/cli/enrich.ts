@@ -37,9 +37,10 @@ const USAGE = `usage: enrich <command> [options]
                                           start the Salesforce re-enrichment of stale accounts now
   schedules apply                         create or update the Temporal schedules
   replay FILE                             replay an exported history against today's workflow code
-  forget --email EMAIL                    erase a person: scrub the ledger, delete them in PostHog, Salesforce and
-                                          Vitally, tell webhook consumers, list Slack messages; run again to retry
-                                          what failed (exit 1 while any system failed)
+  forget --email EMAIL                    erase a person: scrub the ledger, delete them in PostHog, Salesforce,
+                                          Vitally, Customer.io, Mixpanel and Close, tell webhook consumers, list
+                                          Slack messages and Humanic deliveries; run again to retry what failed
+                                          (exit 1 while any system failed)
   doctor [--post-test-message] [--timeout SECONDS]
                                           check every configured system with a read (credentials, Salesforce
                                           fields, Temporal namespace/search attributes/schedules, database

@@ -357,6 +357,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     },
     /** Customer.io's Track API: CUSTOMERIO_TRACK_URL, else the region's host (live) or the sandbox's. */
     customerio: {
+      /** CUSTOMERIO_REGION: the workspace's region as configured (`enrich doctor` compares it with Customer.io's). */
+      region: e.CUSTOMERIO_REGION,
       trackUrl: (
         e.CUSTOMERIO_TRACK_URL ??
         (live ? LIVE_CUSTOMERIO_TRACK_URLS[e.CUSTOMERIO_REGION] : `${sandboxUrl}/customerio/api/v1`)

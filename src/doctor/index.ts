@@ -286,6 +286,94 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
     );
   }
 
+  // ---- Close, Customer.io, Mixpanel, Humanic (#17): one cheap read each, only when in DESTINATIONS
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const notDestination = (system: string) => skip(system, 'destination', 'not in DESTINATIONS');
+
+  if (destinations.has('close')) {
+    checks.push(
+      run('close', 'API key (GET /me/)', async (signal) => {
+        const apiKey = key('CLOSE_API_KEY');
+        if (!apiKey) throw new Problem('CLOSE_API_KEY is not set');
+        const res = await http(
+          `${config.close.apiUrl}/me/`,
+          { headers: { authorization: basic(apiKey, '') }, signal },
+          'Close',
+        );
+        if (res.status === 401)
+          throw new Problem('CLOSE_API_KEY rejected (401): set an API key of Close (Settings → Developer → API Keys)');
+        if (!res.ok) throw new Problem(`unexpected HTTP ${res.status} from Close (CLOSE_API_URL?)`);
+        const me = (await res.json().catch(() => ({}))) as { organizations?: unknown };
+        const organizations = Array.isArray(me.organizations) ? (me.organizations as { name?: unknown }[]) : [];
+        const names = organizations.flatMap((o) => (typeof o.name === 'string' ? [`"${o.name.slice(0, 80)}"`] : []));
+        return `key accepted: its user belongs to ${organizations.length} organization(s)${names.length > 0 ? ` (${names.join(', ')})` : ''}`;
+      }),
+    );
+  } else checks.push(Promise.resolve([notDestination('close')]));
+
+  if (destinations.has('customerio')) {
+    checks.push(
+      run('customerio', 'Track API credentials and region (GET /accounts/region)', async (signal) => {
+        const siteId = key('CUSTOMERIO_SITE_ID');
+        const apiKey = key('CUSTOMERIO_API_KEY');
+        if (!siteId || !apiKey) throw new Problem('CUSTOMERIO_SITE_ID and CUSTOMERIO_API_KEY must both be set');
+        const res = await http(
+          `${config.customerio.trackUrl}/accounts/region`,
+          { headers: { authorization: basic(siteId, apiKey) }, signal },
+          'Customer.io',
+        );
+        if (res.status === 401)
+          throw new Problem(
+            'CUSTOMERIO_SITE_ID / CUSTOMERIO_API_KEY rejected (401): set a Track API site id and key of the workspace',
+          );
+        if (!res.ok) throw new Problem(`unexpected HTTP ${res.status} from Customer.io (CUSTOMERIO_TRACK_URL?)`);
+        const answer = (await res.json().catch(() => ({}))) as { region?: unknown };
+        const region = typeof answer.region === 'string' ? answer.region.toLowerCase() : undefined;
+        if (region === undefined) return 'credentials accepted; Customer.io named no region';
+        if (region !== config.customerio.region)
+          throw new Problem(
+            `credentials accepted, but the workspace is in region ${region} and CUSTOMERIO_REGION is ` +
+              `${config.customerio.region}: set CUSTOMERIO_REGION=${region}`,
+          );
+        return `credentials accepted; the workspace's region ${region} matches CUSTOMERIO_REGION`;
+      }),
+    );
+  } else checks.push(Promise.resolve([notDestination('customerio')]));
+
+  if (destinations.has('mixpanel')) {
+    checks.push(
+      run('mixpanel', 'configuration, ingestion host reachable', async (signal) => {
+        const missing = ['MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_API_SECRET'].filter((name) => !key(name));
+        if (missing.length > 0) throw new Problem(`${missing.join(' and ')} not set`);
+        const url = config.mixpanel.apiUrl;
+        if (config.mode === 'live' && !url.startsWith('https://'))
+          throw new Problem('MIXPANEL_API_URL must be https in live mode');
+        // Every ingestion endpoint writes (a profile, an event): a HEAD of the host proves DNS, TLS and an answer only.
+        const res = await http(`${url}/`, { method: 'HEAD', signal }, 'Mixpanel');
+        if (res.status >= 500) throw new Problem(`Mixpanel answered HTTP ${res.status} (MIXPANEL_API_URL?)`);
+        return (
+          `MIXPANEL_PROJECT_TOKEN and MIXPANEL_API_SECRET set, ${origin(url)} answers (HTTP ${res.status}); neither ` +
+          'verified: Mixpanel documents no read-only check of them (a refused one is auth_failed on the first write)'
+        );
+      }),
+    );
+  } else checks.push(Promise.resolve([notDestination('mixpanel')]));
+
+  if (destinations.has('humanic')) {
+    checks.push(
+      run('humanic', 'webhook URL (https, HEAD: nothing sent)', async (signal) => {
+        const url = config.humanic.webhookUrl;
+        if (!url) throw new Problem('HUMANIC_WEBHOOK_URL is not set');
+        if (config.mode === 'live' && !url.startsWith('https://'))
+          throw new Problem('HUMANIC_WEBHOOK_URL must be https in live mode');
+        // A POST would be a delivery: HEAD carries no body and no person, and proves DNS, TLS and an HTTP answer.
+        const res = await http(url, { method: 'HEAD', signal }, 'the Humanic webhook');
+        if (res.status >= 500) throw new Problem(`${origin(url)} answered HTTP ${res.status} (HUMANIC_WEBHOOK_URL)`);
+        return `${origin(url)} accepts connections (HEAD answered HTTP ${res.status}, nothing sent); the webhook path and payload not exercised`;
+      }),
+    );
+  } else checks.push(Promise.resolve([notDestination('humanic')]));
+
   // ---- Temporal
   checks.push(
     run('temporal', `namespace ${config.temporal.namespace}, search attributes, schedules`, async () => {
@@ -454,6 +542,8 @@ function secretValues(config: Config): string[] {
     config.clayCallbackSecret,
     config.metricsToken,
     config.webhooks.secret,
+    config.humanic.webhookUrl,
+    config.humanic.apiKey,
   ];
   if (config.databaseUrl) {
     try {

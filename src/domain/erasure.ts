@@ -13,6 +13,8 @@ export const ERASURE_SYSTEMS = [
   'slack',
   'customerio',
   'mixpanel',
+  'close',
+  'humanic',
 ] as const;
 export type ErasureSystem = (typeof ERASURE_SYSTEMS)[number];
 

@@ -101,11 +101,17 @@ export class ErasuresRepository {
 
   /** The signups among `ids` a Slack message was posted for (incoming webhooks cannot delete them). */
   async slackNotified(ids: string[]): Promise<string[]> {
+    return this.deliveredTo('slack', ids);
+  }
+
+  /** The signups among `ids` with a write to `destination` that did not fail (sent, or possibly sent), oldest first. */
+  async deliveredTo(destination: string, ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     const rows = await this.sql.query<{ signup_id: string }>(
-      `SELECT DISTINCT signup_id FROM destination_writes
-       WHERE destination = 'slack' AND state <> 'failed' AND signup_id::text = ANY($1::text[])`,
-      [ids],
+      `SELECT signup_id::text AS signup_id FROM destination_writes
+       WHERE destination = $2 AND state <> 'failed' AND signup_id::text = ANY($1::text[])
+       GROUP BY signup_id ORDER BY min(updated_at), signup_id`,
+      [ids, destination],
     );
     return rows.map((r) => r.signup_id);
   }

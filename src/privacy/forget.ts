@@ -25,6 +25,10 @@ export interface ErasureClients {
   slack: boolean;
   customerio?: { deletePerson(personKey: string): Promise<DeletionOutcome> };
   mixpanel?: { deletePerson(personKey: string): Promise<DeletionOutcome> };
+  /** Close: the person's contacts (found by email), the follow-ups of their signups, and their own lead. */
+  close?: { deletePerson(email: string, signupIds: string[]): Promise<DeletionOutcome[]> };
+  /** Whether Humanic is a destination (no deletion API: the signups delivered to it are listed). */
+  humanic?: boolean;
 }
 
 export interface ForgetDeps {
@@ -57,8 +61,8 @@ export class ForgetInputError extends Error {}
 /**
  * Erases a person (`enrich forget --email X`, `POST /admin/forget`): finds their signups, notes where they were
  * written downstream, scrubs the ledger of the email (see ErasuresRepository.scrubAndRecord), records the erasure under
- * the keyed hash of the email, then deletes the person in PostHog, Salesforce and Vitally, tells the webhook consumers
- * (`person.forgotten`) and lists the Slack messages. A second run for the same person finds the erasure by its hash,
+ * the keyed hash of the email, then deletes the person in PostHog, Salesforce, Vitally, Customer.io, Mixpanel and
+ * Close, tells the webhook consumers (`person.forgotten`) and lists the Slack messages and the Humanic deliveries. A second run for the same person finds the erasure by its hash,
  * scrubs only what arrived since, and retries only the systems that failed.
  */
 export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise<ForgetReport> {
@@ -174,6 +178,22 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
     customerio ? eachKey((key) => customerio.deletePerson(key)) : notConfigured('Customer.io'),
   );
   await run('mixpanel', () => (mixpanel ? eachKey((key) => mixpanel.deletePerson(key)) : notConfigured('Mixpanel')));
+  // Close keys nothing by our person key: the contact is found by the email, the follow-ups by the signup ids.
+  const { close } = c;
+  await run('close', async () =>
+    close ? combineDeletions(await close.deletePerson(email, signupIds), nobody) : notConfigured('Close'),
+  );
+  await run('humanic', async (): Promise<ErasureResult> => {
+    if (!c.humanic) return notConfigured('Humanic');
+    const delivered = await ledger.erasures.deliveredTo('humanic', signupIds);
+    if (delivered.length === 0) return { state: 'not_found', detail: 'no signup of this person was sent to Humanic' };
+    return {
+      state: 'listed',
+      detail:
+        `signup(s) ${delivered.join(', ')} were sent to Humanic, which documents no deletion API: ` +
+        "delete the person in Humanic's app by hand",
+    };
+  });
 
   const complete = Object.values(systems).every(isSettled);
   const recorded = await ledger.erasures.recordResults(subjectHash, systems, complete);

@@ -28,6 +28,12 @@ import type { ProviderPluginOptions, RecordStore, StoredRecord } from './state';
  *   required and existing, else 400).
  * - `GET /task/?lead_id=`, `POST /task/` `{ lead_id, text, _type?: "lead", date? }`; `GET /opportunity/?lead_id=`,
  *   `POST /opportunity/` `{ lead_id, note?, confidence? (0..100), value?, value_period? }`.
+ * - `DELETE /contact/:id/`, `DELETE /task/:id/`, `DELETE /opportunity/:id/` ("Delete a contact", "Delete a task",
+ *   "Delete an opportunity") → 200 `{}`; `DELETE /lead/:id/` ("Delete a lead") → 200 `{}`, and the lead's contacts,
+ *   tasks and opportunities go with it, as Close deletes everything that belongs to a lead. An unknown id → 404 `{ error
+ *   }`. Each deletion is listed in `/_inspect/close`'s `deleted` (type and id).
+ * - `GET /me/` ("Fetch your user info": the user the API key belongs to) → `{ id, first_name, last_name, email,
+ *   organizations: [{ id, name }] }`, a fixed fictional user of the fictional organization "Sandbox Sales".
  *
  * RecordStore `state.records.close`: `custom_field`, `lead`, `contact`, `task` and `opportunity`, each keyed by its
  * Close id (`cf_…`, `lead_…`, `cont_…`, `task_…`, `oppo_…`, from the store's sequence: the same requests give the
@@ -380,6 +386,41 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
       );
       return { body: contactObject(record), note: 'created' };
     }),
+  );
+
+  // ---- Deletions
+
+  const deletion = (type: string, what: string) =>
+    app.delete<{ Params: { id: string } }>(`/${type}/:id/`, async (request, reply) =>
+      serve(request, reply, request.params.id, (s) => {
+        const id = request.params.id;
+        if (!s.get(type, id)) throw new HttpError(404, `Empty query: ${what} matching query does not exist.`);
+        if (type === 'lead') {
+          for (const child of ['contact', 'task', 'opportunity']) {
+            for (const r of s.list(child).filter((x) => x.fields.lead_id === id)) s.remove(child, r.key);
+          }
+        }
+        s.remove(type, id);
+        return { body: {}, note: 'deleted' };
+      }),
+    );
+  deletion('lead', 'Lead');
+  deletion('contact', 'Contact');
+  deletion('task', 'Task');
+  deletion('opportunity', 'Opportunity');
+
+  // ---- The API key's user
+
+  app.get('/me/', async (request, reply) =>
+    serve(request, reply, null, () => ({
+      body: {
+        id: 'user_sandbox0000000000000000',
+        first_name: 'Sandra',
+        last_name: 'Box',
+        email: 'sandra.box@sandbox-sales.invalid',
+        organizations: [{ id: 'orga_sandbox000000000000000', name: 'Sandbox Sales' }],
+      },
+    })),
   );
 
   app.post('/opportunity/', async (request, reply) =>

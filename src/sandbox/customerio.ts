@@ -22,6 +22,9 @@ import type { ProviderPluginOptions } from './state';
  *   no person create one).
  * - `DELETE /customers/:identifier` — delete a person (and, here, their events). 200 `{}` whether or not the person
  *   existed, as the docs give no 404 for it.
+ * - `GET /accounts/region` ("Find your account region": the credentials' workspace region) → 200 `{ url, region,
+ *   environment_id }`; the sandbox's workspace is a US one (`{ url: "https://track.customer.io", region: "us",
+ *   environment_id: 1 }`), whichever host is asked, as the docs say either regional URL answers it.
  * - Answers: 200 `{}` on success. Errors `{ meta: { error } }` (400 for a body to review, 401, 429, 500).
  * - Order of checks: auth → `latencyMs` → rate limit (429 with `Retry-After`) → injected failure (500) → body (400).
  *
@@ -72,7 +75,7 @@ export const customerioPlugin: FastifyPluginCallback<ProviderPluginOptions> = (a
     request: FastifyRequest,
     reply: FastifyReply,
     key: string | null,
-    work: () => { note?: string },
+    work: () => { note?: string; body?: unknown },
   ) => {
     const sys = state.system('customerio');
     const answer = (status: number, body: unknown, note?: string) => {
@@ -91,12 +94,20 @@ export const customerioPlugin: FastifyPluginCallback<ProviderPluginOptions> = (a
     if (gate.kind === 'failure') return answer(500, { meta: { error: 'Internal server error' } });
     try {
       const result = work();
-      return answer(200, {}, result.note);
+      return answer(200, result.body ?? {}, result.note);
     } catch (error) {
       if (error instanceof HttpError) return answer(error.status, { meta: { error: error.message } });
       throw error;
     }
   };
+
+  // The sandbox's workspace is a US one: the region lookup answers it from either regional host, as documented.
+  app.get('/api/v1/accounts/region', async (request, reply) =>
+    serve(request, reply, null, () => ({
+      body: { url: 'https://track.customer.io', region: 'us', environment_id: 1 },
+      note: 'region',
+    })),
+  );
 
   app.put<{ Params: { identifier: string } }>('/api/v1/customers/:identifier', async (request, reply) =>
     serve(request, reply, request.params.identifier, () => {

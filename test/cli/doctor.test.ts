@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import Long from 'long';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -28,7 +29,22 @@ const SECRETS = {
   SALESFORCE_CLIENT_SECRET: 'doctor-secret-sf-client-secret-e90b7c',
   VITALLY_API_KEY: 'doctor-secret-vitally-0d6f58',
   CLAY_WEBHOOK_AUTH: 'doctor-secret-clay-a17b3f',
+  CLOSE_API_KEY: 'doctor-secret-close-2c9e40',
+  CUSTOMERIO_SITE_ID: 'doctor-secret-cio-site-8b1f07',
+  CUSTOMERIO_API_KEY: 'doctor-secret-cio-key-d3a5e9',
+  MIXPANEL_PROJECT_TOKEN: 'doctor-secret-mixpanel-token-61c0b2',
+  MIXPANEL_API_SECRET: 'doctor-secret-mixpanel-secret-f47a18',
+  HUMANIC_API_KEY: 'doctor-secret-humanic-9d2e6c',
 };
+
+/** A local port nothing listens on (bound by the OS, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe('enrich doctor', () => {
   const stops: (() => Promise<unknown>)[] = [];
@@ -85,7 +101,7 @@ describe('enrich doctor', () => {
       TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
       DATABASE_URL: databaseUrl,
       ENRICHMENT_PROVIDERS: 'clearbit,harmonic,clay',
-      DESTINATIONS: 'posthog,salesforce,vitally,slack',
+      DESTINATIONS: 'posthog,salesforce,vitally,slack,close,customerio,mixpanel,humanic',
       SALESFORCE_PERSONAL_EMAIL_POLICY: 'lead',
       LOG_LEVEL: 'silent',
     };
@@ -132,8 +148,12 @@ describe('enrich doctor', () => {
       [
         'clay',
         'clearbit',
+        'close',
+        'customerio',
         'database',
         'harmonic',
+        'humanic',
+        'mixpanel',
         'posthog',
         'posthog',
         'salesforce',
@@ -160,6 +180,59 @@ describe('enrich doctor', () => {
     expect(Object.values(salesforce.records ?? {}).flat()).toEqual([]);
     const slack = await sandbox.inspect<{ records?: Record<string, unknown[]> }>('slack');
     expect(Object.values(slack.records ?? {}).flat()).toEqual([]);
+    // The four destinations of #17: each answered its read, and holds nothing.
+    expect(run.stdout).toMatch(
+      /^close\s+API key \(GET \/me\/\)\s+OK\s+key accepted: its user belongs to 1 organization\(s\) \("Sandbox Sales"\)$/m,
+    );
+    expect(run.stdout).toMatch(
+      /^customerio\s+Track API credentials and region \(GET \/accounts\/region\)\s+OK\s+credentials accepted; the workspace's region us matches CUSTOMERIO_REGION$/m,
+    );
+    expect(run.stdout).toMatch(
+      /^mixpanel\s+configuration, ingestion host reachable\s+OK\s+MIXPANEL_PROJECT_TOKEN and MIXPANEL_API_SECRET set, http:\/\/127\.0\.0\.1:\d+ answers \(HTTP 404\); neither verified/m,
+    );
+    expect(run.stdout).toMatch(
+      /^humanic\s+webhook URL \(https, HEAD: nothing sent\)\s+OK\s+http:\/\/127\.0\.0\.1:\d+ accepts connections \(HEAD answered HTTP \d+, nothing sent\)/m,
+    );
+    expect(run.stdout).not.toContain('/humanic/webhook');
+    for (const system of ['close', 'customerio', 'mixpanel', 'humanic']) {
+      const inspected = await sandbox.inspect<{ records?: Record<string, unknown[]> }>(system);
+      expect(Object.values(inspected.records ?? {}).flat()).toEqual([]);
+    }
+    const closeCalls = await sandbox.inspect<{ calls: { method: string; path: string }[] }>('close');
+    expect(closeCalls.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET /close/api/v1/me/']);
+    const cioCalls = await sandbox.inspect<{ calls: { method: string; path: string }[] }>('customerio');
+    expect(cioCalls.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['GET /customerio/api/v1/accounts/region']);
+  }, 60_000);
+
+  it('fails each #17 destination on a refused key, a wrong region or an unreachable host, naming what to fix', async () => {
+    const port = await closedPort();
+    const run = await doctor({
+      CLOSE_API_KEY: 'bad-key',
+      CUSTOMERIO_REGION: 'eu',
+      MIXPANEL_API_URL: `http://127.0.0.1:${port}`,
+      HUMANIC_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/doctor-secret-humanic-path-0a1b2c`,
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^close\s.*FAIL\s+CLOSE_API_KEY rejected \(401\)/m);
+    expect(run.stdout).toMatch(
+      /^customerio\s.*FAIL\s+credentials accepted, but the workspace is in region us and CUSTOMERIO_REGION is eu: set CUSTOMERIO_REGION=us$/m,
+    );
+    expect(run.stdout).toMatch(
+      new RegExp(`^mixpanel\\s.*FAIL\\s+cannot reach Mixpanel at http://127\\.0\\.0\\.1:${port}: `, 'm'),
+    );
+    expect(run.stdout).toMatch(
+      new RegExp(`^humanic\\s.*FAIL\\s+cannot reach the Humanic webhook at http://127\\.0\\.0\\.1:${port}: `, 'm'),
+    );
+    expect(run.stdout + run.stderr).not.toContain('doctor-secret-humanic-path');
+    expectNoSecret(run);
+
+    const refused = await doctor({ CUSTOMERIO_API_KEY: 'bad-key', DESTINATIONS: 'posthog,customerio' });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^customerio\s.*FAIL\s+CUSTOMERIO_SITE_ID \/ CUSTOMERIO_API_KEY rejected \(401\)/m);
+    // Destinations not named in DESTINATIONS are skipped, not checked.
+    for (const system of ['close', 'mixpanel', 'humanic'])
+      expect(refused.stdout).toMatch(new RegExp(`^${system}\\s+destination\\s+SKIP\\s+not in DESTINATIONS$`, 'm'));
+    expectNoSecret(refused);
   }, 60_000);
 
   it('names the object and field the org lacks, and exits non-zero', async () => {
@@ -228,8 +301,14 @@ describe('enrich doctor', () => {
     );
     expect(right.code).toBe(0);
 
-    const wrong = await doctor({ ...live });
+    // The wrong project key, and a Humanic webhook that is not https.
+    const wrong = await doctor({
+      ...live,
+      DESTINATIONS: 'posthog,salesforce,vitally,humanic',
+      HUMANIC_WEBHOOK_URL: `${base('humanic')}/webhook`,
+    });
     expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/^humanic\s.*FAIL\s+HUMANIC_WEBHOOK_URL must be https in live mode$/m);
     expect(wrong.stdout).toMatch(
       /^posthog\s+project 1 .*FAIL\s+POSTHOG_PROJECT_API_KEY is not the API key of project 1/m,
     );

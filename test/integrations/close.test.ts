@@ -145,6 +145,72 @@ describe('Close client against the sandbox', () => {
     expect(await client().writeEnrichment(signup, company, false)).toMatchObject({ kind: 'transient' });
   });
 
+  it("deletes for enrich forget: the person's contact and follow-ups, their own lead, never a company's lead", async () => {
+    const colleague = { ...signup, signupId: 's-2', personKey: 'p-2', email: 'ben@quorvalis.com', name: 'Ben Ode' };
+    const personal = {
+      ...signup,
+      signupId: 's-3',
+      email: 'ada.q@gmail.com',
+      emailKind: 'free_mail' as const,
+      domain: undefined,
+    };
+    await client().writeEnrichment(signup, company, true);
+    await client().writeEnrichment(colleague, company, true);
+    await client().writeEnrichment(personal, undefined, true);
+    const before = await records();
+    const companyLead = before.lead!.find((l) => l.fields.url === 'https://quorvalis.com')!;
+    const ownLead = before.lead!.find((l) => l.id !== companyLead.id)!;
+    expect(before.task).toHaveLength(3);
+
+    // The work address: its contact and task go, the company's lead and the colleague stay.
+    const work = await client().deletePerson('Ada.Quillon@Quorvalis.com', [signup.signupId]);
+    expect(work.map((o) => o.kind)).toEqual(['deleted', 'deleted', 'not_found']);
+    expect(work[2]!.detail).toBe(`lead ${companyLead.id} kept (a company's lead, 1 other contact(s))`);
+    let r = await records();
+    expect(r.lead?.map((l) => l.id).sort()).toEqual([companyLead.id, ownLead.id].sort());
+    expect(r.contact?.flatMap((c) => (c.fields.emails as { email: string }[]).map((e) => e.email)).sort()).toEqual([
+      'ada.q@gmail.com',
+      'ben@quorvalis.com',
+    ]);
+    expect(r.task?.map((t) => String(t.fields.text)).some((t) => t.includes(followUpMarker(signup.signupId)))).toBe(
+      false,
+    );
+
+    // The free-mail address: its own lead goes with its contact and task.
+    const own = await client().deletePerson('ada.q@gmail.com', ['s-3']);
+    expect(own.map((o) => o.kind)).toEqual(['deleted', 'deleted', 'deleted']);
+    expect(own[2]!.detail).toBe(`their own lead ${ownLead.id} deleted`);
+    r = await records();
+    expect(r.lead?.map((l) => l.id)).toEqual([companyLead.id]);
+    expect(r.task).toHaveLength(1);
+    const deleted = (await sandbox.inspect<Inspection & { deleted: { type: string }[] }>('close')).deleted;
+    expect(deleted.map((d) => d.type).sort()).toEqual(['contact', 'contact', 'lead', 'task', 'task']);
+
+    // Nobody left under either address; a refused key fails (retried by the next enrich forget).
+    expect(await client().deletePerson('ada.q@gmail.com', ['s-3'])).toEqual([
+      { kind: 'not_found', detail: 'no Close lead has a contact with this email' },
+    ]);
+    expect(await client('task', 'bad-key').deletePerson('ben@quorvalis.com', ['s-2'])).toMatchObject([
+      { kind: 'failed', detail: expect.stringMatching(/HTTP 401/) as unknown },
+    ]);
+  });
+
+  it("answers DELETE of an unknown id with 404, and GET /me/ with the key's user and organizations", async () => {
+    const auth = { authorization: `Basic ${Buffer.from('sandbox-key:').toString('base64')}` };
+    for (const type of ['lead', 'contact', 'task', 'opportunity']) {
+      const res = await fetch(`${sandbox.url}/close/api/v1/${type}/${type}_nope/`, { method: 'DELETE', headers: auth });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toHaveProperty('error');
+    }
+    const me = await fetch(`${sandbox.url}/close/api/v1/me/`, { headers: auth });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ organizations: [{ name: 'Sandbox Sales' }] });
+    const refused = await fetch(`${sandbox.url}/close/api/v1/me/`, {
+      headers: { authorization: `Basic ${Buffer.from('bad-key:').toString('base64')}` },
+    });
+    expect(refused.status).toBe(401);
+  });
+
   it('answers bad input with 400 field-errors and an unknown lead with 404', async () => {
     const auth = { authorization: `Basic ${Buffer.from('sandbox-key:').toString('base64')}` };
     const post = (path: string, body: unknown) =>

@@ -103,6 +103,18 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
     expect(r.campaign_trigger).toHaveLength(1);
   });
 
+  it("answers Customer.io's region lookup with the workspace's region, to valid Track credentials only", async () => {
+    const get = (user: string, password: string) =>
+      fetch(`${sandbox.url}/customerio/api/v1/accounts/region`, {
+        headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
+      });
+    const res = await get('site-1', 'track-key');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ url: 'https://track.customer.io', region: 'us', environment_id: 1 });
+    expect((await get('site-1', 'bad-key')).status).toBe(401);
+    expect((await fetch(`${sandbox.url}/customerio/api/v1/accounts/region`)).status).toBe(401);
+  });
+
   it('classifies Customer.io refusals: bad key, throttling, outage', async () => {
     expect((await customerio('bad-key').identify(signup, NO_SIGNALS)).kind).toBe('auth_failed');
     await sandbox.control('customerio', { rateLimitPerSecond: 1 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Config } from '../../src/config';
@@ -311,5 +312,175 @@ describe('erasure: enrich forget', () => {
     expect(cli.code).toBe(2);
     expect(cli.stderr).toContain('the email address must contain exactly one @');
     expect(cli.stderr).not.toContain('not an email');
+  });
+});
+
+/**
+ * `enrich forget` in Close and Humanic, end to end: a pipeline of its own writing only to them (the real worker and
+ * Temporal server, a PostgreSQL ledger, the sandbox's Close simulator and Humanic receiver over HTTP), then the
+ * operator API against its starter.
+ */
+describe('erasure: Close and Humanic', () => {
+  let sandbox: RunningSandbox;
+  let client: Client;
+  let ledger: Ledger;
+  let base: string;
+  const stops: (() => Promise<unknown>)[] = [];
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
+    const stack = await isolatedStack({ SANDBOX_URL: sandbox.url, DESTINATIONS: 'close,humanic' }, { stops });
+    ledger = stack.ledger;
+    const intake: Intake = createIntake(stack.config, ledger, { outboxPollMs: 200 });
+    base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
+    stops.push(() => intake.close());
+  });
+
+  afterAll(async () => {
+    for (const stop of stops.reverse()) await stop();
+    await client?.connection.close();
+    await sandbox?.close();
+  });
+
+  const post = async (payload: unknown) => {
+    const res = await fetch(`${base}/webhooks/posthog`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
+      body: JSON.stringify(payload),
+    });
+    expect(res.status).toBe(202);
+    return (await res.json()) as { signupId: string };
+  };
+
+  const forget = async (email: string) => {
+    const res = await fetch(`${base}/admin/forget`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({ email }),
+    });
+    expect(res.status).toBe(200);
+    return (await res.json()) as ForgetReport;
+  };
+
+  /** Waits until the signup is settled and its Close and Humanic writes have ended. */
+  const settled = (signupId: string) =>
+    eventually(async () => {
+      const s = await ledger.signups.getSignup(signupId);
+      if (!s?.workflowId || UNSETTLED.includes(s.status)) return undefined;
+      const status = await client.workflow.getHandle(s.workflowId).query(getStatusQuery);
+      const writes = status.signups.find((x) => x.signupId === signupId)?.writes ?? {};
+      const ended = (['close', 'humanic'] as const).every((d) => {
+        const w = writes[d];
+        return w !== undefined && !['pending', 'retrying'].includes(w.state);
+      });
+      return ended ? s : undefined;
+    }, 90_000);
+
+  const close = () => sandbox.inspect<Inspection>('close');
+  const rows = async (type: string) => (await close()).records?.[type] ?? [];
+  const emailsOf = (r: StoredRecord) => (r.fields.emails as { email: string }[]).map((e) => e.email);
+  const closeDeletes = async () => (await close()).calls.filter((c) => c.method === 'DELETE').length;
+
+  it("deletes the person's contact and follow-ups on a company lead, keeping the lead and the colleague", async () => {
+    const subjectEmail = 'ada.quillon@quorvalis.com';
+    const colleagueEmail = 'bruno.vale@quorvalis.com';
+    // Quorvalis raised $310M: both are high-value signups, each with a task on the company's lead.
+    const { signupId: subjectId } = await post(posthogSignup({ email: subjectEmail }));
+    const { signupId: colleagueId } = await post(posthogSignup({ email: colleagueEmail }));
+    await settled(subjectId);
+    await settled(colleagueId);
+    const lead = (await rows('lead')).find((l) => l.fields.url === 'https://quorvalis.com')!;
+    expect(lead).toBeDefined();
+    const onLead = async (type: string) => (await rows(type)).filter((r) => r.fields.lead_id === lead.id);
+    expect((await onLead('contact')).flatMap(emailsOf).sort()).toEqual([subjectEmail, colleagueEmail]);
+    expect((await onLead('task')).filter((t) => String(t.fields.text).includes(`[signup ${subjectId}]`))).toHaveLength(
+      1,
+    );
+
+    const report = await forget(subjectEmail);
+    expect(report.complete).toBe(true);
+    expect(report.systems.close).toMatchObject({ state: 'deleted' });
+    expect(report.systems.close!.detail).toMatch(
+      /task \S+ deleted; contact \S+ deleted; lead \S+ kept \(a company's lead, 1 other contact\(s\)\)/,
+    );
+    expect(report.systems.humanic).toEqual({
+      state: 'listed',
+      detail: `signup(s) ${subjectId} were sent to Humanic, which documents no deletion API: delete the person in Humanic's app by hand`,
+    });
+    expect(JSON.stringify(report)).not.toContain('quorvalis.com');
+
+    // The person's contact and task are gone; the company's lead, the colleague's contact and task stay.
+    expect((await rows('lead')).some((l) => l.id === lead.id)).toBe(true);
+    expect((await onLead('contact')).flatMap(emailsOf)).toEqual([colleagueEmail]);
+    const tasks = (await onLead('task')).map((t) => String(t.fields.text));
+    expect(tasks.some((t) => t.includes(`[signup ${subjectId}]`))).toBe(false);
+    expect(tasks.some((t) => t.includes(`[signup ${colleagueId}]`))).toBe(true);
+    expect((await close()).deleted).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: 'contact' }), expect.objectContaining({ type: 'task' })]),
+    );
+    expect((await close()).deleted?.some((d) => d.type === 'lead')).toBe(false);
+
+    // Again: settled systems reported as they were, Close not called again.
+    const deletesBefore = await closeDeletes();
+    const callsBefore = (await close()).calls.length;
+    const again = await forget(subjectEmail);
+    expect(again).toMatchObject({ repeated: true, signupsErased: 0, complete: true });
+    expect(again.systems.close).toEqual(report.systems.close);
+    expect(again.systems.humanic).toEqual(report.systems.humanic);
+    expect(Object.values(again.systems).some((r) => r.retried)).toBe(false);
+    expect(await closeDeletes()).toBe(deletesBefore);
+    expect((await close()).calls.length).toBe(callsBefore);
+  });
+
+  it("deletes the lead of the person's own (a free-mail signup nobody identified)", async () => {
+    const email = `sam.${randomUUID().slice(0, 8)}@gmail.com`;
+    const { signupId } = await post(posthogSignup({ email }));
+    await settled(signupId);
+    const contact = (await rows('contact')).find((c) => emailsOf(c).includes(email))!;
+    const ownLead = (await rows('lead')).find((l) => l.id === contact.fields.lead_id)!;
+    expect(ownLead.fields.url).toBeUndefined();
+    const leadsBefore = (await rows('lead')).length;
+
+    const report = await forget(email);
+    expect(report.complete).toBe(true);
+    expect(report.systems.close).toMatchObject({
+      state: 'deleted',
+      detail: `contact ${contact.id} deleted; their own lead ${ownLead.id} deleted`,
+    });
+    expect(report.systems.humanic).toMatchObject({
+      state: 'listed',
+      detail: expect.stringContaining(signupId) as unknown,
+    });
+    expect((await rows('lead')).some((l) => l.id === ownLead.id)).toBe(false);
+    expect((await rows('lead')).length).toBe(leadsBefore - 1);
+    expect((await rows('contact')).some((c) => emailsOf(c).includes(email))).toBe(false);
+    expect((await close()).deleted).toContainEqual(expect.objectContaining({ type: 'lead', id: ownLead.id }));
+
+    // Nobody of that address left in Close: a later erasure of it finds nothing there.
+    const stranger = await forget(`nobody.${randomUUID().slice(0, 8)}@gmail.com`);
+    expect(stranger.systems.close).toMatchObject({ state: 'not_found' });
+    expect(stranger.systems.humanic).toMatchObject({ state: 'not_found' });
+  });
+
+  it('reports a Close failure as failed and retries it on the next run', async () => {
+    const email = `lena.${randomUUID().slice(0, 8)}@gmail.com`;
+    const { signupId } = await post(posthogSignup({ email }));
+    await settled(signupId);
+    await sandbox.control('close', { failureRate: 1 });
+    let first: ForgetReport;
+    try {
+      first = await forget(email);
+    } finally {
+      await sandbox.control('close', { failureRate: 0 });
+    }
+    expect(first.complete).toBe(false);
+    expect(first.systems.close).toMatchObject({ state: 'failed' });
+    expect(first.systems.humanic).toMatchObject({ state: 'listed' });
+    const second = await forget(email);
+    expect(second.complete).toBe(true);
+    expect(second.systems.close).toMatchObject({ state: 'deleted', retried: true });
+    expect(second.systems.humanic?.retried).toBeUndefined();
+    expect((await rows('contact')).some((c) => emailsOf(c).includes(email))).toBe(false);
   });
 });

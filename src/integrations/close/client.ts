@@ -1,4 +1,5 @@
 import type { CloseCompany, ClosePort, CloseWriteOutcome } from '../../domain/ports';
+import type { DeletionOutcome } from '../../domain/erasure';
 import type { EnrichedSignup, WriteOutcome } from '../../domain/fan-out';
 import { enrichmentProperties } from '../posthog/properties';
 import { writeOutcome, type DestinationWording } from '../destination-status';
@@ -121,6 +122,7 @@ export function followUpText(s: EnrichedSignup): string {
 interface CloseLead {
   id: string;
   contacts?: { id?: string; emails?: { email?: string }[] }[];
+  [field: string]: unknown;
 }
 
 /**
@@ -130,9 +132,10 @@ interface CloseLead {
  * when missing. A high-value signup adds a task or an opportunity, found by its signup marker before one is created.
  * Every step matches before it creates, so a retry or a backfill adds nothing.
  */
-export function createCloseClient(
-  o: CloseClientOptions,
-): ClosePort & { customFieldIds(): Promise<Map<string, string> | Failure> } {
+export function createCloseClient(o: CloseClientOptions): ClosePort & {
+  customFieldIds(): Promise<Map<string, string> | Failure>;
+  deletePerson(email: string, signupIds: string[]): Promise<DeletionOutcome[]>;
+} {
   const auth = `Basic ${Buffer.from(`${o.apiKey}:`).toString('base64')}`;
   const call = (method: string, path: string, body?: unknown) =>
     destinationCall(`${o.baseUrl}${path}`, {
@@ -327,8 +330,98 @@ export function createCloseClient(
     return { kind: 'written', detail: `${action} ${created.id ?? ''} created`.replace('  ', ' ') };
   };
 
+  /** A DELETE as a deletion outcome: 200 deleted, 404 already gone, anything else failed. */
+  const remove = async (path: string, what: string): Promise<DeletionOutcome> => {
+    const answer = await call('DELETE', path);
+    if (!('kind' in answer) && answer.status === 404) return { kind: 'not_found', detail: `${what} already gone` };
+    const outcome = outcomeOf(answer, what);
+    return outcome.kind === 'written'
+      ? { kind: 'deleted', detail: `${what} deleted` }
+      : { kind: 'failed', detail: outcome.detail };
+  };
+
+  /**
+   * `enrich forget` in Close: on every lead with a contact of this email (the lead search), the follow-ups our writes
+   * made for the person's signups (a task's text or an opportunity's note holding `followUpMarker`), then the person's
+   * contact(s), then the lead itself when it was the person's own — no company domain on it and no other contact. A
+   * company's lead stays, with its other people. A lead whose follow-ups could not all be deleted keeps its contact,
+   * so that the next run finds it again by the email.
+   */
+  const deletePerson = async (rawEmail: string, signupIds: string[]): Promise<DeletionOutcome[]> => {
+    const email = rawEmail.toLowerCase();
+    const failure = (f: Failure): DeletionOutcome[] => [{ kind: 'failed', detail: f.detail }];
+    const found = ok<{ data?: CloseLead[] }>(
+      await call('GET', `/lead/?query=${encodeURIComponent(`email_address:${quoted(email)}`)}&_limit=100`),
+      'the lead search',
+    );
+    if (failed(found)) return failure(found);
+    const leads = found.data ?? [];
+    if (leads.length === 0) return [{ kind: 'not_found', detail: 'no Close lead has a contact with this email' }];
+    const ids = await customFieldIds();
+    if (failed(ids)) return failure(ids);
+    const domainField = ids.get(CLOSE_DOMAIN_FIELD);
+    const markers = signupIds.map(followUpMarker);
+    const outcomes: DeletionOutcome[] = [];
+    for (const lead of leads) {
+      const leadId = encodeURIComponent(lead.id);
+      const followUps: DeletionOutcome[] = [];
+      for (const [action, textField] of [
+        ['task', 'text'],
+        ['opportunity', 'note'],
+      ] as const) {
+        const list = ok<{ data?: Json[] }>(
+          await call('GET', `/${action}/?lead_id=${leadId}&_limit=200`),
+          `the ${action} list`,
+        );
+        if (failed(list)) {
+          followUps.push({ kind: 'failed', detail: list.detail });
+          continue;
+        }
+        for (const item of list.data ?? []) {
+          const text = item[textField];
+          if (typeof item.id !== 'string' || typeof text !== 'string' || !markers.some((m) => text.includes(m)))
+            continue;
+          followUps.push(await remove(`/${action}/${pathSegment(item.id)}/`, `${action} ${item.id}`));
+        }
+      }
+      outcomes.push(...followUps);
+      if (followUps.some((o) => o.kind === 'failed')) continue;
+
+      const contacts = ok<{ data?: NonNullable<CloseLead['contacts']> }>(
+        await call('GET', `/contact/?lead_id=${leadId}&_limit=200`),
+        'the contact list',
+      );
+      if (failed(contacts)) {
+        outcomes.push({ kind: 'failed', detail: contacts.detail });
+        continue;
+      }
+      const all = contacts.data ?? [];
+      const isPerson = (c: (typeof all)[number]) => c.emails?.some((e) => e.email?.toLowerCase() === email) === true;
+      const theirs = all.filter(isPerson);
+      const contactOutcomes: DeletionOutcome[] = [];
+      for (const c of theirs) {
+        if (typeof c.id === 'string')
+          contactOutcomes.push(await remove(`/contact/${pathSegment(c.id)}/`, `contact ${c.id}`));
+      }
+      outcomes.push(...contactOutcomes);
+      const company =
+        domainField !== undefined && ![undefined, null, ''].includes(lead[`custom.${domainField}`] as never);
+      const others = all.length - theirs.length;
+      if (company || others > 0 || contactOutcomes.some((o) => o.kind === 'failed')) {
+        outcomes.push({
+          kind: 'not_found',
+          detail: `lead ${lead.id} kept (${company ? "a company's lead" : 'not theirs alone'}${others > 0 ? `, ${others} other contact(s)` : ''})`,
+        });
+        continue;
+      }
+      outcomes.push(await remove(`/lead/${pathSegment(lead.id)}/`, `their own lead ${lead.id}`));
+    }
+    return outcomes;
+  };
+
   return {
     customFieldIds,
+    deletePerson,
     writeEnrichment: (s, company, highValue, knownLeadId) =>
       serialized(company ? `domain:${company.domain}` : `email:${s.email ?? s.personKey}`, () =>
         write(s, company, highValue, knownLeadId),
