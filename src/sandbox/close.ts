@@ -5,8 +5,8 @@ import type { ProviderPluginOptions, RecordStore, StoredRecord } from './state';
 
 /**
  * Close's REST API (real root https://api.close.com/api/v1), written from Close's developer documentation: "API
- * Overview" (auth, JSON, PUT as a patch), "Rate Limits", "HTTP Response Codes", "Leads", "Contacts", "Custom Fields",
- * "Tasks" and "Opportunities". Mounted at `/close/api/v1`.
+ * Overview" (auth, JSON, PUT as a patch), "Pagination", "Rate Limits", "HTTP Response Codes", "Leads", "Contacts",
+ * "Custom Fields", "Tasks", "Opportunities" and "Advanced Filtering". Mounted at `/close/api/v1`.
  *
  * - Auth: HTTP Basic with the API key as the user name and an empty password. Missing header, another scheme, an empty
  *   key or the key `bad-key` → 401 `{ error }`.
@@ -15,19 +15,27 @@ import type { ProviderPluginOptions, RecordStore, StoredRecord } from './state';
  *   reset=S` header and `Retry-After`. Injected failures (`failureRate`): 500 `{ error }`.
  * - Bad input → 400 `{ errors: [], "field-errors": { <field>: <message> } }`, nothing written; an unknown id in a path
  *   → 404 `{ error }`.
+ * - Lists (`GET /custom_field/lead/`, `/contact/`, `/task/`, `/opportunity/`, `/lead/`) page with `_skip` and `_limit`
+ *   (default 100), answering `{ has_more, total_results, data }`; the custom field list's maximum `_limit` is 100 (Close:
+ *   "a maximum limit that can vary per resource", 400 beyond it).
  * - `GET /custom_field/lead/` `{ has_more, data: [{ id, name, type, ... }] }`; `POST /custom_field/lead/` `{ name,
  *   type }` (type one of text, number, date, datetime, choices, user, contact, hidden; a name already used → 400).
  * - `POST /lead/` `{ name?, url?, description?, contacts?: [{ name?, title?, emails?: [{ email, type? }] }],
  *   "custom.<field id>": value }` → the lead, with its contacts created inside it. A `custom.<x>` whose `<x>` is not a
  *   lead custom field id → 400 (the docs deprecate names there: the sandbox takes ids only).
  * - `GET /lead/:id/`, `PUT /lead/:id/` (a patch: only the fields sent change; `custom.<id>` set to null clears it).
- * - `GET /lead/?query=...` — the lead search, answering `{ has_more, total_results, data }` (oldest first, `_limit`
- *   honoured). The sandbox understands the query terms `custom.<field id>:"value"` (equal, case-insensitive),
- *   `email_address:"value"` (a contact of the lead has that email) and `name:"value"`, combined with spaces (AND);
- *   any other term → 400.
+ * - `POST /data/search/` — the Advanced Filtering API (./close-search.ts: the query subset understood, 400 naming the
+ *   part that is not), answering `{ data: [{ __object_type, id, ...fields }], cursor }`.
+ * - `GET /lead/?query=...` — the lead search Close deprecated in favour of the Advanced Filtering API (changelog
+ *   2022-02-14), still answered: `{ has_more, total_results, data }` (oldest first). The sandbox understands the query
+ *   terms `custom.<field id>:"value"` (equal, case-insensitive), `email_address:"value"` (a contact of the lead has that
+ *   email) and `name:"value"`, combined with spaces (AND); any other term → 400.
+ * - Both searches read the search index, not the records: a write (any POST, PUT or DELETE) is indexed
+ *   `searchIndexDelayMs` later (control, default 0), as Close's index lags its writes; `GET /lead/:id/` is never delayed.
  * - `GET /contact/?lead_id=` `{ has_more, data }`; `POST /contact/` `{ lead_id, name?, title?, emails? }` (lead_id
  *   required and existing, else 400).
- * - `GET /task/?lead_id=`, `POST /task/` `{ lead_id, text, _type?: "lead", date? }`; `GET /opportunity/?lead_id=`,
+ * - `GET /task/?lead_id=`, `POST /task/` `{ lead_id, text, _type?: "lead" | "outgoing_call", contact_id?, date? }`
+ *   ("Currently only tasks of type lead and outgoing_call can be created"); `GET /opportunity/?lead_id=`,
  *   `POST /opportunity/` `{ lead_id, note?, confidence? (0..100), value?, value_period? }`.
  *
  * RecordStore `state.records.close`: `custom_field`, `lead`, `contact`, `task` and `opportunity`, each keyed by its
