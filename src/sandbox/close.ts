@@ -1,11 +1,12 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import { SearchIndex, SearchRequestError, search, type IndexedLead } from './close-search';
 import { uuidFrom } from './dataset';
 import type { ProviderPluginOptions, RecordStore, StoredRecord } from './state';
 
 /**
  * Close's REST API (real root https://api.close.com/api/v1), written from Close's developer documentation: "API
- * Overview" (auth, JSON, PUT as a patch), "Rate Limits", "HTTP Response Codes", "Leads", "Contacts", "Custom Fields",
- * "Tasks" and "Opportunities". Mounted at `/close/api/v1`.
+ * Overview" (auth, JSON, PUT as a patch), "Pagination", "Rate Limits", "HTTP Response Codes", "Leads", "Contacts",
+ * "Custom Fields", "Tasks", "Opportunities" and "Advanced Filtering". Mounted at `/close/api/v1`.
  *
  * - Auth: HTTP Basic with the API key as the user name and an empty password. Missing header, another scheme, an empty
  *   key or the key `bad-key` → 401 `{ error }`.
@@ -14,19 +15,27 @@ import type { ProviderPluginOptions, RecordStore, StoredRecord } from './state';
  *   reset=S` header and `Retry-After`. Injected failures (`failureRate`): 500 `{ error }`.
  * - Bad input → 400 `{ errors: [], "field-errors": { <field>: <message> } }`, nothing written; an unknown id in a path
  *   → 404 `{ error }`.
+ * - Lists (`GET /custom_field/lead/`, `/contact/`, `/task/`, `/opportunity/`, `/lead/`) page with `_skip` and `_limit`
+ *   (default 100), answering `{ has_more, total_results, data }`; the custom field list's maximum `_limit` is 100 (Close:
+ *   "a maximum limit that can vary per resource", 400 beyond it).
  * - `GET /custom_field/lead/` `{ has_more, data: [{ id, name, type, ... }] }`; `POST /custom_field/lead/` `{ name,
  *   type }` (type one of text, number, date, datetime, choices, user, contact, hidden; a name already used → 400).
  * - `POST /lead/` `{ name?, url?, description?, contacts?: [{ name?, title?, emails?: [{ email, type? }] }],
  *   "custom.<field id>": value }` → the lead, with its contacts created inside it. A `custom.<x>` whose `<x>` is not a
  *   lead custom field id → 400 (the docs deprecate names there: the sandbox takes ids only).
  * - `GET /lead/:id/`, `PUT /lead/:id/` (a patch: only the fields sent change; `custom.<id>` set to null clears it).
- * - `GET /lead/?query=...` — the lead search, answering `{ has_more, total_results, data }` (oldest first, `_limit`
- *   honoured). The sandbox understands the query terms `custom.<field id>:"value"` (equal, case-insensitive),
- *   `email_address:"value"` (a contact of the lead has that email) and `name:"value"`, combined with spaces (AND);
- *   any other term → 400.
+ * - `POST /data/search/` — the Advanced Filtering API (./close-search.ts: the query subset understood, 400 naming the
+ *   part that is not), answering `{ data: [{ __object_type, id, ...fields }], cursor }`.
+ * - `GET /lead/?query=...` — the lead search Close deprecated in favour of the Advanced Filtering API (changelog
+ *   2022-02-14), still answered: `{ has_more, total_results, data }` (oldest first). The sandbox understands the query
+ *   terms `custom.<field id>:"value"` (equal, case-insensitive), `email_address:"value"` (a contact of the lead has that
+ *   email) and `name:"value"`, combined with spaces (AND); any other term → 400.
+ * - Both searches read the search index, not the records: a write (any POST, PUT or DELETE) is indexed
+ *   `searchIndexDelayMs` later (control, default 0), as Close's index lags its writes; `GET /lead/:id/` is never delayed.
  * - `GET /contact/?lead_id=` `{ has_more, data }`; `POST /contact/` `{ lead_id, name?, title?, emails? }` (lead_id
  *   required and existing, else 400).
- * - `GET /task/?lead_id=`, `POST /task/` `{ lead_id, text, _type?: "lead", date? }`; `GET /opportunity/?lead_id=`,
+ * - `GET /task/?lead_id=`, `POST /task/` `{ lead_id, text, _type?: "lead" | "outgoing_call", contact_id?, date? }`
+ *   ("Currently only tasks of type lead and outgoing_call can be created"); `GET /opportunity/?lead_id=`,
  *   `POST /opportunity/` `{ lead_id, note?, confidence? (0..100), value?, value_period? }`.
  * - `DELETE /contact/:id/`, `DELETE /task/:id/`, `DELETE /opportunity/:id/` ("Delete a contact", "Delete a task",
  *   "Delete an opportunity") → 200 `{}`; `DELETE /lead/:id/` ("Delete a lead") → 200 `{}`, and the lead's contacts,
@@ -51,6 +60,12 @@ class HttpError extends Error {
     super(message);
   }
 }
+
+/** The custom field list's maximum `_limit` (Close: "a maximum limit that can vary per resource", 400 beyond it). */
+export const CUSTOM_FIELD_MAX_LIMIT = 100;
+
+/** The task types Close's API creates ("Currently only tasks of type lead and outgoing_call can be created"). */
+const TASK_TYPES = ['lead', 'outgoing_call'];
 
 const CUSTOM_FIELD_TYPES = ['text', 'number', 'date', 'datetime', 'choices', 'user', 'contact', 'hidden'];
 
@@ -109,14 +124,24 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
 
   const store = () => state.records.close;
   let sequence = 0;
+  let index = new SearchIndex();
   let generation: RecordStore | undefined;
-  const nextId = (prefix: string) => {
-    // A reset brings a new store: the sequence starts again with it.
+  const current = () => {
+    // A reset brings a new store: the sequence and the search index start again with it.
     if (generation !== store()) {
       generation = store();
       sequence = 0;
+      index = new SearchIndex();
     }
+  };
+  const nextId = (prefix: string) => {
+    current();
     return closeId(prefix, ++sequence);
+  };
+  /** The index as of now; the search sees each lead as it was `searchIndexDelayMs` ago. */
+  const searchIndex = () => {
+    current();
+    return index;
   };
 
   const serve = async (
@@ -151,8 +176,13 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
     if (gate.kind === 'failure') return answer(500, { error: 'Internal server error' });
     try {
       const result = work(store());
+      // Every write is indexed for the search (which sees it searchIndexDelayMs later), whatever it touched.
+      if (request.method !== 'GET') reindex(store());
       return answer(result.status ?? 200, result.body, result.note);
     } catch (error) {
+      if (error instanceof SearchRequestError) {
+        return answer(400, { errors: [error.message], 'field-errors': {} });
+      }
       if (!(error instanceof HttpError)) throw error;
       if (error.status === 400) {
         return answer(400, {
@@ -164,10 +194,21 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
     }
   };
 
-  const page = (items: unknown[], limit: unknown) => {
-    const n = Number(limit);
-    const max = Number.isInteger(n) && n > 0 ? n : 100;
-    return { has_more: items.length > max, total_results: items.length, data: items.slice(0, max) };
+  /**
+   * One page of a list (`_skip`, `_limit`, default 100), as Close pages its lists; `max`: the resource's maximum
+   * `_limit`, beyond which Close answers 400.
+   */
+  const page = (items: unknown[], query: { _limit?: string; _skip?: string }, max?: number) => {
+    const limit = query._limit === undefined ? 100 : Number(query._limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new HttpError(400, '_limit must be a positive integer.');
+    if (max !== undefined && limit > max) throw new HttpError(400, `_limit must be at most ${max} for this resource.`);
+    const skip = query._skip === undefined ? 0 : Number(query._skip);
+    if (!Number.isInteger(skip) || skip < 0) throw new HttpError(400, '_skip must be a non-negative integer.');
+    return {
+      has_more: items.length > skip + limit,
+      total_results: items.length,
+      data: items.slice(skip, skip + limit),
+    };
   };
 
   // ---- Custom fields
@@ -179,8 +220,10 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
     date_updated: r.updatedAt,
   });
 
-  app.get<{ Querystring: { _limit?: string } }>('/custom_field/lead/', async (request, reply) =>
-    serve(request, reply, null, (s) => ({ body: page(s.list('custom_field').map(fieldObject), request.query._limit) })),
+  app.get<{ Querystring: { _limit?: string; _skip?: string } }>('/custom_field/lead/', async (request, reply) =>
+    serve(request, reply, null, (s) => ({
+      body: page(s.list('custom_field').map(fieldObject), request.query, CUSTOM_FIELD_MAX_LIMIT),
+    })),
   );
 
   app.post('/custom_field/lead/', async (request, reply) =>
@@ -256,13 +299,42 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
     emails: emailsOf(body),
   });
 
+  /** A lead as the search index holds it: the values the search matches on. */
+  const indexed = (s: RecordStore, lead: StoredRecord): IndexedLead => ({
+    id: lead.id,
+    name: typeof lead.fields.name === 'string' ? lead.fields.name : '',
+    url: typeof lead.fields.url === 'string' ? lead.fields.url : '',
+    custom: { ...((lead.fields.custom ?? {}) as Json) },
+    contacts: contactsOf(s, lead.id).map((c) => ({
+      id: c.id,
+      name: typeof c.fields.name === 'string' ? c.fields.name : '',
+      title: typeof c.fields.title === 'string' ? c.fields.title : '',
+      emails: ((c.fields.emails ?? []) as { email: string; type: string }[]).map((e) => ({ ...e })),
+    })),
+  });
+
+  /** Records a new index version of every lead a write changed (or deleted). */
+  const reindex = (s: RecordStore) => {
+    const idx = searchIndex();
+    const now = Date.now();
+    const live = new Set<string>();
+    for (const lead of s.list('lead')) {
+      live.add(lead.id);
+      idx.record(lead.id, indexed(s, lead), now);
+    }
+    for (const id of idx.ids()) if (!live.has(id)) idx.record(id, null, now);
+  };
+
+  const visibleLeads = () => searchIndex().visible(Date.now(), state.system('close').control.searchIndexDelayMs);
+
   const leadById = (s: RecordStore, id: string) => {
     const lead = s.get('lead', id);
     if (!lead) throw new HttpError(404, 'Empty query: Lead matching query does not exist.');
     return lead;
   };
 
-  const matches = (s: RecordStore, lead: StoredRecord, query: string): boolean => {
+  /** The deprecated `query=` syntax, matched against a lead as the search index holds it. */
+  const matches = (lead: IndexedLead, query: string): boolean => {
     const terms = query.match(/[^\s:]+:("[^"]*"|\S+)/g);
     if (!terms || terms.join(' ').length !== query.trim().replace(/\s+/g, ' ').length) {
       throw new HttpError(400, `Unsupported query: ${query}`);
@@ -274,30 +346,47 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
         .slice(colon + 1)
         .replace(/^"|"$/g, '')
         .toLowerCase();
-      if (field === 'name') return typeof lead.fields.name === 'string' && lead.fields.name.toLowerCase() === value;
+      if (field === 'name') return lead.name.toLowerCase() === value;
       if (field === 'email_address') {
-        return contactsOf(s, lead.id).some((c) =>
-          (c.fields.emails as { email: string }[]).some((e) => e.email.toLowerCase() === value),
-        );
+        return lead.contacts.some((c) => c.emails.some((e) => e.email.toLowerCase() === value));
       }
       if (field.startsWith('custom.')) {
-        const v = ((lead.fields.custom ?? {}) as Json)[field.slice('custom.'.length)];
+        const v = lead.custom[field.slice('custom.'.length)];
         return (typeof v === 'string' || typeof v === 'number') && String(v).toLowerCase() === value;
       }
       throw new HttpError(400, `Unsupported query field: ${field}`);
     });
   };
 
-  app.get<{ Querystring: { query?: string; _limit?: string } }>('/lead/', async (request, reply) =>
+  app.get<{ Querystring: { query?: string; _limit?: string; _skip?: string } }>('/lead/', async (request, reply) =>
     serve(request, reply, request.query.query ?? null, (s) => {
       const query = request.query.query?.trim();
-      const leads = s.list('lead').filter((l) => !query || matches(s, l, query));
+      // With a query it is a search (deprecated by Close in favour of /data/search/), delayed like it.
+      const leads = query
+        ? visibleLeads()
+            .filter((l) => matches(l, query))
+            .flatMap((l) => s.get('lead', l.id) ?? [])
+        : s.list('lead');
       return {
         body: page(
           leads.map((l) => leadObject(s, l)),
-          request.query._limit,
+          request.query,
         ),
       };
+    }),
+  );
+
+  app.post('/data/search/', async (request, reply) =>
+    serve(request, reply, null, (s) => {
+      const body = parseBody(request.body);
+      const project = (type: 'lead' | 'contact', id: string, fields: string[]): Json => {
+        const record = s.get(type, id);
+        if (!record || fields.length === 0) return {};
+        const object: Json = type === 'lead' ? leadObject(s, record) : contactObject(record);
+        return Object.fromEntries(fields.filter((f) => f in object && f !== 'id').map((f) => [f, object[f]]));
+      };
+      const answer = search(body, visibleLeads(), (id) => s.get('custom_field', id) !== undefined, project);
+      return { body: answer, note: `${answer.data.length} result(s)` };
     }),
   );
 
@@ -350,11 +439,13 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
   };
 
   const listByLead = (type: string) =>
-    app.get<{ Querystring: { lead_id?: string; _limit?: string } }>(`/${type}/`, async (request, reply) =>
-      serve(request, reply, request.query.lead_id ?? null, (s) => {
-        const rows = s.list(type).filter((r) => !request.query.lead_id || r.fields.lead_id === request.query.lead_id);
-        return { body: page(rows.map(contactObject), request.query._limit) };
-      }),
+    app.get<{ Querystring: { lead_id?: string; _limit?: string; _skip?: string } }>(
+      `/${type}/`,
+      async (request, reply) =>
+        serve(request, reply, request.query.lead_id ?? null, (s) => {
+          const rows = s.list(type).filter((r) => !request.query.lead_id || r.fields.lead_id === request.query.lead_id);
+          return { body: page(rows.map(contactObject), request.query) };
+        }),
     );
   listByLead('contact');
   listByLead('task');
@@ -376,12 +467,22 @@ export const closePlugin: FastifyPluginCallback<ProviderPluginOptions> = (app, {
       const leadId = leadIdOf(s, body);
       const text = optionalText(body, 'text');
       if (!text) throw new HttpError(400, 'This field is required.', 'text');
-      if (body._type !== undefined && body._type !== 'lead') throw new HttpError(400, 'Not a valid choice.', '_type');
+      const type = body._type ?? 'lead';
+      if (typeof type !== 'string' || !TASK_TYPES.includes(type)) {
+        throw new HttpError(400, `Not a valid choice (${TASK_TYPES.join(', ')}).`, '_type');
+      }
       const id = nextId('task');
       const { record } = s.upsert(
         'task',
         id,
-        { _type: 'lead', lead_id: leadId, text, date: optionalText(body, 'date') ?? null, is_complete: false },
+        {
+          _type: type,
+          lead_id: leadId,
+          contact_id: optionalText(body, 'contact_id') ?? null,
+          text,
+          date: optionalText(body, 'date') ?? null,
+          is_complete: false,
+        },
         () => id,
       );
       return { body: contactObject(record), note: 'created' };

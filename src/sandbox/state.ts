@@ -94,7 +94,16 @@ export const CONTROL_SCHEMAS = {
   }),
   customerio: z.object(baseControl),
   mixpanel: z.object(baseControl),
-  close: z.object(baseControl),
+  close: z.object({
+    ...baseControl,
+    /**
+     * How long after a write its lead (and its contacts' emails) becomes visible to the search (`POST /data/search/`,
+     * the deprecated `GET /lead/?query=`): Close's search reads an index built apart from its writes ("Search Indexing
+     * Delays" on status.close.com). Until then the search sees the lead as it was before, or not at all. GET by id is
+     * never delayed.
+     */
+    searchIndexDelayMs: z.number().int().min(0).max(86_400_000),
+  }),
   humanic: z.object({
     ...baseControl,
     /** A token the receiver requires as `Authorization: Bearer <token>`; null = none (the URL identifies the workspace). */
@@ -165,7 +174,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
   },
   customerio: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
   mixpanel: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
-  close: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  close: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0, searchIndexDelayMs: 0 },
   humanic: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0, bearerToken: null },
 };
 

@@ -7,6 +7,8 @@ import {
   contactBody,
   createCloseClient,
   followUpMarker,
+  leadByContactEmailQuery,
+  leadByCustomFieldQuery,
   leadCustomFields,
   leadName,
   type CloseHighValueAction,
@@ -80,9 +82,25 @@ describe('Close client against the sandbox', () => {
     await fetch(`${sandbox.url}/_reset`, { method: 'POST' });
   });
 
-  const client = (highValueAction: CloseHighValueAction = 'task', apiKey = 'sandbox-key') =>
-    createCloseClient({ baseUrl: `${sandbox.url}/close/api/v1`, apiKey, highValueAction, timeoutMs: 5000 });
+  const client = (highValueAction: CloseHighValueAction = 'task', apiKey = 'sandbox-key', f?: typeof fetch) =>
+    createCloseClient({ baseUrl: `${sandbox.url}/close/api/v1`, apiKey, highValueAction, timeoutMs: 5000, fetch: f });
   const records = async () => (await sandbox.inspect<Inspection>('close')).records ?? {};
+  const auth = { authorization: `Basic ${Buffer.from('sandbox-key:').toString('base64')}` };
+  const api = (method: string, path: string, body?: unknown) =>
+    fetch(`${sandbox.url}/close/api/v1${path}`, {
+      method,
+      headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const searchLeads = async (query: unknown, extra: Record<string, unknown> = {}) => {
+    const res = await api('POST', '/data/search/', { query, ...extra });
+    return {
+      status: res.status,
+      body: (await res.json()) as { data: Record<string, unknown>[]; cursor: string | null },
+    };
+  };
+  const domainFieldId = async () =>
+    (await records()).custom_field?.find((f) => f.fields.name === CLOSE_DOMAIN_FIELD)?.id ?? '';
 
   it('makes one lead per company domain with a contact per person, and adds nothing on a repeat', async () => {
     const c = client();
@@ -233,5 +251,138 @@ describe('Close client against the sandbox', () => {
     expect(missing.status).toBe(404);
     const noAuth = await fetch(`${sandbox.url}/close/api/v1/lead/`);
     expect(noAuth.status).toBe(401);
+  });
+
+  it('finds the company lead by its domain custom field and a person lead by a contact email, with data/search', async () => {
+    const c = client();
+    const personal = { ...signup, signupId: 's-9', email: 'Zed.Q@gmail.com', emailKind: 'free_mail' as const };
+    await c.writeEnrichment(signup, company, false);
+    await c.writeEnrichment(personal, undefined, false);
+    const r = await records();
+    const [companyLead, personLead] = r.lead ?? [];
+    expect(await searchLeads(leadByCustomFieldQuery(await domainFieldId(), 'quorvalis.com'))).toEqual({
+      status: 200,
+      body: { data: [{ __object_type: 'lead', id: companyLead?.id }], cursor: null },
+    });
+    // The email is matched whatever its case; `_fields` adds the fields asked for.
+    const byEmail = await searchLeads(leadByContactEmailQuery('zed.q@gmail.com'), {
+      _fields: { lead: ['id', 'display_name'] },
+    });
+    expect(byEmail.body.data).toEqual([{ __object_type: 'lead', id: personLead?.id, display_name: 'Ada Quillon' }]);
+    expect((await searchLeads(leadByCustomFieldQuery(await domainFieldId(), 'other.com'))).body.data).toEqual([]);
+
+    // Found again by the client (no second lead), through data/search only: the deprecated query= is not used.
+    await client().writeEnrichment({ ...signup, signupId: 's-3' }, company, false);
+    await client().writeEnrichment({ ...personal, signupId: 's-4' }, undefined, false);
+    const inspection = await sandbox.inspect<Inspection>('close');
+    expect(inspection.records?.lead).toHaveLength(2);
+    const searches = inspection.calls.filter((call) => call.path.endsWith('/data/search/'));
+    expect(searches.length).toBeGreaterThanOrEqual(4);
+    expect(inspection.calls.some((call) => call.method === 'GET' && call.path === '/close/api/v1/lead/')).toBe(false);
+  });
+
+  it('pages data/search results with its cursor and refuses what it does not understand, naming it', async () => {
+    const c = client();
+    for (const domain of ['a.example', 'b.example', 'c.example']) {
+      await c.writeEnrichment({ ...signup, signupId: domain, email: `x@${domain}` }, { domain, name: domain }, false);
+    }
+    const all = { type: 'object_type', object_type: 'lead' };
+    const first = await searchLeads(all, { _limit: 2 });
+    expect(first.body.data).toHaveLength(2);
+    expect(typeof first.body.cursor).toBe('string');
+    const second = await searchLeads(all, { _limit: 2, cursor: first.body.cursor });
+    expect(second.body).toEqual({
+      data: [expect.objectContaining({ __object_type: 'lead' }) as unknown],
+      cursor: null,
+    });
+    expect(new Set([...first.body.data, ...second.body.data].map((d) => d.id)).size).toBe(3);
+    expect((await searchLeads(all, { results_limit: 1 })).body.data).toHaveLength(1);
+
+    const refused = async (body: unknown, pattern: RegExp) => {
+      const res = await api('POST', '/data/search/', body);
+      expect(res.status).toBe(400);
+      const answer = (await res.json()) as { errors: string[] };
+      expect(answer.errors[0]).toMatch(pattern);
+    };
+    const fieldId = await domainFieldId();
+    const textCondition = {
+      type: 'and',
+      queries: [
+        all,
+        {
+          type: 'field_condition',
+          field: { type: 'custom_field', custom_field_id: fieldId },
+          condition: { type: 'text', mode: 'full_words', value: 'a.example' },
+        },
+      ],
+    };
+    await refused({ query: textCondition }, /query\.queries\[1\]\.condition\.type: condition type "text"/);
+    await refused({ query: { type: 'and', queries: [] } }, /^query: must name the objects searched/);
+    await refused({ query: leadByCustomFieldQuery('cf_missing', 'x') }, /custom_field_id: no lead custom field/);
+    await refused({ query: all, _limit: 201 }, /^_limit: must be at most 200/);
+    await refused({ query: all, cursor: 'nonsense' }, /^cursor: /);
+    await refused({ query: all, sort: [{ field: 'x' }] }, /^sort: /);
+    await refused({ query: all, extra: 1 }, /\(body\)\.extra: is not supported/);
+  });
+
+  it("demonstrates Close's search index delay: another worker misses a new lead unless given its recorded id", async () => {
+    await sandbox.control('close', { searchIndexDelayMs: 60_000 });
+    const first = await client().writeEnrichment(signup, company, false);
+    expect(first).toMatchObject({ kind: 'written', leadId: expect.stringMatching(/^lead_/) as unknown });
+    const leadId = first.kind === 'written' ? first.leadId : undefined;
+    // The search does not see the lead created a moment ago; GET by id does.
+    expect((await searchLeads(leadByCustomFieldQuery(await domainFieldId(), 'quorvalis.com'))).body.data).toEqual([]);
+    expect((await api('GET', `/lead/${leadId}/`)).status).toBe(200);
+
+    // Another worker (a second client) given the recorded lead id writes to it: one lead, two contacts.
+    const colleague = { ...signup, signupId: 's-2', personKey: 'p-2', email: 'ben@quorvalis.com', name: 'Ben Ode' };
+    expect(await client().writeEnrichment(colleague, company, false, leadId)).toMatchObject({
+      kind: 'written',
+      leadId,
+    });
+    let r = await records();
+    expect(r.lead).toHaveLength(1);
+    expect(r.contact?.map((x) => x.fields.lead_id)).toEqual([leadId, leadId]);
+
+    // Without it, the second worker cannot find the lead and makes another: the race the recorded id prevents.
+    const third = { ...signup, signupId: 's-3', personKey: 'p-3', email: 'cy@quorvalis.com', name: 'Cy Ode' };
+    await client().writeEnrichment(third, company, false);
+    r = await records();
+    expect(r.lead).toHaveLength(2);
+
+    // Once the index catches up, the search finds both leads.
+    await sandbox.control('close', { searchIndexDelayMs: 0 });
+    expect((await searchLeads(leadByCustomFieldQuery(await domainFieldId(), 'quorvalis.com'))).body.data).toHaveLength(
+      2,
+    );
+  });
+
+  it('reads every custom field page by page (_skip/_limit) under the list maximum of 100', async () => {
+    for (let i = 0; i < 105; i++) {
+      expect((await api('POST', '/custom_field/lead/', { name: `field ${i}`, type: 'text' })).status).toBe(200);
+    }
+    const urls: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      urls.push(input instanceof Request ? input.url : String(input));
+      return fetch(input, init);
+    };
+    const ids = await client('task', 'sandbox-key', recording).customFieldIds();
+    expect(ids instanceof Map ? ids.size : ids).toBe(105);
+    expect(ids instanceof Map && ids.has('field 104')).toBe(true);
+    expect(urls.map((u) => new URL(u).search)).toEqual(['?_skip=0&_limit=100', '?_skip=100&_limit=100']);
+    // Beyond the maximum the list answers 400, naming the limit.
+    const over = await api('GET', '/custom_field/lead/?_limit=1000');
+    expect(over.status).toBe(400);
+    expect(((await over.json()) as { errors: string[] }).errors[0]).toMatch(/_limit must be at most 100/);
+  });
+
+  it('creates the task types the docs allow (lead, outgoing_call) and refuses others', async () => {
+    const lead = (await (await api('POST', '/lead/', { name: 'T' })).json()) as { id: string };
+    const call = await api('POST', '/task/', { _type: 'outgoing_call', lead_id: lead.id, text: 'Call back' });
+    expect(call.status).toBe(200);
+    expect(await call.json()).toMatchObject({ _type: 'outgoing_call', lead_id: lead.id });
+    const other = await api('POST', '/task/', { _type: 'voicemail', lead_id: lead.id, text: 'x' });
+    expect(other.status).toBe(400);
+    expect(((await other.json()) as Record<string, Record<string, string>>)['field-errors']).toHaveProperty('_type');
   });
 });

@@ -119,6 +119,49 @@ export function followUpText(s: EnrichedSignup): string {
   return `High-value signup: ${s.name ?? 'new user'}${tier ? ` (${tier.trim()}${score})` : score} ${followUpMarker(s.signupId)}`;
 }
 
+/** The most a list page asks for: Close answers 400 beyond a resource's maximum `_limit` (the sandbox's: 100). */
+export const CLOSE_PAGE_SIZE = 100;
+
+/** Advanced Filtering: the leads whose lead custom field `fieldId` is `value`. */
+export function leadByCustomFieldQuery(fieldId: string, value: string): Json {
+  return {
+    type: 'and',
+    queries: [
+      { type: 'object_type', object_type: 'lead' },
+      {
+        type: 'field_condition',
+        field: { type: 'custom_field', custom_field_id: fieldId },
+        condition: { type: 'term', values: [value] },
+      },
+    ],
+  };
+}
+
+/** Advanced Filtering: the leads with a contact that has this email address. */
+export function leadByContactEmailQuery(email: string): Json {
+  return {
+    type: 'and',
+    queries: [
+      { type: 'object_type', object_type: 'lead' },
+      {
+        type: 'has_related',
+        this_object_type: 'lead',
+        related_object_type: 'contact',
+        related_query: {
+          type: 'has_related',
+          this_object_type: 'contact',
+          related_object_type: 'contact_email',
+          related_query: {
+            type: 'field_condition',
+            field: { type: 'regular_field', object_type: 'contact_email', field_name: 'email' },
+            condition: { type: 'term', values: [email] },
+          },
+        },
+      },
+    ],
+  };
+}
+
 interface CloseLead {
   id: string;
   contacts?: { id?: string; emails?: { email?: string }[] }[];
@@ -126,9 +169,10 @@ interface CloseLead {
 }
 
 /**
- * Close's REST API (developer.close.com): a lead per company, found by its `Company Domain` custom field before one
- * is created, with a contact per person (found by email on that lead before one is created); a person without a known
- * company gets a lead of their own, found by their email. Enriched fields are lead custom fields, created in Close
+ * Close's REST API (developer.close.com): a lead per company, found by its `Company Domain` custom field (the Advanced
+ * Filtering API, `POST /data/search/`; the lead recorded for the company is read by id first, as the search may not
+ * see a lead created moments ago) before one is created, with a contact per person (found by email on that lead
+ * before one is created); a person without a known company gets a lead of their own, found by their contact's email. Enriched fields are lead custom fields, created in Close
  * when missing. A high-value signup adds a task or an opportunity, found by its signup marker before one is created.
  * Every step matches before it creates, so a retry or a backfill adds nothing.
  */
@@ -159,12 +203,20 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
   let fieldIds: Map<string, string> | undefined;
   const customFieldIds = async (): Promise<Map<string, string> | Failure> => {
     if (fieldIds) return fieldIds;
-    const list = ok<{ data?: { id: string; name: string }[] }>(
-      await call('GET', '/custom_field/lead/?_limit=1000'),
-      'the custom field list',
-    );
-    if (failed(list)) return list;
-    fieldIds = new Map((list.data ?? []).map((f) => [f.name, f.id]));
+    // Page by page (`_skip`/`_limit`, as Close's pagination docs say): a list has a per-resource maximum `_limit`.
+    const ids = new Map<string, string>();
+    for (let skip = 0; ;) {
+      const list = ok<{ data?: { id: string; name: string }[]; has_more?: boolean }>(
+        await call('GET', `/custom_field/lead/?_skip=${skip}&_limit=${CLOSE_PAGE_SIZE}`),
+        'the custom field list',
+      );
+      if (failed(list)) return list;
+      const data = list.data ?? [];
+      for (const f of data) ids.set(f.name, f.id);
+      if (!list.has_more || data.length === 0) break;
+      skip += data.length;
+    }
+    fieldIds = ids;
     return fieldIds;
   };
 
@@ -201,14 +253,21 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
     return entries;
   };
 
-  /** The first lead a search query finds (Close's lead search, `query=`), if any. */
-  const findLead = async (query: string): Promise<CloseLead | undefined | Failure> => {
-    const found = ok<{ data?: CloseLead[] }>(
-      await call('GET', `/lead/?query=${encodeURIComponent(query)}&_limit=1`),
+  /**
+   * The first lead an Advanced Filtering query finds (`POST /data/search/`), if any. Close's search reads an index
+   * built apart from its writes: a lead created moments ago may not be found yet (hence the recorded lead id first).
+   */
+  const findLead = async (query: Json): Promise<CloseLead | undefined | Failure> => {
+    const found = ok<{ data?: { id?: unknown }[] }>(
+      await call('POST', '/data/search/', { query, _fields: { lead: ['id'] }, _limit: 1 }),
       'the lead search',
     );
     if (failed(found)) return found;
-    return found.data?.[0];
+    const first = found.data?.[0];
+    if (first === undefined) return undefined;
+    if (typeof first.id !== 'string')
+      return { kind: 'transient', detail: 'Close answered a search result without its id' };
+    return { id: first.id };
   };
 
   // One write per company at a time in this worker: two colleagues written at once find or make one lead.
@@ -223,8 +282,6 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
       if (locks.get(key) === mine) locks.delete(key);
     }
   };
-
-  const quoted = (value: string) => `"${value.replace(/["\\]/g, '')}"`;
 
   /** The lead with this id, unless Close no longer has it (deleted, or merged into another). */
   const getLead = async (id: string): Promise<CloseLead | undefined | Failure> => {
@@ -246,8 +303,8 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
     const domainFieldId = company ? await customFieldIds() : undefined;
     if (failed(domainFieldId)) return domainFieldId;
     const query = company
-      ? `custom.${domainFieldId!.get(CLOSE_DOMAIN_FIELD)!}:${quoted(company.domain)}`
-      : `email_address:${quoted(email!)}`;
+      ? leadByCustomFieldQuery(domainFieldId!.get(CLOSE_DOMAIN_FIELD)!, company.domain)
+      : leadByContactEmailQuery(email!);
     // The lead recorded for this company first: Close's search may not find a lead created moments ago.
     const known = knownLeadId ? await getLead(knownLeadId) : undefined;
     if (failed(known)) return known;
@@ -350,12 +407,21 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
   const deletePerson = async (rawEmail: string, signupIds: string[]): Promise<DeletionOutcome[]> => {
     const email = rawEmail.toLowerCase();
     const failure = (f: Failure): DeletionOutcome[] => [{ kind: 'failed', detail: f.detail }];
-    const found = ok<{ data?: CloseLead[] }>(
-      await call('GET', `/lead/?query=${encodeURIComponent(`email_address:${quoted(email)}`)}&_limit=100`),
+    const found = ok<{ data?: { id?: unknown }[] }>(
+      await call('POST', '/data/search/', {
+        query: leadByContactEmailQuery(email),
+        _fields: { lead: ['id'] },
+        _limit: 100,
+      }),
       'the lead search',
     );
     if (failed(found)) return failure(found);
-    const leads = found.data ?? [];
+    const leads: CloseLead[] = [];
+    for (const { id } of found.data ?? []) {
+      const lead = typeof id === 'string' ? await getLead(id) : undefined;
+      if (failed(lead)) return failure(lead);
+      if (lead) leads.push(lead);
+    }
     if (leads.length === 0) return [{ kind: 'not_found', detail: 'no Close lead has a contact with this email' }];
     const ids = await customFieldIds();
     if (failed(ids)) return failure(ids);
