@@ -182,6 +182,7 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
   if (enabled.has('mixpanel')) {
     clients.mixpanel = createMixpanelClient({
       apiUrl: config.mixpanel.apiUrl,
+      idMerge: config.mixpanel.idMerge,
       projectToken: key('MIXPANEL_PROJECT_TOKEN'),
       apiSecret: key('MIXPANEL_API_SECRET'),
       timeoutMs,

@@ -365,6 +365,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     /** Mixpanel's ingestion host: MIXPANEL_API_URL, else api.mixpanel.com (live) or the sandbox's. */
     mixpanel: {
       apiUrl: (e.MIXPANEL_API_URL ?? (live ? LIVE_MIXPANEL_API_URL : `${sandboxUrl}/mixpanel`)).replace(/\/+$/, ''),
+      /** MIXPANEL_ID_MERGE: how the pre-signup anonymous id is linked (the project's ID management version). */
+      idMerge: e.MIXPANEL_ID_MERGE,
     },
     webhooks: {
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],

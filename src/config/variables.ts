@@ -741,9 +741,17 @@ export const mixpanel = section(
     ),
     MIXPANEL_PROJECT_TOKEN: optionalString.describe('The project token (`$token` of profile and group updates)'),
     MIXPANEL_API_SECRET: optionalString.describe(
-      "The project's API secret: the Basic auth of `/import`, the only endpoint that takes the `$merge` of the " +
-        'pre-signup anonymous id',
+      "The project's API secret: the Basic auth of `/import`, where the event linking the pre-signup anonymous id " +
+        'is sent',
     ),
+    MIXPANEL_ID_MERGE: z
+      .enum(['simplified', 'original'])
+      .default('simplified')
+      .describe(
+        "The project's ID management version (Mixpanel: Project Settings → Identity Merge): `simplified` (Mixpanel's " +
+          'recommendation for new projects; the anonymous id is linked by a `signed_up` event carrying `$device_id` ' +
+          'and `$user_id`) or `original` (a `$merge` event, which does nothing in a simplified project)',
+      ),
   },
 );
 
