@@ -144,6 +144,7 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
       ...(config.vitally.accounts === 'salesforce_sync'
         ? {
             salesforceSync: {
+              accountKey: config.vitally.syncAccountKey,
               salesforceAccountId: async (domain: string) =>
                 salesforce
                   ? salesforce.accountIdByDomain(domain)

@@ -377,8 +377,11 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       webhookUrl: e.HUMANIC_WEBHOOK_URL ?? (live ? undefined : `${sandboxUrl}/humanic/webhook`),
       apiKey: e.HUMANIC_API_KEY,
     },
-    /** VITALLY_ACCOUNTS: `salesforce_sync` leaves accounts to Vitally's Salesforce sync (users only). */
-    vitally: { accounts: e.VITALLY_ACCOUNTS },
+    /**
+     * VITALLY_ACCOUNTS: `salesforce_sync` leaves accounts to Vitally's Salesforce sync (users only), found by
+     * VITALLY_SYNC_ACCOUNT_KEY.
+     */
+    vitally: { accounts: e.VITALLY_ACCOUNTS, syncAccountKey: e.VITALLY_SYNC_ACCOUNT_KEY },
     /** Credentials by variable name; never logged. */
     credentials: credentialValues,
     /** Close (`close` in DESTINATIONS): its REST API and what a high-value signup adds to its lead. */

@@ -782,6 +782,16 @@ export const vitally = section('Vitally', undefined, {
         "account the sync made from the company's Salesforce Account, and never create or update an account; needs " +
         'salesforce in DESTINATIONS)',
     ),
+  VITALLY_SYNC_ACCOUNT_KEY: z
+    .enum(['domain', 'salesforce_id', 'organization_id'])
+    .default('domain')
+    .describe(
+      "With VITALLY_ACCOUNTS=salesforce_sync: the Salesforce Account field chosen as the primary id in Vitally's " +
+        "Salesforce account sync, i.e. what the synced account's externalId holds and how we find it: `domain` (the " +
+        'field SALESFORCE_ACCOUNT_EXTERNAL_ID_FIELD, the company domain our Account writes key on), `salesforce_id` ' +
+        '(the Account `Id`; we read it from Salesforce by the domain) or `organization_id` (a field your own process ' +
+        'fills with the product organization id; our writes do not)',
+    ),
 });
 
 /** Every variable the pipeline reads, by section; `npm run config:docs` writes `.env.example` and the docs from it. */
