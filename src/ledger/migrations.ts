@@ -180,7 +180,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'destination_links: the remote record a destination key stands for, and a lease on writing it',
     sql: `
       -- A company's Close lead by company domain (never a person's email): found here first, because Close's search
-      -- lags behind its writes. The lease makes two workers writing the same company's lead take turns; a row with
+      -- lags behind its writes. The lease makes two workers writing the same company's lead take turns, and a row with
       -- no remote id is deleted when its lease is released.
       CREATE TABLE destination_links (
         destination   text NOT NULL,
@@ -236,10 +236,12 @@ export async function migrate(
   );
 }
 
-// Extended-protocol queries take one statement each; migrations are plain DDL without semicolons in literals.
+// Extended-protocol queries take one statement each; migrations are plain DDL without semicolons in literals. Comment
+// lines go first, so a semicolon in a comment splits nothing.
 function splitStatements(script: string): string[] {
   return script
+    .replace(/^\s*--.*$/gm, '')
     .split(';')
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .map((s) => s.trim())
     .filter((s) => s.length > 0);
 }
