@@ -68,7 +68,10 @@ export function flatAttribute(value: unknown): unknown {
 
 /** The attributes of the person: the enrichment, `likely_developer`, and the newsletter opt-in when the form sent one. */
 export function customerAttributes(s: EnrichedSignup, signals: SignupSignals): Record<string, unknown> {
-  const enrichment = Object.entries(enrichmentProperties(s, 'person')).map(([k, v]) => [k, flatAttribute(v)]);
+  const enrichment = Object.entries(enrichmentProperties(s, 'person')).map(([k, v]): [string, unknown] => [
+    k,
+    flatAttribute(v),
+  ]);
   return compact({
     ...Object.fromEntries(enrichment),
     email: s.email,
