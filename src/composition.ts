@@ -144,6 +144,7 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
       ...(config.vitally.accounts === 'salesforce_sync'
         ? {
             salesforceSync: {
+              accountKey: config.vitally.syncAccountKey,
               salesforceAccountId: async (domain: string) =>
                 salesforce
                   ? salesforce.accountIdByDomain(domain)
@@ -182,6 +183,7 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
   if (enabled.has('mixpanel')) {
     clients.mixpanel = createMixpanelClient({
       apiUrl: config.mixpanel.apiUrl,
+      idMerge: config.mixpanel.idMerge,
       projectToken: key('MIXPANEL_PROJECT_TOKEN'),
       apiSecret: key('MIXPANEL_API_SECRET'),
       timeoutMs,

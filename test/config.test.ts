@@ -297,4 +297,24 @@ describe('humanic and VITALLY_ACCOUNTS configuration', () => {
     );
     expect(configError({ VITALLY_ACCOUNTS: 'both' })).toMatch(/VITALLY_ACCOUNTS/);
   });
+
+  it('VITALLY_SYNC_ACCOUNT_KEY: domain by default (the field our Salesforce Accounts key on), one of three', () => {
+    expect(loadConfig({}).vitally.syncAccountKey).toBe('domain');
+    const sync = (key?: string) =>
+      createDestinationClients(
+        loadConfig({ VITALLY_ACCOUNTS: 'salesforce_sync', ...(key ? { VITALLY_SYNC_ACCOUNT_KEY: key } : {}) }),
+      ).vitally?.syncAccountKey;
+    expect(sync()).toBe('domain');
+    expect(sync('salesforce_id')).toBe('salesforce_id');
+    expect(sync('organization_id')).toBe('organization_id');
+    // Direct mode has no synced accounts to find.
+    expect(createDestinationClients(loadConfig({})).vitally?.syncAccountKey).toBeUndefined();
+    expect(configError({ VITALLY_SYNC_ACCOUNT_KEY: 'account_id' })).toMatch(/VITALLY_SYNC_ACCOUNT_KEY/);
+  });
+
+  it("MIXPANEL_ID_MERGE: simplified by default (Mixpanel's for new projects), or original", () => {
+    expect(loadConfig({}).mixpanel.idMerge).toBe('simplified');
+    expect(loadConfig({ MIXPANEL_ID_MERGE: 'original' }).mixpanel.idMerge).toBe('original');
+    expect(configError({ MIXPANEL_ID_MERGE: 'legacy' })).toMatch(/MIXPANEL_ID_MERGE/);
+  });
 });

@@ -199,9 +199,15 @@ export const createWriteActivities = (deps: {
       if (d.vitally) {
         // With Vitally's Salesforce sync, the user joins the account synced from the company's Salesforce Account.
         const sync = d.vitally.accounts === 'salesforce_sync';
-        if (sync ? s.domain : s.organizationId) writes.push({ destination: 'vitally', idempotencyKey: key('vitally') });
-        else {
-          const reason = sync ? 'no company domain (VITALLY_ACCOUNTS=salesforce_sync)' : 'no organization id';
+        const byOrganization = !sync || d.vitally.syncAccountKey === 'organization_id';
+        if (byOrganization ? s.organizationId : s.domain) {
+          writes.push({ destination: 'vitally', idempotencyKey: key('vitally') });
+        } else {
+          const reason = !sync
+            ? 'no organization id'
+            : byOrganization
+              ? 'no organization id (VITALLY_SYNC_ACCOUNT_KEY=organization_id)'
+              : 'no company domain (VITALLY_ACCOUNTS=salesforce_sync)';
           skipped.push({ destination: 'vitally', reason });
         }
       }

@@ -367,6 +367,8 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     /** Mixpanel's ingestion host: MIXPANEL_API_URL, else api.mixpanel.com (live) or the sandbox's. */
     mixpanel: {
       apiUrl: (e.MIXPANEL_API_URL ?? (live ? LIVE_MIXPANEL_API_URL : `${sandboxUrl}/mixpanel`)).replace(/\/+$/, ''),
+      /** MIXPANEL_ID_MERGE: how the pre-signup anonymous id is linked (the project's ID management version). */
+      idMerge: e.MIXPANEL_ID_MERGE,
     },
     webhooks: {
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],
@@ -377,8 +379,11 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       webhookUrl: e.HUMANIC_WEBHOOK_URL ?? (live ? undefined : `${sandboxUrl}/humanic/webhook`),
       apiKey: e.HUMANIC_API_KEY,
     },
-    /** VITALLY_ACCOUNTS: `salesforce_sync` leaves accounts to Vitally's Salesforce sync (users only). */
-    vitally: { accounts: e.VITALLY_ACCOUNTS },
+    /**
+     * VITALLY_ACCOUNTS: `salesforce_sync` leaves accounts to Vitally's Salesforce sync (users only), found by
+     * VITALLY_SYNC_ACCOUNT_KEY.
+     */
+    vitally: { accounts: e.VITALLY_ACCOUNTS, syncAccountKey: e.VITALLY_SYNC_ACCOUNT_KEY },
     /** Credentials by variable name; never logged. */
     credentials: credentialValues,
     /** Close (`close` in DESTINATIONS): its REST API and what a high-value signup adds to its lead. */

@@ -741,9 +741,17 @@ export const mixpanel = section(
     ),
     MIXPANEL_PROJECT_TOKEN: optionalString.describe('The project token (`$token` of profile and group updates)'),
     MIXPANEL_API_SECRET: optionalString.describe(
-      "The project's API secret: the Basic auth of `/import`, the only endpoint that takes the `$merge` of the " +
-        'pre-signup anonymous id',
+      "The project's API secret: the Basic auth of `/import`, where the event linking the pre-signup anonymous id " +
+        'is sent',
     ),
+    MIXPANEL_ID_MERGE: z
+      .enum(['simplified', 'original'])
+      .default('simplified')
+      .describe(
+        "The project's ID management version (Mixpanel: Project Settings → Identity Merge): `simplified` (Mixpanel's " +
+          'recommendation for new projects; the anonymous id is linked by a `signed_up` event carrying `$device_id` ' +
+          'and `$user_id`) or `original` (a `$merge` event, which does nothing in a simplified project)',
+      ),
   },
 );
 
@@ -773,6 +781,16 @@ export const vitally = section('Vitally', undefined, {
         "`salesforce_sync` (Vitally's Salesforce integration syncs Accounts: we write only users, linked to the " +
         "account the sync made from the company's Salesforce Account, and never create or update an account; needs " +
         'salesforce in DESTINATIONS)',
+    ),
+  VITALLY_SYNC_ACCOUNT_KEY: z
+    .enum(['domain', 'salesforce_id', 'organization_id'])
+    .default('domain')
+    .describe(
+      "With VITALLY_ACCOUNTS=salesforce_sync: the Salesforce Account field chosen as the primary id in Vitally's " +
+        "Salesforce account sync, i.e. what the synced account's externalId holds and how we find it: `domain` (the " +
+        'field SALESFORCE_ACCOUNT_EXTERNAL_ID_FIELD, the company domain our Account writes key on), `salesforce_id` ' +
+        '(the Account `Id`; we read it from Salesforce by the domain) or `organization_id` (a field your own process ' +
+        'fills with the product organization id; our writes do not)',
     ),
 });
 

@@ -82,6 +82,8 @@ export interface VitallyPort {
   writeAccount(s: EnrichedSignup): Promise<WriteOutcome>;
   /** VITALLY_ACCOUNTS: `salesforce_sync` writes users only, to the accounts Vitally's Salesforce sync made. */
   readonly accounts?: 'direct' | 'salesforce_sync';
+  /** VITALLY_SYNC_ACCOUNT_KEY: what the synced accounts' externalId holds (`domain` when unset). */
+  readonly syncAccountKey?: 'domain' | 'salesforce_id' | 'organization_id';
 }
 
 /** A Slack message as an incoming webhook takes it. */

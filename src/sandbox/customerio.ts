@@ -19,13 +19,18 @@ import type { ProviderPluginOptions } from './state';
  *   deduplication key — an event whose id was already received is answered 200 and not processed again (the sandbox
  *   counts it as `duplicates` on the stored event and triggers nothing). `timestamp` is Unix seconds. `data` an
  *   object. A person that does not exist yet is created with no attributes (the docs: events for an identifier with
- *   no person create one).
+ *   no person create one). Without `timestamp` the event takes the time it is received (as documented); the docs say
+ *   "Events with a timestamp in the past 72 hours can trigger campaigns": an older one is stored and triggers nothing
+ *   (noted `older than 72 hours: no campaign`).
  * - `DELETE /customers/:identifier` — delete a person (and, here, their events). 200 `{}` whether or not the person
  *   existed, as the docs give no 404 for it.
  * - `GET /accounts/region` ("Find your account region": the credentials' workspace region) → 200 `{ url, region,
  *   environment_id }`; the sandbox's workspace is a US one (`{ url: "https://track.customer.io", region: "us",
  *   environment_id: 1 }`), whichever host is asked, as the docs say either regional URL answers it.
- * - Answers: 200 `{}` on success. Errors `{ meta: { error } }` (400 for a body to review, 401, 429, 500).
+ * - Attribute values: the docs list strings, integers and booleans (and timestamps as integers); nested objects and
+ *   lists are not documented as refused, so the sandbox stores them as sent.
+ * - Answers: 200 `{}` on success. A 400 (a body to review) is `{ meta: { errors: [message, ...] } }` as the Track API
+ *   reference gives it; 401, 429 and 500 `{ meta: { error } }`.
  * - Order of checks: auth → `latencyMs` → rate limit (429 with `Retry-After`) → injected failure (500) → body (400).
  *
  * RecordStore (`state.records.customerio`): `customer` keyed by identifier, fields `{ attributes }`; `event` keyed by
@@ -38,6 +43,8 @@ type Json = Record<string, unknown>;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 const RESERVED = new Set(['_update', 'cio_relationships']);
 export const MAX_IDENTIFIER_LENGTH = 150;
+/** "Events with a timestamp in the past 72 hours can trigger campaigns." */
+export const CAMPAIGN_TRIGGER_WINDOW_SECONDS = 72 * 3600;
 
 class HttpError extends Error {
   constructor(
@@ -96,7 +103,10 @@ export const customerioPlugin: FastifyPluginCallback<ProviderPluginOptions> = (a
       const result = work();
       return answer(200, result.body ?? {}, result.note);
     } catch (error) {
-      if (error instanceof HttpError) return answer(error.status, { meta: { error: error.message } });
+      if (error instanceof HttpError) {
+        const body = error.status === 400 ? { meta: { errors: [error.message] } } : { meta: { error: error.message } };
+        return answer(error.status, body, error.message);
+      }
       throw error;
     }
   };
@@ -169,14 +179,17 @@ export const customerioPlugin: FastifyPluginCallback<ProviderPluginOptions> = (a
       }
       if (!store.get('customer', identifier)) store.upsert('customer', identifier, { attributes: {} });
       const key = id ?? `${identifier}:${store.list('event').length + 1}`;
+      const now = Math.floor(Date.now() / 1000);
+      const timestamp = typeof body.timestamp === 'number' ? body.timestamp : now;
       store.upsert('event', key, {
         customer: identifier,
         name: body.name.trim(),
         type: body.type ?? 'event',
-        timestamp: body.timestamp ?? Math.floor(Date.now() / 1000),
+        timestamp,
         data: body.data ?? {},
         duplicates: 0,
       });
+      if (now - timestamp > CAMPAIGN_TRIGGER_WINDOW_SECONDS) return { note: 'older than 72 hours: no campaign' };
       store.upsert('campaign_trigger', key, { customer: identifier, event: body.name.trim() });
       return { note: 'event processed' };
     }),

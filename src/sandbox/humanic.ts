@@ -6,8 +6,10 @@ import type { ProviderPluginOptions } from './state';
  * A Humanic workspace's PostHog webhook (Humanic → Integrations → PostHog gives its URL; PostHog's "Webhook"
  * destination POSTs to it), as the consumer of a PostHog webhook destination sees it: it takes PostHog's webhook
  * destination payload and nothing else. The schema is written from PostHog's documentation of its destinations'
- * globals (posthog.com/docs/cdp/destinations, the webhook template's default body `{ event, person, groups, project
- * }`), independently of our client:
+ * globals (posthog.com/docs/cdp/destinations) and its webhook template (`template-webhook`), whose default JSON body is
+ * `{ event: '{event}', person: '{person}' }`, independently of our client. Only `event` is required; `person`,
+ * `groups` and `project` are optional globals a destination's body may add (PostHog's model has no groups or person
+ * for some events), each validated when present:
  *
  * - `event`: `{ uuid, event, distinct_id, properties, elements_chain, timestamp, url }` — the uuid a uuid, `event` and
  *   `distinct_id` non-empty strings, `properties` an object, `elements_chain` a string (empty outside autocapture),
@@ -53,18 +55,21 @@ export const posthogWebhookPayloadSchema = z.looseObject({
       name: z.string(),
       url: z.url(),
     })
-    .nullable(),
-  groups: z.record(
-    z.string().min(1),
-    z.looseObject({
-      id: z.string().min(1),
-      type: z.string().min(1),
-      index: z.number().int().min(0).max(4),
-      url: z.url(),
-      properties: propertiesSchema,
-    }),
-  ),
-  project: z.looseObject({ id: z.number().int(), name: z.string(), url: z.url() }),
+    .nullable()
+    .optional(),
+  groups: z
+    .record(
+      z.string().min(1),
+      z.looseObject({
+        id: z.string().min(1),
+        type: z.string().min(1),
+        index: z.number().int().min(0).max(4),
+        url: z.url(),
+        properties: propertiesSchema,
+      }),
+    )
+    .optional(),
+  project: z.looseObject({ id: z.number().int(), name: z.string(), url: z.url() }).optional(),
 });
 
 /** The issues of a body against PostHog's webhook payload schema; empty when it matches. */
@@ -74,7 +79,7 @@ export function posthogPayloadIssues(body: unknown): { path: string; message: st
     ? []
     : parsed.error.issues.map((i) => ({ path: i.path.length > 0 ? i.path.join('.') : '(body)', message: i.message }));
   if (parsed.success) {
-    for (const [key, group] of Object.entries(parsed.data.groups)) {
+    for (const [key, group] of Object.entries(parsed.data.groups ?? {})) {
       if (group.type !== key) issues.push({ path: `groups.${key}.type`, message: `must be the group type "${key}"` });
     }
   }

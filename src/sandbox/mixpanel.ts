@@ -17,12 +17,23 @@ import type { ProviderPluginOptions, RecordStore } from './state';
  *   whole or not at all here.
  * - `POST /import` — events, HTTP Basic auth with the project's API secret as user name and an empty password (or a
  *   service account `user:secret` with `?project_id=`). Missing, or the secret `bad-key` → 401 `{ code: 401, error,
- *   status: "Unauthorized" }`. A JSON array of events `{ event, properties }`. The only event the sandbox processes is
- *   `$merge`: `properties.$distinct_ids` exactly two non-empty strings; both ids' clusters become one identity (Mixpanel
- *   chooses the canonical id; the sandbox keeps the cluster of the second id, or the second id itself). Other events
- *   need `properties.distinct_id`, `properties.time` and, with `strict=1`, `$insert_id`; they are stored as they
- *   come. Invalid records → 400 `{ code: 400, error, failed_records: [{ index, message }], num_records_imported: 0,
- *   status: "Bad Request" }` and nothing is imported. Success: 200 `{ code: 200, num_records_imported, status: "OK" }`.
+ *   status: "Unauthorized" }`. A JSON array of events `{ event, properties }`. Identity, per the project's ID
+ *   management version (the `idMerge` control, "Identity Merge" in Mixpanel's project settings; default `simplified`):
+ *   - Simplified ID Merge ("Identifying Users (Simplified)"): an event with both `$device_id` and `$user_id` merges
+ *     the two ids — the device id joins the user id's cluster, whose canonical id is always the `$user_id`. Such an
+ *     event needs no `distinct_id` (Mixpanel derives it from `$user_id`, else `$device_id`).
+ *   - Original ID Merge ("Merge Identities"): `$merge` with `properties.$distinct_ids` exactly two non-empty strings
+ *     and `properties.token`; both ids' clusters become one identity (Mixpanel chooses the canonical id; the sandbox
+ *     keeps the cluster of the second id, or the second id itself). `$device_id` / `$user_id` are plain properties.
+ *   "The `$merge` event payload is only useful for projects using the Original ID Merge system; it has no
+ *   functionality in other ID management systems": on a simplified project a valid `$merge` is imported (200) and
+ *   links nothing (noted `$merge ignored (simplified ID merge)`), and is stored as an event.
+ *   Other events need `properties.distinct_id` (unless derived as above), `properties.time` and, with `strict=1`,
+ *   `$insert_id`; they are stored as they come. Invalid records → 400 `{ code: 400, error, failed_records: [{ index,
+ *   message }], num_records_imported: 0, status: "Bad Request" }` and nothing is imported. Success: 200 `{ code: 200,
+ *   num_records_imported, status: "OK" }`.
+ * - `ip=0` on `/engage` and `/groups` (the docs' advice for server-side calls: no geolocation from the caller's
+ *   address) is accepted and noted in the call log; the sandbox geolocates nothing either way.
  * - Order of checks: auth (`/import`) → `latencyMs` → rate limit (429 with `Retry-After`) → injected failure (500) →
  *   body.
  *
@@ -122,7 +133,8 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
 
   const profileUpdates = (kind: 'profile' | 'group') => async (request: FastifyRequest, reply: FastifyReply) => {
     const sys = state.system('mixpanel');
-    const verbose = (request.query as { verbose?: string }).verbose === '1';
+    const query = request.query as { verbose?: string; ip?: string };
+    const verbose = query.verbose === '1';
     const refused = await gated(request, reply, null);
     if (refused) return refused;
     const store = state.records.mixpanel;
@@ -173,7 +185,9 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
     }
     for (const p of planned) store.upsert(kind, p.key, p.fields);
     for (const key of deletions) store.remove('profile', key);
-    const note = `${planned.length} ${kind} update(s)${deletions.length > 0 ? `, ${deletions.length} deleted` : ''}`;
+    const note =
+      `${planned.length} ${kind} update(s)${deletions.length > 0 ? `, ${deletions.length} deleted` : ''}` +
+      (query.ip === '0' ? ', ip=0' : '');
     return answer(null, keys.join(',') || null, note);
   };
 
@@ -197,6 +211,7 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
     const refused = await gated(request, reply, null);
     if (refused) return refused;
     const strict = (request.query as { strict?: string }).strict === '1';
+    const simplified = sys.control.idMerge === 'simplified';
     const body: unknown = request.body;
     const events = Array.isArray(body) ? body : [body];
     const failed: { index: number; message: string }[] = [];
@@ -210,10 +225,11 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
         const ids = p.$distinct_ids;
         if (!Array.isArray(ids) || ids.length !== 2 || !ids.every(nonEmpty)) {
           failed.push({ index, message: '$merge needs exactly two $distinct_ids' });
-        }
+        } else if (!nonEmpty(p.token)) failed.push({ index, message: 'properties.token is required' });
         return;
       }
-      if (!nonEmpty(p.distinct_id)) failed.push({ index, message: 'properties.distinct_id is required' });
+      const derived = simplified && (nonEmpty(p.$user_id) || nonEmpty(p.$device_id));
+      if (!derived && !nonEmpty(p.distinct_id)) failed.push({ index, message: 'properties.distinct_id is required' });
       else if (typeof p.time !== 'number') failed.push({ index, message: 'properties.time is required' });
       else if (strict && !nonEmpty(p.$insert_id)) failed.push({ index, message: 'properties.$insert_id is required' });
     });
@@ -231,17 +247,20 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
     const notes: string[] = [];
     const keys: string[] = [];
     for (const event of events as { event: string; properties: Json }[]) {
-      if (event.event === '$merge') {
-        const [a, b] = event.properties.$distinct_ids as [string, string];
+      const p = event.properties;
+      if (event.event === '$merge' && !simplified) {
+        const [a, b] = p.$distinct_ids as [string, string];
         notes.push(merge(store, a, b));
         keys.push(`${a}+${b}`);
-      } else {
-        const key = nonEmpty(event.properties.$insert_id)
-          ? event.properties.$insert_id
-          : `event:${store.list('event').length + 1}`;
-        store.upsert('event', key, { event: event.event, properties: event.properties });
-        keys.push(key);
+        continue;
       }
+      if (event.event === '$merge') notes.push('$merge ignored (simplified ID merge)');
+      else if (simplified && nonEmpty(p.$device_id) && nonEmpty(p.$user_id)) {
+        notes.push(merge(store, p.$device_id, p.$user_id));
+      }
+      const key = nonEmpty(p.$insert_id) ? p.$insert_id : `event:${store.list('event').length + 1}`;
+      store.upsert('event', key, { event: event.event, properties: p });
+      keys.push(key);
     }
     sys.recordRequest(request, {
       key: keys.join(','),

@@ -93,7 +93,14 @@ export const CONTROL_SCHEMAS = {
     signingSecret: z.string().min(1),
   }),
   customerio: z.object(baseControl),
-  mixpanel: z.object(baseControl),
+  mixpanel: z.object({
+    ...baseControl,
+    /**
+     * The project's ID management version (Project Settings → Identity Merge): `simplified` (Mixpanel's recommendation
+     * for new projects) merges the `$device_id` and `$user_id` of one event; `original` merges on `$merge`.
+     */
+    idMerge: z.enum(['simplified', 'original']),
+  }),
   close: z.object({
     ...baseControl,
     /**
@@ -173,7 +180,7 @@ export const DEFAULT_CONTROLS: { [S in SandboxSystem]: ControlFor<S> } = {
     signingSecret: 'sandbox-webhook-secret',
   },
   customerio: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
-  mixpanel: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0 },
+  mixpanel: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0, idMerge: 'simplified' },
   close: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0, searchIndexDelayMs: 0 },
   humanic: { credits: null, rateLimitPerSecond: null, latencyMs: 0, failureRate: 0, bearerToken: null },
 };

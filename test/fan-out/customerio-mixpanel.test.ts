@@ -56,7 +56,11 @@ describe('fan-out to Customer.io and Mixpanel', () => {
     );
     const adaEvent = events.find((e) => e.fields.customer === adaKey);
     expect(adaEvent?.key).toBe(eventUlid(posted[0]!.signupId, ada.event.timestamp as string));
-    expect(adaEvent?.fields.data).toMatchObject({ likely_developer: true, newsletter_opt_in: true });
+    expect(adaEvent?.fields.data).toMatchObject({
+      likely_developer: true,
+      newsletter_opt_in: true,
+      signed_up_at: Math.floor(Date.parse(ada.event.timestamp as string) / 1000),
+    });
     expect((await p.ledger.signups.getSignup(posted[0]!.signupId))?.status).toBe('enriched');
 
     // Mixpanel: the anonymous and the identified ids are one identity; profile and company group set.

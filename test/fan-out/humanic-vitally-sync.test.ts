@@ -104,17 +104,18 @@ describe('humanic and Vitally through Salesforce', () => {
     expect(waiting.vitally?.reason).toMatch(/waiting for the Salesforce → Vitally sync/);
     const [sfAccount] = await find('salesforce', 'Account', (r) => r.key === 'vantollo.co');
     expect(sfAccount).toBeDefined();
-    const ours = (r: StoredRecord) => r.key === orgId || r.key === sfAccount!.id;
+    const ours = (r: StoredRecord) => [orgId, sfAccount!.id, 'vantollo.co'].includes(r.key);
     expect(await find('vitally', 'account', ours)).toEqual([]);
 
-    // The sync (Vitally's Salesforce integration) creates the account, keyed by the Salesforce Account Id.
+    // The sync (Vitally's Salesforce integration) creates the account, keyed by the Account field the admin picked:
+    // by default (VITALLY_SYNC_ACCOUNT_KEY=domain) the domain our Salesforce Account writes key on.
     const synced = await fetch(`${stack.sandbox.url}/vitally/resources/accounts`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
         authorization: `Basic ${Buffer.from('sandbox-key:').toString('base64')}`,
       },
-      body: JSON.stringify({ externalId: sfAccount!.id, name: 'Vantollo' }),
+      body: JSON.stringify({ externalId: 'vantollo.co', name: 'Vantollo' }),
     });
     expect(synced.status).toBe(200);
     const syncedId = ((await synced.json()) as { id: string }).id;
@@ -122,14 +123,14 @@ describe('humanic and Vitally through Salesforce', () => {
     const status = await settled(workflowId);
     expect(status.signups[0]?.writes?.vitally).toMatchObject({ state: 'done' });
     const accounts = await find('vitally', 'account', ours);
-    expect(accounts.map((a) => [a.key, a.writes])).toEqual([[sfAccount!.id, 1]]);
+    expect(accounts.map((a) => [a.key, a.writes])).toEqual([['vantollo.co', 1]]);
     expect(await find('vitally', 'account', (r) => r.key === orgId)).toEqual([]);
     const users = await find('vitally', 'user', (r) => r.key === payload.event.distinct_id);
     expect(users).toHaveLength(1);
     expect(users[0]?.fields.accountIds).toEqual([syncedId]);
 
     await p.rerun(signupId);
-    expect((await find('vitally', 'account', ours)).map((a) => [a.key, a.writes])).toEqual([[sfAccount!.id, 1]]);
+    expect((await find('vitally', 'account', ours)).map((a) => [a.key, a.writes])).toEqual([['vantollo.co', 1]]);
     expect((await find('vitally', 'user', (r) => r.key === payload.event.distinct_id)).map((u) => u.writes)).toEqual([
       1,
     ]);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EnrichedSignup } from '../../src/domain/fan-out';
 import { NO_SIGNALS, type SignupSignals } from '../../src/domain/signup-signals';
 import { createCustomerioClient, customerAttributes, eventUlid } from '../../src/integrations/customerio/client';
-import { createMixpanelClient } from '../../src/integrations/mixpanel/client';
+import { createMixpanelClient, insertId, type MixpanelIdMerge } from '../../src/integrations/mixpanel/client';
 import { type RunningSandbox, startSandbox } from '../support/sandbox';
 
 interface Stored {
@@ -55,13 +55,16 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
   const records = async (system: string) => (await sandbox.inspect<{ records?: Records }>(system)).records ?? {};
   const customerio = (apiKey = 'site-key') =>
     createCustomerioClient({ trackUrl: `${sandbox.url}/customerio/api/v1`, siteId: 'site-1', apiKey, timeoutMs: 5000 });
-  const mixpanel = (o: { token?: string; secret?: string } = {}) =>
+  const mixpanel = (o: { token?: string; secret?: string; idMerge?: MixpanelIdMerge } = {}) =>
     createMixpanelClient({
       apiUrl: `${sandbox.url}/mixpanel`,
       projectToken: o.token ?? 'project-token',
       apiSecret: o.secret ?? 'api-secret',
+      idMerge: o.idMerge ?? 'simplified',
       timeoutMs: 5000,
     });
+  const calls = async (system: string) =>
+    (await sandbox.inspect<{ calls: { method: string; path: string; status: number; note?: string }[] }>(system)).calls;
 
   it('derives one ULID per signup, a valid ULID carrying the signup time', () => {
     const id = eventUlid(signup.signupId, signup.signedUpAt);
@@ -115,6 +118,67 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
     expect((await fetch(`${sandbox.url}/customerio/api/v1/accounts/region`)).status).toBe(401);
   });
 
+  it('flattens list and object attributes to the documented value types (string, integer, boolean)', () => {
+    const tagged: EnrichedSignup = {
+      ...signup,
+      fields: { ...signup.fields, industryTags: ['saas', 'devtools'] },
+      provenance: {
+        companyName: { source: 'clearbit', at: '2026-11-24T08:00:01.000Z' },
+        industryTags: { source: 'harmonic', at: '2026-11-24T08:00:01.000Z' },
+      },
+    };
+    const attributes = customerAttributes(tagged, NO_SIGNALS);
+    expect(attributes.enrichment_industry_tags).toBe('saas,devtools');
+    expect(JSON.parse(attributes.enrichment_sources as string)).toEqual({
+      companyName: 'clearbit',
+      industryTags: 'harmonic',
+    });
+    for (const value of Object.values(attributes)) expect(['string', 'number', 'boolean']).toContain(typeof value);
+  });
+
+  it('sends signed_up without a timestamp, so a write retried days later still triggers the campaign', async () => {
+    const late: EnrichedSignup = { ...signup, signedUpAt: new Date(Date.now() - 5 * 86_400_000).toISOString() };
+    const before = Math.floor(Date.now() / 1000);
+    expect((await customerio().signedUp(late, NO_SIGNALS)).kind).toBe('written');
+    const r = await records('customerio');
+    const event = r.event?.[0];
+    // Customer.io takes the time it receives an event sent without one.
+    expect(event?.fields.timestamp).toBeGreaterThanOrEqual(before);
+    expect(event?.fields.data).toMatchObject({ signed_up_at: Math.floor(Date.parse(late.signedUpAt) / 1000) });
+    expect(r.campaign_trigger).toHaveLength(1);
+
+    // What sending the signup time would have done: stored, but past 72 hours, no campaign.
+    const res = await fetch(`${sandbox.url}/customerio/api/v1/customers/old-person/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from('site-1:site-key').toString('base64')}`,
+      },
+      body: JSON.stringify({ name: 'signed_up', timestamp: Math.floor(Date.parse(late.signedUpAt) / 1000) }),
+    });
+    expect(res.status).toBe(200);
+    const after = await records('customerio');
+    expect(after.event).toHaveLength(2);
+    expect(after.campaign_trigger).toHaveLength(1);
+  });
+
+  it("reads a 400's documented body, meta.errors, into the write's detail", async () => {
+    const long: EnrichedSignup = { ...signup, personKey: 'p'.repeat(151) };
+    const outcome = await customerio().identify(long, NO_SIGNALS);
+    expect(outcome.kind).toBe('rejected');
+    expect(outcome.detail).toMatch(/identifier is longer than 150 characters/);
+    const res = await fetch(`${sandbox.url}/customerio/api/v1/customers/x/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from('site-1:site-key').toString('base64')}`,
+      },
+      body: JSON.stringify({ name: '' }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ meta: { errors: ['name is required'] } });
+  });
+
   it('classifies Customer.io refusals: bad key, throttling, outage', async () => {
     expect((await customerio('bad-key').identify(signup, NO_SIGNALS)).kind).toBe('auth_failed');
     await sandbox.control('customerio', { rateLimitPerSecond: 1 });
@@ -135,9 +199,12 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
     }
   });
 
-  it('sets the Mixpanel profile and company group, and merges the anonymous id into the identified one', async () => {
+  it('sets the Mixpanel profile and company group, and links the anonymous id by $device_id + $user_id (simplified)', async () => {
     const outcome = await mixpanel().writeEnrichment(signup, { ...NO_SIGNALS, anonDistinctId: 'anon-1' });
-    expect(outcome).toEqual({ kind: 'written', detail: 'profile, company group, anonymous id merged' });
+    expect(outcome).toEqual({
+      kind: 'written',
+      detail: 'profile, company group, signed_up sent with $device_id and $user_id (simplified ID merge)',
+    });
     const r = await records('mixpanel');
     expect(r.profile?.[0]).toMatchObject({
       key: signup.personKey,
@@ -147,14 +214,76 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
       key: 'company:quorvalis.com',
       fields: { properties: { $name: 'Quorvalis', enrichment_employees: 640, organization_id: 'org-7' } },
     });
+    // The identity cluster's canonical id is the $user_id, as Simplified ID Merge makes it.
     expect(r.identity).toEqual([
       expect.objectContaining({ key: signup.personKey, fields: { distinctIds: ['anon-1', signup.personKey].sort() } }),
     ]);
-    // Again (a retry): still one identity.
+    expect(r.event).toEqual([
+      expect.objectContaining({
+        key: insertId(signup.signupId),
+        fields: {
+          event: 'signed_up',
+          properties: expect.objectContaining({
+            token: 'project-token',
+            $device_id: 'anon-1',
+            $user_id: signup.personKey,
+            time: Date.parse(signup.signedUpAt),
+            $insert_id: insertId(signup.signupId),
+          }) as unknown,
+        },
+      }),
+    ]);
+    // Profile and group updates ask for no geolocation from our address.
+    const updates = (await calls('mixpanel')).filter((c) => /^\/mixpanel\/(engage|groups)/.test(c.path));
+    expect(updates.map((c) => c.note)).toEqual(['1 profile update(s), ip=0', '1 group update(s), ip=0']);
+    // Again (a retry): still one identity, one event.
     expect((await mixpanel().writeEnrichment(signup, { ...NO_SIGNALS, anonDistinctId: 'anon-1' })).kind).toBe(
       'written',
     );
     expect((await records('mixpanel')).identity).toHaveLength(1);
+    expect((await records('mixpanel')).event).toHaveLength(1);
+  });
+
+  it('with MIXPANEL_ID_MERGE=original sends $merge with the token, which links ids only in an original-mode project', async () => {
+    const signals = { ...NO_SIGNALS, anonDistinctId: 'anon-2' };
+    // A simplified project (the sandbox's default, as Mixpanel's for new projects): $merge is imported, links nothing.
+    const ignored = await mixpanel({ idMerge: 'original' }).writeEnrichment(signup, signals);
+    expect(ignored).toEqual({
+      kind: 'written',
+      detail: 'profile, company group, $merge of the anonymous id sent (original ID merge)',
+    });
+    expect((await records('mixpanel')).identity).toBeUndefined();
+    expect((await calls('mixpanel')).find((c) => c.path.startsWith('/mixpanel/import'))?.note).toBe(
+      '$merge ignored (simplified ID merge)',
+    );
+
+    await sandbox.control('mixpanel', { idMerge: 'original' });
+    try {
+      expect((await mixpanel({ idMerge: 'original' }).writeEnrichment(signup, signals)).kind).toBe('written');
+      expect((await records('mixpanel')).identity).toEqual([
+        expect.objectContaining({ fields: { distinctIds: ['anon-2', signup.personKey].sort() } }),
+      ]);
+      // The simplified identifying event does nothing to an original-mode project's identities.
+      await fetch(`${sandbox.url}/_reset`, { method: 'POST' });
+      await sandbox.control('mixpanel', { idMerge: 'original' });
+      expect((await mixpanel().writeEnrichment(signup, signals)).kind).toBe('written');
+      expect((await records('mixpanel')).identity).toBeUndefined();
+      // $merge without the token is refused, as its schema requires it.
+      const res = await fetch(`${sandbox.url}/mixpanel/import?strict=1`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from('api-secret:').toString('base64')}`,
+        },
+        body: JSON.stringify([{ event: '$merge', properties: { $distinct_ids: ['a', 'b'] } }]),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        failed_records: [{ index: 0, message: 'properties.token is required' }],
+      });
+    } finally {
+      await sandbox.control('mixpanel', { idMerge: 'simplified' });
+    }
   });
 
   it('merges nothing without an anonymous id, and classifies a refused token or secret', async () => {

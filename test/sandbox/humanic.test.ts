@@ -61,6 +61,27 @@ describe('Humanic receiver (a PostHog webhook destination consumer)', () => {
     expect((await inspect(app, 'humanic')).records?.event ?? []).toHaveLength(0);
   });
 
+  it("takes the webhook template's default body `{ event, person }`; groups and project are optional, checked when sent", async () => {
+    const { event, person } = fixture();
+    expect((await post({ event, person })).statusCode).toBe(200);
+    // A person-less event (PostHog's `person` may be null or left out of a custom body): only `event` is required.
+    const other = { ...event, uuid: '0190c0d2-7a6b-7c3e-9f10-5b2a3c4d5e6f' };
+    expect((await post({ event: other })).statusCode).toBe(200);
+    expect(
+      (await post({ event: { ...other, uuid: '0190c0d2-7a6b-7c3e-9f10-5b2a3c4d5e70' }, person: null })).statusCode,
+    ).toBe(200);
+    const missing = await post({ person });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json<{ issues: { path: string }[] }>().issues.map((i) => i.path)).toEqual(['event']);
+    const badExtras = await post({ event, person, groups: { organization: { id: 'o' } }, project: { id: 'x' } });
+    expect(badExtras.statusCode).toBe(400);
+    const paths = badExtras.json<{ issues: { path: string }[] }>().issues.map((i) => i.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(['groups.organization.type', 'groups.organization.index', 'project.id', 'project.name']),
+    );
+    expect((await inspect(app, 'humanic')).records?.event).toHaveLength(3);
+  });
+
   it('refuses a wrong bearer token when one is required, and not-JSON with 415', async () => {
     await control(app, 'humanic', { bearerToken: 'tok-1' });
     expect((await post(fixture())).statusCode).toBe(401);

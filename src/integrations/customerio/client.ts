@@ -38,11 +38,11 @@ export function eventUlid(signupId: string, signedUpAt: string, name = SIGNED_UP
   return timePart + random;
 }
 
-/** Customer.io's error bodies: `{ meta: { error } }` or `{ meta: { errors: [...] } }`. */
+/** Customer.io's error bodies: a 400 `{ meta: { errors: [...] } }`; 401 and others `{ meta: { error } }`. */
 function customerioMessage(body: unknown): string {
   const meta = (body as { meta?: { error?: unknown; errors?: unknown } } | undefined)?.meta;
+  if (Array.isArray(meta?.errors) && meta.errors.length > 0) return meta.errors.map(String).join('; ').slice(0, 200);
   if (typeof meta?.error === 'string') return meta.error.slice(0, 200);
-  if (Array.isArray(meta?.errors)) return meta.errors.map(String).join('; ').slice(0, 200);
   return bodyMessage(body);
 }
 
@@ -55,10 +55,25 @@ const CUSTOMERIO: DestinationWording = {
 
 const unixSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
+/**
+ * An attribute value as the Track API documents them (string, integer, boolean): a list becomes its items joined by
+ * commas (`industry_tags`), an object its JSON text (`enrichment_sources`), so segments and Liquid read plain values.
+ */
+export function flatAttribute(value: unknown): unknown {
+  if (Array.isArray(value))
+    return value.map((v) => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))).join(',');
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return value;
+}
+
 /** The attributes of the person: the enrichment, `likely_developer`, and the newsletter opt-in when the form sent one. */
 export function customerAttributes(s: EnrichedSignup, signals: SignupSignals): Record<string, unknown> {
+  const enrichment = Object.entries(enrichmentProperties(s, 'person')).map(([k, v]): [string, unknown] => [
+    k,
+    flatAttribute(v),
+  ]);
   return compact({
-    ...enrichmentProperties(s, 'person'),
+    ...Object.fromEntries(enrichment),
     email: s.email,
     name: s.name,
     created_at: unixSeconds(s.signedUpAt),
@@ -91,11 +106,13 @@ export function createCustomerioClient(o: CustomerioClientOptions) {
     },
 
     async signedUp(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome> {
+      // No `timestamp`: Customer.io then uses the time it receives the event, and only an event of the past 72 hours
+      // triggers campaigns — a write retried for days (WRITE_GIVE_UP_HOURS) must still send the welcome email.
       const answer = await call('POST', `/customers/${pathSegment(s.personKey)}/events`, {
         name: SIGNED_UP_EVENT,
         id: eventUlid(s.signupId, s.signedUpAt),
-        timestamp: unixSeconds(s.signedUpAt),
         data: compact({
+          signed_up_at: unixSeconds(s.signedUpAt),
           likely_developer: isLikelyDeveloper(s.fields, signals),
           newsletter_opt_in: signals.newsletterOptIn,
           signup_method: signals.signupMethod,

@@ -12,10 +12,27 @@ export interface VitallyClientOptions {
   fetch?: Fetch;
   /**
    * VITALLY_ACCOUNTS=salesforce_sync: Vitally's Salesforce integration owns the accounts (created from Salesforce
-   * Accounts, keyed by the Salesforce Account Id): we never create or update one, and link users to the account the
-   * sync made from the company's Salesforce Account (`salesforceAccountId`: found by its domain).
+   * Accounts): we never create or update one, and link users to the account the sync made from the company's
+   * Salesforce Account, looked up by the externalId the sync gave it (`accountKey`, VITALLY_SYNC_ACCOUNT_KEY).
+   * `salesforceAccountId` (found by the company domain) is only read for `salesforce_id`.
    */
-  salesforceSync?: { salesforceAccountId: (domain: string) => Promise<{ id: string | undefined } | WriteOutcome> };
+  salesforceSync?: {
+    accountKey: VitallySyncAccountKey;
+    salesforceAccountId: (domain: string) => Promise<{ id: string | undefined } | WriteOutcome>;
+  };
+}
+
+/**
+ * VITALLY_SYNC_ACCOUNT_KEY: which Salesforce Account field the admin picked as the account's primary id when setting
+ * up Vitally's Salesforce account sync — what the synced account's externalId holds. `domain`: our Account external
+ * id field (SALESFORCE_ACCOUNT_EXTERNAL_ID_FIELD, the company domain); `salesforce_id`: the Account's own `Id`;
+ * `organization_id`: a field holding the product's organization id (filled by the team, not by our writes).
+ */
+export type VitallySyncAccountKey = 'domain' | 'salesforce_id' | 'organization_id';
+
+/** The value a synced account's externalId has for this signup under `key`, if the signup has one. */
+export function syncAccountKeyValue(key: VitallySyncAccountKey, s: EnrichedSignup): string | undefined {
+  return key === 'organization_id' ? s.organizationId : s.domain;
 }
 
 /**
@@ -94,25 +111,35 @@ export function createVitallyClient(o: VitallyClientOptions) {
     );
 
   /**
-   * The user alone, in the account Vitally's Salesforce sync made from the company's Account. Until Salesforce has
-   * the Account (our Salesforce write runs beside this one) and the sync has brought it to Vitally, the write is
-   * retried (transient): creating the account ourselves would be the second account per company this mode prevents.
+   * The user alone, in the account Vitally's Salesforce sync made from the company's Account, found by the externalId
+   * the sync gave it (`GET /resources/accounts/:id` takes an externalId). Until the sync has brought the account over
+   * (our Salesforce write runs beside this one), the write is retried (transient): creating the account ourselves would
+   * be the second account per company this mode prevents.
    */
   const writeSyncedUser = async (
     s: EnrichedSignup,
     sync: NonNullable<VitallyClientOptions['salesforceSync']>,
   ): Promise<WriteOutcome> => {
-    if (!s.domain)
-      return { kind: 'written', detail: `no company domain: no synced account to join (${SYNCED_ACCOUNTS})` };
-    const sf = await sync.salesforceAccountId(s.domain);
-    if ('kind' in sf) return sf;
-    if (!sf.id) {
-      return {
-        kind: 'transient',
-        detail: `no Salesforce Account for ${s.domain} yet: Vitally's sync has nothing to bring`,
-      };
+    const value = syncAccountKeyValue(sync.accountKey, s);
+    if (!value) {
+      const missing = sync.accountKey === 'organization_id' ? 'no organization id' : 'no company domain';
+      return { kind: 'written', detail: `${missing}: no synced account to join (${SYNCED_ACCOUNTS})` };
     }
-    const a = await destinationCall(`${o.baseUrl}/resources/accounts/${pathSegment(sf.id)}`, {
+    let externalId = value;
+    let what = sync.accountKey === 'organization_id' ? `organization ${value}` : value;
+    if (sync.accountKey === 'salesforce_id') {
+      const sf = await sync.salesforceAccountId(value);
+      if ('kind' in sf) return sf;
+      if (!sf.id) {
+        return {
+          kind: 'transient',
+          detail: `no Salesforce Account for ${value} yet: Vitally's sync has nothing to bring`,
+        };
+      }
+      externalId = sf.id;
+      what = `Salesforce Account ${sf.id}`;
+    }
+    const a = await destinationCall(`${o.baseUrl}/resources/accounts/${pathSegment(externalId)}`, {
       method: 'GET',
       headers: { authorization },
       timeoutMs: o.timeoutMs,
@@ -121,7 +148,7 @@ export function createVitallyClient(o: VitallyClientOptions) {
     if (!('kind' in a) && a.status === 404) {
       return {
         kind: 'transient',
-        detail: `Vitally has no account for Salesforce Account ${sf.id} yet: waiting for the Salesforce → Vitally sync`,
+        detail: `Vitally has no account for ${what} yet: waiting for the Salesforce → Vitally sync`,
       };
     }
     const found = outcomeOf(a, 'the account lookup');
@@ -129,14 +156,13 @@ export function createVitallyClient(o: VitallyClientOptions) {
     const id = 'kind' in a ? undefined : (a.body as { id?: unknown } | undefined)?.id;
     if (typeof id !== 'string') return { kind: 'transient', detail: 'Vitally answered the account without its id' };
     const user = await upsertUser(s, id);
-    return user.kind === 'written'
-      ? { kind: 'written', detail: `user, in the account synced from Salesforce Account ${sf.id}` }
-      : user;
+    return user.kind === 'written' ? { kind: 'written', detail: `user, in the account synced for ${what}` } : user;
   };
 
   return {
     writeAccount,
     accounts: o.salesforceSync ? ('salesforce_sync' as const) : ('direct' as const),
+    syncAccountKey: o.salesforceSync?.accountKey,
 
     /** Deletes the user with this externalId (erasure); the organization's account stays. */
     async deleteUser(externalId: string): Promise<DeletionOutcome> {
