@@ -12,6 +12,15 @@ export type LinkLease = { taken: true; remoteId: string | undefined } | { taken:
 export class DestinationLinksRepository {
   constructor(private readonly sql: Sql) {}
 
+  /** The remote id recorded for a key, if any (what `enrich forget` reads: a company's Close lead). */
+  async remoteId(destination: string, key: string): Promise<string | undefined> {
+    const rows = await this.sql.query<{ remote_id: string | null }>(
+      'SELECT remote_id FROM destination_links WHERE destination = $1 AND link_key = $2',
+      [destination, key],
+    );
+    return rows[0]?.remote_id ?? undefined;
+  }
+
   /** Takes the key's lease for `leaseMs` unless another holder's lease is still running. */
   async take(destination: string, key: string, holder: string, leaseMs: number): Promise<LinkLease> {
     const rows = await this.sql.query<{ remote_id: string | null }>(

@@ -26,7 +26,7 @@ export interface ErasureClients {
   customerio?: { deletePerson(personKey: string): Promise<DeletionOutcome> };
   mixpanel?: { deletePerson(personKey: string): Promise<DeletionOutcome> };
   /** Close: the person's contacts (found by email), the follow-ups of their signups, and their own lead. */
-  close?: { deletePerson(email: string, signupIds: string[]): Promise<DeletionOutcome[]> };
+  close?: { deletePerson(email: string, signupIds: string[], knownLeadIds?: string[]): Promise<DeletionOutcome[]> };
   /** Whether Humanic is a destination (no deletion API: the signups delivered to it are listed). */
   humanic?: boolean;
 }
@@ -178,11 +178,15 @@ export async function forgetPerson(deps: ForgetDeps, rawEmail: unknown): Promise
     customerio ? eachKey((key) => customerio.deletePerson(key)) : notConfigured('Customer.io'),
   );
   await run('mixpanel', () => (mixpanel ? eachKey((key) => mixpanel.deletePerson(key)) : notConfigured('Mixpanel')));
-  // Close keys nothing by our person key: the contact is found by the email, the follow-ups by the signup ids.
+  // Close keys nothing by our person key: the contact is found by the email, the follow-ups by the signup ids. The lead
+  // recorded for the person's company is looked at too: Close's search may not see a contact written moments ago.
   const { close } = c;
-  await run('close', async () =>
-    close ? combineDeletions(await close.deletePerson(email, signupIds), nobody) : notConfigured('Close'),
-  );
+  await run('close', async () => {
+    if (!close) return notConfigured('Close');
+    const domain = email.slice(email.lastIndexOf('@') + 1);
+    const known = await ledger.destinationLinks.remoteId('close', `domain:${domain}`);
+    return combineDeletions(await close.deletePerson(email, signupIds, known ? [known] : []), nobody);
+  });
   await run('humanic', async (): Promise<ErasureResult> => {
     if (!c.humanic) return notConfigured('Humanic');
     const delivered = await ledger.erasures.deliveredTo('humanic', signupIds);

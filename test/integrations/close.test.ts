@@ -213,6 +213,28 @@ describe('Close client against the sandbox', () => {
     ]);
   });
 
+  it('erases a contact written moments ago, which the lagging search misses, on the lead recorded for the company', async () => {
+    await sandbox.control('close', { searchIndexDelayMs: 60_000 });
+    try {
+      const written = await client().writeEnrichment(signup, company, false);
+      expect(written).toMatchObject({ kind: 'written' });
+      const leadId = (written as { leadId?: string }).leadId!;
+      // The search alone does not see the new lead yet: it would report nothing to delete.
+      expect(await client().deletePerson(signup.email!, [signup.signupId])).toEqual([
+        { kind: 'not_found', detail: 'no Close lead has a contact with this email' },
+      ]);
+      const erased = await client().deletePerson(signup.email!, [signup.signupId], [leadId]);
+      expect(erased.map((o) => o.kind)).toEqual(['deleted', 'not_found']);
+      expect((await records()).contact ?? []).toEqual([]);
+      // The company's lead stays; a known lead the person is not on reports nothing.
+      expect(await client().deletePerson('nobody@quorvalis.com', ['s-9'], [leadId])).toEqual([
+        { kind: 'not_found', detail: 'no Close lead has a contact with this email' },
+      ]);
+    } finally {
+      await sandbox.control('close', { searchIndexDelayMs: 0 });
+    }
+  });
+
   it("answers DELETE of an unknown id with 404, and GET /me/ with the key's user and organizations", async () => {
     const auth = { authorization: `Basic ${Buffer.from('sandbox-key:').toString('base64')}` };
     for (const type of ['lead', 'contact', 'task', 'opportunity']) {

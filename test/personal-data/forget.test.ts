@@ -463,6 +463,22 @@ describe('erasure: Close and Humanic', () => {
     expect(stranger.systems.humanic).toMatchObject({ state: 'not_found' });
   });
 
+  it("erases a contact Close's search has not indexed yet, through the lead recorded for the company", async () => {
+    const email = `cora.${randomUUID().slice(0, 8)}@quorvalis.com`;
+    await sandbox.control('close', { searchIndexDelayMs: 60_000 });
+    try {
+      const { signupId } = await post(posthogSignup({ email }));
+      await settled(signupId);
+      expect((await rows('contact')).some((c) => emailsOf(c).includes(email))).toBe(true);
+      const report = await forget(email);
+      expect(report.systems.close).toMatchObject({ state: 'deleted' });
+      expect(report.systems.close!.detail).toMatch(/contact \S+ deleted/);
+      expect((await rows('contact')).some((c) => emailsOf(c).includes(email))).toBe(false);
+    } finally {
+      await sandbox.control('close', { searchIndexDelayMs: 0 });
+    }
+  });
+
   it('reports a Close failure as failed and retries it on the next run', async () => {
     const email = `lena.${randomUUID().slice(0, 8)}@gmail.com`;
     const { signupId } = await post(posthogSignup({ email }));

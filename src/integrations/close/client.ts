@@ -178,7 +178,7 @@ interface CloseLead {
  */
 export function createCloseClient(o: CloseClientOptions): ClosePort & {
   customFieldIds(): Promise<Map<string, string> | Failure>;
-  deletePerson(email: string, signupIds: string[]): Promise<DeletionOutcome[]>;
+  deletePerson(email: string, signupIds: string[], knownLeadIds?: string[]): Promise<DeletionOutcome[]>;
 } {
   const auth = `Basic ${Buffer.from(`${o.apiKey}:`).toString('base64')}`;
   const call = (method: string, path: string, body?: unknown) =>
@@ -398,13 +398,18 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
   };
 
   /**
-   * `enrich forget` in Close: on every lead with a contact of this email (the lead search), the follow-ups our writes
+   * `enrich forget` in Close: on every lead with a contact of this email (the lead search, and `knownLeadIds`: the lead
+   * recorded for the person's company, which a lagging search may miss), the follow-ups our writes
    * made for the person's signups (a task's text or an opportunity's note holding `followUpMarker`), then the person's
    * contact(s), then the lead itself when it was the person's own — no company domain on it and no other contact. A
    * company's lead stays, with its other people. A lead whose follow-ups could not all be deleted keeps its contact,
    * so that the next run finds it again by the email.
    */
-  const deletePerson = async (rawEmail: string, signupIds: string[]): Promise<DeletionOutcome[]> => {
+  const deletePerson = async (
+    rawEmail: string,
+    signupIds: string[],
+    knownLeadIds: string[] = [],
+  ): Promise<DeletionOutcome[]> => {
     const email = rawEmail.toLowerCase();
     const failure = (f: Failure): DeletionOutcome[] => [{ kind: 'failed', detail: f.detail }];
     const found = ok<{ data?: { id?: unknown }[] }>(
@@ -417,8 +422,9 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
     );
     if (failed(found)) return failure(found);
     const leads: CloseLead[] = [];
-    for (const { id } of found.data ?? []) {
-      const lead = typeof id === 'string' ? await getLead(id) : undefined;
+    const searched = (found.data ?? []).map((r) => r.id).filter((id): id is string => typeof id === 'string');
+    for (const id of new Set([...searched, ...knownLeadIds])) {
+      const lead = await getLead(id);
       if (failed(lead)) return failure(lead);
       if (lead) leads.push(lead);
     }
@@ -464,6 +470,8 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
       const all = contacts.data ?? [];
       const isPerson = (c: (typeof all)[number]) => c.emails?.some((e) => e.email?.toLowerCase() === email) === true;
       const theirs = all.filter(isPerson);
+      // A recorded company lead the person is not on (nor any follow-up of theirs): nothing of theirs to report.
+      if (theirs.length === 0 && followUps.length === 0) continue;
       const contactOutcomes: DeletionOutcome[] = [];
       for (const c of theirs) {
         if (typeof c.id === 'string')
@@ -482,7 +490,9 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
       }
       outcomes.push(await remove(`/lead/${pathSegment(lead.id)}/`, `their own lead ${lead.id}`));
     }
-    return outcomes;
+    return outcomes.length > 0
+      ? outcomes
+      : [{ kind: 'not_found', detail: 'no Close lead has a contact with this email' }];
   };
 
   return {
