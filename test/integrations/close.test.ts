@@ -398,6 +398,26 @@ describe('Close client against the sandbox', () => {
     expect(((await over.json()) as { errors: string[] }).errors[0]).toMatch(/_limit must be at most 100/);
   });
 
+  it("finds a person's contact on a later page of a big company's lead, and adds no second one", async () => {
+    const first = await client().writeEnrichment(signup, company, false);
+    const leadId = (first as { leadId?: string }).leadId!;
+    // 120 colleagues already on the lead: the person's contact is on the second page of the contact list.
+    for (let i = 0; i < 120; i++) {
+      const res = await api('POST', '/contact/', { lead_id: leadId, name: `Colleague ${i}` });
+      expect(res.status).toBe(200);
+    }
+    const late = { ...signup, signupId: 's-late', personKey: 'p-late', email: 'late@quorvalis.com', name: 'Late' };
+    await api('POST', '/contact/', { lead_id: leadId, name: 'Late', emails: [{ email: 'late@quorvalis.com' }] });
+    expect(await client().writeEnrichment(late, company, false, leadId)).toMatchObject({
+      kind: 'written',
+      detail: expect.stringMatching(/contact already there/) as unknown,
+    });
+    const contacts = (await records()).contact ?? [];
+    expect(contacts.filter((c) => JSON.stringify(c.fields.emails ?? []).includes('late@quorvalis.com'))).toHaveLength(
+      1,
+    );
+  });
+
   it('creates the task types the docs allow (lead, outgoing_call) and refuses others', async () => {
     const lead = (await (await api('POST', '/lead/', { name: 'T' })).json()) as { id: string };
     const call = await api('POST', '/task/', { _type: 'outgoing_call', lead_id: lead.id, text: 'Call back' });

@@ -162,9 +162,14 @@ export function leadByContactEmailQuery(email: string): Json {
   };
 }
 
+interface CloseContact {
+  id?: string;
+  emails?: { email?: string }[];
+}
+
 interface CloseLead {
   id: string;
-  contacts?: { id?: string; emails?: { email?: string }[] }[];
+  contacts?: CloseContact[];
   [field: string]: unknown;
 }
 
@@ -199,24 +204,33 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
   const failed = (value: unknown): value is Failure =>
     typeof value === 'object' && value !== null && 'kind' in value && typeof (value as Failure).detail === 'string';
 
+  /**
+   * Every item of a Close list, page by page (`_skip`/`_limit`, as Close's pagination docs say: a list has a
+   * per-resource maximum `_limit`, and `has_more` says when to ask for the next page). `query` is the list's own filter.
+   */
+  const listAll = async <T>(path: string, query: string, what: string): Promise<T[] | Failure> => {
+    const items: T[] = [];
+    for (let skip = 0; ;) {
+      const page = ok<{ data?: T[]; has_more?: boolean }>(
+        await call('GET', `${path}?${query ? `${query}&` : ''}_skip=${skip}&_limit=${CLOSE_PAGE_SIZE}`),
+        what,
+      );
+      if (failed(page)) return page;
+      const data = page.data ?? [];
+      items.push(...data);
+      if (!page.has_more || data.length === 0) return items;
+      skip += data.length;
+    }
+  };
+  const onLead = (leadId: string) => `lead_id=${encodeURIComponent(leadId)}`;
+
   // Custom field ids by name, read once per worker (and completed as fields are created).
   let fieldIds: Map<string, string> | undefined;
   const customFieldIds = async (): Promise<Map<string, string> | Failure> => {
     if (fieldIds) return fieldIds;
-    // Page by page (`_skip`/`_limit`, as Close's pagination docs say): a list has a per-resource maximum `_limit`.
-    const ids = new Map<string, string>();
-    for (let skip = 0; ;) {
-      const list = ok<{ data?: { id: string; name: string }[]; has_more?: boolean }>(
-        await call('GET', `/custom_field/lead/?_skip=${skip}&_limit=${CLOSE_PAGE_SIZE}`),
-        'the custom field list',
-      );
-      if (failed(list)) return list;
-      const data = list.data ?? [];
-      for (const f of data) ids.set(f.name, f.id);
-      if (!list.has_more || data.length === 0) break;
-      skip += data.length;
-    }
-    fieldIds = ids;
+    const list = await listAll<{ id: string; name: string }>('/custom_field/lead/', '', 'the custom field list');
+    if (failed(list)) return list;
+    fieldIds = new Map(list.map((f) => [f.name, f.id]));
     return fieldIds;
   };
 
@@ -335,12 +349,9 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
         if (failed(updated)) return updated;
       }
       done.push(`lead ${lead.id} updated`);
-      const contacts = ok<{ data?: CloseLead['contacts'] }>(
-        await call('GET', `/contact/?lead_id=${encodeURIComponent(lead.id)}&_limit=200`),
-        'the contact list',
-      );
+      const contacts = await listAll<CloseContact>('/contact/', onLead(lead.id), 'the contact list');
       if (failed(contacts)) return contacts;
-      const known = (contacts.data ?? []).some((c) => c.emails?.some((e) => e.email?.toLowerCase() === email));
+      const known = contacts.some((c) => c.emails?.some((e) => e.email?.toLowerCase() === email));
       if (email && !known) {
         const contact = ok<{ id?: string }>(
           await call('POST', '/contact/', { lead_id: lead.id, ...contactBody(s) }),
@@ -369,13 +380,10 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
   ): Promise<WriteOutcome> => {
     const path = action === 'task' ? '/task/' : '/opportunity/';
     const textField = action === 'task' ? 'text' : 'note';
-    const list = ok<{ data?: Json[] }>(
-      await call('GET', `${path}?lead_id=${encodeURIComponent(leadId)}&_limit=200`),
-      `the ${action} list`,
-    );
+    const list = await listAll<Json>(path, onLead(leadId), `the ${action} list`);
     if (failed(list)) return list;
     const marker = followUpMarker(s.signupId);
-    if ((list.data ?? []).some((x) => typeof x[textField] === 'string' && x[textField].includes(marker))) {
+    if (list.some((x) => typeof x[textField] === 'string' && x[textField].includes(marker))) {
       return { kind: 'written', detail: `${action} already there` };
     }
     const body =
@@ -435,21 +443,17 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
     const markers = signupIds.map(followUpMarker);
     const outcomes: DeletionOutcome[] = [];
     for (const lead of leads) {
-      const leadId = encodeURIComponent(lead.id);
       const followUps: DeletionOutcome[] = [];
       for (const [action, textField] of [
         ['task', 'text'],
         ['opportunity', 'note'],
       ] as const) {
-        const list = ok<{ data?: Json[] }>(
-          await call('GET', `/${action}/?lead_id=${leadId}&_limit=200`),
-          `the ${action} list`,
-        );
+        const list = await listAll<Json>(`/${action}/`, onLead(lead.id), `the ${action} list`);
         if (failed(list)) {
           followUps.push({ kind: 'failed', detail: list.detail });
           continue;
         }
-        for (const item of list.data ?? []) {
+        for (const item of list) {
           const text = item[textField];
           if (typeof item.id !== 'string' || typeof text !== 'string' || !markers.some((m) => text.includes(m)))
             continue;
@@ -459,15 +463,11 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
       outcomes.push(...followUps);
       if (followUps.some((o) => o.kind === 'failed')) continue;
 
-      const contacts = ok<{ data?: NonNullable<CloseLead['contacts']> }>(
-        await call('GET', `/contact/?lead_id=${leadId}&_limit=200`),
-        'the contact list',
-      );
-      if (failed(contacts)) {
-        outcomes.push({ kind: 'failed', detail: contacts.detail });
+      const all = await listAll<CloseContact>('/contact/', onLead(lead.id), 'the contact list');
+      if (failed(all)) {
+        outcomes.push({ kind: 'failed', detail: all.detail });
         continue;
       }
-      const all = contacts.data ?? [];
       const isPerson = (c: (typeof all)[number]) => c.emails?.some((e) => e.email?.toLowerCase() === email) === true;
       const theirs = all.filter(isPerson);
       // A recorded company lead the person is not on (nor any follow-up of theirs): nothing of theirs to report.
