@@ -13,7 +13,7 @@ import { ADMIN_TOKEN, SECRET } from '../support/config';
 import { eventually } from '../support/eventually';
 import { type RunningSandbox, startSandbox } from '../support/sandbox';
 import { clearbitCompanies, posthogSignup, UNSETTLED } from '../support/signups';
-import { isolatedStack } from '../support/stack';
+import { isolatedStack, useFanOutStack, type FanOutPipeline } from '../support/stack';
 
 interface StoredRecord {
   key: string;
@@ -321,40 +321,15 @@ describe('erasure: enrich forget', () => {
  * operator API against its starter.
  */
 describe('erasure: Close and Humanic', () => {
-  let sandbox: RunningSandbox;
-  let client: Client;
-  let ledger: Ledger;
-  let base: string;
-  const stops: (() => Promise<unknown>)[] = [];
-
+  const stack = useFanOutStack({ env: { DESTINATIONS: 'close,humanic' } });
+  let pipeline: FanOutPipeline;
   beforeAll(async () => {
-    sandbox = await startSandbox();
-    client = new Client({ connection: await Connection.connect({ address: inject('temporalAddress') }) });
-    const stack = await isolatedStack({ SANDBOX_URL: sandbox.url, DESTINATIONS: 'close,humanic' }, { stops });
-    ledger = stack.ledger;
-    const intake: Intake = createIntake(stack.config, ledger, { outboxPollMs: 200 });
-    base = await intake.app.listen({ host: '127.0.0.1', port: 0 });
-    stops.push(() => intake.close());
+    pipeline = await stack.pipeline();
   });
-
-  afterAll(async () => {
-    for (const stop of stops.reverse()) await stop();
-    await client?.connection.close();
-    await sandbox?.close();
-  });
-
-  const post = async (payload: unknown) => {
-    const res = await fetch(`${base}/webhooks/posthog`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` },
-      body: JSON.stringify(payload),
-    });
-    expect(res.status).toBe(202);
-    return (await res.json()) as { signupId: string };
-  };
+  const post = (payload: unknown) => pipeline.post(payload);
 
   const forget = async (email: string) => {
-    const res = await fetch(`${base}/admin/forget`, {
+    const res = await fetch(`${pipeline.url}/admin/forget`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
       body: JSON.stringify({ email }),
@@ -366,9 +341,9 @@ describe('erasure: Close and Humanic', () => {
   /** Waits until the signup is settled and its Close and Humanic writes have ended. */
   const settled = (signupId: string) =>
     eventually(async () => {
-      const s = await ledger.signups.getSignup(signupId);
+      const s = await pipeline.ledger.signups.getSignup(signupId);
       if (!s?.workflowId || UNSETTLED.includes(s.status)) return undefined;
-      const status = await client.workflow.getHandle(s.workflowId).query(getStatusQuery);
+      const status = await stack.client.workflow.getHandle(s.workflowId).query(getStatusQuery);
       const writes = status.signups.find((x) => x.signupId === signupId)?.writes ?? {};
       const ended = (['close', 'humanic'] as const).every((d) => {
         const w = writes[d];
@@ -377,7 +352,7 @@ describe('erasure: Close and Humanic', () => {
       return ended ? s : undefined;
     }, 90_000);
 
-  const close = () => sandbox.inspect<Inspection>('close');
+  const close = () => stack.sandbox.inspect<Inspection>('close');
   const rows = async (type: string) => (await close()).records?.[type] ?? [];
   const emailsOf = (r: StoredRecord) => (r.fields.emails as { email: string }[]).map((e) => e.email);
   const closeDeletes = async () => (await close()).calls.filter((c) => c.method === 'DELETE').length;
@@ -465,7 +440,7 @@ describe('erasure: Close and Humanic', () => {
 
   it("erases a contact Close's search has not indexed yet, through the lead recorded for the company", async () => {
     const email = `cora.${randomUUID().slice(0, 8)}@quorvalis.com`;
-    await sandbox.control('close', { searchIndexDelayMs: 60_000 });
+    await stack.sandbox.control('close', { searchIndexDelayMs: 60_000 });
     try {
       const { signupId } = await post(posthogSignup({ email }));
       await settled(signupId);
@@ -475,7 +450,7 @@ describe('erasure: Close and Humanic', () => {
       expect(report.systems.close!.detail).toMatch(/contact \S+ deleted/);
       expect((await rows('contact')).some((c) => emailsOf(c).includes(email))).toBe(false);
     } finally {
-      await sandbox.control('close', { searchIndexDelayMs: 0 });
+      await stack.sandbox.control('close', { searchIndexDelayMs: 0 });
     }
   });
 
@@ -483,12 +458,12 @@ describe('erasure: Close and Humanic', () => {
     const email = `lena.${randomUUID().slice(0, 8)}@gmail.com`;
     const { signupId } = await post(posthogSignup({ email }));
     await settled(signupId);
-    await sandbox.control('close', { failureRate: 1 });
+    await stack.sandbox.control('close', { failureRate: 1 });
     let first: ForgetReport;
     try {
       first = await forget(email);
     } finally {
-      await sandbox.control('close', { failureRate: 0 });
+      await stack.sandbox.control('close', { failureRate: 0 });
     }
     expect(first.complete).toBe(false);
     expect(first.systems.close).toMatchObject({ state: 'failed' });

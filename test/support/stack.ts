@@ -147,6 +147,8 @@ function started<T>(value: T | undefined): T {
 export type StoredRecord = NonNullable<Inspection['records']>[string][number];
 
 export interface FanOutPipeline extends IsolatedStack {
+  /** The intake's base URL (the operator API is there too). */
+  url: string;
   /** Posts `payload` to the intake (a PostHog delivery unless `path` says otherwise) and expects a 202. */
   post(payload: unknown, path?: string): Promise<{ signupId: string; workflowId: string }>;
   /** The signup enriched again under a workflow id of its own, as a backfill would run it; its result. */
@@ -201,6 +203,7 @@ export function useFanOutStack(options: { env?: Record<string, string>; settleTi
       stops.push(() => intake.close());
       return {
         ...isolated,
+        url: base,
         async post(payload, path = '/webhooks/posthog') {
           const res = await fetch(`${base}${path}`, {
             method: 'POST',
