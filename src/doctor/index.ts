@@ -286,7 +286,7 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
     );
   }
 
-  // ---- Close, Customer.io, Mixpanel, Humanic (#17): one cheap read each, only when in DESTINATIONS
+  // ---- Close, Customer.io, Mixpanel, Humanic: one cheap read each, only when in DESTINATIONS
   const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const notDestination = (system: string) => skip(system, 'destination', 'not in DESTINATIONS');
 
