@@ -59,13 +59,14 @@ export function signupSignals(payload: unknown): SignupSignals {
   };
 }
 
-/** Title words that make a developer (whole words, case-insensitive). */
+/**
+ * Title words that make a developer (whole words, case-insensitive). Not `dev` (a "Business Dev Manager" sells) nor
+ * `software` ("Software Sales Executive"): a software engineer or developer has `engineer` or `developer` too.
+ */
 export const DEVELOPER_TITLE_WORDS = [
   'engineer',
   'engineering',
   'developer',
-  'dev',
-  'software',
   'programmer',
   'devops',
   'sre',

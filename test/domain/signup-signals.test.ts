@@ -57,6 +57,8 @@ describe('isLikelyDeveloper', () => {
     'Product Manager',
     'Developmental Editor',
     'Redevelopment lead',
+    'Business Dev Manager',
+    'Software Sales Executive',
   ])('is false for the title %s (whole words only)', (title) => {
     expect(isLikelyDeveloper({ personTitle: title, role: 'marketing' }, NO_SIGNALS)).toBe(false);
   });
