@@ -15,7 +15,7 @@ import { clayCompanyFields, clayResultSchema } from '../integrations/clay/result
 import type { EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
 import { emailRedactor, type Redactor } from '../redact';
-import { PROVIDER_JITTER, retryDelayMs, serverNow, withoutEmails } from './support';
+import { PROVIDER_JITTER, retryDelayMs, serverNow, withoutEmails, type SettledObserver } from './support';
 
 export { withoutEmails };
 
@@ -68,9 +68,6 @@ export interface EnrichmentPolicy {
   /** Enrichment paused on purpose (`enrich pause`) when the policy was read. */
   paused?: { reason: string | undefined };
 }
-
-/** A signup's first recorded outcome: its status, when the intake received it, when the outcome was recorded (ISO). */
-export type SettledObserver = (status: EnrichmentStatus, receivedAt: string, recordedAt: string) => void;
 
 const isSettled = (status: EnrichmentStatus): boolean => SETTLED_STATUSES.some((s) => s === status);
 

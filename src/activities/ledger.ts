@@ -4,7 +4,7 @@ import type { DeliverabilityPort } from '../domain/ports';
 import { screenEmail, UNDELIVERABLE_REASONS } from '../domain/screening';
 import type { EmailKind, EnrichmentStatus } from '../domain/status';
 import type { Ledger } from '../ledger/ledger';
-import type { SettledObserver } from './enrichment';
+import type { SettledObserver } from './support';
 
 export interface ScreenSignupInput {
   signupId: string;

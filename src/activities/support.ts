@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../domain/errors';
 import type { EnrichedSignup } from '../domain/fan-out';
+import type { EnrichmentStatus } from '../domain/status';
 import type { SlackPort } from '../domain/ports';
 import type { Ledger } from '../ledger/ledger';
 import type { SignupRecord } from '../ledger/signups';
@@ -11,6 +12,9 @@ import { emailRedactor, type Redactor } from '../redact';
 export function serverNow(): string {
   return new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
 }
+
+/** A signup's first recorded outcome: its status, when the intake received it, when the outcome was recorded (ISO). */
+export type SettledObserver = (status: EnrichmentStatus, receivedAt: string, recordedAt: string) => void;
 
 /** Provider retries spread by up to 50 % of their delay; destination retries by up to 25 %. */
 export const PROVIDER_JITTER = 0.5;
