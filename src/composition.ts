@@ -8,7 +8,7 @@ import { createClearbitClient } from './integrations/clearbit/client';
 import { createCustomerioClient } from './integrations/customerio/client';
 import { dnsDeliverability } from './integrations/dns/deliverability';
 import { createHarmonicClient } from './integrations/harmonic/client';
-import { createMixpanelClient } from './integrations/mixpanel/client';
+import { createMixpanelClient, type MixpanelImportAuth } from './integrations/mixpanel/client';
 import { createHumanicClient } from './integrations/humanic/client';
 import { createPosthogClient } from './integrations/posthog/client';
 import { createSalesforceClient, type SalesforceClient } from './integrations/salesforce/client';
@@ -126,6 +126,22 @@ export function createProviderClients(config: Config, fetchImpl?: typeof fetch):
   );
 }
 
+/**
+ * Mixpanel's `/import` credential as configured (config.mixpanel.importAuth): the service account, or the API secret.
+ * `key` reads a credential by variable name (the sandbox's key standing in for a missing one in sandbox mode).
+ */
+export function mixpanelImportAuth(config: Config, key: (name: string) => string): MixpanelImportAuth {
+  return config.mixpanel.importAuth === 'service_account' && config.mixpanel.projectId !== undefined
+    ? {
+        serviceAccount: {
+          username: key('MIXPANEL_SERVICE_ACCOUNT_USERNAME'),
+          secret: key('MIXPANEL_SERVICE_ACCOUNT_SECRET'),
+          projectId: config.mixpanel.projectId,
+        },
+      }
+    : { apiSecret: key('MIXPANEL_API_SECRET') };
+}
+
 /** The destinations of DESTINATIONS, wired from the configuration. */
 export function createDestinationClients(config: Config, fetchImpl?: typeof fetch): DestinationClients {
   const key = (name: string) => config.credentials[name] ?? SANDBOX_KEY;
@@ -185,7 +201,7 @@ export function createDestinationClients(config: Config, fetchImpl?: typeof fetc
       apiUrl: config.mixpanel.apiUrl,
       idMerge: config.mixpanel.idMerge,
       projectToken: key('MIXPANEL_PROJECT_TOKEN'),
-      apiSecret: key('MIXPANEL_API_SECRET'),
+      ...mixpanelImportAuth(config, key),
       timeoutMs,
       fetch: fetchImpl,
     });

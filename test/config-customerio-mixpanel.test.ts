@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config';
 import { createDestinationClients } from '../src/composition';
+import { createRedactor, SECRET_MASK } from '../src/redact';
 
 /** Live mode with every credential the default destinations need, and strong distinct secrets. */
 const LIVE = {
@@ -89,6 +90,74 @@ describe('Customer.io and Mixpanel configuration', () => {
     }
     expect(message).not.toContain('CUSTOMERIO_SITE_ID');
     expect(message).not.toContain('site-visible-id');
+  });
+
+  describe('Mixpanel /import credential: a service account, or the legacy API secret', () => {
+    const live = { ...LIVE, DESTINATIONS: 'posthog,mixpanel', MIXPANEL_PROJECT_TOKEN: 'mp-token-0123456789' };
+    const account = {
+      MIXPANEL_SERVICE_ACCOUNT_USERNAME: 'pipeline.4e1a.mp-service-account',
+      MIXPANEL_SERVICE_ACCOUNT_SECRET: 'sa-secret-value-9f8e7d6c',
+      MIXPANEL_PROJECT_ID: '3141592',
+    };
+
+    it('takes the service account when its three variables are set, even with an API secret', () => {
+      const config = loadConfig({ ...live, ...account });
+      expect(config.mixpanel).toMatchObject({ importAuth: 'service_account', projectId: '3141592' });
+      expect(loadConfig({ ...live, ...account, MIXPANEL_API_SECRET: 'legacy' }).mixpanel.importAuth).toBe(
+        'service_account',
+      );
+      expect(loadConfig({ ...live, MIXPANEL_API_SECRET: 'legacy' }).mixpanel.importAuth).toBe('api_secret');
+      // Sandbox mode with nothing set: the sandbox's key as the API secret, as before.
+      expect(loadConfig({ DESTINATIONS: 'mixpanel' }).mixpanel.importAuth).toBe('api_secret');
+    });
+
+    it('refuses live mode with neither, naming both ways', () => {
+      const message = configError(live);
+      expect(message).toContain(
+        'ENRICHMENT_MODE=live needs a Mixpanel credential for /import (DESTINATIONS has mixpanel): a service account ' +
+          '(MIXPANEL_SERVICE_ACCOUNT_USERNAME, MIXPANEL_SERVICE_ACCOUNT_SECRET, MIXPANEL_PROJECT_ID) or, the legacy ' +
+          'way, MIXPANEL_API_SECRET',
+      );
+      // The project token stays required: profiles and groups use it.
+      expect(configError({ ...live, ...account, MIXPANEL_PROJECT_TOKEN: '' })).toMatch(
+        /ENRICHMENT_MODE=live needs: MIXPANEL_PROJECT_TOKEN/,
+      );
+    });
+
+    it('refuses a partial service account, in live and sandbox mode alike, naming what is missing and no value', () => {
+      const { MIXPANEL_PROJECT_ID: _id, ...noProject } = account;
+      for (const env of [
+        { ...live, ...noProject },
+        { ...live, ...noProject, MIXPANEL_API_SECRET: 'legacy-secret-0a1b2c' },
+        { DESTINATIONS: 'mixpanel', ...noProject },
+      ]) {
+        const message = configError(env);
+        expect(message).toContain(
+          'a Mixpanel service account needs MIXPANEL_SERVICE_ACCOUNT_USERNAME, MIXPANEL_SERVICE_ACCOUNT_SECRET, ' +
+            'MIXPANEL_PROJECT_ID: MIXPANEL_SERVICE_ACCOUNT_USERNAME, MIXPANEL_SERVICE_ACCOUNT_SECRET set, ' +
+            'MIXPANEL_PROJECT_ID missing',
+        );
+        for (const value of [...Object.values(noProject), 'legacy-secret-0a1b2c']) expect(message).not.toContain(value);
+      }
+      expect(configError({ ...live, MIXPANEL_PROJECT_ID: '3141592' })).toContain(
+        'MIXPANEL_SERVICE_ACCOUNT_USERNAME, MIXPANEL_SERVICE_ACCOUNT_SECRET missing',
+      );
+    });
+
+    it('wants a numeric MIXPANEL_PROJECT_ID', () => {
+      expect(configError({ ...live, ...account, MIXPANEL_PROJECT_ID: 'my-project' })).toContain(
+        'MIXPANEL_PROJECT_ID: a Mixpanel project id is a number',
+      );
+    });
+
+    it('redacts the service account secret like the other secrets', () => {
+      const config = loadConfig({ ...live, ...account });
+      expect(config.secrets).toContain(account.MIXPANEL_SERVICE_ACCOUNT_SECRET);
+      expect(config.credentials.MIXPANEL_SERVICE_ACCOUNT_SECRET).toBe(account.MIXPANEL_SERVICE_ACCOUNT_SECRET);
+      expect(createRedactor(config.secrets).text(`import failed for sa-secret-value-9f8e7d6c`)).toBe(
+        `import failed for ${SECRET_MASK}`,
+      );
+    });
   });
 
   it('treats the API key, token and secret as secrets (redacted from logs and errors)', () => {

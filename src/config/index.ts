@@ -58,9 +58,40 @@ export const LIVE_CREDENTIALS = {
 /** Credentials of the destinations that are not SYSTEMS (their URLs have variables of their own). */
 export const LIVE_DESTINATION_CREDENTIALS = {
   customerio: ['CUSTOMERIO_SITE_ID', 'CUSTOMERIO_API_KEY'],
-  mixpanel: ['MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_API_SECRET'],
+  // And its `/import` credential, either of two (mixpanelImportAuth).
+  mixpanel: ['MIXPANEL_PROJECT_TOKEN'],
   close: ['CLOSE_API_KEY'],
 } as const satisfies Partial<Record<Destination, readonly (keyof Env)[]>>;
+
+/** A service account of the Mixpanel project (Mixpanel's recommended `/import` authentication), all three or none. */
+export const MIXPANEL_SERVICE_ACCOUNT = [
+  'MIXPANEL_SERVICE_ACCOUNT_USERNAME',
+  'MIXPANEL_SERVICE_ACCOUNT_SECRET',
+  'MIXPANEL_PROJECT_ID',
+] as const satisfies readonly (keyof Env)[];
+
+/**
+ * How `/import` is authenticated: the service account when its three variables are set, else the legacy API secret
+ * (the sandbox's key in sandbox mode). A partial service account is a problem in any mode (it would silently fall back
+ * to the secret); live mode with `mixpanel` in DESTINATIONS needs one of the two complete.
+ */
+function mixpanelImportAuth(e: Env, live: boolean, problems: string[]): 'service_account' | 'api_secret' {
+  const set = MIXPANEL_SERVICE_ACCOUNT.filter((name) => e[name] !== undefined);
+  if (set.length === MIXPANEL_SERVICE_ACCOUNT.length) return 'service_account';
+  if (set.length > 0) {
+    const missing = MIXPANEL_SERVICE_ACCOUNT.filter((name) => e[name] === undefined);
+    problems.push(
+      `a Mixpanel service account needs ${MIXPANEL_SERVICE_ACCOUNT.join(', ')}: ${set.join(', ')} set, ` +
+        `${missing.join(', ')} missing`,
+    );
+  } else if (live && e.DESTINATIONS.includes('mixpanel') && e.MIXPANEL_API_SECRET === undefined) {
+    problems.push(
+      `ENRICHMENT_MODE=live needs a Mixpanel credential for /import (DESTINATIONS has mixpanel): a service account ` +
+        `(${MIXPANEL_SERVICE_ACCOUNT.join(', ')}) or, the legacy way, MIXPANEL_API_SECRET`,
+    );
+  }
+  return 'api_secret';
+}
 
 const isDestination = (system: string): system is Destination => DESTINATIONS.some((d) => d === system);
 const isIcpField = (field: string): field is IcpField => ICP_FIELDS.some((f) => f === field);
@@ -97,6 +128,7 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       );
     }
   }
+  const mixpanelAuth = mixpanelImportAuth(e, live, problems);
   const codecKeys = e.PAYLOAD_CODEC_KEYS === undefined ? undefined : parseCodecKeys(e.PAYLOAD_CODEC_KEYS, problems);
   const fieldPreference = parsePreference(e.ENRICHMENT_FIELD_PREFERENCE, problems);
   const fieldPolicy = parseFieldPolicy(e.SALESFORCE_FIELD_POLICY, problems);
@@ -163,6 +195,9 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
     'SALESFORCE_USERNAME',
     'SALESFORCE_PASSWORD',
     'CLOSE_API_KEY',
+    'MIXPANEL_API_SECRET',
+    'MIXPANEL_SERVICE_ACCOUNT_USERNAME',
+    'MIXPANEL_SERVICE_ACCOUNT_SECRET',
   ] as const;
   const credentialValues: Record<string, string | undefined> = Object.fromEntries(
     credentialNames.map((name) => [name, e[name]]),
@@ -369,6 +404,13 @@ function toConfig(e: Env, ctx: z.core.$RefinementCtx<Env>, env: NodeJS.ProcessEn
       apiUrl: (e.MIXPANEL_API_URL ?? (live ? LIVE_MIXPANEL_API_URL : `${sandboxUrl}/mixpanel`)).replace(/\/+$/, ''),
       /** MIXPANEL_ID_MERGE: how the pre-signup anonymous id is linked (the project's ID management version). */
       idMerge: e.MIXPANEL_ID_MERGE,
+      /**
+       * How `/import` authenticates: `service_account` (MIXPANEL_SERVICE_ACCOUNT_USERNAME and _SECRET, in
+       * `credentials`, with `projectId`) or `api_secret` (MIXPANEL_API_SECRET, the legacy way).
+       */
+      importAuth: mixpanelAuth,
+      /** MIXPANEL_PROJECT_ID: the `project_id` of `/import` with the service account. */
+      projectId: e.MIXPANEL_PROJECT_ID,
     },
     webhooks: {
       urls: e.OUTGOING_WEBHOOK_URLS.length > 0 || live ? e.OUTGOING_WEBHOOK_URLS : [`${sandboxUrl}/webhooks/default`],

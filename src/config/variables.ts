@@ -712,6 +712,8 @@ export const LIVE_CUSTOMERIO_TRACK_URLS = {
   eu: 'https://track-eu.customer.io/api/v1',
 } as const;
 export const LIVE_MIXPANEL_API_URL = 'https://api.mixpanel.com';
+/** The project id of the sandbox's Mixpanel project: `/import` with a service account wants it as `project_id`. */
+export const SANDBOX_MIXPANEL_PROJECT_ID = '2195193';
 
 export const customerio = section(
   'Customer.io',
@@ -740,9 +742,24 @@ export const mixpanel = section(
         "sandbox mode: the sandbox's `/mixpanel`",
     ),
     MIXPANEL_PROJECT_TOKEN: optionalString.describe('The project token (`$token` of profile and group updates)'),
+    MIXPANEL_SERVICE_ACCOUNT_USERNAME: optionalString.describe(
+      'The user name of an Owner or Admin service account of the project (Mixpanel: Organization Settings → Service ' +
+        'Accounts): with MIXPANEL_SERVICE_ACCOUNT_SECRET and MIXPANEL_PROJECT_ID, the Basic auth of `/import`, where ' +
+        "the event linking the pre-signup anonymous id is sent (Mixpanel's recommended authentication)",
+    ),
+    MIXPANEL_SERVICE_ACCOUNT_SECRET: optionalString.describe(
+      "The service account's secret (shown once, when the account is created). Never logged",
+    ),
+    MIXPANEL_PROJECT_ID: optionalString
+      .pipe(z.string().regex(/^\d+$/, 'a Mixpanel project id is a number (Project Settings → Overview)').optional())
+      .describe(
+        "The project's id (Project Settings → Overview), sent as `project_id` with the service account; the sandbox's " +
+          `project is \`${SANDBOX_MIXPANEL_PROJECT_ID}\``,
+      ),
     MIXPANEL_API_SECRET: optionalString.describe(
-      "The project's API secret: the Basic auth of `/import`, where the event linking the pre-signup anonymous id " +
-        'is sent',
+      "The project's API secret, the legacy Basic auth of `/import` (Mixpanel deprecates it for service accounts), " +
+        'used when the service account is not configured. Live mode needs either MIXPANEL_SERVICE_ACCOUNT_USERNAME, ' +
+        'MIXPANEL_SERVICE_ACCOUNT_SECRET and MIXPANEL_PROJECT_ID, or this one',
     ),
     MIXPANEL_ID_MERGE: z
       .enum(['simplified', 'original'])

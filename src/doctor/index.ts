@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { outcomeOfError } from '../integrations/salesforce/client';
 import { writtenFields, type SalesforceObject } from '../integrations/salesforce/written-fields';
+import { appApiUrl } from '../integrations/mixpanel/client';
 import { createSlackClient } from '../integrations/slack/client';
 import { MIGRATIONS } from '../ledger/migrations';
 import { openPostgres } from '../ledger/sql';
@@ -341,21 +342,62 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
   } else checks.push(Promise.resolve([notDestination('customerio')]));
 
   if (destinations.has('mixpanel')) {
+    const serviceAccount = config.mixpanel.importAuth === 'service_account';
     checks.push(
-      run('mixpanel', 'configuration, ingestion host reachable', async (signal) => {
-        const missing = ['MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_API_SECRET'].filter((name) => !key(name));
-        if (missing.length > 0) throw new Problem(`${missing.join(' and ')} not set`);
-        const url = config.mixpanel.apiUrl;
-        if (config.mode === 'live' && !url.startsWith('https://'))
-          throw new Problem('MIXPANEL_API_URL must be https in live mode');
-        // Every ingestion endpoint writes (a profile, an event): a HEAD of the host proves DNS, TLS and an answer only.
-        const res = await http(`${url}/`, { method: 'HEAD', signal }, 'Mixpanel');
-        if (res.status >= 500) throw new Problem(`Mixpanel answered HTTP ${res.status} (MIXPANEL_API_URL?)`);
-        return (
-          `MIXPANEL_PROJECT_TOKEN and MIXPANEL_API_SECRET set, ${origin(url)} answers (HTTP ${res.status}); neither ` +
-          'verified: Mixpanel documents no read-only check of them (a refused one is auth_failed on the first write)'
-        );
-      }),
+      run(
+        'mixpanel',
+        serviceAccount
+          ? 'service account (GET /api/app/me), ingestion host reachable'
+          : 'configuration, ingestion host reachable',
+        async (signal) => {
+          const needed = serviceAccount
+            ? ['MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_SERVICE_ACCOUNT_USERNAME', 'MIXPANEL_SERVICE_ACCOUNT_SECRET']
+            : ['MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_API_SECRET'];
+          const missing = needed.filter((name) => !key(name));
+          if (missing.length > 0) throw new Problem(`${missing.join(' and ')} not set`);
+          const url = config.mixpanel.apiUrl;
+          if (config.mode === 'live' && !url.startsWith('https://'))
+            throw new Problem('MIXPANEL_API_URL must be https in live mode');
+          let verified = '';
+          if (serviceAccount) {
+            // The Service Accounts reference's own example: a read of who the account is, on the application API.
+            const me = `${appApiUrl(url)}/me`;
+            const res = await http(
+              me,
+              {
+                headers: {
+                  authorization: basic(
+                    key('MIXPANEL_SERVICE_ACCOUNT_USERNAME')!,
+                    key('MIXPANEL_SERVICE_ACCOUNT_SECRET')!,
+                  ),
+                },
+                signal,
+              },
+              'Mixpanel',
+            );
+            if (res.status === 401 || res.status === 403)
+              throw new Problem(
+                `MIXPANEL_SERVICE_ACCOUNT_USERNAME / MIXPANEL_SERVICE_ACCOUNT_SECRET rejected (${res.status}): set ` +
+                  'the user name and secret of a service account (Organization Settings → Service Accounts)',
+              );
+            if (!res.ok)
+              throw new Problem(`unexpected HTTP ${res.status} from ${origin(me)}/api/app/me (MIXPANEL_API_URL?)`);
+            verified =
+              `/import authentication: service account, accepted by ${origin(me)} (GET /api/app/me); ` +
+              `MIXPANEL_PROJECT_ID ${config.mixpanel.projectId} and the account's role (Owner or Admin) are checked ` +
+              'by /import only, and MIXPANEL_PROJECT_TOKEN by the first write (no read-only check of them)';
+          }
+          // Every ingestion endpoint writes (a profile, an event): a HEAD of the host proves DNS, TLS and an answer only.
+          const res = await http(`${url}/`, { method: 'HEAD', signal }, 'Mixpanel');
+          if (res.status >= 500) throw new Problem(`Mixpanel answered HTTP ${res.status} (MIXPANEL_API_URL?)`);
+          const host = `${origin(url)} answers (HTTP ${res.status})`;
+          return serviceAccount
+            ? `${verified}; ${host}`
+            : '/import authentication: the project API secret (legacy; Mixpanel recommends a service account: ' +
+                `MIXPANEL_SERVICE_ACCOUNT_*), MIXPANEL_PROJECT_TOKEN and MIXPANEL_API_SECRET set, ${host}; neither ` +
+                'verified: Mixpanel documents no read-only check of them (a refused one is auth_failed on the first write)';
+        },
+      ),
     );
   } else checks.push(Promise.resolve([notDestination('mixpanel')]));
 

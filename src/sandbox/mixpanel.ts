@@ -15,9 +15,13 @@ import type { ProviderPluginOptions, RecordStore } from './state';
  * - Both answer 200 with `1` (all applied) or `0`; with `verbose=1` a JSON `{ status: 1, error: null }` or
  *   `{ status: 0, error }` — Mixpanel reports a refused update in the body, not in the status code. A batch is applied
  *   whole or not at all here.
- * - `POST /import` — events, HTTP Basic auth with the project's API secret as user name and an empty password (or a
- *   service account `user:secret` with `?project_id=`). Missing, or the secret `bad-key` → 401 `{ code: 401, error,
- *   status: "Unauthorized" }`. A JSON array of events `{ event, properties }`. Identity, per the project's ID
+ * - `POST /import` — events. Authentication ("Import Events", "Service Accounts", troubleshooting "401 Unauthorized"):
+ *   a service account (Basic `user:secret`) with `?project_id=` the sandbox project's id (`MIXPANEL_SANDBOX_PROJECT_ID`,
+ *   2195193), or, without `project_id`, the legacy project API secret as user name and an empty password. Anything
+ *   else — no Basic auth, the secret `bad-key`, a service account without `project_id` or with another project's, an
+ *   API secret with a `project_id` — → 401 `{ code: 401, error: "Invalid credentials", status: "Unauthorized" }`
+ *   (`/import` never answers 403). The call log notes which auth was used (`auth: service account (project 2195193)`
+ *   or `auth: API secret`). A JSON array of events `{ event, properties }`. Identity, per the project's ID
  *   management version (the `idMerge` control, "Identity Merge" in Mixpanel's project settings; default `simplified`):
  *   - Simplified ID Merge ("Identifying Users (Simplified)"): an event with both `$device_id` and `$user_id` merges
  *     the two ids — the device id joins the user id's cluster, whose canonical id is always the `$user_id`. Such an
@@ -32,6 +36,10 @@ import type { ProviderPluginOptions, RecordStore } from './state';
  *   `$insert_id`; they are stored as they come. Invalid records → 400 `{ code: 400, error, failed_records: [{ index,
  *   message }], num_records_imported: 0, status: "Bad Request" }` and nothing is imported. Success: 200 `{ code: 200,
  *   num_records_imported, status: "OK" }`.
+ * - `GET /api/app/me` — the application API's "who am I", which the Service Accounts reference calls with the service
+ *   account's Basic auth (real hosts mixpanel.com, eu.mixpanel.com): 200 `{ status: "ok", results: { user_name,
+ *   projects: { "2195193": { id, name } } } }` for a service account (any user name, any secret but `bad-key`), else
+ *   401 `{ status: "error", error }`. Read-only.
  * - `ip=0` on `/engage` and `/groups` (the docs' advice for server-side calls: no geolocation from the caller's
  *   address) is accepted and noted in the call log; the sandbox geolocates nothing either way.
  * - Order of checks: auth (`/import`) → `latencyMs` → rate limit (429 with `Retry-After`) → injected failure (500) →
@@ -43,6 +51,50 @@ import type { ProviderPluginOptions, RecordStore } from './state';
  */
 
 type Json = Record<string, unknown>;
+
+/**
+ * The sandbox project's id: `/import` with a service account must name it as `project_id` (Mixpanel's "Project
+ * Settings → Overview" shows a project's id; this one is fixed so a configuration can be written for it).
+ */
+export const MIXPANEL_SANDBOX_PROJECT_ID = '2195193';
+
+/** Mixpanel's documented `/import` answer to credentials it cannot authenticate (troubleshooting, "401 Unauthorized"). */
+const UNAUTHORIZED = { code: 401, error: 'Invalid credentials', status: 'Unauthorized' };
+
+/**
+ * Who a request's Basic auth names: "our authentication accepts both base64 encoding and plain-text" of
+ * `user:password`. Undefined without a Basic header.
+ */
+function basicAuth(request: FastifyRequest): { user: string; password: string } | undefined {
+  const header = request.headers.authorization ?? '';
+  const [scheme, value] = header.split(' ', 2);
+  if (scheme?.toLowerCase() !== 'basic' || !value) return undefined;
+  const decoded = value.includes(':') ? value : Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0
+    ? { user: decoded, password: '' }
+    : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** A service account the sandbox project admits: any user name, any secret but `bad-key`. */
+const serviceAccountValid = (auth: { user: string; password: string }) =>
+  auth.user !== '' && auth.password !== '' && auth.password !== 'bad-key';
+
+/**
+ * `/import`'s authentication: with `project_id`, a service account of that project ("project_id, service account
+ * username, and service account password are required"); without, "secret auth" — the API secret as user name and an
+ * empty password. Anything else is refused, a wrong or missing project id included ("not valid for the project you
+ * addressed").
+ */
+function importAuth(request: FastifyRequest): 'service account' | 'API secret' | undefined {
+  const auth = basicAuth(request);
+  if (!auth) return undefined;
+  const projectId = (request.query as Json).project_id;
+  if (projectId !== undefined) {
+    return projectId === MIXPANEL_SANDBOX_PROJECT_ID && serviceAccountValid(auth) ? 'service account' : undefined;
+  }
+  return auth.user !== '' && auth.password === '' && auth.user !== 'bad-key' ? 'API secret' : undefined;
+}
 
 class Refused extends Error {}
 
@@ -196,17 +248,10 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
 
   app.post('/import', async (request, reply) => {
     const sys = state.system('mixpanel');
-    const header = request.headers.authorization ?? '';
-    const [scheme, encoded] = header.split(' ', 2);
-    const decoded = scheme?.toLowerCase() === 'basic' && encoded ? Buffer.from(encoded, 'base64').toString('utf8') : '';
-    const colon = decoded.indexOf(':');
-    const user = colon < 0 ? decoded : decoded.slice(0, colon);
-    const password = colon < 0 ? '' : decoded.slice(colon + 1);
-    // The API secret as user name, or a service account (user name and secret) with a project id.
-    const secret = password === '' ? user : password;
-    if (!secret || secret === 'bad-key' || (password !== '' && !(request.query as Json).project_id)) {
+    const auth = importAuth(request);
+    if (!auth) {
       sys.recordRequest(request, { key: null, status: 401, creditsCharged: 0 });
-      return reply.code(401).send({ code: 401, error: 'Invalid credentials', status: 'Unauthorized' });
+      return reply.code(401).send(UNAUTHORIZED);
     }
     const refused = await gated(request, reply, null);
     if (refused) return refused;
@@ -266,9 +311,30 @@ export const mixpanelPlugin: FastifyPluginCallback<ProviderPluginOptions> = (app
       key: keys.join(','),
       status: 200,
       creditsCharged: 0,
-      note: notes.join(',') || undefined,
+      note: [
+        `auth: ${auth === 'service account' ? `service account (project ${MIXPANEL_SANDBOX_PROJECT_ID})` : auth}`,
+        ...notes,
+      ].join(','),
     });
     return reply.code(200).send({ code: 200, num_records_imported: events.length, status: 'OK' });
+  });
+
+  // The application API's "who am I" (the Service Accounts reference authenticates against it): read-only.
+  app.get('/api/app/me', async (request, reply) => {
+    const sys = state.system('mixpanel');
+    const auth = basicAuth(request);
+    if (!auth || !serviceAccountValid(auth)) {
+      sys.recordRequest(request, { key: null, status: 401, creditsCharged: 0 });
+      return reply.code(401).send({ status: 'error', error: 'Invalid credentials' });
+    }
+    const refused = await gated(request, reply, null);
+    if (refused) return refused;
+    sys.recordRequest(request, { key: auth.user, status: 200, creditsCharged: 0 });
+    const project = { id: Number(MIXPANEL_SANDBOX_PROJECT_ID), name: 'Sandbox' };
+    return reply.code(200).send({
+      status: 'ok',
+      results: { user_name: auth.user, projects: { [MIXPANEL_SANDBOX_PROJECT_ID]: project } },
+    });
   });
 
   done();

@@ -188,7 +188,7 @@ describe('enrich doctor', () => {
       /^customerio\s+Track API credentials and region \(GET \/accounts\/region\)\s+OK\s+credentials accepted; the workspace's region us matches CUSTOMERIO_REGION$/m,
     );
     expect(run.stdout).toMatch(
-      /^mixpanel\s+configuration, ingestion host reachable\s+OK\s+MIXPANEL_PROJECT_TOKEN and MIXPANEL_API_SECRET set, http:\/\/127\.0\.0\.1:\d+ answers \(HTTP 404\); neither verified/m,
+      /^mixpanel\s+configuration, ingestion host reachable\s+OK\s+\/import authentication: the project API secret \(legacy; Mixpanel recommends a service account: MIXPANEL_SERVICE_ACCOUNT_\*\), MIXPANEL_PROJECT_TOKEN and MIXPANEL_API_SECRET set, http:\/\/127\.0\.0\.1:\d+ answers \(HTTP 404\); neither verified/m,
     );
     expect(run.stdout).toMatch(
       /^humanic\s+webhook URL \(https, HEAD: nothing sent\)\s+OK\s+http:\/\/127\.0\.0\.1:\d+ accepts connections \(HEAD answered HTTP \d+, nothing sent\)/m,
@@ -233,6 +233,40 @@ describe('enrich doctor', () => {
     for (const system of ['close', 'mixpanel', 'humanic'])
       expect(refused.stdout).toMatch(new RegExp(`^${system}\\s+destination\\s+SKIP\\s+not in DESTINATIONS$`, 'm'));
     expectNoSecret(refused);
+  }, 60_000);
+
+  it("verifies a Mixpanel service account with Mixpanel's read-only GET /api/app/me, and fails a refused one", async () => {
+    const account = {
+      MIXPANEL_SERVICE_ACCOUNT_USERNAME: 'doctor.5c7e.mp-service-account',
+      MIXPANEL_SERVICE_ACCOUNT_SECRET: 'doctor-secret-mixpanel-sa-8e2f41',
+      MIXPANEL_PROJECT_ID: '2195193',
+    };
+    await fetch(`${sandbox.url}/_reset`, { method: 'POST' });
+    const run = await doctor({ ...account, DESTINATIONS: 'posthog,mixpanel' });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^mixpanel\s+service account \(GET \/api\/app\/me\), ingestion host reachable\s+OK\s+\/import authentication: service account, accepted by http:\/\/127\.0\.0\.1:\d+ \(GET \/api\/app\/me\); MIXPANEL_PROJECT_ID 2195193 and the account's role \(Owner or Admin\) are checked by \/import only, and MIXPANEL_PROJECT_TOKEN by the first write \(no read-only check of them\); http:\/\/127\.0\.0\.1:\d+ answers \(HTTP 404\)$/m,
+    );
+    const calls = await sandbox.inspect<{ calls: { method: string; path: string; status: number }[] }>('mixpanel');
+    expect(calls.calls.filter((c) => c.method !== 'HEAD').map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
+      'GET /mixpanel/api/app/me 200',
+    ]);
+    const inspected = await sandbox.inspect<{ records?: Record<string, unknown[]> }>('mixpanel');
+    expect(Object.values(inspected.records ?? {}).flat()).toEqual([]);
+
+    const refused = await doctor({
+      ...account,
+      MIXPANEL_SERVICE_ACCOUNT_SECRET: 'bad-key',
+      DESTINATIONS: 'posthog,mixpanel',
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(
+      /^mixpanel\s.*FAIL\s+MIXPANEL_SERVICE_ACCOUNT_USERNAME \/ MIXPANEL_SERVICE_ACCOUNT_SECRET rejected \(401\): set the user name and secret of a service account/m,
+    );
+    for (const out of [run, refused]) {
+      expect(out.stdout + out.stderr).not.toContain(account.MIXPANEL_SERVICE_ACCOUNT_SECRET);
+      expectNoSecret(out);
+    }
   }, 60_000);
 
   it('names the object and field the org lacks, and exits non-zero', async () => {

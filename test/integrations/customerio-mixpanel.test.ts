@@ -2,7 +2,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EnrichedSignup } from '../../src/domain/fan-out';
 import { NO_SIGNALS, type SignupSignals } from '../../src/domain/signup-signals';
 import { createCustomerioClient, customerAttributes, eventUlid } from '../../src/integrations/customerio/client';
-import { createMixpanelClient, insertId, type MixpanelIdMerge } from '../../src/integrations/mixpanel/client';
+import {
+  appApiUrl,
+  createMixpanelClient,
+  insertId,
+  type MixpanelIdMerge,
+  type MixpanelServiceAccount,
+} from '../../src/integrations/mixpanel/client';
+import { loadConfig } from '../../src/config';
+import { createDestinationClients } from '../../src/composition';
+import { SANDBOX_MIXPANEL_PROJECT_ID } from '../../src/config/variables';
+import { MIXPANEL_SANDBOX_PROJECT_ID } from '../../src/sandbox/mixpanel';
 import { type RunningSandbox, startSandbox } from '../support/sandbox';
 
 interface Stored {
@@ -55,11 +65,13 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
   const records = async (system: string) => (await sandbox.inspect<{ records?: Records }>(system)).records ?? {};
   const customerio = (apiKey = 'site-key') =>
     createCustomerioClient({ trackUrl: `${sandbox.url}/customerio/api/v1`, siteId: 'site-1', apiKey, timeoutMs: 5000 });
-  const mixpanel = (o: { token?: string; secret?: string; idMerge?: MixpanelIdMerge } = {}) =>
+  const mixpanel = (
+    o: { token?: string; secret?: string; idMerge?: MixpanelIdMerge; serviceAccount?: MixpanelServiceAccount } = {},
+  ) =>
     createMixpanelClient({
       apiUrl: `${sandbox.url}/mixpanel`,
       projectToken: o.token ?? 'project-token',
-      apiSecret: o.secret ?? 'api-secret',
+      ...(o.serviceAccount ? { serviceAccount: o.serviceAccount } : { apiSecret: o.secret ?? 'api-secret' }),
       idMerge: o.idMerge ?? 'simplified',
       timeoutMs: 5000,
     });
@@ -254,7 +266,7 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
     });
     expect((await records('mixpanel')).identity).toBeUndefined();
     expect((await calls('mixpanel')).find((c) => c.path.startsWith('/mixpanel/import'))?.note).toBe(
-      '$merge ignored (simplified ID merge)',
+      'auth: API secret,$merge ignored (simplified ID merge)',
     );
 
     await sandbox.control('mixpanel', { idMerge: 'original' });
@@ -295,7 +307,140 @@ describe('Customer.io and Mixpanel clients against the sandbox', () => {
     expect((await mixpanel({ token: 'bad-key' }).writeEnrichment(signup, NO_SIGNALS)).kind).toBe('auth_failed');
     const merge = await mixpanel({ secret: 'bad-key' }).writeEnrichment(signup, { ...NO_SIGNALS, anonDistinctId: 'a' });
     expect(merge.kind).toBe('auth_failed');
-    expect(merge.detail).toMatch(/Mixpanel rejected the API key/);
+    expect(merge.detail).toBe(
+      'Mixpanel rejected the API secret (HTTP 401: Invalid credentials): check MIXPANEL_API_SECRET',
+    );
+    expect(merge.detail).not.toContain('bad-key');
+  });
+
+  describe('/import authentication', () => {
+    const account: MixpanelServiceAccount = {
+      username: 'enrich-pipeline.7f2c1a.mp-service-account',
+      secret: 'sa-secret-3b9d0e6a41',
+      projectId: MIXPANEL_SANDBOX_PROJECT_ID,
+    };
+    const withAnon = { ...NO_SIGNALS, anonDistinctId: 'anon-sa' };
+    const importCalls = async () => (await calls('mixpanel')).filter((c) => c.path.startsWith('/mixpanel/import'));
+
+    it('writes with a service account: its Basic auth and project_id on /import, the event stored once', async () => {
+      const outcome = await mixpanel({ serviceAccount: account }).writeEnrichment(signup, withAnon);
+      expect(outcome).toEqual({
+        kind: 'written',
+        detail: 'profile, company group, signed_up sent with $device_id and $user_id (simplified ID merge)',
+      });
+      const [call] = await importCalls();
+      expect(call).toMatchObject({
+        method: 'POST',
+        path: '/mixpanel/import',
+        status: 200,
+        note: `auth: service account (project ${MIXPANEL_SANDBOX_PROJECT_ID}),merged`,
+      });
+      expect((await records('mixpanel')).identity).toEqual([
+        expect.objectContaining({ key: signup.personKey, fields: { distinctIds: ['anon-sa', signup.personKey] } }),
+      ]);
+      // A retry: the same event, deduplicated by $insert_id.
+      expect((await mixpanel({ serviceAccount: account }).writeEnrichment(signup, withAnon)).kind).toBe('written');
+      expect((await records('mixpanel')).event).toHaveLength(1);
+    });
+
+    it('writes with the legacy API secret: no project_id, the secret as user name', async () => {
+      expect((await mixpanel({ secret: 'legacy-secret-55e1' }).writeEnrichment(signup, withAnon)).kind).toBe('written');
+      const [call] = await importCalls();
+      expect(call).toMatchObject({ path: '/mixpanel/import', status: 200, note: 'auth: API secret,merged' });
+    });
+
+    it('a wrong service account secret or a wrong project id is auth_failed (401), naming variables, no value', async () => {
+      const wrongSecret = await mixpanel({ serviceAccount: { ...account, secret: 'bad-key' } }).writeEnrichment(
+        signup,
+        withAnon,
+      );
+      expect(wrongSecret).toEqual({
+        kind: 'auth_failed',
+        detail:
+          `Mixpanel rejected the service account for project ${MIXPANEL_SANDBOX_PROJECT_ID} (HTTP 401: Invalid ` +
+          'credentials): check MIXPANEL_SERVICE_ACCOUNT_USERNAME, MIXPANEL_SERVICE_ACCOUNT_SECRET, MIXPANEL_PROJECT_ID ' +
+          'and that the account is an Owner or Admin of the project',
+      });
+      // Mixpanel answers a project the credentials are not valid for with 401 too ("/import does not return a 403").
+      const wrongProject = await mixpanel({ serviceAccount: { ...account, projectId: '1000001' } }).writeEnrichment(
+        signup,
+        withAnon,
+      );
+      expect(wrongProject.kind).toBe('auth_failed');
+      expect(wrongProject.detail).toMatch(/^Mixpanel rejected the service account for project 1000001 \(HTTP 401: /);
+      for (const detail of [wrongSecret.detail, wrongProject.detail]) {
+        expect(detail).not.toContain(account.secret);
+        expect(detail).not.toContain(account.username);
+      }
+      expect((await importCalls()).map((c) => c.status)).toEqual([401, 401]);
+      expect((await records('mixpanel')).event).toBeUndefined();
+    });
+
+    it("the sandbox answers Mixpanel's documented 401 to a missing project_id, and to a secret given one", async () => {
+      const post = (query: string, user: string, password: string) =>
+        fetch(`${sandbox.url}/mixpanel/import?strict=1${query}`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+          },
+          body: JSON.stringify([
+            { event: 'x', properties: { distinct_id: 'd', time: 1, $insert_id: 'i-1', token: 'project-token' } },
+          ]),
+        });
+      for (const res of [
+        await post('', account.username, account.secret),
+        await post(`&project_id=${MIXPANEL_SANDBOX_PROJECT_ID}`, 'legacy-secret', ''),
+        await post(`&project_id=${MIXPANEL_SANDBOX_PROJECT_ID}`, '', account.secret),
+      ]) {
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({ code: 401, error: 'Invalid credentials', status: 'Unauthorized' });
+      }
+      // Plain-text credentials are accepted as well as base64 ("accepts both base64 encoding and plain-text").
+      const plain = await fetch(`${sandbox.url}/mixpanel/import?strict=1&project_id=${MIXPANEL_SANDBOX_PROJECT_ID}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Basic ${account.username}:${account.secret}` },
+        body: JSON.stringify([{ event: 'x', properties: { distinct_id: 'd', time: 1, $insert_id: 'i-2' } }]),
+      });
+      expect(plain.status).toBe(200);
+    });
+
+    it('answers a service account on GET /api/app/me, and only a valid one', async () => {
+      const me = (password: string) =>
+        fetch(`${appApiUrl(`${sandbox.url}/mixpanel`)}/me`, {
+          headers: { authorization: `Basic ${Buffer.from(`${account.username}:${password}`).toString('base64')}` },
+        });
+      const ok = await me(account.secret);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ status: 'ok', results: { user_name: account.username } });
+      expect((await me('bad-key')).status).toBe(401);
+      expect((await me('')).status).toBe(401);
+    });
+
+    it('maps the ingestion host to the application API host, per data residency', () => {
+      expect(appApiUrl('https://api.mixpanel.com')).toBe('https://mixpanel.com/api/app');
+      expect(appApiUrl('https://api-eu.mixpanel.com')).toBe('https://eu.mixpanel.com/api/app');
+      expect(appApiUrl('https://api-in.mixpanel.com/')).toBe('https://in.mixpanel.com/api/app');
+      expect(appApiUrl('http://127.0.0.1:4010/mixpanel/')).toBe('http://127.0.0.1:4010/mixpanel/api/app');
+    });
+
+    it('is wired from MIXPANEL_SERVICE_ACCOUNT_* and MIXPANEL_PROJECT_ID (the sandbox project id documented)', async () => {
+      expect(SANDBOX_MIXPANEL_PROJECT_ID).toBe(MIXPANEL_SANDBOX_PROJECT_ID);
+      const config = loadConfig({
+        SANDBOX_URL: sandbox.url,
+        DESTINATIONS: 'mixpanel',
+        MIXPANEL_SERVICE_ACCOUNT_USERNAME: account.username,
+        MIXPANEL_SERVICE_ACCOUNT_SECRET: account.secret,
+        MIXPANEL_PROJECT_ID: SANDBOX_MIXPANEL_PROJECT_ID,
+      });
+      expect(config.mixpanel.importAuth).toBe('service_account');
+      const client = createDestinationClients(config).mixpanel!;
+      expect((await client.writeEnrichment(signup, withAnon)).kind).toBe('written');
+      expect((await importCalls())[0]).toMatchObject({
+        status: 200,
+        note: `auth: service account (project ${MIXPANEL_SANDBOX_PROJECT_ID}),merged`,
+      });
+    });
   });
 
   it('deletes the person in both for enrich forget: Customer.io person and events, Mixpanel profile', async () => {

@@ -6,13 +6,25 @@ import { writeOutcome, type DestinationWording } from '../destination-status';
 import { bodyMessage, compact, destinationCall, retryAfterMs, type Fetch, type HttpAnswer } from '../http';
 import { enrichmentProperties } from '../posthog/properties';
 
-export interface MixpanelClientOptions {
+/**
+ * A service account of the project (Mixpanel's recommended authentication): `/import` wants an Owner or Admin one,
+ * its user name and secret as Basic auth and the project's id as the `project_id` query parameter.
+ */
+export interface MixpanelServiceAccount {
+  username: string;
+  secret: string;
+  projectId: string;
+}
+
+/** How `/import` (the identifying event, or `$merge`) is authenticated: a service account, else the API secret. */
+export type MixpanelImportAuth =
+  { serviceAccount: MixpanelServiceAccount; apiSecret?: undefined } | { serviceAccount?: undefined; apiSecret: string };
+
+export type MixpanelClientOptions = MixpanelImportAuth & {
   /** The ingestion host: https://api.mixpanel.com (EU residency: https://api-eu.mixpanel.com). */
   apiUrl: string;
   /** The project token: the `$token` of profile and group updates. */
   projectToken: string;
-  /** The project's API secret: Basic auth of `/import` (the identifying event, or `$merge`). */
-  apiSecret: string;
   /**
    * MIXPANEL_ID_MERGE, the project's ID management version: `simplified` (an event carrying both `$device_id` and
    * `$user_id`) or `original` (a `$merge` event, which does nothing in any other version).
@@ -20,7 +32,7 @@ export interface MixpanelClientOptions {
   idMerge: MixpanelIdMerge;
   timeoutMs?: number;
   fetch?: Fetch;
-}
+};
 
 export type MixpanelIdMerge = 'simplified' | 'original';
 
@@ -39,6 +51,35 @@ const MIXPANEL: DestinationWording = {
   message: bodyMessage,
   retryAfterMs: (headers) => retryAfterMs(headers, 10_000),
 };
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/**
+ * The path and Basic auth of `/import`: with a service account, `project_id` and `user:secret` ("If you do not specify
+ * project_id, we will use secret auth"); else the API secret as user name and an empty password.
+ */
+export function importRequest(auth: MixpanelImportAuth): { path: string; authorization: string } {
+  if (auth.serviceAccount) {
+    const { username, secret, projectId } = auth.serviceAccount;
+    return {
+      path: `/import?strict=1&project_id=${encodeURIComponent(projectId)}`,
+      authorization: basic(username, secret),
+    };
+  }
+  return { path: '/import?strict=1', authorization: basic(auth.apiSecret, '') };
+}
+
+/**
+ * Mixpanel's application API (`/api/app`, where a service account's `GET /api/app/me` reads who it is) for an
+ * ingestion host: api.mixpanel.com → mixpanel.com, api-eu → eu.mixpanel.com, api-in → in.mixpanel.com. Any other host
+ * (the sandbox, a proxy) serves both under the same base.
+ */
+export function appApiUrl(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  const region = /^api(?:-(eu|in))?\.mixpanel\.com$/.exec(url.hostname);
+  if (!region) return `${apiUrl.replace(/\/+$/, '')}/api/app`;
+  return `${url.protocol}//${region[1] ? `${region[1]}.` : ''}mixpanel.com/api/app`;
+}
 
 type Answer = HttpAnswer | { kind: 'transient'; detail: string };
 
@@ -98,6 +139,25 @@ export function identityEvent(
 export function createMixpanelClient(o: MixpanelClientOptions) {
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     destinationCall(`${o.apiUrl}${path}`, { method: 'POST', headers, body, timeoutMs: o.timeoutMs, fetch: o.fetch });
+  const imports = importRequest(o);
+  /**
+   * `/import` answers a refused credential with 401 (never 403): with a service account that is also a wrong or
+   * missing project id, or a role below Admin. The detail names the variables to check, never their values.
+   */
+  const importOutcome = (a: Answer, what: string): WriteOutcome => {
+    const outcome = writeOutcome(a, what, MIXPANEL);
+    if (outcome.kind !== 'auth_failed' || 'kind' in a) return outcome;
+    const said = bodyMessage(a.body);
+    const because = `HTTP ${a.status}${said ? `: ${said}` : ''}`;
+    return {
+      kind: 'auth_failed',
+      detail: o.serviceAccount
+        ? `Mixpanel rejected the service account for project ${o.serviceAccount.projectId} (${because}): check ` +
+          'MIXPANEL_SERVICE_ACCOUNT_USERNAME, MIXPANEL_SERVICE_ACCOUNT_SECRET, MIXPANEL_PROJECT_ID and that the ' +
+          'account is an Owner or Admin of the project'
+        : `Mixpanel rejected the API secret (${because}): check MIXPANEL_API_SECRET`,
+    };
+  };
 
   return {
     async writeEnrichment(s: EnrichedSignup, signals: SignupSignals): Promise<WriteOutcome> {
@@ -144,12 +204,11 @@ export function createMixpanelClient(o: MixpanelClientOptions) {
       const anon = signals.anonDistinctId;
       if (anon !== undefined && anon !== s.personKey) {
         const original = o.idMerge === 'original';
-        const linked = writeOutcome(
-          await post('/import?strict=1', [identityEvent(s, anon, o.idMerge, o.projectToken)], {
-            authorization: `Basic ${Buffer.from(`${o.apiSecret}:`).toString('base64')}`,
+        const linked = importOutcome(
+          await post(imports.path, [identityEvent(s, anon, o.idMerge, o.projectToken)], {
+            authorization: imports.authorization,
           }),
           original ? 'the $merge of the anonymous id' : `the ${IDENTIFY_EVENT} event linking the anonymous id`,
-          MIXPANEL,
         );
         if (linked.kind !== 'written') return linked;
         // Mixpanel answers an import, not a merge: say what was sent, not that the profiles are now one.
