@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import type { BenchResult } from './lib/result';
-import { stopServicesOnSignal } from './lib/core-services';
+import { interrupted, stopServicesOnSignal } from './lib/core-services';
 import { SUITE } from './suite';
 
 /**
@@ -113,6 +113,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const results: RunResult[] = [];
   for (const benchmark of selected) {
+    if (interrupted() !== undefined) break;
     const log = (line: string) => console.error(`[${benchmark.id}] ${line}`);
     log(`${benchmark.title}${smoke ? ' (smoke)' : ''}`);
     const began = performance.now();
@@ -137,6 +138,12 @@ async function main(): Promise<number> {
     }
   }
 
+  const signal = interrupted();
+  if (signal !== undefined) {
+    // The failures of an interrupted run (workers ended by the signal) must not replace the last real figures.
+    console.error(`bench: interrupted by ${signal}; no results written`);
+    return 1;
+  }
   const report: Report = {
     machine: machine(),
     startedAt: startedAt.toISOString(),

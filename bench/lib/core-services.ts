@@ -38,6 +38,14 @@ export class Cleanups {
   }
 }
 
+let interruptedBy: string | undefined;
+
+/**
+ * The signal that interrupted the run, if one did. Its benchmarks then fail as their services go (a worker process
+ * ends on the same signal), and those failures are not figures: nothing may be written from such a run.
+ */
+export const interrupted = (): string | undefined => interruptedBy;
+
 /**
  * A run interrupted (Ctrl-C, SIGTERM) stops what its benchmarks started — worker processes, PostgreSQL, the dev
  * server — newest first, then exits 128 + the signal's number.
@@ -48,6 +56,7 @@ export function stopServicesOnSignal(): void {
     ['SIGTERM', 143],
   ] as const) {
     process.once(signal, () => {
+      interruptedBy = signal;
       console.error(`bench: ${signal}, stopping the services`);
       void (async () => {
         for (const cleanups of [...live].reverse()) await cleanups.stop();
