@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
+import { loadConfig } from '../src/config';
 import { createDestinationClients } from '../src/composition';
+import { configError } from './support/config';
 import { createRedactor, SECRET_MASK } from '../src/redact';
 
 /** Live mode with every credential the default destinations need, and strong distinct secrets. */
@@ -26,16 +27,6 @@ const LIVE = {
   PII_HASH_KEY: 'pii-0123456789abcdef0123456789ab',
   PAYLOAD_CODEC_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
   ENRICHMENT_MODE: 'live',
-};
-
-const configError = (env: Record<string, string>): string => {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('loadConfig accepted the configuration');
 };
 
 describe('Customer.io and Mixpanel configuration', () => {

@@ -10,6 +10,7 @@ import {
   MIN_SECRET_LENGTH,
 } from '../src/config';
 import { createDestinationClients } from '../src/composition';
+import { configError } from './support/config';
 
 /** Live mode's bearer secrets, long enough and distinct. */
 const STRONG = {
@@ -39,16 +40,6 @@ const LIVE = {
   ),
   ...STRONG,
   ENRICHMENT_MODE: 'live',
-};
-
-const configError = (env: Record<string, string>): string => {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('loadConfig accepted the configuration');
 };
 
 describe('loadConfig', () => {

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EnrichedSignup } from '../../src/domain/fan-out';
 import {
   CLOSE_DOMAIN_FIELD,
   closeMessage,
@@ -14,34 +13,12 @@ import {
   type CloseHighValueAction,
 } from '../../src/integrations/close/client';
 import { startSandbox, type Inspection, type RunningSandbox } from '../support/sandbox';
+import { enrichedSignupFixture } from '../support/enriched';
 
-const signup: EnrichedSignup = {
-  signupId: '0b6f4a52-8a0e-4f0e-9b43-0d1f3f1c2a11',
-  personKey: 'distinct-42',
-  distinctId: 'distinct-42',
-  email: 'ada.quillon@quorvalis.com',
-  name: 'Ada Quillon',
-  emailKind: 'work',
-  domain: 'quorvalis.com',
-  organizationId: 'org-7',
-  organizationName: 'Quorvalis',
-  signedUpAt: '2026-11-24T08:00:00.000Z',
-  status: 'enriched',
-  reason: undefined,
+const signup = enrichedSignupFixture({
   fields: { companyName: 'Quorvalis Systems', employees: 640, industry: 'Software', personTitle: 'CTO' },
   provenance: { companyName: { source: 'clearbit', at: '2026-11-24T08:00:01.000Z' } },
-  score: {
-    status: 'scored',
-    score: 86,
-    tier: 'A',
-    points: {},
-    missingFields: [],
-    reason: undefined,
-    configVersion: '2026-11-01',
-    inputHash: 'h',
-  },
-  enrichedAt: '2026-11-24T08:00:02.000Z',
-};
+});
 const company = { domain: 'quorvalis.com', name: 'Quorvalis Systems' };
 
 describe('Close mapping', () => {

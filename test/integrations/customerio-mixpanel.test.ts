@@ -14,6 +14,7 @@ import { createDestinationClients } from '../../src/composition';
 import { SANDBOX_MIXPANEL_PROJECT_ID } from '../../src/config/variables';
 import { MIXPANEL_SANDBOX_PROJECT_ID } from '../../src/sandbox/mixpanel';
 import { type RunningSandbox, startSandbox } from '../support/sandbox';
+import { enrichedSignupFixture } from '../support/enriched';
 
 interface Stored {
   key: string;
@@ -22,33 +23,11 @@ interface Stored {
 }
 type Records = Record<string, Stored[] | undefined>;
 
-const signup: EnrichedSignup = {
-  signupId: '0b6f4a52-8a0e-4f0e-9b43-0d1f3f1c2a11',
+const signup = enrichedSignupFixture({
   personKey: 'distinct/42 ?#',
   distinctId: 'distinct/42 ?#',
-  email: 'ada.quillon@quorvalis.com',
-  name: 'Ada Quillon',
-  emailKind: 'work',
-  domain: 'quorvalis.com',
-  organizationId: 'org-7',
-  organizationName: 'Quorvalis',
-  signedUpAt: '2026-11-24T08:00:00.000Z',
-  status: 'enriched',
-  reason: undefined,
   fields: { companyName: 'Quorvalis', employees: 640, personTitle: 'Head of Marketing', role: 'marketing' },
-  provenance: {},
-  score: {
-    status: 'scored',
-    score: 86,
-    tier: 'A',
-    points: {},
-    missingFields: [],
-    reason: undefined,
-    configVersion: '2026-11-01',
-    inputHash: 'h',
-  },
-  enrichedAt: '2026-11-24T08:00:02.000Z',
-};
+});
 
 describe('Customer.io and Mixpanel clients against the sandbox', () => {
   let sandbox: RunningSandbox;

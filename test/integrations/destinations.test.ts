@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isHighValue, splitName, type EnrichedSignup } from '../../src/domain/fan-out';
+import { isHighValue, splitName } from '../../src/domain/fan-out';
 import { eventUuid } from '../../src/integrations/posthog/client';
 import { enrichmentProperties, propertyName } from '../../src/integrations/posthog/properties';
 import { outcomeOfError } from '../../src/integrations/salesforce/client';
@@ -7,20 +7,9 @@ import { accountFields, personFields, policyOf } from '../../src/integrations/sa
 import { signupMessage } from '../../src/integrations/slack/client';
 import { vitallyResetMs } from '../../src/integrations/vitally/client';
 import { signatureHeader, verifySignature } from '../../src/integrations/webhooks/client';
+import { enrichedSignupFixture } from '../support/enriched';
 
-const signup: EnrichedSignup = {
-  signupId: '0b6f4a52-8a0e-4f0e-9b43-0d1f3f1c2a11',
-  personKey: 'distinct-42',
-  distinctId: 'distinct-42',
-  email: 'ada.quillon@quorvalis.com',
-  name: 'Ada Quillon',
-  emailKind: 'work',
-  domain: 'quorvalis.com',
-  organizationId: 'org-7',
-  organizationName: 'Quorvalis',
-  signedUpAt: '2026-11-24T08:00:00.000Z',
-  status: 'enriched',
-  reason: undefined,
+const signup = enrichedSignupFixture({
   fields: {
     companyName: 'Quorvalis',
     employees: 640,
@@ -35,18 +24,8 @@ const signup: EnrichedSignup = {
     companyName: { source: 'clearbit', at: '2026-11-24T08:00:01.000Z' },
     personTitle: { source: 'clearbit', at: '2026-11-24T08:00:01.000Z' },
   },
-  score: {
-    status: 'scored',
-    score: 86,
-    tier: 'A',
-    points: { employees: 30, industry: 25, seniority: 20, country: 11 },
-    missingFields: [],
-    reason: undefined,
-    configVersion: '2026-11-01',
-    inputHash: 'h',
-  },
-  enrichedAt: '2026-11-24T08:00:02.000Z',
-};
+  points: { employees: 30, industry: 25, seniority: 20, country: 11 },
+});
 
 describe('PostHog properties', () => {
   it('puts every field under the enrichment_ prefix, company fields only on the organization', () => {

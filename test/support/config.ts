@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { inject } from 'vitest';
-import { loadConfig, type Config } from '../../src/config';
+import { expect, inject } from 'vitest';
+import { ConfigError, loadConfig, type Config } from '../../src/config';
 import { openPostgres } from '../../src/ledger/sql';
 
 // Test workers (every file that configures one imports this module) log warnings and errors only; the bundle and state-change chatter drowns the test output.
@@ -47,4 +47,15 @@ export async function privateDatabaseUrl(): Promise<string> {
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return url.toString();
+}
+
+/** The message `loadConfig` refuses `env` with (a ConfigError); fails the test when it accepts it. */
+export function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('loadConfig accepted the configuration');
 }

@@ -284,19 +284,6 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
     return { id: first.id };
   };
 
-  // One write per company at a time in this worker: two colleagues written at once find or make one lead.
-  const locks = new Map<string, Promise<unknown>>();
-  const serialized = async <T>(key: string, run: () => Promise<T>): Promise<T> => {
-    const before = locks.get(key) ?? Promise.resolve();
-    const mine = before.then(run, run);
-    locks.set(key, mine);
-    try {
-      return await mine;
-    } finally {
-      if (locks.get(key) === mine) locks.delete(key);
-    }
-  };
-
   /** The lead with this id, unless Close no longer has it (deleted, or merged into another). */
   const getLead = async (id: string): Promise<CloseLead | undefined | Failure> => {
     const answer = await call('GET', `/lead/${pathSegment(id)}/`);
@@ -498,10 +485,8 @@ export function createCloseClient(o: CloseClientOptions): ClosePort & {
   return {
     customFieldIds,
     deletePerson,
-    writeEnrichment: (s, company, highValue, knownLeadId) =>
-      serialized(company ? `domain:${company.domain}` : `email:${s.email ?? s.personKey}`, () =>
-        write(s, company, highValue, knownLeadId),
-      ),
+    // Writers of one company take turns in the caller (writeToClose's lease in the ledger), across workers too.
+    writeEnrichment: (s, company, highValue, knownLeadId) => write(s, company, highValue, knownLeadId),
   };
 }
 
